@@ -1,0 +1,81 @@
+//! In-memory adapters: the local stack's world and the fast tests' fixtures. They keep
+//! the same promises as the real adapters (the contract tests check both), in particular
+//! that a change and its stock effect happen together or not at all.
+
+mod mailer;
+mod payments;
+mod social;
+mod store;
+
+pub use mailer::Outbox;
+pub use payments::{CardProcessor, RecordedCharge};
+pub use social::{PostedTweet, XStandIn};
+pub use store::MemoryStore;
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::domain::Event;
+use crate::ports::{EventBus, PortResult};
+
+/// A bus that only records what was published: for tests of a single step.
+#[derive(Debug, Default)]
+pub struct RecordingBus(Mutex<Vec<Event>>);
+
+impl RecordingBus {
+    pub fn published(&self) -> Vec<Event> {
+        lock(&self.0).clone()
+    }
+}
+
+#[async_trait]
+impl EventBus for RecordingBus {
+    async fn publish(&self, event: &Event) -> PortResult<()> {
+        lock(&self.0).push(event.clone());
+        Ok(())
+    }
+}
+
+/// Locks a mutex, carrying on if a panicking test poisoned it: the data is plain values.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One in-memory world: every adapter, kept by its concrete type so that the local
+/// console and tests can look inside.
+pub struct InMemory {
+    pub store: std::sync::Arc<MemoryStore>,
+    pub outbox: std::sync::Arc<Outbox>,
+    pub x: std::sync::Arc<XStandIn>,
+    pub cards: std::sync::Arc<CardProcessor>,
+    pub clock: std::sync::Arc<crate::domain::ManualClock>,
+}
+
+impl InMemory {
+    pub fn new(brand: crate::domain::UserId, now: crate::domain::Timestamp) -> Self {
+        use std::sync::Arc;
+        Self {
+            store: Arc::new(MemoryStore::default()),
+            outbox: Arc::new(Outbox::default()),
+            x: Arc::new(XStandIn::new(brand)),
+            cards: Arc::new(CardProcessor::default()),
+            clock: Arc::new(crate::domain::ManualClock::starting_at(now)),
+        }
+    }
+
+    /// The ports, with events going to `bus`.
+    pub fn ports(&self, bus: std::sync::Arc<dyn EventBus>) -> crate::app::Ports {
+        crate::app::Ports {
+            purchases: self.store.clone(),
+            catalog: self.store.clone(),
+            accounts: self.store.clone(),
+            effects: self.store.clone(),
+            mailer: self.outbox.clone(),
+            bus,
+            social: self.x.clone(),
+            payments: self.cards.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}

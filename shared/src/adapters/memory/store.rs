@@ -1,0 +1,169 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::lock;
+use crate::domain::{
+    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TokenHash, TweetId,
+    UserId,
+};
+use crate::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, PortResult, Purchases};
+
+#[derive(Debug)]
+struct EffectRecord {
+    claimed_at: Timestamp,
+    result: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    purchases: HashMap<PurchaseId, Purchase>,
+    products: HashMap<String, Product>,
+    accounts: HashMap<UserId, LinkedAccount>,
+    effects: HashMap<String, EffectRecord>,
+}
+
+/// Purchases, catalog, accounts and effect records behind one lock, which is what makes a
+/// state change and its stock effect a single atomic step here.
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<Tables>);
+
+impl MemoryStore {
+    /// Every purchase, oldest first: for the local console.
+    pub fn purchases(&self) -> Vec<Purchase> {
+        let mut all: Vec<_> = lock(&self.0).purchases.values().cloned().collect();
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        all
+    }
+}
+
+#[async_trait]
+impl Purchases for MemoryStore {
+    async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
+        let mut t = lock(&self.0);
+        if let Some(existing) = t.purchases.get(&purchase.id) {
+            return Ok(Inserted::Existing(existing.clone()));
+        }
+        t.purchases.insert(purchase.id.clone(), purchase.clone());
+        Ok(Inserted::New(purchase.clone()))
+    }
+
+    async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>> {
+        Ok(lock(&self.0).purchases.get(id).cloned())
+    }
+
+    async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
+        let t = lock(&self.0);
+        Ok(t.purchases.values().find(|p| p.reply_tweet.as_ref() == Some(tweet)).cloned())
+    }
+
+    async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>> {
+        let t = lock(&self.0);
+        Ok(t.purchases.values().find(|p| p.token_hash.as_ref() == Some(hash)).cloned())
+    }
+
+    async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+        let t = lock(&self.0);
+        let mut due: Vec<_> = t.purchases.values().filter(|p| p.is_overdue(now)).cloned().collect();
+        due.sort_by_key(|p| p.deadline);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn apply(&self, change: &Change) -> PortResult<Applied> {
+        let mut t = lock(&self.0);
+        let id = &change.after.id;
+        let Some(current) = t.purchases.get(id) else {
+            return Ok(Applied::Stale);
+        };
+        let deadline_ok = change
+            .deadline_after
+            .is_none_or(|now| current.deadline.is_some_and(|d| d > now));
+        if current.version != change.expected_version || !deadline_ok {
+            return Ok(Applied::Stale);
+        }
+        let key = change.after.product.key().to_owned();
+        match change.stock {
+            StockEffect::None => {}
+            StockEffect::Hold => match t.products.get_mut(&key) {
+                Some(product) if product.stock > 0 => product.stock -= 1,
+                _ => return Ok(Applied::SoldOut),
+            },
+            StockEffect::Release => {
+                if let Some(product) = t.products.get_mut(&key) {
+                    product.stock = product.stock.saturating_add(1);
+                }
+            }
+        }
+        t.purchases.insert(id.clone(), change.after.clone());
+        Ok(Applied::Done(change.after.clone()))
+    }
+}
+
+#[async_trait]
+impl Catalog for MemoryStore {
+    async fn product(&self, hashtag: &Hashtag) -> PortResult<Option<Product>> {
+        Ok(lock(&self.0).products.get(hashtag.key()).cloned())
+    }
+
+    async fn put_product(&self, product: &Product) -> PortResult<()> {
+        lock(&self.0)
+            .products
+            .insert(product.hashtag.key().to_owned(), product.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Accounts for MemoryStore {
+    async fn account(&self, user: &UserId) -> PortResult<Option<LinkedAccount>> {
+        Ok(lock(&self.0).accounts.get(user).cloned())
+    }
+
+    async fn link(&self, account: &LinkedAccount) -> PortResult<()> {
+        lock(&self.0)
+            .accounts
+            .insert(account.x_user_id.clone(), account.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Effects for MemoryStore {
+    async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim> {
+        let mut t = lock(&self.0);
+        match t.effects.get_mut(key) {
+            Some(EffectRecord { result: Some(r), .. }) => Ok(Claim::Done(r.clone())),
+            Some(record) if record.claimed_at.plus(lease) > now => Ok(Claim::InFlight),
+            Some(record) => {
+                record.claimed_at = now;
+                Ok(Claim::Acquired)
+            }
+            None => {
+                t.effects.insert(key.to_owned(), EffectRecord { claimed_at: now, result: None });
+                Ok(Claim::Acquired)
+            }
+        }
+    }
+
+    async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()> {
+        lock(&self.0).effects.insert(
+            key.to_owned(),
+            EffectRecord {
+                claimed_at: now,
+                result: Some(result.to_owned()),
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> PortResult<()> {
+        let mut t = lock(&self.0);
+        if t.effects.get(key).is_some_and(|r| r.result.is_none()) {
+            t.effects.remove(key);
+        }
+        Ok(())
+    }
+}

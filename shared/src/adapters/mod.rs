@@ -1,0 +1,3 @@
+//! Implementations of the ports: in memory, and on AWS.
+
+pub mod memory;

@@ -1,0 +1,147 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid {kind}: {value:?}")]
+pub struct InvalidId {
+    kind: &'static str,
+    value: String,
+}
+
+/// X's ids are 64-bit numbers sent as decimal strings (`id_str`); keep them as strings,
+/// validated, so they never lose precision.
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+                let ok = !raw.is_empty()
+                    && raw.len() <= 20
+                    && raw.bytes().all(|b| b.is_ascii_digit())
+                    && raw.parse::<u64>().is_ok();
+                if ok {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(InvalidId { kind: $kind, value: raw.to_owned() })
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+numeric_id!(
+    /// An X account id.
+    UserId,
+    "X user id"
+);
+numeric_id!(
+    /// An X post (tweet) id.
+    TweetId,
+    "X post id"
+);
+
+/// Identifies a purchase in every log line, event and item. It is derived from the post
+/// that asked for it, so a redelivered post can only ever name the same purchase.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PurchaseId(String);
+
+const PURCHASE_PREFIX: &str = "pur_";
+
+impl PurchaseId {
+    pub fn for_request(tweet: &TweetId) -> Self {
+        Self(format!("{PURCHASE_PREFIX}{tweet}"))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        match raw.strip_prefix(PURCHASE_PREFIX).map(TweetId::parse) {
+            Some(Ok(tweet)) => Ok(Self::for_request(&tweet)),
+            _ => Err(InvalidId {
+                kind: "purchase id",
+                value: raw.to_owned(),
+            }),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PurchaseId {
+    type Error = InvalidId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PurchaseId> for String {
+    fn from(id: PurchaseId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for PurchaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_decimal_u64_strings() {
+        assert_eq!(TweetId::parse("1850000000000000001").map(|t| t.to_string()), Ok("1850000000000000001".into()));
+        for bad in ["", "12a", "-1", "18446744073709551616", " 1"] {
+            assert!(TweetId::parse(bad).is_err(), "{bad:?}");
+            assert!(UserId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn purchase_id_follows_the_request_post() {
+        let tweet = TweetId::parse("42").expect("id");
+        let id = PurchaseId::for_request(&tweet);
+        assert_eq!(id.as_str(), "pur_42");
+        assert_eq!(PurchaseId::parse("pur_42"), Ok(id));
+        assert!(PurchaseId::parse("pur_x").is_err());
+        assert!(PurchaseId::parse("42").is_err());
+    }
+
+    #[test]
+    fn ids_round_trip_through_json_and_refuse_garbage() {
+        let id: UserId = serde_json::from_str("\"7\"").expect("json");
+        assert_eq!(serde_json::to_string(&id).expect("json"), "\"7\"");
+        assert!(serde_json::from_str::<UserId>("\"seven\"").is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! The pure part of hashbuy: values parsed from the outside world and the purchase state
+//! machine. Nothing in here does I/O, so every rule is unit-tested without a runtime.
+
+mod account;
+mod email;
+mod events;
+mod hashtag;
+mod ids;
+mod money;
+mod product;
+mod purchase;
+mod time;
+mod token;
+
+pub use account::{CardToken, LinkedAccount};
+pub use email::{EmailAddress, InvalidEmail};
+pub use events::{
+    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseCancelled,
+    PurchaseConfirmed, PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
+};
+pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
+pub use ids::{InvalidId, PurchaseId, TweetId, UserId};
+pub use money::{Currency, InvalidMoney, Money};
+pub use product::Product;
+pub use purchase::{Change, LinkStatus, Purchase, Refusal, State, StockEffect, UnknownState, Windows};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use token::{ConfirmationToken, InvalidToken, TokenHash};

@@ -1,0 +1,495 @@
+//! The purchase state machine. Every method decides one transition and returns it as a
+//! [`Change`]: the new purchase plus the version it must replace. The store applies a
+//! change only if the stored version is still the one it was decided from (and, where a
+//! deadline matters, only if the deadline has not passed), so two racing handlers can
+//! never both win and a redelivered event finds nothing left to do.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{Hashtag, Money, Product, PurchaseId, Timestamp, TokenHash, TweetId, UserId};
+
+/// How long a shopper has at each step. Both default to 15 minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Windows {
+    /// From the brand's reply to the shopper's retweet.
+    pub retweet: Duration,
+    /// From the confirmation email to pressing Confirm.
+    pub email: Duration,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Self {
+            retweet: Duration::from_secs(15 * 60),
+            email: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    AwaitingRetweet,
+    AwaitingEmailConfirmation,
+    Confirmed,
+    Paid,
+    Shipped,
+    Expired,
+    Declined,
+    Cancelled,
+}
+
+impl State {
+    pub const ALL: [State; 8] = [
+        State::AwaitingRetweet,
+        State::AwaitingEmailConfirmation,
+        State::Confirmed,
+        State::Paid,
+        State::Shipped,
+        State::Expired,
+        State::Declined,
+        State::Cancelled,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            State::AwaitingRetweet => "awaiting_retweet",
+            State::AwaitingEmailConfirmation => "awaiting_email_confirmation",
+            State::Confirmed => "confirmed",
+            State::Paid => "paid",
+            State::Shipped => "shipped",
+            State::Expired => "expired",
+            State::Declined => "declined",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    /// Pending states have a deadline, after which the purchase expires.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, State::AwaitingRetweet | State::AwaitingEmailConfirmation)
+    }
+
+    /// States in which a unit of stock is set aside for this purchase.
+    pub fn holds_stock(&self) -> bool {
+        matches!(self, State::AwaitingEmailConfirmation | State::Confirmed)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown purchase state {0:?}")]
+pub struct UnknownState(pub String);
+
+impl FromStr for State {
+    type Err = UnknownState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        State::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownState(s.to_owned()))
+    }
+}
+
+/// A purchase as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purchase {
+    pub id: PurchaseId,
+    /// Bumped by every change; the store's optimistic lock.
+    pub version: u64,
+    pub state: State,
+    /// When the current pending state ends. `None` outside pending states.
+    pub deadline: Option<Timestamp>,
+    pub buyer: UserId,
+    pub buyer_screen_name: String,
+    pub request_tweet: TweetId,
+    /// The brand's reply asking for the retweet; a retweet of it confirms.
+    pub reply_tweet: Option<TweetId>,
+    pub product: Hashtag,
+    pub product_name: String,
+    /// The price when the shopper asked: what they are charged.
+    pub price: Money,
+    pub token_hash: Option<TokenHash>,
+    pub charge_id: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Why a transition is not allowed now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Someone other than the buyer tried to act on the purchase.
+    NotBuyer,
+    /// The window for this step has passed.
+    Expired,
+    /// The purchase is not in a state this step applies to.
+    WrongState(State),
+    /// What was asked is already recorded.
+    AlreadyDone,
+}
+
+/// What happens to the product's stock in the same write as the state change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StockEffect {
+    None,
+    /// Take one unit off sale; the write fails if none is left.
+    Hold,
+    /// Put the held unit back on sale.
+    Release,
+}
+
+/// One transition, ready to be applied atomically by a store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The version the decision was made from.
+    pub expected_version: u64,
+    /// The write must also fail if the stored deadline is not after this instant.
+    pub deadline_after: Option<Timestamp>,
+    pub stock: StockEffect,
+    pub after: Purchase,
+}
+
+/// What a confirmation link leads to right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    Open { deadline: Timestamp },
+    Expired,
+    AlreadyConfirmed,
+    Closed(State),
+}
+
+impl Purchase {
+    /// A new purchase for a shopper's request post, awaiting their retweet.
+    pub fn request(
+        request_tweet: TweetId,
+        buyer: UserId,
+        buyer_screen_name: String,
+        product: &Product,
+        now: Timestamp,
+        windows: Windows,
+    ) -> Self {
+        Self {
+            id: PurchaseId::for_request(&request_tweet),
+            version: 1,
+            state: State::AwaitingRetweet,
+            deadline: Some(now.plus(windows.retweet)),
+            buyer,
+            buyer_screen_name,
+            request_tweet,
+            reply_tweet: None,
+            product: product.hashtag.clone(),
+            product_name: product.name.clone(),
+            price: product.price,
+            token_hash: None,
+            charge_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.state.is_pending() && self.deadline.is_some_and(|d| d <= now)
+    }
+
+    fn open(&self, now: Timestamp) -> bool {
+        self.deadline.is_some_and(|d| d > now)
+    }
+
+    fn change(&self, now: Timestamp, stock: StockEffect, edit: impl FnOnce(&mut Purchase)) -> Change {
+        let mut after = self.clone();
+        edit(&mut after);
+        after.version = self.version + 1;
+        after.updated_at = now;
+        let deadline_after = self.state.is_pending().then_some(now);
+        Change {
+            expected_version: self.version,
+            deadline_after: if after.state == State::Expired { None } else { deadline_after },
+            stock,
+            after,
+        }
+    }
+
+    fn expect(&self, state: State) -> Result<(), Refusal> {
+        if self.state == state {
+            Ok(())
+        } else {
+            Err(Refusal::WrongState(self.state))
+        }
+    }
+
+    /// Remembers the brand's reply, so that a retweet of it can be traced back here.
+    pub fn record_reply(&self, reply: TweetId, now: Timestamp) -> Result<Change, Refusal> {
+        if self.reply_tweet.is_some() {
+            return Err(Refusal::AlreadyDone);
+        }
+        let mut change = self.change(now, StockEffect::None, |p| p.reply_tweet = Some(reply));
+        change.deadline_after = None;
+        Ok(change)
+    }
+
+    /// The buyer retweeted in time: hold a unit and open the email window.
+    pub fn hold(&self, by: &UserId, now: Timestamp, windows: Windows) -> Result<Change, Refusal> {
+        if *by != self.buyer {
+            return Err(Refusal::NotBuyer);
+        }
+        self.expect(State::AwaitingRetweet)?;
+        if !self.open(now) {
+            return Err(Refusal::Expired);
+        }
+        Ok(self.change(now, StockEffect::Hold, |p| {
+            p.state = State::AwaitingEmailConfirmation;
+            p.deadline = Some(now.plus(windows.email));
+        }))
+    }
+
+    /// The last unit went to someone else before this buyer retweeted.
+    pub fn cancel_sold_out(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect(State::AwaitingRetweet)?;
+        let mut change = self.change(now, StockEffect::None, |p| {
+            p.state = State::Cancelled;
+            p.deadline = None;
+        });
+        change.deadline_after = None;
+        Ok(change)
+    }
+
+    /// Stores the hash of the link about to be emailed, replacing any earlier one.
+    pub fn issue_token(&self, hash: TokenHash, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect(State::AwaitingEmailConfirmation)?;
+        if !self.open(now) {
+            return Err(Refusal::Expired);
+        }
+        Ok(self.change(now, StockEffect::None, |p| p.token_hash = Some(hash)))
+    }
+
+    /// The shopper pressed Confirm.
+    pub fn confirm(&self, now: Timestamp) -> Result<Change, Refusal> {
+        match self.state {
+            State::AwaitingEmailConfirmation if self.open(now) => {}
+            State::AwaitingEmailConfirmation => return Err(Refusal::Expired),
+            State::Confirmed | State::Paid | State::Shipped => return Err(Refusal::AlreadyDone),
+            other => return Err(Refusal::WrongState(other)),
+        }
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::Confirmed;
+            p.deadline = None;
+        }))
+    }
+
+    pub fn pay(&self, charge_id: String, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect(State::Confirmed)?;
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::Paid;
+            p.charge_id = Some(charge_id);
+        }))
+    }
+
+    pub fn decline(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect(State::Confirmed)?;
+        Ok(self.change(now, StockEffect::Release, |p| p.state = State::Declined))
+    }
+
+    pub fn ship(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect(State::Paid)?;
+        Ok(self.change(now, StockEffect::None, |p| p.state = State::Shipped))
+    }
+
+    /// A pending purchase whose window has passed; a held unit goes back on sale.
+    pub fn expire(&self, now: Timestamp) -> Result<Change, Refusal> {
+        if !self.state.is_pending() {
+            return Err(Refusal::WrongState(self.state));
+        }
+        if !self.is_overdue(now) {
+            return Err(Refusal::WrongState(self.state));
+        }
+        let stock = if self.state.holds_stock() { StockEffect::Release } else { StockEffect::None };
+        Ok(self.change(now, stock, |p| {
+            p.state = State::Expired;
+            p.deadline = None;
+        }))
+    }
+
+    /// What the confirmation page should say.
+    pub fn link_status(&self, now: Timestamp) -> LinkStatus {
+        match (self.state, self.deadline) {
+            (State::AwaitingEmailConfirmation, Some(deadline)) if deadline > now => LinkStatus::Open { deadline },
+            (State::AwaitingEmailConfirmation | State::Expired, _) => LinkStatus::Expired,
+            (State::Confirmed | State::Paid | State::Shipped, _) => LinkStatus::AlreadyConfirmed,
+            (other, _) => LinkStatus::Closed(other),
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConfirmationToken, Currency};
+
+    const T0: Timestamp = Timestamp(1_800_000_000);
+    const MIN: u64 = 60;
+
+    fn at(secs: u64) -> Timestamp {
+        T0.plus(Duration::from_secs(secs))
+    }
+
+    fn buyer() -> UserId {
+        UserId::parse("100").expect("id")
+    }
+
+    fn product() -> Product {
+        Product {
+            hashtag: Hashtag::parse("BuyMug").expect("tag"),
+            name: "Mug".into(),
+            price: Money::price(1200, Currency::parse("USD").expect("cur")).expect("price"),
+            stock: 3,
+        }
+    }
+
+    fn requested() -> Purchase {
+        Purchase::request(TweetId::parse("9").expect("id"), buyer(), "ada".into(), &product(), T0, Windows::default())
+    }
+
+    fn apply(c: Change) -> Purchase {
+        c.after
+    }
+
+    fn awaiting_email() -> Purchase {
+        apply(requested().hold(&buyer(), at(MIN), Windows::default()).expect("hold"))
+    }
+
+    #[test]
+    fn a_request_awaits_the_retweet_for_the_retweet_window() {
+        let p = requested();
+        assert_eq!(p.state, State::AwaitingRetweet);
+        assert_eq!(p.deadline, Some(at(15 * MIN)));
+        assert_eq!(p.id.as_str(), "pur_9");
+        assert_eq!(p.price.minor, 1200);
+    }
+
+    #[test]
+    fn every_change_bumps_the_version_it_expects() {
+        let p = requested();
+        let c = p.record_reply(TweetId::parse("10").expect("id"), at(1)).expect("reply");
+        assert_eq!(c.expected_version, 1);
+        assert_eq!(c.after.version, 2);
+        assert_eq!(c.after.updated_at, at(1));
+        assert_eq!(c.deadline_after, None);
+        assert_eq!(apply(c).record_reply(TweetId::parse("11").expect("id"), at(2)), Err(Refusal::AlreadyDone));
+    }
+
+    #[test]
+    fn only_the_buyer_can_hold_and_only_in_time() {
+        let p = requested();
+        let stranger = UserId::parse("666").expect("id");
+        assert_eq!(p.hold(&stranger, at(1), Windows::default()), Err(Refusal::NotBuyer));
+        assert_eq!(p.hold(&buyer(), at(15 * MIN), Windows::default()), Err(Refusal::Expired));
+        let c = p.hold(&buyer(), at(MIN), Windows::default()).expect("hold");
+        assert_eq!(c.stock, StockEffect::Hold);
+        assert_eq!(c.deadline_after, Some(at(MIN)));
+        assert_eq!(c.after.state, State::AwaitingEmailConfirmation);
+        assert_eq!(c.after.deadline, Some(at(16 * MIN)));
+        assert_eq!(
+            c.after.hold(&buyer(), at(2 * MIN), Windows::default()),
+            Err(Refusal::WrongState(State::AwaitingEmailConfirmation))
+        );
+    }
+
+    #[test]
+    fn windows_are_configurable() {
+        let windows = Windows { retweet: Duration::from_secs(60), email: Duration::from_secs(30) };
+        let p = Purchase::request(TweetId::parse("9").expect("id"), buyer(), "ada".into(), &product(), T0, windows);
+        assert_eq!(p.deadline, Some(at(60)));
+        let held = apply(p.hold(&buyer(), at(10), windows).expect("hold"));
+        assert_eq!(held.deadline, Some(at(40)));
+    }
+
+    #[test]
+    fn confirm_only_before_the_email_deadline_and_only_once() {
+        let p = awaiting_email();
+        assert_eq!(p.confirm(at(16 * MIN)), Err(Refusal::Expired));
+        let c = p.confirm(at(16 * MIN - 1)).expect("confirm");
+        assert_eq!(c.deadline_after, Some(at(16 * MIN - 1)));
+        let confirmed = apply(c);
+        assert_eq!(confirmed.state, State::Confirmed);
+        assert_eq!(confirmed.deadline, None);
+        assert_eq!(confirmed.confirm(at(17 * MIN)), Err(Refusal::AlreadyDone));
+        assert_eq!(requested().confirm(at(1)), Err(Refusal::WrongState(State::AwaitingRetweet)));
+    }
+
+    #[test]
+    fn tokens_are_issued_only_while_the_email_window_is_open() {
+        let p = awaiting_email();
+        let hash = ConfirmationToken::generate().hash();
+        let c = p.issue_token(hash.clone(), at(2 * MIN)).expect("issue");
+        assert_eq!(c.after.token_hash, Some(hash.clone()));
+        assert_eq!(p.issue_token(hash.clone(), at(16 * MIN)), Err(Refusal::Expired));
+        assert_eq!(requested().issue_token(hash, at(1)), Err(Refusal::WrongState(State::AwaitingRetweet)));
+    }
+
+    #[test]
+    fn payment_outcomes_follow_confirmation() {
+        let confirmed = apply(awaiting_email().confirm(at(2 * MIN)).expect("confirm"));
+        let paid = apply(confirmed.pay("ch_1".into(), at(3 * MIN)).expect("pay"));
+        assert_eq!(paid.charge_id.as_deref(), Some("ch_1"));
+        assert_eq!(paid.pay("ch_2".into(), at(3 * MIN)), Err(Refusal::WrongState(State::Paid)));
+        let shipped = apply(paid.ship(at(4 * MIN)).expect("ship"));
+        assert_eq!(shipped.state, State::Shipped);
+        assert_eq!(shipped.ship(at(5 * MIN)), Err(Refusal::WrongState(State::Shipped)));
+
+        let declined = confirmed.decline(at(3 * MIN)).expect("decline");
+        assert_eq!(declined.stock, StockEffect::Release);
+        assert_eq!(declined.after.state, State::Declined);
+        assert_eq!(awaiting_email().pay("x".into(), at(1)), Err(Refusal::WrongState(State::AwaitingEmailConfirmation)));
+    }
+
+    #[test]
+    fn expiry_releases_only_what_was_held() {
+        let p = requested();
+        assert!(!p.is_overdue(at(15 * MIN - 1)));
+        assert!(p.expire(at(15 * MIN - 1)).is_err());
+        let c = p.expire(at(15 * MIN)).expect("expire");
+        assert_eq!((c.after.state, c.stock, c.deadline_after), (State::Expired, StockEffect::None, None));
+
+        let held = awaiting_email();
+        let c = held.expire(at(16 * MIN)).expect("expire");
+        assert_eq!((c.after.state, c.stock), (State::Expired, StockEffect::Release));
+        assert_eq!(c.after.expire(at(20 * MIN)), Err(Refusal::WrongState(State::Expired)));
+
+        let confirmed = apply(held.confirm(at(2 * MIN)).expect("confirm"));
+        assert!(!confirmed.is_overdue(at(100 * MIN)));
+    }
+
+    #[test]
+    fn sold_out_cancels_a_request() {
+        let c = requested().cancel_sold_out(at(1)).expect("cancel");
+        assert_eq!((c.after.state, c.stock), (State::Cancelled, StockEffect::None));
+        assert!(awaiting_email().cancel_sold_out(at(1)).is_err());
+    }
+
+    #[test]
+    fn the_link_says_where_the_purchase_stands() {
+        let held = awaiting_email();
+        assert_eq!(held.link_status(at(2 * MIN)), LinkStatus::Open { deadline: at(16 * MIN) });
+        assert_eq!(held.link_status(at(16 * MIN)), LinkStatus::Expired);
+        let confirmed = apply(held.confirm(at(2 * MIN)).expect("confirm"));
+        assert_eq!(confirmed.link_status(at(99 * MIN)), LinkStatus::AlreadyConfirmed);
+        let declined = apply(confirmed.decline(at(3 * MIN)).expect("decline"));
+        assert_eq!(declined.link_status(at(3 * MIN)), LinkStatus::Closed(State::Declined));
+    }
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for s in State::ALL {
+            assert_eq!(s.as_str().parse::<State>(), Ok(s));
+        }
+        assert!("paid ".parse::<State>().is_err());
+        let pending: Vec<_> = State::ALL.into_iter().filter(State::is_pending).collect();
+        assert_eq!(pending, [State::AwaitingRetweet, State::AwaitingEmailConfirmation]);
+    }
+}

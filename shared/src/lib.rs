@@ -1,0 +1,13 @@
+//! hashbuy: buy with a tweet.
+//!
+//! The library every function shares: the [`domain`] (pure rules), the [`ports`] the
+//! steps need from the world, the [`adapters`] that implement them, and the [`steps`]
+//! themselves. Lambda `main`s and the local stack only wire these together.
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+pub mod messages;
+pub mod ports;
+pub mod settings;
+pub mod steps;

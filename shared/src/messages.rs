@@ -1,0 +1,246 @@
+//! Everything hashbuy says to a shopper, in one place: replies on X and emails. Replies
+//! carry the purchase or post they answer, so no two are identical (X refuses duplicates).
+
+use std::time::Duration;
+
+use crate::domain::{EmailAddress, Purchase, TweetId};
+use crate::ports::Email;
+
+/// X's limit for a post, counted in characters.
+pub const TWEET_LIMIT: usize = 280;
+const NAME_LIMIT: usize = 40;
+
+fn short(name: &str) -> String {
+    if name.chars().count() <= NAME_LIMIT {
+        name.to_owned()
+    } else {
+        let cut: String = name.chars().take(NAME_LIMIT - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+fn minutes(d: Duration) -> u64 {
+    d.as_secs().div_ceil(60)
+}
+
+pub fn confirm_prompt(p: &Purchase, window: Duration) -> String {
+    format!(
+        "@{} To buy {} for {}, retweet this post within {} minutes. {} (ref {})",
+        p.buyer_screen_name,
+        short(&p.product_name),
+        p.price,
+        minutes(window),
+        p.product.confirmation(),
+        p.id
+    )
+}
+
+pub fn not_linked(screen_name: &str, tweet: &TweetId, base_url: &str) -> String {
+    format!(
+        "@{screen_name} To buy with a post, first link your X account and a card at {base_url} - then post the hashtag again. (ref {tweet})"
+    )
+}
+
+pub fn unknown_product(screen_name: &str, hashtag: &str, tweet: &TweetId) -> String {
+    format!("@{screen_name} Sorry, #{hashtag} is not something we sell. Nothing was charged. (ref {tweet})")
+}
+
+pub fn sold_out(screen_name: &str, product_name: &str, tweet: &TweetId) -> String {
+    format!(
+        "@{screen_name} Sorry, {} is sold out. Nothing was charged. (ref {tweet})",
+        short(product_name)
+    )
+}
+
+pub fn shipped(p: &Purchase) -> String {
+    format!(
+        "@{} Thank you! Your {} is on its way. Receipt sent by email. (ref {})",
+        p.buyer_screen_name,
+        short(&p.product_name),
+        p.id
+    )
+}
+
+pub fn declined_reply(p: &Purchase) -> String {
+    format!(
+        "@{} Your card was declined for {}, so nothing was charged. (ref {})",
+        p.buyer_screen_name,
+        short(&p.product_name),
+        p.id
+    )
+}
+
+pub fn expired_reply(p: &Purchase) -> String {
+    format!(
+        "@{} The time to confirm {} has passed, so nothing was charged. Post the hashtag again to start over. (ref {})",
+        p.buyer_screen_name,
+        short(&p.product_name),
+        p.id
+    )
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn email(to: &EmailAddress, subject: String, paragraphs: &[String], link: Option<&str>) -> Email {
+    let mut text = paragraphs.join("\n\n");
+    let mut html: String = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
+    if let Some(link) = link {
+        text.push_str(&format!("\n\n{link}\n"));
+        let href = escape_html(link);
+        html.push_str(&format!("<p><a href=\"{href}\">{href}</a></p>"));
+    }
+    Email {
+        to: to.clone(),
+        subject,
+        text,
+        html: format!("<!doctype html><html><body>{html}</body></html>"),
+    }
+}
+
+pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: Duration) -> Email {
+    email(
+        to,
+        format!("Confirm your purchase of {} within {} minutes", short(&p.product_name), minutes(window)),
+        &[
+            format!("You asked to buy {} for {} with a post on X.", p.product_name, p.price),
+            format!(
+                "Open the link below and press Confirm within {} minutes. Your card is charged only after you confirm. If this was not you, ignore this email and nothing happens.",
+                minutes(window)
+            ),
+        ],
+        Some(link),
+    )
+}
+
+pub fn receipt_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("Receipt: {}", short(&p.product_name)),
+        &[
+            format!("Thank you! We charged {} for {}.", p.price, p.product_name),
+            format!(
+                "Purchase {}, charge {}. Your order is on its way.",
+                p.id,
+                p.charge_id.as_deref().unwrap_or("-")
+            ),
+        ],
+        None,
+    )
+}
+
+pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("Your card was declined for {}", short(&p.product_name)),
+        &[
+            format!("We could not charge your card {} for {}, so nothing was bought.", p.price, p.product_name),
+            "Please check the card linked to your account, then post the hashtag again.".into(),
+        ],
+        None,
+    )
+}
+
+pub fn sold_out_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("{} sold out", short(&p.product_name)),
+        &[format!(
+            "Sorry, {} sold out before your retweet arrived, so nothing was charged.",
+            p.product_name
+        )],
+        None,
+    )
+}
+
+pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("Your purchase of {} has expired", short(&p.product_name)),
+        &[
+            format!("The time to confirm {} has passed, so nothing was charged.", p.product_name),
+            "Post the hashtag again to start over.".into(),
+        ],
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, Hashtag, Money, Product, Timestamp, UserId, Windows};
+
+    fn purchase(name: &str, screen_name: &str) -> Purchase {
+        let product = Product {
+            hashtag: Hashtag::parse(&format!("Buy{}", "X".repeat(96))).expect("tag"),
+            name: name.into(),
+            price: Money::price(999_999_999, Currency::parse("USD").expect("c")).expect("p"),
+            stock: 1,
+        };
+        Purchase::request(
+            TweetId::parse("18446744073709551615").expect("id"),
+            UserId::parse("1").expect("id"),
+            screen_name.into(),
+            &product,
+            Timestamp(0),
+            Windows::default(),
+        )
+    }
+
+    #[test]
+    fn every_reply_fits_a_post_even_at_the_limits() {
+        let p = purchase(&"N".repeat(500), &"s".repeat(15));
+        let tweet = TweetId::parse("18446744073709551615").expect("id");
+        let url = "https://hashbuy.example.com";
+        for text in [
+            confirm_prompt(&p, Duration::from_secs(900)),
+            not_linked(&p.buyer_screen_name, &tweet, url),
+            unknown_product(&p.buyer_screen_name, &"Y".repeat(100), &tweet),
+            sold_out(&p.buyer_screen_name, &p.product_name, &tweet),
+            shipped(&p),
+            declined_reply(&p),
+            expired_reply(&p),
+        ] {
+            assert!(text.chars().count() <= TWEET_LIMIT, "{} chars: {text}", text.chars().count());
+        }
+    }
+
+    #[test]
+    fn the_prompt_names_the_confirmation_hashtag_the_price_and_the_purchase() {
+        let p = purchase("Mug", "ada");
+        let text = confirm_prompt(&p, Duration::from_secs(900));
+        assert!(text.starts_with("@ada "));
+        assert!(text.contains(&p.product.confirmation().to_string()));
+        assert!(text.contains("9999999.99 USD"));
+        assert!(text.contains("15 minutes"));
+        assert!(text.contains(p.id.as_str()));
+    }
+
+    #[test]
+    fn emails_have_both_parts_and_escape_html() {
+        let p = purchase("<b>Mug</b> & co", "ada");
+        let to = EmailAddress::parse("ada@example.com").expect("email");
+        let e = confirmation_email(&to, &p, "https://h.example/confirm/abc?x=1&y=2", Duration::from_secs(900));
+        assert!(e.subject.contains("15 minutes"));
+        assert!(e.text.contains("https://h.example/confirm/abc?x=1&y=2"));
+        assert!(e.html.contains("&lt;b&gt;Mug&lt;/b&gt; &amp; co"));
+        assert!(e.html.contains("href=\"https://h.example/confirm/abc?x=1&amp;y=2\""));
+        assert!(!e.html.contains("<b>Mug"));
+        for e in [receipt_email(&to, &p), declined_email(&to, &p), expired_email(&to, &p), sold_out_email(&to, &p)] {
+            assert!(!e.text.is_empty() && e.html.starts_with("<!doctype html>"));
+        }
+    }
+}

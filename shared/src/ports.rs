@@ -1,0 +1,153 @@
+//! What the steps need from the world. Each trait has an in-memory adapter (for the local
+//! stack and fast tests) and a real one (AWS, X, the card processor); both pass the same
+//! contract tests.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    CardToken, Change, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Purchase, PurchaseId,
+    Timestamp, TokenHash, TweetId, UserId,
+};
+
+/// An adapter could not do its job (network, throttling, a bug). Steps treat every such
+/// error as worth a retry of the whole event.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {message}")]
+pub struct PortError {
+    pub context: &'static str,
+    pub message: String,
+}
+
+impl PortError {
+    pub fn new(context: &'static str, error: impl std::fmt::Display) -> Self {
+        Self {
+            context,
+            message: error.to_string(),
+        }
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// The outcome of inserting a new purchase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    New(Purchase),
+    /// A purchase with that id already existed (a redelivered request); here it is.
+    Existing(Purchase),
+}
+
+impl Inserted {
+    pub fn purchase(self) -> Purchase {
+        match self {
+            Inserted::New(p) | Inserted::Existing(p) => p,
+        }
+    }
+}
+
+/// The outcome of applying a [`Change`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Done(Purchase),
+    /// The stored purchase moved on since the decision (another handler won, or the
+    /// deadline passed): nothing was written. Reload and decide again.
+    Stale,
+    /// The change had to hold a unit and none was left: nothing was written.
+    SoldOut,
+}
+
+#[async_trait]
+pub trait Purchases: Send + Sync {
+    /// Inserts a purchase unless one with its id exists.
+    async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
+    async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
+    /// The purchase whose confirmation request the brand posted as `tweet`.
+    async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>>;
+    /// The purchase a confirmation link belongs to.
+    async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>>;
+    /// Pending purchases whose deadline is at or before `now`, at most `limit` of them.
+    async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>>;
+    /// Applies a transition and its stock effect atomically, or nothing at all.
+    async fn apply(&self, change: &Change) -> PortResult<Applied>;
+}
+
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    async fn product(&self, hashtag: &Hashtag) -> PortResult<Option<Product>>;
+    /// Adds or replaces a product, stock included.
+    async fn put_product(&self, product: &Product) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    async fn account(&self, user: &UserId) -> PortResult<Option<LinkedAccount>>;
+    async fn link(&self, account: &LinkedAccount) -> PortResult<()>;
+}
+
+/// The state of a side effect (a reply, an email) keyed by what it is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody did it yet: the caller must do it, then `complete` it.
+    Acquired,
+    /// Someone claimed it less than a lease ago and may still be doing it.
+    InFlight,
+    /// Done, with the result the doer recorded (a post id, say).
+    Done(String),
+}
+
+/// Records side effects so that each happens once under at-least-once delivery. A claim
+/// whose holder died is taken over after its lease, so nothing is silently lost.
+#[async_trait]
+pub trait Effects: Send + Sync {
+    async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim>;
+    async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()>;
+    /// Gives up an unfinished claim after a failure, so a retry need not wait the lease.
+    async fn release(&self, key: &str) -> PortResult<()>;
+}
+
+/// An email with both an HTML and a plain-text part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    pub to: EmailAddress,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: &Email) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn publish(&self, event: &Event) -> PortResult<()>;
+}
+
+/// The brand's voice on X.
+#[async_trait]
+pub trait Social: Send + Sync {
+    /// Posts `text` as the brand, in reply to `to`; returns the new post's id.
+    async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// The processor charges at most once per key, whatever the retries.
+    pub idempotency_key: String,
+    pub amount: Money,
+    pub card: CardToken,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved { charge_id: String },
+    Declined { reason: String },
+}
+
+#[async_trait]
+pub trait Payments: Send + Sync {
+    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome>;
+}

@@ -1,0 +1,52 @@
+//! Configuration shared by the steps, kept apart from how it is loaded (environment in
+//! Lambda, flags in the local stack).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::domain::{UserId, Windows};
+
+/// The brand account hashbuy speaks as on X.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Brand {
+    pub user_id: UserId,
+    pub screen_name: String,
+}
+
+/// A secret string that never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub brand: Brand,
+    pub windows: Windows,
+    /// Where the confirmation page is served, without a trailing slash; links in emails
+    /// are `{base_url}/confirm/{token}`.
+    pub base_url: String,
+    /// How long a claimed side effect is left to its claimer before another delivery
+    /// takes it over: longer than any function's timeout.
+    pub effect_lease: Duration,
+}
+
+impl Settings {
+    pub fn confirmation_link(&self, token: &str) -> String {
+        format!("{}/confirm/{token}", self.base_url.trim_end_matches('/'))
+    }
+}

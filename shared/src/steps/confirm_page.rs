@@ -1,0 +1,208 @@
+//! The page behind the emailed link. A GET only shows the page (mail scanners open links
+//! by themselves); the Confirm button POSTs, and only that confirms, once, in time.
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
+
+use super::pages::{page, paragraph};
+use super::{StepError, Transition, transition};
+use crate::app::App;
+use crate::domain::{ConfirmationToken, Event, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State};
+
+/// The route prefix; the token follows it.
+pub const PATH_PREFIX: &str = "/confirm/";
+
+pub async fn handle(app: &App, request: Request<Bytes>) -> Response<String> {
+    let span = tracing::info_span!("confirm_page", purchase_id = tracing::field::Empty, method = %request.method());
+    async {
+        match respond(app, &request).await {
+            Ok(response) => {
+                tracing::info!(status = response.status().as_u16(), "confirmation page answered");
+                response
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "confirmation page failed");
+                page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Please try again",
+                    &paragraph("Something went wrong on our side and nothing was charged. Please reload this page in a moment."),
+                )
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn invalid_link() -> Response<String> {
+    page(
+        StatusCode::NOT_FOUND,
+        "This link is not valid",
+        &paragraph("Check that you opened the whole link from the email. Nothing was charged."),
+    )
+}
+
+async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>, StepError> {
+    let raw = request.uri().path().strip_prefix(PATH_PREFIX).unwrap_or_default();
+    let Ok(token) = ConfirmationToken::parse(raw.trim_end_matches('/')) else {
+        return Ok(invalid_link());
+    };
+    let Some(purchase) = app.ports.purchases.by_token(&token.hash()).await? else {
+        return Ok(invalid_link());
+    };
+    tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
+    match *request.method() {
+        Method::GET | Method::HEAD => Ok(show(app, &purchase)),
+        Method::POST => confirm(app, purchase).await,
+        _ => {
+            let mut response = page(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "");
+            response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET, POST"));
+            Ok(response)
+        }
+    }
+}
+
+fn show(app: &App, p: &Purchase) -> Response<String> {
+    let now = app.ports.clock.now();
+    match p.link_status(now) {
+        LinkStatus::Open { deadline } => {
+            let minutes = u64::try_from(deadline.seconds() - now.seconds()).unwrap_or(0).div_ceil(60);
+            let body = format!(
+                "{}{}<form method=\"post\"><button type=\"submit\">Confirm and pay {}</button></form>",
+                paragraph(&format!("You asked to buy {} for {}.", p.product_name, p.price)),
+                paragraph(&format!("This link works for {minutes} more minute(s). Your card is charged only when you press Confirm.")),
+                crate::messages::escape_html(&p.price.to_string()),
+            );
+            page(StatusCode::OK, "Confirm your purchase", &body)
+        }
+        status => closed(status, p),
+    }
+}
+
+fn closed(status: LinkStatus, p: &Purchase) -> Response<String> {
+    match status {
+        LinkStatus::AlreadyConfirmed => page(
+            StatusCode::OK,
+            "Already confirmed",
+            &paragraph(&format!("Your purchase of {} is confirmed. You are charged once, whatever you press.", p.product_name)),
+        ),
+        LinkStatus::Expired => page(
+            StatusCode::GONE,
+            "This link has expired",
+            &paragraph("The time to confirm has passed, so nothing was charged. Post the hashtag again to start over."),
+        ),
+        LinkStatus::Closed(State::Declined) => page(
+            StatusCode::GONE,
+            "This purchase was declined",
+            &paragraph("Your card was declined, so nothing was charged."),
+        ),
+        LinkStatus::Closed(_) | LinkStatus::Open { .. } => page(
+            StatusCode::GONE,
+            "This link is no longer valid",
+            &paragraph("This purchase was closed and nothing was charged."),
+        ),
+    }
+}
+
+async fn confirm(app: &App, purchase: Purchase) -> Result<Response<String>, StepError> {
+    let now = app.ports.clock.now();
+    let p = match transition(app, purchase, |p| p.confirm(now)).await? {
+        Transition::Applied(p) => {
+            tracing::info!("purchase confirmed");
+            p
+        }
+        Transition::Refused(Refusal::AlreadyDone, p) => p,
+        Transition::Refused(_, p) | Transition::SoldOut(p) => return Ok(closed(p.link_status(now), &p)),
+    };
+    if p.state == State::Confirmed {
+        // Published again on a repeat POST: if the first publish was lost, this one charges.
+        let event = Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id: p.id.clone() });
+        app.ports.bus.publish(&event).await?;
+    }
+    Ok(page(
+        StatusCode::OK,
+        "Thank you, your purchase is confirmed",
+        &paragraph(&format!("We are charging {} for {} now. A receipt follows by email.", p.price, p.product_name)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ConfirmationRetweeted;
+    use crate::steps::testing::{BUYER, World, id, tweet};
+    use crate::steps::{confirm_retweet, request_purchase};
+
+    /// A purchase awaiting email confirmation; returns the path of its link.
+    async fn emailed(w: &World) -> String {
+        w.product("BuyGift25", 2).await;
+        w.account(BUYER, "tok_visa").await;
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        let reply = w.purchase("500").await.reply_tweet.expect("reply");
+        let rt = ConfirmationRetweeted { tweet_id: tweet("600"), user_id: id(BUYER), brand_tweet_id: reply };
+        confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
+        let text = &w.mem.outbox.sent()[0].text;
+        let link = text.lines().find(|l| l.contains("/confirm/")).expect("link");
+        link.trim_start_matches("https://shop.example").to_owned()
+    }
+
+    fn req(method: Method, path: &str) -> Request<Bytes> {
+        Request::builder().method(method).uri(path).body(Bytes::new()).expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_get_shows_the_button_and_confirms_nothing() {
+        let w = World::new();
+        let path = emailed(&w).await;
+        for _ in 0..3 {
+            let response = handle(&w.app, req(Method::GET, &path)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(response.body().contains("<form method=\"post\">"));
+        }
+        assert_eq!(w.purchase("500").await.state, State::AwaitingEmailConfirmation);
+        assert!(w.bus.published().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_post_confirms_once_and_a_repeat_only_republishes() {
+        let w = World::new();
+        let path = emailed(&w).await;
+        let first = handle(&w.app, req(Method::POST, &path)).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(w.purchase("500").await.state, State::Confirmed);
+        let again = handle(&w.app, req(Method::POST, &path)).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        assert!(again.body().contains("already confirmed") || again.body().contains("is confirmed"));
+        assert_eq!(w.event_names(), ["PurchaseConfirmed", "PurchaseConfirmed"]);
+        let shown = handle(&w.app, req(Method::GET, &path)).await;
+        assert!(shown.body().contains("Already confirmed"));
+    }
+
+    #[tokio::test]
+    async fn after_the_window_the_link_is_dead_and_says_so() {
+        let w = World::new();
+        let path = emailed(&w).await;
+        w.advance(15 * 60);
+        let response = handle(&w.app, req(Method::POST, &path)).await;
+        assert_eq!(response.status(), StatusCode::GONE);
+        assert!(response.body().contains("expired"));
+        assert_eq!(handle(&w.app, req(Method::GET, &path)).await.status(), StatusCode::GONE);
+        assert_eq!(w.purchase("500").await.state, State::AwaitingEmailConfirmation);
+        assert!(w.bus.published().is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_links_get_a_plain_404() {
+        let w = World::new();
+        emailed(&w).await;
+        let unknown = format!("/confirm/{}", ConfirmationToken::generate().expose());
+        for path in ["/confirm/", "/confirm/nope", "/confirm/%00%01", unknown.as_str()] {
+            let response = handle(&w.app, req(Method::POST, path)).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(response.body().contains("not valid"));
+        }
+        assert!(w.bus.published().is_empty());
+        assert_eq!(handle(&w.app, req(Method::DELETE, &unknown)).await.status(), StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,206 @@
+//! Someone retweeted one of the brand's confirmation requests. If it is the buyer, in
+//! time, hold a unit and email the 15-minute confirmation link.
+
+use tracing::Instrument;
+
+use super::{StepError, Transition, effects::once, email_once, reply_once, transition};
+use crate::app::App;
+use crate::domain::{
+    ConfirmationRetweeted, ConfirmationToken, Event, Purchase, PurchaseCancelled, PurchaseId, Refusal, State,
+};
+use crate::messages;
+use crate::ports::PortError;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The confirmation email is out (now or by an earlier delivery).
+    EmailSent(PurchaseId),
+    /// The retweeted post is not a confirmation request of any purchase.
+    UnknownPost,
+    /// Someone other than the buyer retweeted: nothing happens.
+    NotBuyer,
+    /// The retweet window had passed; the expiry step tells the shopper.
+    TooLate,
+    /// No unit was left to hold; the shopper was told.
+    SoldOut,
+    AlreadyPast(State),
+}
+
+pub async fn handle(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
+    let span = tracing::info_span!(
+        "confirm_retweet",
+        purchase_id = tracing::field::Empty,
+        tweet_id = %event.tweet_id,
+        brand_tweet_id = %event.brand_tweet_id
+    );
+    async {
+        let outcome = decide(app, event).await;
+        match &outcome {
+            Ok(o) => tracing::info!(outcome = ?o, "retweet handled"),
+            Err(e) => tracing::error!(error = %e, "retweet handling failed; the event will be retried"),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
+}
+
+async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
+    let Some(purchase) = app.ports.purchases.by_reply_tweet(&event.brand_tweet_id).await? else {
+        return Ok(Outcome::UnknownPost);
+    };
+    tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
+    let now = app.ports.clock.now();
+    let windows = app.settings.windows;
+    match transition(app, purchase, |p| p.hold(&event.user_id, now, windows)).await? {
+        Transition::Applied(p) | Transition::Refused(Refusal::WrongState(State::AwaitingEmailConfirmation), p) => {
+            send_confirmation(app, &p).await?;
+            Ok(Outcome::EmailSent(p.id))
+        }
+        Transition::Refused(Refusal::NotBuyer, _) => Ok(Outcome::NotBuyer),
+        Transition::Refused(Refusal::Expired, _) => Ok(Outcome::TooLate),
+        Transition::SoldOut(p) | Transition::Refused(Refusal::WrongState(State::Cancelled), p) => {
+            cancel_sold_out(app, p).await?;
+            Ok(Outcome::SoldOut)
+        }
+        Transition::Refused(_, p) => Ok(Outcome::AlreadyPast(p.state)),
+    }
+}
+
+/// Issues a fresh link and emails it, once per purchase. Only the token's hash is stored,
+/// so a delivery that takes over a dead claim issues a new link rather than resending.
+async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepError> {
+    let key = format!("email:{}:confirmation", purchase.id);
+    once(app, &key, || async {
+        let account = app.ports.accounts.account(&purchase.buyer).await?;
+        let Some(account) = account else {
+            tracing::warn!("the buyer unlinked their account; no email can be sent, the purchase will expire");
+            return Ok("no-account".to_owned());
+        };
+        let token = ConfirmationToken::generate();
+        let now = app.ports.clock.now();
+        let hash = token.hash();
+        let issued = transition(app, purchase.clone(), |p| p.issue_token(hash.clone(), now)).await?;
+        let Transition::Applied(p) = issued else {
+            return Ok("window-closed".to_owned());
+        };
+        let window = p.deadline.map_or(app.settings.windows.email, |d| {
+            std::time::Duration::from_secs(u64::try_from(d.seconds() - now.seconds()).unwrap_or(0))
+        });
+        let link = app.settings.confirmation_link(token.expose());
+        let email = messages::confirmation_email(&account.email, &p, &link, window);
+        app.ports.mailer.send(&email).await?;
+        tracing::info!("sent the confirmation email");
+        Ok("sent".to_owned())
+    })
+    .await
+    .map(drop)
+}
+
+async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError> {
+    let now = app.ports.clock.now();
+    let p = match transition(app, purchase, |p| p.cancel_sold_out(now)).await? {
+        Transition::Applied(p) => p,
+        Transition::Refused(_, p) if p.state == State::Cancelled => p,
+        Transition::Refused(_, p) | Transition::SoldOut(p) => {
+            return Err(PortError::new("confirm_retweet", format!("cannot cancel a purchase in state {}", p.state)).into());
+        }
+    };
+    let text = messages::sold_out(&p.buyer_screen_name, &p.product_name, &p.request_tweet);
+    reply_once(app, &format!("reply:{}:sold-out", p.id), &p.request_tweet, &text).await?;
+    if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
+        let email = messages::sold_out_email(&account.email, &p);
+        email_once(app, &format!("email:{}:sold-out", p.id), &email).await?;
+    }
+    app.ports.bus.publish(&Event::PurchaseCancelled(PurchaseCancelled { purchase_id: p.id })).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConfirmationRetweeted, TweetId};
+    use crate::steps::request_purchase;
+    use crate::steps::testing::{BUYER, STRANGER, World, id, tweet};
+
+    async fn requested(w: &World, stock: u32) -> TweetId {
+        w.product("BuyGift25", stock).await;
+        w.account(BUYER, "tok_visa").await;
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        w.purchase("500").await.reply_tweet.expect("reply recorded")
+    }
+
+    fn retweet(by: &str, of: &TweetId) -> ConfirmationRetweeted {
+        ConfirmationRetweeted {
+            tweet_id: tweet("600"),
+            user_id: id(by),
+            brand_tweet_id: of.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_buyers_retweet_holds_a_unit_and_emails_a_link() {
+        let w = World::new();
+        let reply = requested(&w, 2).await;
+        let outcome = handle(&w.app, &retweet(BUYER, &reply)).await.expect("handled");
+        let p = w.purchase("500").await;
+        assert_eq!(outcome, Outcome::EmailSent(p.id.clone()));
+        assert_eq!(p.state, State::AwaitingEmailConfirmation);
+        assert_eq!(w.stock("BuyGift25").await, 1);
+        let mail = w.mem.outbox.sent();
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].to.as_str(), "user2001@example.com");
+        assert!(mail[0].subject.contains("15 minutes"));
+        let link = mail[0].text.lines().find(|l| l.starts_with("https://shop.example/confirm/")).expect("link");
+        let token = ConfirmationToken::parse(link.trim_start_matches("https://shop.example/confirm/")).expect("token");
+        assert_eq!(p.token_hash, Some(token.hash()));
+    }
+
+    #[tokio::test]
+    async fn someone_elses_retweet_does_nothing() {
+        let w = World::new();
+        let reply = requested(&w, 2).await;
+        assert_eq!(handle(&w.app, &retweet(STRANGER, &reply)).await.expect("ok"), Outcome::NotBuyer);
+        assert_eq!(w.purchase("500").await.state, State::AwaitingRetweet);
+        assert_eq!(w.stock("BuyGift25").await, 2);
+        assert!(w.mem.outbox.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_retweet_holds_once_and_emails_once() {
+        let w = World::new();
+        let reply = requested(&w, 2).await;
+        let event = retweet(BUYER, &reply);
+        let (a, b) = tokio::join!(handle(&w.app, &event), handle(&w.app, &event));
+        // One of two racing deliveries may be told to retry while the other is emailing.
+        assert!(a.is_ok() || b.is_ok());
+        handle(&w.app, &event).await.expect("later redelivery");
+        assert_eq!(w.stock("BuyGift25").await, 1);
+        assert_eq!(w.mem.outbox.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_late_retweet_or_an_unknown_post_changes_nothing() {
+        let w = World::new();
+        let reply = requested(&w, 2).await;
+        w.advance(15 * 60);
+        assert_eq!(handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"), Outcome::TooLate);
+        assert_eq!(handle(&w.app, &retweet(BUYER, &tweet("7"))).await.expect("ok"), Outcome::UnknownPost);
+        assert_eq!(w.stock("BuyGift25").await, 2);
+        assert!(w.mem.outbox.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn sold_out_at_the_retweet_cancels_and_says_so() {
+        let w = World::new();
+        let reply = requested(&w, 1).await;
+        w.product("BuyGift25", 0).await;
+        assert_eq!(handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"), Outcome::SoldOut);
+        assert_eq!(handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"), Outcome::SoldOut);
+        assert_eq!(w.purchase("500").await.state, State::Cancelled);
+        let posts = w.mem.x.posts();
+        assert_eq!(posts.iter().filter(|p| p.text.contains("sold out")).count(), 1);
+        assert_eq!(w.mem.outbox.sent().len(), 1);
+        assert!(w.event_names().contains(&"PurchaseCancelled"));
+    }
+}

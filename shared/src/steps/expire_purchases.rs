@@ -1,0 +1,107 @@
+//! Run on a schedule: every pending purchase whose window has passed expires, its held
+//! unit goes back on sale, and the shopper is told. DynamoDB's TTL deletes the items much
+//! later; correctness never waits for it.
+
+use tracing::Instrument;
+
+use super::{StepError, Transition, email_once, reply_once, transition};
+use crate::app::App;
+use crate::domain::{Event, Purchase, PurchaseExpired, PurchaseId, State};
+use crate::messages;
+
+/// How many overdue purchases one run takes on; the next run takes the rest.
+pub const BATCH: usize = 100;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub expired: Vec<PurchaseId>,
+    pub failed: usize,
+}
+
+pub async fn handle(app: &App) -> Result<Report, StepError> {
+    let span = tracing::info_span!("expire_purchases");
+    async {
+        let now = app.ports.clock.now();
+        let mut report = Report::default();
+        for purchase in app.ports.purchases.overdue(now, BATCH).await? {
+            let id = purchase.id.clone();
+            let span = tracing::info_span!("expire", purchase_id = %id);
+            match expire(app, purchase).instrument(span.clone()).await {
+                Ok(true) => report.expired.push(id),
+                Ok(false) => {}
+                Err(error) => {
+                    span.in_scope(|| tracing::error!(error = %error, "could not expire; the next run retries"));
+                    report.failed += 1;
+                }
+            }
+        }
+        tracing::info!(expired = report.expired.len(), failed = report.failed, "expiry run done");
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
+    let now = app.ports.clock.now();
+    let was = purchase.state;
+    let p = match transition(app, purchase, |p| p.expire(now)).await? {
+        Transition::Applied(p) => p,
+        Transition::Refused(..) | Transition::SoldOut(_) => return Ok(false),
+    };
+    tracing::info!(was = %was, "purchase expired");
+    if was == State::AwaitingEmailConfirmation {
+        if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
+            email_once(app, &format!("email:{}:expired", p.id), &messages::expired_email(&account.email, &p)).await?;
+        }
+    }
+    reply_once(app, &format!("reply:{}:expired", p.id), &p.request_tweet, &messages::expired_reply(&p)).await?;
+    let event = Event::PurchaseExpired(PurchaseExpired { purchase_id: p.id.clone() });
+    app.ports.bus.publish(&event).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ConfirmationRetweeted;
+    use crate::steps::testing::{BUYER, World, id, tweet};
+    use crate::steps::{confirm_retweet, request_purchase};
+
+    #[tokio::test]
+    async fn expires_overdue_purchases_and_releases_held_units() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        w.account(BUYER, "tok_visa").await;
+        for t in ["500", "501"] {
+            request_purchase::handle(&w.app, &w.request(t, BUYER, "BuyGift25")).await.expect("request");
+        }
+        w.advance(5 * 60);
+        let reply = w.purchase("501").await.reply_tweet.expect("reply");
+        let rt = ConfirmationRetweeted { tweet_id: tweet("600"), user_id: id(BUYER), brand_tweet_id: reply };
+        confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
+        assert_eq!(w.stock("BuyGift25").await, 2);
+
+        w.advance(9 * 60);
+        assert_eq!(handle(&w.app).await.expect("run"), Report::default());
+
+        w.advance(60);
+        let report = handle(&w.app).await.expect("run");
+        assert_eq!(report.expired, [w.purchase("500").await.id]);
+        assert_eq!(w.stock("BuyGift25").await, 2, "500 held nothing");
+
+        w.advance(5 * 60);
+        let report = handle(&w.app).await.expect("run");
+        assert_eq!(report.expired, [w.purchase("501").await.id]);
+        assert_eq!(w.stock("BuyGift25").await, 3, "501's unit is back on sale");
+        assert_eq!(handle(&w.app).await.expect("run"), Report::default());
+
+        assert_eq!(w.purchase("500").await.state, State::Expired);
+        assert_eq!(w.purchase("501").await.state, State::Expired);
+        let told: Vec<_> = w.mem.x.posts().into_iter().filter(|p| p.text.contains("has passed")).collect();
+        assert_eq!(told.len(), 2);
+        let mails = w.mem.outbox.sent();
+        assert_eq!(mails.iter().filter(|m| m.subject.contains("expired")).count(), 1);
+        assert_eq!(w.event_names(), ["PurchaseExpired", "PurchaseExpired"]);
+    }
+}

@@ -1,0 +1,112 @@
+//! Paid: ship the product, then send the receipt email and a reply on X, each once.
+
+use tracing::Instrument;
+
+use super::{StepError, Transition, email_once, reply_once, transition};
+use crate::app::App;
+use crate::domain::{Event, PaymentSucceeded, Purchase, PurchaseShipped, State};
+use crate::messages;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Shipped,
+    NothingToDo(State),
+    Missing,
+}
+
+pub async fn handle(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepError> {
+    let span = tracing::info_span!("fulfil_order", purchase_id = %event.purchase_id);
+    async {
+        let outcome = decide(app, event).await;
+        match &outcome {
+            Ok(o) => tracing::info!(outcome = ?o, "fulfilment handled"),
+            Err(e) => tracing::error!(error = %e, "fulfilment failed; the event will be retried"),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
+}
+
+async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepError> {
+    let Some(purchase) = app.ports.purchases.get(&event.purchase_id).await? else {
+        tracing::warn!("no such purchase");
+        return Ok(Outcome::Missing);
+    };
+    let now = app.ports.clock.now();
+    let shipped = match transition(app, purchase, |p| p.ship(now)).await? {
+        Transition::Applied(p) => {
+            tracing::info!("order shipped");
+            p
+        }
+        // A redelivery after shipping: finish whatever notification is still undone.
+        Transition::Refused(_, p) if p.state == State::Shipped => p,
+        Transition::Refused(_, p) | Transition::SoldOut(p) => return Ok(Outcome::NothingToDo(p.state)),
+    };
+    notify(app, &shipped).await?;
+    Ok(Outcome::Shipped)
+}
+
+async fn notify(app: &App, p: &Purchase) -> Result<(), StepError> {
+    if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
+        email_once(app, &format!("email:{}:receipt", p.id), &messages::receipt_email(&account.email, p)).await?;
+    }
+    reply_once(app, &format!("reply:{}:shipped", p.id), &p.request_tweet, &messages::shipped(p)).await?;
+    let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: p.id.clone() });
+    Ok(app.ports.bus.publish(&event).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Purchases;
+    use crate::steps::request_purchase;
+    use crate::steps::testing::{BUYER, World};
+
+    async fn paid(w: &World) -> PaymentSucceeded {
+        w.product("BuyGift25", 3).await;
+        w.account(BUYER, "tok_visa").await;
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        let mut p = w.purchase("500").await;
+        let now = w.app.ports.clock.now();
+        let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 3] = [
+            &|p| p.hold(&p.buyer, now, w.app.settings.windows).expect("hold"),
+            &|p| p.confirm(now).expect("confirm"),
+            &|p| p.pay("ch_9".into(), now).expect("pay"),
+        ];
+        for step in steps {
+            let change = step(&p);
+            w.mem.store.apply(&change).await.expect("apply");
+            p = change.after;
+        }
+        PaymentSucceeded { purchase_id: p.id }
+    }
+
+    #[tokio::test]
+    async fn ships_and_sends_receipt_and_reply_once() {
+        let w = World::new();
+        let event = paid(&w).await;
+        assert_eq!(handle(&w.app, &event).await.expect("ship"), Outcome::Shipped);
+        assert_eq!(handle(&w.app, &event).await.expect("again"), Outcome::Shipped);
+        assert_eq!(w.purchase("500").await.state, State::Shipped);
+        let mail = w.mem.outbox.sent();
+        assert_eq!(mail.len(), 1);
+        assert!(mail[0].subject.starts_with("Receipt"));
+        assert!(mail[0].text.contains("ch_9"));
+        let thanks: Vec<_> = w.mem.x.posts().into_iter().filter(|p| p.text.contains("on its way")).collect();
+        assert_eq!(thanks.len(), 1);
+        assert_eq!(w.stock("BuyGift25").await, 2, "the held unit is sold, not returned");
+    }
+
+    #[tokio::test]
+    async fn an_unpaid_purchase_is_not_shipped() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        w.account(BUYER, "tok_visa").await;
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        let id = w.purchase("500").await.id;
+        let outcome = handle(&w.app, &PaymentSucceeded { purchase_id: id }).await.expect("ok");
+        assert_eq!(outcome, Outcome::NothingToDo(State::AwaitingRetweet));
+        assert!(w.mem.outbox.sent().is_empty());
+    }
+}

@@ -1,0 +1,67 @@
+//! One module per step of the story; each Lambda function and the local stack call these.
+//! Every step is safe to run twice: it re-reads the purchase, does only what is still
+//! undone, and re-publishes what it would have published, so consumers downstream (which
+//! are idempotent too) catch up after a crash half way.
+
+pub mod charge_card;
+pub mod confirm_page;
+pub mod confirm_retweet;
+pub mod expire_purchases;
+pub mod fulfil_order;
+pub mod request_purchase;
+pub mod webhook;
+
+mod effects;
+mod pages;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use effects::{email_once, reply_once};
+
+use crate::app::App;
+use crate::domain::{Change, Purchase, PurchaseId, Refusal};
+use crate::ports::{Applied, PortError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("side effect {0} is being done by another delivery; retry later")]
+    InFlight(String),
+    #[error("purchase {0} kept changing while this step decided; retry later")]
+    Contention(PurchaseId),
+}
+
+/// What became of a transition attempt.
+#[derive(Debug)]
+pub(crate) enum Transition {
+    Applied(Purchase),
+    Refused(Refusal, Purchase),
+    SoldOut(Purchase),
+}
+
+const DECIDE_ATTEMPTS: usize = 5;
+
+/// Decides a transition from the purchase as stored and applies it; when another writer
+/// got there first, reads the purchase again and decides again.
+pub(crate) async fn transition(
+    app: &App,
+    mut purchase: Purchase,
+    decide: impl Fn(&Purchase) -> Result<Change, Refusal>,
+) -> Result<Transition, StepError> {
+    for _ in 0..DECIDE_ATTEMPTS {
+        let change = match decide(&purchase) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(Transition::Refused(refusal, purchase)),
+        };
+        match app.ports.purchases.apply(&change).await? {
+            Applied::Done(after) => return Ok(Transition::Applied(after)),
+            Applied::SoldOut => return Ok(Transition::SoldOut(purchase)),
+            Applied::Stale => match app.ports.purchases.get(&purchase.id).await? {
+                Some(fresh) => purchase = fresh,
+                None => return Err(StepError::Contention(purchase.id)),
+            },
+        }
+    }
+    Err(StepError::Contention(purchase.id))
+}

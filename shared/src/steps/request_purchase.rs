@@ -1,0 +1,149 @@
+//! A shopper posted a purchase hashtag: open a purchase and ask for the retweet, or say
+//! plainly why not (no linked account, unknown product, sold out).
+
+use tracing::Instrument;
+
+use super::{StepError, Transition, reply_once, transition};
+use crate::app::App;
+use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
+use crate::messages;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    AwaitingRetweet(PurchaseId),
+    NotLinked,
+    UnknownProduct,
+    SoldOut,
+    /// A redelivery: the purchase exists and has moved on.
+    AlreadyHandled(State),
+}
+
+pub async fn handle(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepError> {
+    let span = tracing::info_span!("request_purchase", purchase_id = %event.purchase_id, tweet_id = %event.tweet_id);
+    async {
+        let outcome = decide(app, event).await;
+        match &outcome {
+            Ok(o) => tracing::info!(outcome = ?o, "purchase request handled"),
+            Err(e) => tracing::error!(error = %e, "purchase request failed; the event will be retried"),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
+}
+
+async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepError> {
+    let ports = &app.ports;
+    // Every answer to one request post is the same single reply, whatever it says.
+    let reply_key = format!("reply:{}", event.tweet_id);
+    let answer = |text: String| async move { reply_once(app, &reply_key, &event.tweet_id, &text).await };
+
+    let id = PurchaseId::for_request(&event.tweet_id);
+    if let Some(existing) = ports.purchases.get(&id).await? {
+        return prompt(app, existing).await;
+    }
+    if ports.accounts.account(&event.user_id).await?.is_none() {
+        answer(messages::not_linked(&event.screen_name, &event.tweet_id, &app.settings.base_url)).await?;
+        return Ok(Outcome::NotLinked);
+    }
+    let product = match event.hashtag() {
+        Some(tag) => ports.catalog.product(&tag).await?,
+        None => None,
+    };
+    let Some(product) = product else {
+        answer(messages::unknown_product(&event.screen_name, &event.hashtag, &event.tweet_id)).await?;
+        return Ok(Outcome::UnknownProduct);
+    };
+    if product.stock == 0 {
+        answer(messages::sold_out(&event.screen_name, &product.name, &event.tweet_id)).await?;
+        return Ok(Outcome::SoldOut);
+    }
+    let purchase = Purchase::request(
+        event.tweet_id.clone(),
+        event.user_id.clone(),
+        event.screen_name.clone(),
+        &product,
+        ports.clock.now(),
+        app.settings.windows,
+    );
+    let stored = ports.purchases.insert(&purchase).await?.purchase();
+    prompt(app, stored).await
+}
+
+/// Posts the reply that asks for the retweet (once) and records which post it was.
+async fn prompt(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
+    if purchase.state != State::AwaitingRetweet {
+        return Ok(Outcome::AlreadyHandled(purchase.state));
+    }
+    let text = messages::confirm_prompt(&purchase, app.settings.windows.retweet);
+    let key = format!("reply:{}", purchase.request_tweet);
+    let reply = reply_once(app, &key, &purchase.request_tweet, &text).await?;
+    let now = app.ports.clock.now();
+    match transition(app, purchase, |p| p.record_reply(reply.clone(), now)).await? {
+        Transition::Applied(p) | Transition::Refused(_, p) | Transition::SoldOut(p) => Ok(Outcome::AwaitingRetweet(p.id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::testing::{BUYER, World, tweet};
+
+    #[tokio::test]
+    async fn opens_a_purchase_and_asks_for_the_retweet() {
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        w.account(BUYER, "tok_visa").await;
+        let outcome = handle(&w.app, &w.request("500", BUYER, "buygift25")).await.expect("handled");
+        let p = w.purchase("500").await;
+        assert_eq!(outcome, Outcome::AwaitingRetweet(p.id.clone()));
+        assert_eq!(p.state, State::AwaitingRetweet);
+        let posts = w.mem.x.posts();
+        assert_eq!(posts.len(), 1);
+        assert_eq!(posts[0].in_reply_to, Some(tweet("500")));
+        assert!(posts[0].text.contains("#BuyGift25_Confirm"), "{}", posts[0].text);
+        assert_eq!(p.reply_tweet, Some(posts[0].id.clone()));
+        assert_eq!(w.stock("BuyGift25").await, 5, "nothing is held before the retweet");
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_request_replies_once_and_keeps_one_purchase() {
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        w.account(BUYER, "tok_visa").await;
+        let event = w.request("500", BUYER, "BuyGift25");
+        let (a, b) = tokio::join!(handle(&w.app, &event), handle(&w.app, &event));
+        let ok = [a, b].into_iter().filter(|o| matches!(o, Ok(Outcome::AwaitingRetweet(_)))).count();
+        assert!(ok >= 1);
+        handle(&w.app, &event).await.expect("third delivery");
+        assert_eq!(w.mem.x.posts().len(), 1);
+        assert_eq!(w.mem.store.purchases().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn explains_when_there_is_no_linked_account() {
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        let outcome = handle(&w.app, &w.request("501", BUYER, "BuyGift25")).await.expect("handled");
+        assert_eq!(outcome, Outcome::NotLinked);
+        assert!(w.mem.store.purchases().is_empty());
+        let posts = w.mem.x.posts();
+        assert_eq!(posts.len(), 1);
+        assert!(posts[0].text.contains("link your X account"));
+        assert!(posts[0].text.contains("https://shop.example"));
+    }
+
+    #[tokio::test]
+    async fn explains_unknown_products_and_sold_out_ones() {
+        let w = World::new();
+        w.product("BuyGone", 0).await;
+        w.account(BUYER, "tok_visa").await;
+        assert_eq!(handle(&w.app, &w.request("502", BUYER, "BuyNothing")).await.expect("ok"), Outcome::UnknownProduct);
+        assert_eq!(handle(&w.app, &w.request("503", BUYER, "BuyGone")).await.expect("ok"), Outcome::SoldOut);
+        let texts: Vec<_> = w.mem.x.posts().into_iter().map(|p| p.text).collect();
+        assert!(texts[0].contains("#BuyNothing is not something we sell"), "{texts:?}");
+        assert!(texts[1].contains("sold out"), "{texts:?}");
+        assert!(w.mem.store.purchases().is_empty());
+        assert!(w.mem.cards.charges().is_empty());
+    }
+}

@@ -1,0 +1,104 @@
+//! A whole in-memory world for the steps' unit tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::memory::{InMemory, RecordingBus};
+use crate::app::App;
+use crate::domain::{
+    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase, PurchaseId,
+    PurchaseRequested, Timestamp, TweetId, UserId, Windows,
+};
+use crate::ports::{Accounts, Catalog, Purchases};
+use crate::settings::{Brand, Settings};
+
+pub const BRAND: &str = "1000";
+pub const BUYER: &str = "2001";
+pub const STRANGER: &str = "2002";
+
+pub struct World {
+    pub app: App,
+    pub mem: InMemory,
+    pub bus: Arc<RecordingBus>,
+}
+
+pub fn id(s: &str) -> UserId {
+    UserId::parse(s).expect("user id")
+}
+
+pub fn tweet(s: &str) -> TweetId {
+    TweetId::parse(s).expect("tweet id")
+}
+
+pub fn tag(s: &str) -> Hashtag {
+    Hashtag::parse(s).expect("hashtag")
+}
+
+impl World {
+    pub fn new() -> Self {
+        let mem = InMemory::new(id(BRAND), Timestamp(1_800_000_000));
+        let bus = Arc::new(RecordingBus::default());
+        let settings = Settings {
+            brand: Brand {
+                user_id: id(BRAND),
+                screen_name: "hashbuy".into(),
+            },
+            windows: Windows::default(),
+            base_url: "https://shop.example".into(),
+            effect_lease: Duration::from_secs(60),
+        };
+        let app = App {
+            ports: mem.ports(bus.clone()),
+            settings,
+        };
+        Self { app, mem, bus }
+    }
+
+    pub async fn product(&self, hashtag: &str, stock: u32) {
+        let product = Product {
+            hashtag: tag(hashtag),
+            name: "Gift card".into(),
+            price: Money::price(2500, Currency::parse("USD").expect("cur")).expect("price"),
+            stock,
+        };
+        self.mem.store.put_product(&product).await.expect("put product");
+    }
+
+    pub async fn stock(&self, hashtag: &str) -> u32 {
+        let product = self.mem.store.product(&tag(hashtag)).await.expect("read");
+        product.expect("product exists").stock
+    }
+
+    pub async fn account(&self, user: &str, card: &str) {
+        let account = LinkedAccount {
+            x_user_id: id(user),
+            screen_name: format!("user{user}"),
+            email: EmailAddress::parse(&format!("user{user}@example.com")).expect("email"),
+            card: CardToken::new(card),
+        };
+        self.mem.store.link(&account).await.expect("link");
+    }
+
+    pub fn request(&self, tweet_id: &str, user: &str, hashtag: &str) -> PurchaseRequested {
+        PurchaseRequested {
+            purchase_id: PurchaseId::for_request(&tweet(tweet_id)),
+            tweet_id: tweet(tweet_id),
+            user_id: id(user),
+            screen_name: format!("user{user}"),
+            hashtag: hashtag.into(),
+        }
+    }
+
+    pub async fn purchase(&self, request_tweet: &str) -> Purchase {
+        let id = PurchaseId::for_request(&tweet(request_tweet));
+        self.mem.store.get(&id).await.expect("read").expect("purchase exists")
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.mem.clock.advance(Duration::from_secs(secs));
+    }
+
+    pub fn event_names(&self) -> Vec<&'static str> {
+        self.bus.published().iter().map(|e| e.name()).collect()
+    }
+}
