@@ -11,3 +11,4 @@ pub mod messages;
 pub mod ports;
 pub mod settings;
 pub mod steps;
+pub mod x;

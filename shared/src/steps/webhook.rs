@@ -1,1 +1,158 @@
+//! X's webhook: answers CRC challenges, checks each delivery's signature on the raw body,
+//! and publishes what each post means. It reads no table, so it answers X quickly.
 
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::app::App;
+use crate::x::activity::{Delivery, classify};
+use crate::x::signature::{HEADER, WebhookKey};
+
+/// Deliveries larger than this are refused before any parsing.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub async fn handle(app: &App, key: &WebhookKey, request: Request<Bytes>) -> Response<String> {
+    let span = tracing::info_span!("x_webhook", method = %request.method());
+    async {
+        let response = match *request.method() {
+            Method::GET => crc(key, &request),
+            Method::POST => deliver(app, key, &request).await,
+            _ => reply(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "use GET for CRC or POST for events"})),
+        };
+        tracing::info!(status = response.status().as_u16(), "webhook answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response<String> {
+    let mut response = Response::new(body.to_string());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response
+}
+
+fn crc(key: &WebhookKey, request: &Request<Bytes>) -> Response<String> {
+    let query = request.uri().query().unwrap_or_default();
+    let token = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "crc_token");
+    match token {
+        Some((_, token)) if !token.is_empty() => {
+            reply(StatusCode::OK, json!({"response_token": key.sign(token.as_bytes())}))
+        }
+        _ => reply(StatusCode::BAD_REQUEST, json!({"error": "missing crc_token"})),
+    }
+}
+
+async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Response<String> {
+    let body = request.body();
+    if body.len() > MAX_BODY_BYTES {
+        tracing::warn!(bytes = body.len(), "delivery too large");
+        return reply(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "body too large"}));
+    }
+    let signature = request.headers().get(HEADER).and_then(|v| v.to_str().ok());
+    if !key.verify(body, signature) {
+        tracing::warn!(signed = signature.is_some(), "delivery refused: bad or missing signature");
+        return reply(StatusCode::UNAUTHORIZED, json!({"error": "bad or missing signature"}));
+    }
+    let delivery: Delivery = match serde_json::from_slice(body) {
+        Ok(d) => d,
+        Err(error) => {
+            tracing::warn!(error = %error, "delivery refused: not the expected JSON");
+            return reply(StatusCode::BAD_REQUEST, json!({"error": format!("malformed delivery: {error}")}));
+        }
+    };
+    let brand = &app.settings.brand.user_id;
+    let mut published = 0;
+    for event in delivery.tweet_create_events.iter().filter_map(|post| classify(post, brand)) {
+        let purchase_id = event.purchase_id().map(ToString::to_string).unwrap_or_default();
+        if let Err(error) = app.ports.bus.publish(&event).await {
+            tracing::error!(error = %error, purchase_id, event = event.name(), "could not publish; X will redeliver");
+            return reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "try again"}));
+        }
+        tracing::info!(purchase_id, event = event.name(), "published");
+        published += 1;
+    }
+    reply(StatusCode::OK, json!({"published": published}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Secret;
+    use crate::steps::testing::{BRAND, World};
+
+    fn key() -> WebhookKey {
+        WebhookKey::new(Secret::new("s3cret"))
+    }
+
+    fn post(body: &str, signature: Option<String>) -> Request<Bytes> {
+        let mut builder = Request::builder().method(Method::POST).uri("/webhook");
+        if let Some(sig) = signature {
+            builder = builder.header(HEADER, sig);
+        }
+        builder.body(Bytes::from(body.to_owned())).expect("request")
+    }
+
+    fn request_body() -> String {
+        json!({"for_user_id": BRAND, "tweet_create_events": [{
+            "id_str": "500", "text": "#BuyGift25 please",
+            "user": {"id_str": "2001", "screen_name": "ada"},
+            "entities": {"hashtags": [{"text": "BuyGift25", "indices": [0, 10]}]}
+        }]})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn answers_the_crc_challenge() {
+        let w = World::new();
+        let req = Request::get("/webhook?crc_token=abc%2B%3D").body(Bytes::new()).expect("req");
+        let response = handle(&w.app, &key(), req).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_str(response.body()).expect("json");
+        assert_eq!(body["response_token"], key().sign(b"abc+="));
+        let missing = Request::get("/webhook").body(Bytes::new()).expect("req");
+        assert_eq!(handle(&w.app, &key(), missing).await.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_signed_delivery_publishes_what_happened() {
+        let w = World::new();
+        let body = request_body();
+        let response = handle(&w.app, &key(), post(&body, Some(key().sign(body.as_bytes())))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(w.event_names(), ["PurchaseRequested"]);
+    }
+
+    #[tokio::test]
+    async fn bad_signatures_are_401_and_publish_nothing() {
+        let w = World::new();
+        let body = request_body();
+        let other = WebhookKey::new(Secret::new("other")).sign(body.as_bytes());
+        let tampered = body.replace("2001", "2002");
+        for (body, sig) in [
+            (body.as_str(), None),
+            (body.as_str(), Some(other)),
+            (tampered.as_str(), Some(key().sign(body.as_bytes()))),
+        ] {
+            assert_eq!(handle(&w.app, &key(), post(body, sig)).await.status(), StatusCode::UNAUTHORIZED);
+        }
+        assert!(w.bus.published().is_empty());
+    }
+
+    #[tokio::test]
+    async fn malformed_or_oversized_bodies_are_refused() {
+        let w = World::new();
+        let junk = "{\"tweet_create_events\": [{\"id_str\": 5";
+        let response = handle(&w.app, &key(), post(junk, Some(key().sign(junk.as_bytes())))).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let huge = " ".repeat(MAX_BODY_BYTES + 1);
+        let response = handle(&w.app, &key(), post(&huge, Some(key().sign(huge.as_bytes())))).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(w.bus.published().is_empty());
+    }
+}

@@ -1,0 +1,4 @@
+//! What hashbuy knows of X's webhook deliveries: their signatures and their payloads.
+
+pub mod activity;
+pub mod signature;
