@@ -9,6 +9,8 @@ pub mod app;
 pub mod domain;
 pub mod messages;
 pub mod ports;
+pub mod routing;
 pub mod settings;
 pub mod steps;
+pub mod telemetry;
 pub mod x;

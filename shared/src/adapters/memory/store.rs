@@ -37,6 +37,13 @@ impl MemoryStore {
         all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         all
     }
+
+    /// Every product, by hashtag: for the local console.
+    pub fn products(&self) -> Vec<Product> {
+        let mut all: Vec<_> = lock(&self.0).products.values().cloned().collect();
+        all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
+        all
+    }
 }
 
 #[async_trait]

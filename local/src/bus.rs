@@ -1,0 +1,117 @@
+//! The local stack's event bus: delivers each published event to the functions the
+//! routing table names, asynchronously and with retries, as EventBridge rules would.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hashbuy::app::App;
+use hashbuy::domain::Event;
+use hashbuy::ports::{EventBus, PortError, PortResult};
+use hashbuy::routing;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+/// Attempts per delivery before the event is dead-lettered (logged and counted).
+const ATTEMPTS: u32 = 6;
+const FIRST_BACKOFF: Duration = Duration::from_millis(25);
+
+/// Counts of events in the bus, for tests that wait until everything has settled.
+#[derive(Debug, Default)]
+pub struct BusStats {
+    in_flight: AtomicUsize,
+    dead_lettered: AtomicUsize,
+}
+
+impl BusStats {
+    /// Events published whose deliveries have not all finished. Downstream events are
+    /// counted before the delivery that published them finishes, so zero means settled.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn dead_lettered(&self) -> usize {
+        self.dead_lettered.load(Ordering::SeqCst)
+    }
+}
+
+pub struct LocalBus {
+    sender: mpsc::UnboundedSender<Event>,
+    stats: Arc<BusStats>,
+}
+
+/// The receiving end, started once the app that consumes it exists.
+pub struct Router {
+    receiver: mpsc::UnboundedReceiver<Event>,
+    stats: Arc<BusStats>,
+}
+
+impl LocalBus {
+    pub fn new() -> (Self, Router) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let stats = Arc::new(BusStats::default());
+        let router = Router {
+            receiver,
+            stats: stats.clone(),
+        };
+        (Self { sender, stats }, router)
+    }
+
+    pub fn stats(&self) -> Arc<BusStats> {
+        self.stats.clone()
+    }
+}
+
+#[async_trait]
+impl EventBus for LocalBus {
+    async fn publish(&self, event: &Event) -> PortResult<()> {
+        self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.sender.send(event.clone()).map_err(|e| {
+            self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+            PortError::new("local bus", e)
+        })
+    }
+}
+
+impl Router {
+    /// Delivers events until the bus is dropped.
+    pub fn spawn(mut self, app: App) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while let Some(event) = self.receiver.recv().await {
+                let app = app.clone();
+                let stats = self.stats.clone();
+                tokio::spawn(async move {
+                    for function in routing::consumers(&event) {
+                        if !deliver_with_retries(&app, function, &event).await {
+                            stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        })
+    }
+}
+
+async fn deliver_with_retries(app: &App, function: &'static str, event: &Event) -> bool {
+    let purchase_id = event.purchase_id().map(ToString::to_string).unwrap_or_default();
+    let span = tracing::info_span!("delivery", function, event = event.name(), purchase_id);
+    async {
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=ATTEMPTS {
+            match routing::deliver(app, function, event).await {
+                Ok(()) => return true,
+                Err(error) if attempt < ATTEMPTS => {
+                    tracing::warn!(error = %error, attempt, "delivery failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                Err(error) => tracing::error!(error = %error, attempt, "delivery failed for good; dead-lettered"),
+            }
+        }
+        false
+    }
+    .instrument(span)
+    .await
+}

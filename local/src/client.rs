@@ -1,0 +1,173 @@
+//! A client for a running local stack: it plays X (signed webhook deliveries in the
+//! Account Activity format) and reads the console. The demo and the end-to-end tests use it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hashbuy::settings::Secret;
+use hashbuy::x::signature::{HEADER, WebhookKey};
+use serde_json::{Value, json};
+
+/// An X account as the webhook describes it.
+#[derive(Clone, Debug)]
+pub struct XUser {
+    pub id: String,
+    pub screen_name: String,
+}
+
+/// A post the client delivered, kept so it can be retweeted.
+#[derive(Clone, Debug)]
+pub struct Delivered {
+    pub id: String,
+    pub status: u16,
+}
+
+pub struct Client {
+    base_url: String,
+    http: reqwest::Client,
+    key: WebhookKey,
+    next_id: AtomicU64,
+}
+
+/// The hashtags X would find in `text`.
+pub fn hashtags(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+        .filter_map(|word| word.strip_prefix('#'))
+        .filter(|tag| !tag.is_empty() && !tag.contains('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A v1.1-shaped post, as the Account Activity API delivers it.
+pub fn post_json(id: &str, author: &XUser, text: &str) -> Value {
+    let tags: Vec<Value> = hashtags(text).into_iter().map(|t| json!({"text": t, "indices": [0, 0]})).collect();
+    json!({
+        "created_at": "Wed Nov 25 09:00:00 +0000 2026",
+        "id": id.parse::<u64>().unwrap_or(0),
+        "id_str": id,
+        "text": text,
+        "truncated": false,
+        "user": {"id": author.id.parse::<u64>().unwrap_or(0), "id_str": author.id, "screen_name": author.screen_name, "name": author.screen_name},
+        "entities": {"hashtags": tags, "urls": [], "user_mentions": [], "symbols": []},
+    })
+}
+
+impl Client {
+    pub fn new(base_url: &str, consumer_secret: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            key: WebhookKey::new(Secret::new(consumer_secret)),
+            next_id: AtomicU64::new(1_860_000_000_000_000_000),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn fresh_id(&self) -> String {
+        self.next_id.fetch_add(1, Ordering::SeqCst).to_string()
+    }
+
+    /// Posts a raw body to the webhook with the given signature header.
+    pub async fn deliver_raw(&self, body: Vec<u8>, signature: Option<String>) -> reqwest::Result<u16> {
+        let mut request = self
+            .http
+            .post(self.url("/webhook"))
+            .header("content-type", "application/json");
+        if let Some(sig) = signature {
+            request = request.header(HEADER, sig);
+        }
+        Ok(request.body(body).send().await?.status().as_u16())
+    }
+
+    /// Delivers posts as X would: signed with the consumer secret.
+    pub async fn deliver(&self, for_user_id: &str, posts: Vec<Value>) -> reqwest::Result<u16> {
+        let body = json!({"for_user_id": for_user_id, "tweet_create_events": posts}).to_string().into_bytes();
+        let signature = self.key.sign(&body);
+        self.deliver_raw(body, Some(signature)).await
+    }
+
+    /// `author` posts `text`.
+    pub async fn tweet(&self, author: &XUser, text: &str) -> reqwest::Result<Delivered> {
+        let id = self.fresh_id();
+        let status = self.deliver(&author.id, vec![post_json(&id, author, text)]).await?;
+        Ok(Delivered { id, status })
+    }
+
+    /// `author` retweets `original` (written by `original_author`).
+    pub async fn retweet(&self, author: &XUser, original_id: &str, original_author: &XUser, original_text: &str) -> reqwest::Result<Delivered> {
+        let id = self.fresh_id();
+        let text = format!("RT @{}: {original_text}", original_author.screen_name);
+        let mut post = post_json(&id, author, &text);
+        post["retweeted_status"] = post_json(original_id, original_author, original_text);
+        let status = self.deliver(&author.id, vec![post]).await?;
+        Ok(Delivered { id, status })
+    }
+
+    pub async fn get_json(&self, path: &str) -> reqwest::Result<Value> {
+        self.http.get(self.url(path)).send().await?.error_for_status()?.json().await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Result<(u16, Value)> {
+        let response = self.http.post(self.url(path)).json(body).send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// GETs or POSTs a page (the confirmation link); returns status and body.
+    pub async fn page(&self, method: reqwest::Method, url: &str) -> reqwest::Result<(u16, String)> {
+        let response = self.http.request(method, url).send().await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
+    /// Waits until every published event has been delivered (or `timeout` passes).
+    pub async fn settle(&self, timeout: Duration) -> reqwest::Result<bool> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let health = self.get_json("/_local/health").await?;
+            if health["bus"]["in_flight"] == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until the stack answers its health check.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if self.get_json("/_local/health").await.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+/// The confirmation link in an email's text part.
+pub fn link_in(text: &str) -> Option<String> {
+    text.split_whitespace().find(|w| w.contains("/confirm/")).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_hashtags_like_x() {
+        assert_eq!(hashtags("#BuyMug please, #now! a#b ##x"), ["BuyMug", "now"]);
+        assert!(hashtags("no tags").is_empty());
+    }
+
+    #[test]
+    fn finds_the_confirmation_link() {
+        assert_eq!(link_in("Open\n\nhttp://h/confirm/abc\n").as_deref(), Some("http://h/confirm/abc"));
+        assert_eq!(link_in("nothing"), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! `hashbuy-local demo`: one purchase, start to finish, through the stack's HTTP routes
+//! only, told the way the shopper would see it.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::client::{Client, XUser, link_in};
+
+const SETTLE: Duration = Duration::from_secs(10);
+const PRODUCT: &str = "BuyAmexGiftCard25";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the stack did not answer: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Story(String),
+}
+
+fn fail(message: impl Into<String>) -> DemoError {
+    DemoError::Story(message.into())
+}
+
+fn say(who: &str, what: &str) {
+    println!("\n[{who}]");
+    if !what.is_empty() {
+        println!("  {}", what.replace('\n', "\n  "));
+    }
+}
+
+async fn settle(client: &Client) -> Result<(), DemoError> {
+    if client.settle(SETTLE).await? {
+        Ok(())
+    } else {
+        Err(fail("events did not settle in time"))
+    }
+}
+
+async fn last_reply_to(client: &Client, tweet_id: &str) -> Result<Value, DemoError> {
+    let tweets = client.get_json("/_local/tweets").await?;
+    tweets
+        .as_array()
+        .and_then(|all| all.iter().rev().find(|t| t["in_reply_to_tweet_id"] == tweet_id).cloned())
+        .ok_or_else(|| fail(format!("the brand never replied to post {tweet_id}")))
+}
+
+/// Plays the story against the stack at `client`; Ok only if the purchase shipped and the
+/// card was charged exactly once.
+pub async fn run(client: &Client) -> Result<(), DemoError> {
+    let health = client.get_json("/_local/health").await?;
+    let brand = XUser {
+        id: health["brand"]["id"].as_str().unwrap_or_default().to_owned(),
+        screen_name: health["brand"]["screen_name"].as_str().unwrap_or_default().to_owned(),
+    };
+    let shopper = XUser {
+        id: "2244994945".into(),
+        screen_name: "ada".into(),
+    };
+
+    let product = json!({"hashtag": PRODUCT, "name": "Amex gift card, $25", "price_cents": 2500, "currency": "USD", "stock": 10});
+    client.post_json("/_local/products", &product).await?;
+    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": "ada@example.com", "card": "tok_visa_4242"});
+    client.post_json("/_local/accounts", &account).await?;
+    println!("hashbuy demo: the brand is @{}; @{} has linked an email and a card.", brand.screen_name, shopper.screen_name);
+    println!("The catalog sells #{PRODUCT}: Amex gift card, $25, 10 in stock.");
+
+    let text = format!("Treating myself! #{PRODUCT}");
+    say(&format!("@{} posts", shopper.screen_name), &text);
+    let request = client.tweet(&shopper, &text).await?;
+    if request.status != 200 {
+        return Err(fail(format!("the webhook answered {}", request.status)));
+    }
+    settle(client).await?;
+
+    let prompt = last_reply_to(client, &request.id).await?;
+    let prompt_text = prompt["text"].as_str().unwrap_or_default().to_owned();
+    say(&format!("@{} replies", brand.screen_name), &prompt_text);
+
+    say(&format!("@{} retweets that reply", shopper.screen_name), "");
+    let prompt_id = prompt["id"].as_str().unwrap_or_default();
+    client.retweet(&shopper, prompt_id, &brand, &prompt_text).await?;
+    settle(client).await?;
+
+    let emails = client.get_json("/_local/emails").await?;
+    let email = emails.as_array().and_then(|e| e.last()).ok_or_else(|| fail("no confirmation email arrived"))?;
+    let email_text = email["text"].as_str().unwrap_or_default();
+    say(
+        &format!("email to {}", email["to"].as_str().unwrap_or_default()),
+        &format!("Subject: {}\n\n{email_text}", email["subject"].as_str().unwrap_or_default()),
+    );
+    let link = link_in(email_text).ok_or_else(|| fail("the email has no confirmation link"))?;
+
+    let (status, _) = client.page(reqwest::Method::GET, &link).await?;
+    say("the shopper opens the link", &format!("GET {link} -> {status}: the page shows a Confirm button; nothing is charged yet"));
+    let (status, _) = client.page(reqwest::Method::POST, &link).await?;
+    say("the shopper presses Confirm", &format!("POST -> {status}"));
+    settle(client).await?;
+
+    let charges = client.get_json("/_local/charges").await?;
+    let charges = charges.as_array().cloned().unwrap_or_default();
+    for charge in &charges {
+        say(
+            "card processor",
+            &format!(
+                "{} {} cents {} on card {} for {}",
+                charge["status"].as_str().unwrap_or_default(),
+                charge["amount_cents"],
+                charge["currency"].as_str().unwrap_or_default(),
+                charge["card"].as_str().unwrap_or_default(),
+                charge["purchase_id"].as_str().unwrap_or_default(),
+            ),
+        );
+    }
+    let emails = client.get_json("/_local/emails").await?;
+    if let Some(receipt) = emails.as_array().and_then(|e| e.last()) {
+        say("email", &format!("Subject: {}\n\n{}", receipt["subject"].as_str().unwrap_or_default(), receipt["text"].as_str().unwrap_or_default()));
+    }
+    let thanks = last_reply_to(client, &request.id).await?;
+    say(&format!("@{} replies", brand.screen_name), thanks["text"].as_str().unwrap_or_default());
+
+    let purchases = client.get_json("/_local/purchases").await?;
+    let state = purchases
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["x_user_id"] == shopper.id.as_str()))
+        .map(|p| p["state"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let succeeded = charges.iter().filter(|c| c["status"] == "succeeded").count();
+    println!("\nThe purchase ended {state}, with {succeeded} charge(s).");
+    if state == "shipped" && succeeded == 1 && charges.len() == 1 {
+        Ok(())
+    } else {
+        Err(fail("expected the purchase shipped and exactly one charge"))
+    }
+}

@@ -1,0 +1,125 @@
+//! Starts the local stack: every hashbuy handler behind one HTTP server, on in-memory
+//! adapters, with the local bus routing events between them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use bytes::Bytes;
+use hashbuy::adapters::memory::InMemory;
+use hashbuy::app::App;
+use hashbuy::domain::{SystemClock, Clock, Windows};
+use hashbuy::settings::{Brand, Secret, Settings};
+use hashbuy::steps::{confirm_page, webhook};
+use hashbuy::x::signature::WebhookKey;
+use tokio::net::TcpListener;
+
+use crate::bus::{BusStats, LocalBus};
+use crate::console;
+
+/// How the stack is set up; the command line fills this in.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub x_consumer_secret: Secret,
+    pub brand: Brand,
+    pub windows: Windows,
+}
+
+/// What the HTTP handlers share.
+pub struct Local {
+    pub app: App,
+    pub mem: InMemory,
+    pub key: WebhookKey,
+    pub bus: Arc<BusStats>,
+}
+
+pub type Shared = State<Arc<Local>>;
+
+/// A running stack.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub local: Arc<Local>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Serves until the server stops (it does not, short of an I/O error).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.server.await.map_err(std::io::Error::other)?
+    }
+}
+
+pub async fn start(config: Config) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+
+    let mem = InMemory::new(config.brand.user_id.clone(), SystemClock.now());
+    let (bus, router) = LocalBus::new();
+    let stats = bus.stats();
+    let settings = Settings {
+        brand: config.brand,
+        windows: config.windows,
+        base_url: base_url.clone(),
+        effect_lease: Duration::from_secs(30),
+    };
+    let app = App {
+        ports: mem.ports(Arc::new(bus)),
+        settings,
+    };
+    router.spawn(app.clone());
+    let local = Arc::new(Local {
+        app,
+        mem,
+        key: WebhookKey::new(config.x_consumer_secret),
+        bus: stats,
+    });
+
+    let routes = Router::new()
+        .route("/webhook", any(x_webhook))
+        .route("/confirm/{token}", any(confirmation_page))
+        .nest("/_local", console::routes())
+        .with_state(local.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, routes).await });
+    Ok(Running {
+        addr,
+        base_url,
+        local,
+        server,
+    })
+}
+
+/// Turns axum's request into the plain `http` request the shared handlers take, as the
+/// Lambda adapters do with API Gateway's.
+async fn buffered(request: Request, limit: usize) -> Result<http::Request<Bytes>, Response> {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
+        Err(_) => Err((http::StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response()),
+    }
+}
+
+fn plain(response: http::Response<String>) -> Response {
+    response.map(Body::from)
+}
+
+async fn x_webhook(State(local): Shared, request: Request) -> Response {
+    match buffered(request, webhook::MAX_BODY_BYTES).await {
+        Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
+        Err(response) => response,
+    }
+}
+
+async fn confirmation_page(State(local): Shared, request: Request) -> Response {
+    match buffered(request, 4 * 1024).await {
+        Ok(request) => plain(confirm_page::handle(&local.app, request).await),
+        Err(response) => response,
+    }
+}
