@@ -1,1 +1,225 @@
+//! End-to-end: spawns the real `hashbuy-local serve` binary and drives it only through its
+//! HTTP routes, as X, a shopper's browser and an engineer's console would.
 
+mod support;
+
+use reqwest::Method;
+use serde_json::json;
+use support::{PRODUCT, Stack};
+
+#[tokio::test]
+async fn happy_path_ships_and_charges_once() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT} for me")).await.expect("tweet");
+    assert_eq!(request.status, 200);
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &request.id).await;
+    let (status, page) = stack.client.page(Method::POST, &link).await.expect("confirm");
+    assert_eq!(status, 200, "{page}");
+    stack.settle().await;
+
+    let charges = stack.json("/_local/charges").await;
+    assert_eq!(charges.as_array().map(Vec::len), Some(1));
+    assert_eq!(charges[0]["status"], "succeeded");
+    assert_eq!(charges[0]["amount_cents"], 2500);
+    assert_eq!(charges[0]["currency"], "USD");
+    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.stock().await, 9);
+    let subjects = stack.email_subjects().await;
+    assert_eq!(subjects.len(), 2);
+    assert!(subjects[1].starts_with("Receipt"));
+    let replies = stack.replies_to(&request.id).await;
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(replies[1].contains("on its way"));
+}
+
+#[tokio::test]
+async fn the_same_webhook_twice_gives_one_reply_and_one_purchase() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let post = hashbuy_local::client::post_json("1850000000000000001", &ada, &format!("#{PRODUCT}"));
+    for _ in 0..2 {
+        assert_eq!(stack.client.deliver(&ada.id, vec![post.clone()]).await.expect("deliver"), 200);
+    }
+    stack.settle().await;
+    assert_eq!(stack.replies_to("1850000000000000001").await.len(), 1);
+    assert_eq!(stack.states().await, ["awaiting_retweet"]);
+}
+
+#[tokio::test]
+async fn a_retweet_by_someone_else_does_nothing() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let eve = stack.shopper(2, "tok_visa").await;
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    stack.settle().await;
+    let prompt = stack.prompt_for(&request.id).await;
+    let brand = stack.brand().await;
+    stack.client.retweet(&eve, &prompt.0, &brand, &prompt.1).await.expect("retweet");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["awaiting_retweet"]);
+    assert!(stack.email_subjects().await.is_empty());
+    assert_eq!(stack.stock().await, 10);
+}
+
+#[tokio::test]
+async fn opening_the_link_charges_nothing() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &request.id).await;
+    for _ in 0..3 {
+        let (status, page) = stack.client.page(Method::GET, &link).await.expect("get");
+        assert_eq!(status, 200);
+        assert!(page.contains("<form method=\"post\">"));
+    }
+    stack.settle().await;
+    assert_eq!(stack.json("/_local/charges").await, json!([]));
+    assert_eq!(stack.states().await, ["awaiting_email_confirmation"]);
+}
+
+#[tokio::test]
+async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &request.id).await;
+    assert_eq!(stack.stock().await, 9);
+
+    let (status, moved) = stack.client.post_json("/_local/clock", &json!({"advance_seconds": 15 * 60})).await.expect("clock");
+    assert_eq!(status, 200);
+    assert_eq!(moved["expired"].as_array().map(Vec::len), Some(1));
+    let (status, page) = stack.client.page(Method::POST, &link).await.expect("confirm");
+    assert_eq!(status, 410);
+    assert!(page.contains("expired"));
+    stack.settle().await;
+    assert_eq!(stack.json("/_local/charges").await, json!([]));
+    assert_eq!(stack.states().await, ["expired"]);
+    assert_eq!(stack.stock().await, 10);
+    assert!(stack.email_subjects().await.iter().any(|s| s.contains("expired")));
+}
+
+#[tokio::test]
+async fn two_confirmations_charge_once() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &request.id).await;
+    let (a, b) = tokio::join!(stack.client.page(Method::POST, &link), stack.client.page(Method::POST, &link));
+    assert_eq!(a.expect("a").0, 200);
+    assert_eq!(b.expect("b").0, 200);
+    let (status, _) = stack.client.page(Method::POST, &link).await.expect("third");
+    assert_eq!(status, 200);
+    stack.settle().await;
+    assert_eq!(stack.json("/_local/charges").await.as_array().map(Vec::len), Some(1));
+    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.email_subjects().await.iter().filter(|s| s.starts_with("Receipt")).count(), 1);
+}
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_401_and_change_nothing() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    let body = json!({"for_user_id": ada.id, "tweet_create_events": [
+        hashbuy_local::client::post_json("1850000000000000002", &ada, &format!("#{PRODUCT}"))
+    ]})
+    .to_string();
+    let wrong_key = hashbuy::x::signature::WebhookKey::new(hashbuy::settings::Secret::new("not-the-secret"));
+    let mut flipped = body.clone().into_bytes();
+    flipped[10] ^= 1;
+    let right = stack.sign(body.as_bytes());
+    for (payload, signature) in [
+        (body.clone().into_bytes(), None),
+        (body.clone().into_bytes(), Some(wrong_key.sign(body.as_bytes()))),
+        (body.clone().into_bytes(), Some("sha256=AAAA".to_owned())),
+        (flipped, Some(right)),
+    ] {
+        assert_eq!(stack.client.deliver_raw(payload, signature).await.expect("deliver"), 401);
+    }
+    stack.settle().await;
+    assert_eq!(stack.json("/_local/tweets").await, json!([]));
+    assert_eq!(stack.json("/_local/purchases").await, json!([]));
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_the_stack_keeps_serving() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    for junk in ["{", "[]", "{\"tweet_create_events\": 5}", "\u{0}\u{1}"] {
+        let signature = stack.sign(junk.as_bytes());
+        assert_eq!(stack.client.deliver_raw(junk.into(), Some(signature)).await.expect("deliver"), 400, "{junk:?}");
+    }
+    let (status, _) = stack.client.post_json("/_local/products", &json!({"hashtag": 5})).await.expect("console");
+    assert_eq!(status, 400);
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    assert_eq!(request.status, 200);
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["awaiting_retweet"]);
+}
+
+#[tokio::test]
+async fn a_declined_card_ends_declined_with_the_unit_released() {
+    let stack = Stack::spawn().await;
+    stack.seed(10).await;
+    let ada = stack.shopper(1, "tok_card_declined").await;
+    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &request.id).await;
+    assert_eq!(stack.stock().await, 9);
+    assert_eq!(stack.client.page(Method::POST, &link).await.expect("confirm").0, 200);
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["declined"]);
+    assert_eq!(stack.stock().await, 10);
+    let charges = stack.json("/_local/charges").await;
+    assert_eq!(charges.as_array().map(Vec::len), Some(1));
+    assert_eq!(charges[0]["status"], "declined");
+    assert!(stack.replies_to(&request.id).await.iter().any(|t| t.contains("declined")));
+}
+
+#[tokio::test]
+async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges() {
+    const SHOPPERS: u64 = 12;
+    const UNITS: u32 = 5;
+    let stack = Stack::spawn().await;
+    stack.seed(UNITS).await;
+    let mut shoppers = Vec::new();
+    for n in 1..=SHOPPERS {
+        shoppers.push(stack.shopper(n, "tok_visa").await);
+    }
+    let text = format!("#{PRODUCT}");
+    let requests = futures::future::join_all(shoppers.iter().map(|s| stack.client.tweet(s, &text))).await;
+    stack.settle().await;
+    let brand = stack.brand().await;
+    let mut prompts = Vec::new();
+    for request in &requests {
+        prompts.push(stack.prompt_for(&request.as_ref().expect("tweet").id).await);
+    }
+    let (stack, brand) = (&stack, &brand);
+    let retweets = shoppers.iter().zip(&prompts).map(|(shopper, (id, text))| async move {
+        stack.client.retweet(shopper, id, brand, text).await.expect("retweet")
+    });
+    futures::future::join_all(retweets).await;
+    stack.settle().await;
+    let links = stack.links().await;
+    assert_eq!(links.len(), UNITS as usize, "one email per held unit");
+    futures::future::join_all(links.iter().map(|l| stack.client.page(Method::POST, l))).await;
+    stack.settle().await;
+    let charges = stack.json("/_local/charges").await;
+    assert_eq!(charges.as_array().map(Vec::len), Some(UNITS as usize));
+    assert_eq!(stack.stock().await, 0);
+    let states = stack.states().await;
+    assert_eq!(states.iter().filter(|s| *s == "shipped").count(), UNITS as usize);
+    assert_eq!(states.iter().filter(|s| *s == "cancelled").count(), (SHOPPERS - u64::from(UNITS)) as usize);
+}

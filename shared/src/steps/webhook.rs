@@ -59,7 +59,14 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
         tracing::warn!(signed = signature.is_some(), "delivery refused: bad or missing signature");
         return reply(StatusCode::UNAUTHORIZED, json!({"error": "bad or missing signature"}));
     }
-    let delivery: Delivery = match serde_json::from_slice(body) {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body).and_then(|value| {
+        if value.is_object() {
+            serde_json::from_value::<Delivery>(value)
+        } else {
+            Err(serde::de::Error::custom("a delivery is a JSON object"))
+        }
+    });
+    let delivery = match parsed {
         Ok(d) => d,
         Err(error) => {
             tracing::warn!(error = %error, "delivery refused: not the expected JSON");
@@ -147,9 +154,10 @@ mod tests {
     #[tokio::test]
     async fn malformed_or_oversized_bodies_are_refused() {
         let w = World::new();
-        let junk = "{\"tweet_create_events\": [{\"id_str\": 5";
-        let response = handle(&w.app, &key(), post(junk, Some(key().sign(junk.as_bytes())))).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        for junk in ["{\"tweet_create_events\": [{\"id_str\": 5", "[]", "null", "{\"tweet_create_events\": {}}"] {
+            let response = handle(&w.app, &key(), post(junk, Some(key().sign(junk.as_bytes())))).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{junk}");
+        }
         let huge = " ".repeat(MAX_BODY_BYTES + 1);
         let response = handle(&w.app, &key(), post(&huge, Some(key().sign(huge.as_bytes())))).await;
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);

@@ -1,0 +1,145 @@
+//! Spawns `hashbuy-local serve` on a free loopback port and wraps the client with the
+//! look-ups the scenarios share.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use hashbuy::settings::Secret;
+use hashbuy::x::signature::WebhookKey;
+use hashbuy_local::client::{Client, XUser, link_in};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const PRODUCT: &str = "BuyAmexGiftCard25";
+const SECRET: &str = "e2e-consumer-secret";
+
+pub struct Stack {
+    pub client: Client,
+    _child: Child,
+}
+
+impl Stack {
+    pub async fn spawn() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hashbuy-local"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--x-consumer-secret", SECRET])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn hashbuy-local");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the stack starts within 30 s")
+            .expect("read stdout")
+            .expect("a first line");
+        let url = line.rsplit(' ').next().expect("url").to_owned();
+        let client = Client::new(&url, SECRET);
+        assert!(client.wait_ready(Duration::from_secs(10)).await, "health check");
+        Self { client, _child: child }
+    }
+
+    pub fn sign(&self, body: &[u8]) -> String {
+        WebhookKey::new(Secret::new(SECRET)).sign(body)
+    }
+
+    pub async fn json(&self, path: &str) -> Value {
+        self.client.get_json(path).await.expect("console")
+    }
+
+    pub async fn settle(&self) {
+        assert!(self.client.settle(Duration::from_secs(20)).await.expect("health"), "bus settles");
+    }
+
+    pub async fn seed(&self, stock: u32) {
+        let product = json!({"hashtag": PRODUCT, "name": "Amex gift card", "price_cents": 2500, "currency": "USD", "stock": stock});
+        let (status, _) = self.client.post_json("/_local/products", &product).await.expect("seed");
+        assert_eq!(status, 201);
+    }
+
+    pub async fn shopper(&self, n: u64, card: &str) -> XUser {
+        let user = XUser {
+            id: (3_000_000 + n).to_string(),
+            screen_name: format!("shopper{n}"),
+        };
+        let account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com"), "card": card});
+        let (status, _) = self.client.post_json("/_local/accounts", &account).await.expect("link");
+        assert_eq!(status, 201);
+        user
+    }
+
+    pub async fn brand(&self) -> XUser {
+        let health = self.json("/_local/health").await;
+        XUser {
+            id: health["brand"]["id"].as_str().expect("brand id").to_owned(),
+            screen_name: health["brand"]["screen_name"].as_str().expect("brand name").to_owned(),
+        }
+    }
+
+    pub async fn replies_to(&self, tweet_id: &str) -> Vec<String> {
+        let tweets = self.json("/_local/tweets").await;
+        tweets
+            .as_array()
+            .expect("tweets")
+            .iter()
+            .filter(|t| t["in_reply_to_tweet_id"] == tweet_id)
+            .map(|t| t["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The brand's reply asking `tweet_id`'s author to retweet: its id and text.
+    pub async fn prompt_for(&self, tweet_id: &str) -> (String, String) {
+        let tweets = self.json("/_local/tweets").await;
+        let prompt = tweets
+            .as_array()
+            .expect("tweets")
+            .iter()
+            .find(|t| t["in_reply_to_tweet_id"] == tweet_id && t["text"].as_str().is_some_and(|s| s.contains("_Confirm")))
+            .cloned()
+            .expect("a confirmation prompt");
+        (prompt["id"].as_str().expect("id").to_owned(), prompt["text"].as_str().expect("text").to_owned())
+    }
+
+    /// Retweets the prompt for `tweet_id` as `shopper`; returns the emailed link.
+    pub async fn retweet_prompt(&self, shopper: &XUser, tweet_id: &str) -> String {
+        let (id, text) = self.prompt_for(tweet_id).await;
+        let brand = self.brand().await;
+        let rt = self.client.retweet(shopper, &id, &brand, &text).await.expect("retweet");
+        assert_eq!(rt.status, 200);
+        self.settle().await;
+        let links = self.links().await;
+        links.last().cloned().expect("a confirmation link")
+    }
+
+    pub async fn links(&self) -> Vec<String> {
+        let emails = self.json("/_local/emails").await;
+        emails.as_array().expect("emails").iter().filter_map(|e| link_in(e["text"].as_str()?)).collect()
+    }
+
+    pub async fn email_subjects(&self) -> Vec<String> {
+        let emails = self.json("/_local/emails").await;
+        emails
+            .as_array()
+            .expect("emails")
+            .iter()
+            .map(|e| e["subject"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    pub async fn states(&self) -> Vec<String> {
+        let purchases = self.json("/_local/purchases").await;
+        purchases
+            .as_array()
+            .expect("purchases")
+            .iter()
+            .map(|p| p["state"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    pub async fn stock(&self) -> u64 {
+        let products = self.json("/_local/products").await;
+        products[0]["stock"].as_u64().expect("stock")
+    }
+}
