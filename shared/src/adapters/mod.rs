@@ -1,3 +1,7 @@
 //! Implementations of the ports: in memory, and on AWS.
 
+pub mod aws;
+pub mod dynamodb;
+pub mod eventbridge;
 pub mod memory;
+pub mod ses;

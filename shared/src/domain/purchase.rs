@@ -151,6 +151,10 @@ pub struct Change {
     /// The write must also fail if the stored deadline is not after this instant.
     pub deadline_after: Option<Timestamp>,
     pub stock: StockEffect,
+    /// This change records the brand's reply post: stores index it by that post.
+    pub reply_recorded: bool,
+    /// This change issues a new confirmation link: stores index it by the token's hash.
+    pub token_issued: bool,
     pub after: Purchase,
 }
 
@@ -210,6 +214,8 @@ impl Purchase {
             expected_version: self.version,
             deadline_after: if after.state == State::Expired { None } else { deadline_after },
             stock,
+            reply_recorded: after.reply_tweet != self.reply_tweet,
+            token_issued: after.token_hash != self.token_hash,
             after,
         }
     }
@@ -380,6 +386,7 @@ mod tests {
         assert_eq!(c.after.version, 2);
         assert_eq!(c.after.updated_at, at(1));
         assert_eq!(c.deadline_after, None);
+        assert!(c.reply_recorded && !c.token_issued);
         assert_eq!(apply(c).record_reply(TweetId::parse("11").expect("id"), at(2)), Err(Refusal::AlreadyDone));
     }
 
@@ -428,6 +435,7 @@ mod tests {
         let hash = ConfirmationToken::generate().hash();
         let c = p.issue_token(hash.clone(), at(2 * MIN)).expect("issue");
         assert_eq!(c.after.token_hash, Some(hash.clone()));
+        assert!(c.token_issued && !c.reply_recorded);
         assert_eq!(p.issue_token(hash.clone(), at(16 * MIN)), Err(Refusal::Expired));
         assert_eq!(requested().issue_token(hash, at(1)), Err(Refusal::WrongState(State::AwaitingRetweet)));
     }

@@ -1,0 +1,260 @@
+//! Items to and from domain values. Anything read back that does not parse is an error,
+//! never a panic: the table is outside the program.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
+use crate::domain::{
+    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase, PurchaseId, State, Timestamp,
+    TokenHash, TweetId, UserId,
+};
+use crate::ports::PortError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// How long finished purchases and effect records are kept before TTL removes them.
+const KEEP_CLOSED_SECS: i64 = 30 * 24 * 3600;
+/// How long a pending purchase outlives its deadline: the expiry step (every minute)
+/// must see it first, to release its unit and tell the shopper.
+const KEEP_PENDING_SECS: i64 = 24 * 3600;
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn purchase_key(id: &PurchaseId) -> String {
+    format!("PURCHASE#{id}")
+}
+pub fn product_key(tag: &Hashtag) -> String {
+    format!("PRODUCT#{}", tag.key())
+}
+pub fn account_key(user: &UserId) -> String {
+    format!("ACCOUNT#{user}")
+}
+pub fn reply_key(tweet: &TweetId) -> String {
+    format!("REPLY#{tweet}")
+}
+pub fn token_key(hash: &TokenHash) -> String {
+    format!("TOKEN#{}", hash.as_str())
+}
+pub fn effect_key(key: &str) -> String {
+    format!("EFFECT#{key}")
+}
+
+pub fn ttl_after(now: Timestamp, secs: i64) -> AttributeValue {
+    n(now.seconds().saturating_add(secs))
+}
+
+fn bad(what: &str) -> PortError {
+    PortError::new("dynamodb item", format!("missing or malformed attribute {what}"))
+}
+
+pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, PortError> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| bad(name))
+}
+
+fn opt_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, PortError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad(name))
+}
+
+fn parsed<T, E>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, PortError> {
+    parse(get_s(item, name)?).map_err(|_| bad(name))
+}
+
+pub fn purchase_to_item(p: &Purchase) -> Item {
+    let mut item = Item::from([
+        (PK.to_owned(), s(purchase_key(&p.id))),
+        ("kind".to_owned(), s("purchase")),
+        ("id".to_owned(), s(p.id.as_str())),
+        ("version".to_owned(), n(p.version)),
+        ("state".to_owned(), s(p.state.as_str())),
+        ("buyer".to_owned(), s(p.buyer.as_str())),
+        ("buyer_screen_name".to_owned(), s(&p.buyer_screen_name)),
+        ("request_tweet".to_owned(), s(p.request_tweet.as_str())),
+        ("product".to_owned(), s(p.product.as_str())),
+        ("product_name".to_owned(), s(&p.product_name)),
+        ("price_minor".to_owned(), n(p.price.minor)),
+        ("currency".to_owned(), s(p.price.currency.as_str())),
+        ("created_at".to_owned(), n(p.created_at.seconds())),
+        ("updated_at".to_owned(), n(p.updated_at.seconds())),
+    ]);
+    if let Some(deadline) = p.deadline {
+        item.insert("deadline".into(), n(deadline.seconds()));
+    }
+    if let Some(reply) = &p.reply_tweet {
+        item.insert("reply_tweet".into(), s(reply.as_str()));
+    }
+    if let Some(hash) = &p.token_hash {
+        item.insert("token_hash".into(), s(hash.as_str()));
+    }
+    if let Some(charge) = &p.charge_id {
+        item.insert("charge_id".into(), s(charge));
+    }
+    match (p.state.is_pending(), p.deadline) {
+        (true, Some(deadline)) => {
+            item.insert(DUE_PK.into(), s(DUE_PARTITION));
+            item.insert(DUE_AT.into(), n(deadline.seconds()));
+            item.insert(TTL.into(), ttl_after(deadline, KEEP_PENDING_SECS));
+        }
+        _ if matches!(p.state, State::Expired | State::Declined | State::Cancelled) => {
+            item.insert(TTL.into(), ttl_after(p.updated_at, KEEP_CLOSED_SECS));
+        }
+        _ => {}
+    }
+    item
+}
+
+pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
+    let currency = parsed(item, "currency", Currency::parse)?;
+    let price = Money::price(get_n(item, "price_minor")?, currency).map_err(|_| bad("price_minor"))?;
+    Ok(Purchase {
+        id: parsed(item, "id", PurchaseId::parse)?,
+        version: get_n(item, "version")?,
+        state: parsed(item, "state", str::parse)?,
+        deadline: item.contains_key("deadline").then(|| get_n(item, "deadline").map(Timestamp)).transpose()?,
+        buyer: parsed(item, "buyer", UserId::parse)?,
+        buyer_screen_name: get_s(item, "buyer_screen_name")?.to_owned(),
+        request_tweet: parsed(item, "request_tweet", TweetId::parse)?,
+        reply_tweet: opt_s(item, "reply_tweet").map(TweetId::parse).transpose().map_err(|_| bad("reply_tweet"))?,
+        product: parsed(item, "product", Hashtag::parse)?,
+        product_name: get_s(item, "product_name")?.to_owned(),
+        price,
+        token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
+        charge_id: opt_s(item, "charge_id").map(str::to_owned),
+        created_at: Timestamp(get_n(item, "created_at")?),
+        updated_at: Timestamp(get_n(item, "updated_at")?),
+    })
+}
+
+pub fn product_to_item(p: &Product) -> Item {
+    Item::from([
+        (PK.to_owned(), s(product_key(&p.hashtag))),
+        ("kind".to_owned(), s("product")),
+        ("hashtag".to_owned(), s(p.hashtag.as_str())),
+        ("name".to_owned(), s(&p.name)),
+        ("price_minor".to_owned(), n(p.price.minor)),
+        ("currency".to_owned(), s(p.price.currency.as_str())),
+        ("stock".to_owned(), n(p.stock)),
+    ])
+}
+
+pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
+    let currency = parsed(item, "currency", Currency::parse)?;
+    Ok(Product {
+        hashtag: parsed(item, "hashtag", Hashtag::parse)?,
+        name: get_s(item, "name")?.to_owned(),
+        price: Money::price(get_n(item, "price_minor")?, currency).map_err(|_| bad("price_minor"))?,
+        stock: get_n(item, "stock")?,
+    })
+}
+
+pub fn account_to_item(a: &LinkedAccount) -> Item {
+    Item::from([
+        (PK.to_owned(), s(account_key(&a.x_user_id))),
+        ("kind".to_owned(), s("account")),
+        ("x_user_id".to_owned(), s(a.x_user_id.as_str())),
+        ("screen_name".to_owned(), s(&a.screen_name)),
+        ("email".to_owned(), s(a.email.as_str())),
+        ("card".to_owned(), s(a.card.expose())),
+    ])
+}
+
+pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
+    Ok(LinkedAccount {
+        x_user_id: parsed(item, "x_user_id", UserId::parse)?,
+        screen_name: get_s(item, "screen_name")?.to_owned(),
+        email: parsed(item, "email", EmailAddress::parse)?,
+        card: CardToken::new(get_s(item, "card")?),
+    })
+}
+
+/// A lookup item pointing at a purchase (by reply post, by token hash).
+pub fn pointer_item(key: String, to: &PurchaseId, ttl: Option<AttributeValue>) -> Item {
+    let mut item = Item::from([
+        (PK.to_owned(), s(key)),
+        ("kind".to_owned(), s("pointer")),
+        ("purchase_id".to_owned(), s(to.as_str())),
+    ]);
+    if let Some(ttl) = ttl {
+        item.insert(TTL.into(), ttl);
+    }
+    item
+}
+
+pub fn closed_ttl(now: Timestamp) -> AttributeValue {
+    ttl_after(now, KEEP_CLOSED_SECS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConfirmationToken, Windows};
+
+    fn purchase() -> Purchase {
+        let product = Product {
+            hashtag: Hashtag::parse("BuyMug").expect("tag"),
+            name: "Mug".into(),
+            price: Money::price(1200, Currency::parse("EUR").expect("c")).expect("p"),
+            stock: 1,
+        };
+        Purchase::request(
+            TweetId::parse("9").expect("id"),
+            UserId::parse("2").expect("id"),
+            "ada".into(),
+            &product,
+            Timestamp(1_000),
+            Windows::default(),
+        )
+    }
+
+    #[test]
+    fn purchases_round_trip_with_every_optional_field() {
+        let mut p = purchase();
+        assert_eq!(purchase_from_item(&purchase_to_item(&p)).expect("parse"), p);
+        p.reply_tweet = Some(TweetId::parse("10").expect("id"));
+        p.token_hash = Some(ConfirmationToken::generate().hash());
+        p.charge_id = Some("ch_1".into());
+        p.state = State::Paid;
+        p.deadline = None;
+        assert_eq!(purchase_from_item(&purchase_to_item(&p)).expect("parse"), p);
+    }
+
+    #[test]
+    fn pending_purchases_are_due_and_expire_by_ttl_after_their_deadline() {
+        let p = purchase();
+        let item = purchase_to_item(&p);
+        assert_eq!(item.get(DUE_PK), Some(&s(DUE_PARTITION)));
+        assert_eq!(item.get(DUE_AT), Some(&n(1_900)));
+        assert_eq!(item.get(TTL), Some(&n(1_900 + KEEP_PENDING_SECS)));
+        let mut paid = p;
+        paid.state = State::Paid;
+        paid.deadline = None;
+        let item = purchase_to_item(&paid);
+        assert!(!item.contains_key(DUE_PK) && !item.contains_key(TTL), "a paid purchase is kept");
+    }
+
+    #[test]
+    fn malformed_items_are_errors() {
+        let mut item = purchase_to_item(&purchase());
+        item.insert("state".into(), s("teleported"));
+        assert!(purchase_from_item(&item).is_err());
+        let mut item = purchase_to_item(&purchase());
+        item.remove("buyer");
+        assert!(purchase_from_item(&item).is_err());
+        assert!(product_from_item(&Item::new()).is_err());
+        assert!(account_from_item(&Item::new()).is_err());
+    }
+}

@@ -1,0 +1,385 @@
+//! The DynamoDB adapter: purchases, catalog and stock, linked accounts and effect records
+//! in one table. [`schema`] documents the items, keys and access patterns.
+
+mod item;
+pub mod schema;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+};
+
+use self::item::*;
+use self::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK, TTL};
+use crate::domain::{
+    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TokenHash, TweetId, UserId,
+};
+use crate::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases};
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn err(context: &'static str, e: impl std::error::Error) -> PortError {
+    // The SDK's Display is terse; the source chain says what went wrong.
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    PortError::new(context, message)
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table as the SAM template declares it, with TTL on: for the emulator
+    /// and the local stack. In AWS the template owns the table.
+    pub async fn create_table(&self) -> PortResult<()> {
+        let string_attr = |name: &str, t| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(t)
+                .build()
+                .map_err(|e| err("create table", e))
+        };
+        let key = |name: &str, t| KeySchemaElement::builder().attribute_name(name).key_type(t).build().map_err(|e| err("create table", e));
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(DUE_INDEX)
+            .key_schema(key(DUE_PK, KeyType::Hash)?)
+            .key_schema(key(DUE_AT, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(|e| err("create table", e))?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(string_attr(PK, ScalarAttributeType::S)?)
+            .attribute_definitions(string_attr(DUE_PK, ScalarAttributeType::S)?)
+            .attribute_definitions(string_attr(DUE_AT, ScalarAttributeType::N)?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .global_secondary_indexes(index)
+            .send()
+            .await
+            .map_err(|e| err("create table", e))?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(TTL)
+            .enabled(true)
+            .build()
+            .map_err(|e| err("enable ttl", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| err("enable ttl", e))?;
+        Ok(())
+    }
+
+    async fn get_item(&self, key: String) -> PortResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| err("get item", e))?;
+        Ok(output.item)
+    }
+
+    async fn pointed(&self, pointer: String) -> PortResult<Option<Purchase>> {
+        let Some(item) = self.get_item(pointer).await? else {
+            return Ok(None);
+        };
+        let id = PurchaseId::parse(get_s(&item, "purchase_id")?).map_err(|e| PortError::new("dynamodb item", e))?;
+        self.get(&id).await
+    }
+
+    fn put(&self, item: Item) -> PortResult<Put> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| err("build put", e))
+    }
+
+    fn stock_update(&self, product: &Hashtag, effect: StockEffect) -> PortResult<Option<Update>> {
+        let (expression, condition) = match effect {
+            StockEffect::None => return Ok(None),
+            StockEffect::Hold => ("SET stock = stock - :one", "stock >= :one"),
+            StockEffect::Release => ("SET stock = stock + :one", "attribute_exists(pk)"),
+        };
+        Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(product_key(product)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map(Some)
+            .map_err(|e| err("build update", e))
+    }
+}
+
+/// The condition every transition writes under: the version it was decided from, and
+/// (when it matters) a deadline still ahead.
+fn transition_condition(change: &Change) -> (String, Vec<(String, aws_sdk_dynamodb::types::AttributeValue)>) {
+    let mut values = vec![(":v".to_owned(), n(change.expected_version))];
+    let mut condition = "version = :v".to_owned();
+    if let Some(now) = change.deadline_after {
+        condition.push_str(" AND deadline > :now");
+        values.push((":now".to_owned(), n(now.seconds())));
+    }
+    (condition, values)
+}
+
+#[async_trait]
+impl Purchases for DynamoStore {
+    async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(purchase_to_item(purchase)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Inserted::New(purchase.clone())),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let existing = self.get(&purchase.id).await?;
+                existing
+                    .map(Inserted::Existing)
+                    .ok_or_else(|| PortError::new("insert purchase", "exists, then vanished"))
+            }
+            Err(e) => Err(err("insert purchase", e)),
+        }
+    }
+
+    async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>> {
+        self.get_item(purchase_key(id)).await?.as_ref().map(purchase_from_item).transpose()
+    }
+
+    async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
+        let found = self.pointed(reply_key(tweet)).await?;
+        Ok(found.filter(|p| p.reply_tweet.as_ref() == Some(tweet)))
+    }
+
+    async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>> {
+        // A reissued link leaves the old pointer behind; only the current hash counts.
+        let found = self.pointed(token_key(hash)).await?;
+        Ok(found.filter(|p| p.token_hash.as_ref() == Some(hash)))
+    }
+
+    async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due = :due AND #at <= :now")
+            .expression_attribute_names("#due", DUE_PK)
+            .expression_attribute_names("#at", DUE_AT)
+            .expression_attribute_values(":due", s(DUE_PARTITION))
+            .expression_attribute_values(":now", n(now.seconds()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| err("query overdue", e))?;
+        let items = output.items.unwrap_or_default();
+        let purchases: Result<Vec<_>, _> = items.iter().map(purchase_from_item).collect();
+        // The index is eventually consistent; the transition re-checks anyway.
+        Ok(purchases?.into_iter().filter(|p| p.is_overdue(now)).collect())
+    }
+
+    async fn apply(&self, change: &Change) -> PortResult<Applied> {
+        let after = &change.after;
+        let (condition, values) = transition_condition(change);
+        let stock = self.stock_update(&after.product, change.stock)?;
+        let mut pointers = Vec::new();
+        if change.reply_recorded {
+            if let Some(reply) = &after.reply_tweet {
+                pointers.push(pointer_item(reply_key(reply), &after.id, None));
+            }
+        }
+        if change.token_issued {
+            if let Some(hash) = &after.token_hash {
+                pointers.push(pointer_item(token_key(hash), &after.id, Some(closed_ttl(after.updated_at))));
+            }
+        }
+
+        if stock.is_none() && pointers.is_empty() {
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(purchase_to_item(after)))
+                .condition_expression(condition);
+            for (k, v) in values {
+                put = put.expression_attribute_values(k, v);
+            }
+            return match put.send().await {
+                Ok(_) => Ok(Applied::Done(after.clone())),
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Applied::Stale),
+                Err(e) => Err(err("apply change", e)),
+            };
+        }
+
+        let mut purchase_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(purchase_to_item(after)))
+            .condition_expression(condition);
+        for (k, v) in values {
+            purchase_put = purchase_put.expression_attribute_values(k, v);
+        }
+        let mut items = vec![TransactWriteItem::builder()
+            .put(purchase_put.build().map_err(|e| err("build put", e))?)
+            .build()];
+        if let Some(update) = stock {
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for pointer in pointers {
+            items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
+        }
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        match result {
+            Ok(_) => Ok(Applied::Done(after.clone())),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                let failed = |i: usize| {
+                    let reasons = match e.err() {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons(),
+                        _ => &[],
+                    };
+                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                };
+                if failed(0) {
+                    Ok(Applied::Stale)
+                } else if change.stock == StockEffect::Hold && failed(1) {
+                    Ok(Applied::SoldOut)
+                } else {
+                    Err(err("apply change", e.into_err()))
+                }
+            }
+            Err(e) => Err(err("apply change", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Catalog for DynamoStore {
+    async fn product(&self, hashtag: &Hashtag) -> PortResult<Option<Product>> {
+        self.get_item(product_key(hashtag)).await?.as_ref().map(product_from_item).transpose()
+    }
+
+    async fn put_product(&self, product: &Product) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(product_to_item(product)))
+            .send()
+            .await
+            .map_err(|e| err("put product", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Accounts for DynamoStore {
+    async fn account(&self, user: &UserId) -> PortResult<Option<LinkedAccount>> {
+        self.get_item(account_key(user)).await?.as_ref().map(account_from_item).transpose()
+    }
+
+    async fn link(&self, account: &LinkedAccount) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(account_to_item(account)))
+            .send()
+            .await
+            .map_err(|e| err("link account", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Effects for DynamoStore {
+    async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim> {
+        let stale_before = now.seconds().saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(effect_key(key)))
+            .update_expression("SET claimed_at = :now, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(pk) OR (attribute_not_exists(#result) AND claimed_at <= :stale)")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_values(":now", n(now.seconds()))
+            .expression_attribute_values(":stale", n(stale_before))
+            .expression_attribute_values(":ttl", closed_ttl(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Acquired),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let item = self.get_item(effect_key(key)).await?;
+                match item.as_ref().and_then(|i| get_s(i, "result").ok()) {
+                    Some(result) => Ok(Claim::Done(result.to_owned())),
+                    None => Ok(Claim::InFlight),
+                }
+            }
+            Err(e) => Err(err("claim effect", e)),
+        }
+    }
+
+    async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(effect_key(key)))
+            .update_expression("SET #result = :result, #ttl = :ttl")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":result", s(result))
+            .expression_attribute_values(":ttl", closed_ttl(now))
+            .send()
+            .await
+            .map_err(|e| err("complete effect", e))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> PortResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(effect_key(key)))
+            .condition_expression("attribute_not_exists(#result)")
+            .expression_attribute_names("#result", "result")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(err("release effect", e)),
+        }
+    }
+}

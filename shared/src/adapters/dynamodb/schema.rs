@@ -1,0 +1,29 @@
+//! The table's shape, in one place: the adapter writes these names and the SAM template
+//! declares them (a test reads the template and compares).
+//!
+//! One table, one string partition key `pk`, no sort key; every access is by exact key
+//! except the expiry scan, which uses a sparse index:
+//!
+//! | item | `pk` | holds | TTL |
+//! | --- | --- | --- | --- |
+//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer, product, price, reply post, token hash, charge id | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
+//! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
+//! | token pointer | `TOKEN#{sha256 of token}` | purchase id | 30 days |
+//! | product | `PRODUCT#{folded hashtag}` | name, price, stock | none |
+//! | account | `ACCOUNT#{x user id}` | screen name, email, card token | none |
+//! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
+//!
+//! Access patterns: get a purchase, product or account by key (consistent reads); find a
+//! purchase by the brand's reply (retweet) or by a link's token through its pointer, then
+//! by key; list overdue purchases on the `by_deadline` index (`due` = `DUE` only while
+//! pending, `due_at` = deadline). Every transition is a conditional write on `version`
+//! (and on `deadline` when it matters); holding or releasing stock and writing pointers
+//! happen in the same transaction.
+
+pub const PK: &str = "pk";
+/// The TTL attribute, epoch seconds.
+pub const TTL: &str = "expires_at";
+pub const DUE_INDEX: &str = "by_deadline";
+pub const DUE_PK: &str = "due";
+pub const DUE_AT: &str = "due_at";
+pub const DUE_PARTITION: &str = "DUE";

@@ -1,0 +1,7 @@
+//! Contract tests: one suite of behaviour per port, run against the in-memory adapter and
+//! against the AWS adapter on the emulator, so both keep the same promises.
+
+mod bus;
+mod emulator;
+mod mailer;
+mod store;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# hashbuy's test command. From a fresh clone it installs what the tests need (the AWS
+# emulator, the template linter), starts the emulator on a free loopback port, checks
+# formatting and lints, runs every test of the workspace, and stops the emulator on
+# every exit path. Exits non-zero on any failure.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=../tools/venv.sh
+source tools/venv.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "installing the AWS emulator (moto server, pinned in tools/requirements-moto.txt)"
+moto_venv="$(ensure_venv moto tools/requirements-moto.txt)"
+
+step "starting the emulator"
+mkdir -p target
+port="$(free_port)"
+"$moto_venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+moto_pid=$!
+stop_emulator() {
+  kill "$moto_pid" 2>/dev/null || true
+  wait "$moto_pid" 2>/dev/null || true
+}
+trap stop_emulator EXIT INT TERM
+wait_for_http "http://127.0.0.1:$port/moto-api/data.json" 60
+export HASHBUY_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+echo "moto server (pid $moto_pid) on $HASHBUY_TEST_AWS_ENDPOINT"
+
+step "formatting"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests: unit, contract (in memory and on the emulator), end to end"
+cargo test --workspace --locked
+
+if [[ -x tools/lint-template.sh ]]; then
+  step "infrastructure template"
+  tools/lint-template.sh
+fi
