@@ -35,9 +35,12 @@ step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests: unit, contract (in memory and on the emulator), end to end"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee target/test.log
 
 if [[ -x tools/lint-template.sh ]]; then
   step "infrastructure template"
   tools/lint-template.sh
 fi
+
+# One closing line for the whole run, counted over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "\nhashbuy: %d passed, %d failed\n", p, f; exit (f > 0) }' target/test.log

@@ -95,7 +95,10 @@ impl Router {
 }
 
 async fn deliver_with_retries(app: &App, function: &'static str, event: &Event) -> bool {
-    let purchase_id = event.purchase_id().map(ToString::to_string).unwrap_or_default();
+    let purchase_id = event
+        .purchase_id()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let span = tracing::info_span!("delivery", function, event = event.name(), purchase_id);
     async {
         let mut backoff = FIRST_BACKOFF;

@@ -40,7 +40,10 @@ pub fn hashtags(text: &str) -> Vec<String> {
 
 /// A v1.1-shaped post, as the Account Activity API delivers it.
 pub fn post_json(id: &str, author: &XUser, text: &str) -> Value {
-    let tags: Vec<Value> = hashtags(text).into_iter().map(|t| json!({"text": t, "indices": [0, 0]})).collect();
+    let tags: Vec<Value> = hashtags(text)
+        .into_iter()
+        .map(|t| json!({"text": t, "indices": [0, 0]}))
+        .collect();
     json!({
         "created_at": "Wed Nov 25 09:00:00 +0000 2026",
         "id": id.parse::<u64>().unwrap_or(0),
@@ -71,7 +74,11 @@ impl Client {
     }
 
     /// Posts a raw body to the webhook with the given signature header.
-    pub async fn deliver_raw(&self, body: Vec<u8>, signature: Option<String>) -> reqwest::Result<u16> {
+    pub async fn deliver_raw(
+        &self,
+        body: Vec<u8>,
+        signature: Option<String>,
+    ) -> reqwest::Result<u16> {
         let mut request = self
             .http
             .post(self.url("/webhook"))
@@ -84,7 +91,9 @@ impl Client {
 
     /// Delivers posts as X would: signed with the consumer secret.
     pub async fn deliver(&self, for_user_id: &str, posts: Vec<Value>) -> reqwest::Result<u16> {
-        let body = json!({"for_user_id": for_user_id, "tweet_create_events": posts}).to_string().into_bytes();
+        let body = json!({"for_user_id": for_user_id, "tweet_create_events": posts})
+            .to_string()
+            .into_bytes();
         let signature = self.key.sign(&body);
         self.deliver_raw(body, Some(signature)).await
     }
@@ -92,12 +101,20 @@ impl Client {
     /// `author` posts `text`.
     pub async fn tweet(&self, author: &XUser, text: &str) -> reqwest::Result<Delivered> {
         let id = self.fresh_id();
-        let status = self.deliver(&author.id, vec![post_json(&id, author, text)]).await?;
+        let status = self
+            .deliver(&author.id, vec![post_json(&id, author, text)])
+            .await?;
         Ok(Delivered { id, status })
     }
 
     /// `author` retweets `original` (written by `original_author`).
-    pub async fn retweet(&self, author: &XUser, original_id: &str, original_author: &XUser, original_text: &str) -> reqwest::Result<Delivered> {
+    pub async fn retweet(
+        &self,
+        author: &XUser,
+        original_id: &str,
+        original_author: &XUser,
+        original_text: &str,
+    ) -> reqwest::Result<Delivered> {
         let id = self.fresh_id();
         let text = format!("RT @{}: {original_text}", original_author.screen_name);
         let mut post = post_json(&id, author, &text);
@@ -107,7 +124,13 @@ impl Client {
     }
 
     pub async fn get_json(&self, path: &str) -> reqwest::Result<Value> {
-        self.http.get(self.url(path)).send().await?.error_for_status()?.json().await
+        self.http
+            .get(self.url(path))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Result<(u16, Value)> {
@@ -152,7 +175,9 @@ impl Client {
 
 /// The confirmation link in an email's text part.
 pub fn link_in(text: &str) -> Option<String> {
-    text.split_whitespace().find(|w| w.contains("/confirm/")).map(str::to_owned)
+    text.split_whitespace()
+        .find(|w| w.contains("/confirm/"))
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -167,7 +192,10 @@ mod tests {
 
     #[test]
     fn finds_the_confirmation_link() {
-        assert_eq!(link_in("Open\n\nhttp://h/confirm/abc\n").as_deref(), Some("http://h/confirm/abc"));
+        assert_eq!(
+            link_in("Open\n\nhttp://h/confirm/abc\n").as_deref(),
+            Some("http://h/confirm/abc")
+        );
         assert_eq!(link_in("nothing"), None);
     }
 }

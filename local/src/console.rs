@@ -10,7 +10,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hashbuy::domain::{CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId};
+use hashbuy::domain::{
+    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId,
+};
 use hashbuy::ports::{Accounts, Catalog, ChargeOutcome};
 use hashbuy::steps::expire_purchases;
 use serde::Deserialize;
@@ -30,17 +32,35 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/clock", post(advance_clock))
 }
 
-fn bad_request(message: impl std::fmt::Display) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message.to_string()}))).into_response()
+/// Why a console request failed, answered as a JSON error.
+enum ConsoleError {
+    BadRequest(String),
+    Internal(String),
 }
 
-fn server_error(message: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %message, "console request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": message.to_string()}))).into_response()
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ConsoleError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ConsoleError::Internal(m) => {
+                tracing::error!(error = %m, "console request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, m)
+            }
+        };
+        (status, Json(json!({"error": message}))).into_response()
+    }
+}
+
+fn bad_request(message: impl std::fmt::Display) -> ConsoleError {
+    ConsoleError::BadRequest(message.to_string())
+}
+
+fn internal(message: impl std::fmt::Display) -> ConsoleError {
+    ConsoleError::Internal(message.to_string())
 }
 
 /// Parses a JSON body, answering 400 rather than axum's 422 for any malformed input.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ConsoleError> {
     serde_json::from_slice(body).map_err(bad_request)
 }
 
@@ -73,25 +93,33 @@ fn product_json(p: &Product) -> Value {
 }
 
 async fn products(State(local): Shared) -> Json<Value> {
-    Json(local.mem.store.products().iter().map(product_json).collect())
+    Json(
+        local
+            .mem
+            .store
+            .products()
+            .iter()
+            .map(product_json)
+            .collect(),
+    )
 }
 
-async fn add_product(State(local): Shared, body: axum::body::Bytes) -> Response {
-    let new: NewProduct = match parse(&body) {
-        Ok(new) => new,
-        Err(response) => return response,
-    };
-    let hashtag = match Hashtag::parse(&new.hashtag) {
-        Ok(tag) if matches!(tag.kind(), TagKind::Purchase(_)) => tag,
-        Ok(_) => return bad_request("a purchase hashtag starts with Buy, like #BuyGiftCard25"),
-        Err(e) => return bad_request(e),
-    };
-    let price = match Currency::parse(&new.currency).and_then(|c| Money::price(new.price_cents, c)) {
-        Ok(price) => price,
-        Err(e) => return bad_request(e),
-    };
+async fn add_product(
+    State(local): Shared,
+    body: axum::body::Bytes,
+) -> Result<Response, ConsoleError> {
+    let new: NewProduct = parse(&body)?;
+    let hashtag = Hashtag::parse(&new.hashtag).map_err(bad_request)?;
+    if !matches!(hashtag.kind(), TagKind::Purchase(_)) {
+        return Err(bad_request(
+            "a purchase hashtag starts with Buy, like #BuyGiftCard25",
+        ));
+    }
+    let price = Currency::parse(&new.currency)
+        .and_then(|c| Money::price(new.price_cents, c))
+        .map_err(bad_request)?;
     if new.name.trim().is_empty() {
-        return bad_request("a product needs a name");
+        return Err(bad_request("a product needs a name"));
     }
     let product = Product {
         hashtag,
@@ -99,10 +127,13 @@ async fn add_product(State(local): Shared, body: axum::body::Bytes) -> Response 
         price,
         stock: new.stock,
     };
-    match local.mem.store.put_product(&product).await {
-        Ok(()) => (StatusCode::CREATED, Json(product_json(&product))).into_response(),
-        Err(e) => server_error(e),
-    }
+    local
+        .mem
+        .store
+        .put_product(&product)
+        .await
+        .map_err(internal)?;
+    Ok((StatusCode::CREATED, Json(product_json(&product))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -113,20 +144,15 @@ struct NewAccount {
     card: String,
 }
 
-async fn add_account(State(local): Shared, body: axum::body::Bytes) -> Response {
-    let new: NewAccount = match parse(&body) {
-        Ok(new) => new,
-        Err(response) => return response,
-    };
-    let x_user_id = match UserId::parse(&new.x_user_id) {
-        Ok(id) => id,
-        Err(e) => return bad_request(e),
-    };
-    let Ok(email) = EmailAddress::parse(&new.email) else {
-        return bad_request("not an email address");
-    };
+async fn add_account(
+    State(local): Shared,
+    body: axum::body::Bytes,
+) -> Result<Response, ConsoleError> {
+    let new: NewAccount = parse(&body)?;
+    let x_user_id = UserId::parse(&new.x_user_id).map_err(bad_request)?;
+    let email = EmailAddress::parse(&new.email).map_err(bad_request)?;
     if new.card.trim().is_empty() {
-        return bad_request("a card token is needed");
+        return Err(bad_request("a card token is needed"));
     }
     let account = LinkedAccount {
         x_user_id,
@@ -134,10 +160,9 @@ async fn add_account(State(local): Shared, body: axum::body::Bytes) -> Response 
         email,
         card: CardToken::new(new.card),
     };
-    match local.mem.store.link(&account).await {
-        Ok(()) => (StatusCode::CREATED, Json(json!({"x_user_id": account.x_user_id}))).into_response(),
-        Err(e) => server_error(e),
-    }
+    local.mem.store.link(&account).await.map_err(internal)?;
+    let body = Json(json!({"x_user_id": account.x_user_id}));
+    Ok((StatusCode::CREATED, body).into_response())
 }
 
 async fn tweets(State(local): Shared) -> Json<Value> {
@@ -196,14 +221,19 @@ struct Advance {
 }
 
 /// Moves the clock, then runs the expiry step as its schedule would.
-async fn advance_clock(State(local): Shared, body: axum::body::Bytes) -> Response {
-    let advance: Advance = match parse(&body) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
-    let now = local.mem.clock.advance(Duration::from_secs(advance.advance_seconds));
-    match expire_purchases::handle(&local.app).await {
-        Ok(report) => Json(json!({"now": now.seconds(), "expired": report.expired, "failed": report.failed})).into_response(),
-        Err(e) => server_error(e),
-    }
+async fn advance_clock(
+    State(local): Shared,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ConsoleError> {
+    let advance: Advance = parse(&body)?;
+    let now = local
+        .mem
+        .clock
+        .advance(Duration::from_secs(advance.advance_seconds));
+    let report = expire_purchases::handle(&local.app)
+        .await
+        .map_err(internal)?;
+    Ok(Json(
+        json!({"now": now.seconds(), "expired": report.expired, "failed": report.failed}),
+    ))
 }

@@ -41,7 +41,12 @@ async fn last_reply_to(client: &Client, tweet_id: &str) -> Result<Value, DemoErr
     let tweets = client.get_json("/_local/tweets").await?;
     tweets
         .as_array()
-        .and_then(|all| all.iter().rev().find(|t| t["in_reply_to_tweet_id"] == tweet_id).cloned())
+        .and_then(|all| {
+            all.iter()
+                .rev()
+                .find(|t| t["in_reply_to_tweet_id"] == tweet_id)
+                .cloned()
+        })
         .ok_or_else(|| fail(format!("the brand never replied to post {tweet_id}")))
 }
 
@@ -50,8 +55,14 @@ async fn last_reply_to(client: &Client, tweet_id: &str) -> Result<Value, DemoErr
 pub async fn run(client: &Client) -> Result<(), DemoError> {
     let health = client.get_json("/_local/health").await?;
     let brand = XUser {
-        id: health["brand"]["id"].as_str().unwrap_or_default().to_owned(),
-        screen_name: health["brand"]["screen_name"].as_str().unwrap_or_default().to_owned(),
+        id: health["brand"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        screen_name: health["brand"]["screen_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     };
     let shopper = XUser {
         id: "2244994945".into(),
@@ -62,7 +73,10 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
     client.post_json("/_local/products", &product).await?;
     let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": "ada@example.com", "card": "tok_visa_4242"});
     client.post_json("/_local/accounts", &account).await?;
-    println!("hashbuy demo: the brand is @{}; @{} has linked an email and a card.", brand.screen_name, shopper.screen_name);
+    println!(
+        "hashbuy demo: the brand is @{}; @{} has linked an email and a card.",
+        brand.screen_name, shopper.screen_name
+    );
     println!("The catalog sells #{PRODUCT}: Amex gift card, $25, 10 in stock.");
 
     let text = format!("Treating myself! #{PRODUCT}");
@@ -79,20 +93,31 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
 
     say(&format!("@{} retweets that reply", shopper.screen_name), "");
     let prompt_id = prompt["id"].as_str().unwrap_or_default();
-    client.retweet(&shopper, prompt_id, &brand, &prompt_text).await?;
+    client
+        .retweet(&shopper, prompt_id, &brand, &prompt_text)
+        .await?;
     settle(client).await?;
 
     let emails = client.get_json("/_local/emails").await?;
-    let email = emails.as_array().and_then(|e| e.last()).ok_or_else(|| fail("no confirmation email arrived"))?;
+    let email = emails
+        .as_array()
+        .and_then(|e| e.last())
+        .ok_or_else(|| fail("no confirmation email arrived"))?;
     let email_text = email["text"].as_str().unwrap_or_default();
     say(
         &format!("email to {}", email["to"].as_str().unwrap_or_default()),
-        &format!("Subject: {}\n\n{email_text}", email["subject"].as_str().unwrap_or_default()),
+        &format!(
+            "Subject: {}\n\n{email_text}",
+            email["subject"].as_str().unwrap_or_default()
+        ),
     );
     let link = link_in(email_text).ok_or_else(|| fail("the email has no confirmation link"))?;
 
     let (status, _) = client.page(reqwest::Method::GET, &link).await?;
-    say("the shopper opens the link", &format!("GET {link} -> {status}: the page shows a Confirm button; nothing is charged yet"));
+    say(
+        "the shopper opens the link",
+        &format!("GET {link} -> {status}: the page shows a Confirm button; nothing is charged yet"),
+    );
     let (status, _) = client.page(reqwest::Method::POST, &link).await?;
     say("the shopper presses Confirm", &format!("POST -> {status}"));
     settle(client).await?;
@@ -114,10 +139,20 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
     }
     let emails = client.get_json("/_local/emails").await?;
     if let Some(receipt) = emails.as_array().and_then(|e| e.last()) {
-        say("email", &format!("Subject: {}\n\n{}", receipt["subject"].as_str().unwrap_or_default(), receipt["text"].as_str().unwrap_or_default()));
+        say(
+            "email",
+            &format!(
+                "Subject: {}\n\n{}",
+                receipt["subject"].as_str().unwrap_or_default(),
+                receipt["text"].as_str().unwrap_or_default()
+            ),
+        );
     }
     let thanks = last_reply_to(client, &request.id).await?;
-    say(&format!("@{} replies", brand.screen_name), thanks["text"].as_str().unwrap_or_default());
+    say(
+        &format!("@{} replies", brand.screen_name),
+        thanks["text"].as_str().unwrap_or_default(),
+    );
 
     let purchases = client.get_json("/_local/purchases").await?;
     let state = purchases
@@ -125,7 +160,10 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         .and_then(|all| all.iter().find(|p| p["x_user_id"] == shopper.id.as_str()))
         .map(|p| p["state"].as_str().unwrap_or_default().to_owned())
         .unwrap_or_default();
-    let succeeded = charges.iter().filter(|c| c["status"] == "succeeded").count();
+    let succeeded = charges
+        .iter()
+        .filter(|c| c["status"] == "succeeded")
+        .count();
     println!("\nThe purchase ended {state}, with {succeeded} charge(s).");
     if state == "shipped" && succeeded == 1 && charges.len() == 1 {
         Ok(())

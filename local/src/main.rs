@@ -11,7 +11,10 @@ use hashbuy_local::client::Client;
 use hashbuy_local::{demo, stack};
 
 #[derive(Parser)]
-#[command(version, about = "hashbuy's local stack: every function in one process")]
+#[command(
+    version,
+    about = "hashbuy's local stack: every function in one process"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,7 +34,12 @@ struct StackArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
     /// The X app's consumer secret, which signs webhook deliveries.
-    #[arg(long, env = "X_CONSUMER_SECRET", default_value = "local-consumer-secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "X_CONSUMER_SECRET",
+        default_value = "local-consumer-secret",
+        hide_env_values = true
+    )]
     x_consumer_secret: String,
     /// The brand account's X user id.
     #[arg(long, default_value = "1000000000000000001")]

@@ -13,7 +13,7 @@ use axum::routing::any;
 use bytes::Bytes;
 use hashbuy::adapters::memory::InMemory;
 use hashbuy::app::App;
-use hashbuy::domain::{SystemClock, Clock, Windows};
+use hashbuy::domain::{Clock, SystemClock, Windows};
 use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;

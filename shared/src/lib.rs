@@ -7,10 +7,12 @@
 pub mod adapters;
 pub mod app;
 pub mod domain;
+pub mod lambda;
 pub mod messages;
 pub mod ports;
 pub mod routing;
 pub mod settings;
+pub mod startup;
 pub mod steps;
 pub mod telemetry;
 pub mod x;

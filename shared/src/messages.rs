@@ -42,7 +42,9 @@ pub fn not_linked(screen_name: &str, tweet: &TweetId, base_url: &str) -> String 
 }
 
 pub fn unknown_product(screen_name: &str, hashtag: &str, tweet: &TweetId) -> String {
-    format!("@{screen_name} Sorry, #{hashtag} is not something we sell. Nothing was charged. (ref {tweet})")
+    format!(
+        "@{screen_name} Sorry, #{hashtag} is not something we sell. Nothing was charged. (ref {tweet})"
+    )
 }
 
 pub fn sold_out(screen_name: &str, product_name: &str, tweet: &TweetId) -> String {
@@ -97,7 +99,10 @@ pub fn escape_html(s: &str) -> String {
 
 fn email(to: &EmailAddress, subject: String, paragraphs: &[String], link: Option<&str>) -> Email {
     let mut text = paragraphs.join("\n\n");
-    let mut html: String = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
+    let mut html: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", escape_html(p)))
+        .collect();
     if let Some(link) = link {
         text.push_str(&format!("\n\n{link}\n"));
         let href = escape_html(link);
@@ -114,9 +119,16 @@ fn email(to: &EmailAddress, subject: String, paragraphs: &[String], link: Option
 pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: Duration) -> Email {
     email(
         to,
-        format!("Confirm your purchase of {} within {} minutes", short(&p.product_name), minutes(window)),
+        format!(
+            "Confirm your purchase of {} within {} minutes",
+            short(&p.product_name),
+            minutes(window)
+        ),
         &[
-            format!("You asked to buy {} for {} with a post on X.", p.product_name, p.price),
+            format!(
+                "You asked to buy {} for {} with a post on X.",
+                p.product_name, p.price
+            ),
             format!(
                 "Open the link below and press Confirm within {} minutes. Your card is charged only after you confirm. If this was not you, ignore this email and nothing happens.",
                 minutes(window)
@@ -147,7 +159,10 @@ pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
         to,
         format!("Your card was declined for {}", short(&p.product_name)),
         &[
-            format!("We could not charge your card {} for {}, so nothing was bought.", p.price, p.product_name),
+            format!(
+                "We could not charge your card {} for {}, so nothing was bought.",
+                p.price, p.product_name
+            ),
             "Please check the card linked to your account, then post the hashtag again.".into(),
         ],
         None,
@@ -171,7 +186,10 @@ pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
         to,
         format!("Your purchase of {} has expired", short(&p.product_name)),
         &[
-            format!("The time to confirm {} has passed, so nothing was charged.", p.product_name),
+            format!(
+                "The time to confirm {} has passed, so nothing was charged.",
+                p.product_name
+            ),
             "Post the hashtag again to start over.".into(),
         ],
         None,
@@ -214,7 +232,11 @@ mod tests {
             declined_reply(&p),
             expired_reply(&p),
         ] {
-            assert!(text.chars().count() <= TWEET_LIMIT, "{} chars: {text}", text.chars().count());
+            assert!(
+                text.chars().count() <= TWEET_LIMIT,
+                "{} chars: {text}",
+                text.chars().count()
+            );
         }
     }
 
@@ -233,13 +255,26 @@ mod tests {
     fn emails_have_both_parts_and_escape_html() {
         let p = purchase("<b>Mug</b> & co", "ada");
         let to = EmailAddress::parse("ada@example.com").expect("email");
-        let e = confirmation_email(&to, &p, "https://h.example/confirm/abc?x=1&y=2", Duration::from_secs(900));
+        let e = confirmation_email(
+            &to,
+            &p,
+            "https://h.example/confirm/abc?x=1&y=2",
+            Duration::from_secs(900),
+        );
         assert!(e.subject.contains("15 minutes"));
         assert!(e.text.contains("https://h.example/confirm/abc?x=1&y=2"));
         assert!(e.html.contains("&lt;b&gt;Mug&lt;/b&gt; &amp; co"));
-        assert!(e.html.contains("href=\"https://h.example/confirm/abc?x=1&amp;y=2\""));
+        assert!(
+            e.html
+                .contains("href=\"https://h.example/confirm/abc?x=1&amp;y=2\"")
+        );
         assert!(!e.html.contains("<b>Mug"));
-        for e in [receipt_email(&to, &p), declined_email(&to, &p), expired_email(&to, &p), sold_out_email(&to, &p)] {
+        for e in [
+            receipt_email(&to, &p),
+            declined_email(&to, &p),
+            expired_email(&to, &p),
+            sold_out_email(&to, &p),
+        ] {
             assert!(!e.text.is_empty() && e.html.starts_with("<!doctype html>"));
         }
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::{
-    CardToken, Change, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Purchase, PurchaseId,
-    Timestamp, TokenHash, TweetId, UserId,
+    CardToken, Change, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Purchase,
+    PurchaseId, Timestamp, TokenHash, TweetId, UserId,
 };
 
 /// An adapter could not do its job (network, throttling, a bug). Steps treat every such
@@ -50,7 +50,8 @@ impl Inserted {
 /// The outcome of applying a [`Change`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
-    Done(Purchase),
+    /// Written: the stored purchase is now the change's `after`.
+    Done,
     /// The stored purchase moved on since the decision (another handler won, or the
     /// deadline passed): nothing was written. Reload and decide again.
     Stale,

@@ -42,12 +42,22 @@ pub fn consumers(event: &Event) -> impl Iterator<Item = &'static str> + '_ {
 /// Runs `function`'s step on `event`, as its Lambda would: the local stack's delivery.
 pub async fn deliver(app: &App, function: &str, event: &Event) -> Result<(), StepError> {
     match (function, event) {
-        ("request-purchase", Event::PurchaseRequested(e)) => request_purchase::handle(app, e).await.map(drop),
-        ("confirm-retweet", Event::ConfirmationRetweeted(e)) => confirm_retweet::handle(app, e).await.map(drop),
+        ("request-purchase", Event::PurchaseRequested(e)) => {
+            request_purchase::handle(app, e).await.map(drop)
+        }
+        ("confirm-retweet", Event::ConfirmationRetweeted(e)) => {
+            confirm_retweet::handle(app, e).await.map(drop)
+        }
         ("charge-card", Event::PurchaseConfirmed(e)) => charge_card::handle(app, e).await.map(drop),
-        ("fulfil-order", Event::PaymentSucceeded(e)) => fulfil_order::handle(app, e).await.map(drop),
+        ("fulfil-order", Event::PaymentSucceeded(e)) => {
+            fulfil_order::handle(app, e).await.map(drop)
+        }
         _ => {
-            tracing::warn!(function, event = event.name(), "no such route; event dropped");
+            tracing::warn!(
+                function,
+                event = event.name(),
+                "no such route; event dropped"
+            );
             Ok(())
         }
     }

@@ -6,7 +6,8 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the JSON subscriber, filtered by `RUST_LOG` (default `default_level`).
 pub fn init(default_level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -12,11 +12,19 @@ async fn happy_path_ships_and_charges_once() {
     let stack = Stack::spawn().await;
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT} for me")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT} for me"))
+        .await
+        .expect("tweet");
     assert_eq!(request.status, 200);
     stack.settle().await;
     let link = stack.retweet_prompt(&ada, &request.id).await;
-    let (status, page) = stack.client.page(Method::POST, &link).await.expect("confirm");
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
     assert_eq!(status, 200, "{page}");
     stack.settle().await;
 
@@ -40,9 +48,17 @@ async fn the_same_webhook_twice_gives_one_reply_and_one_purchase() {
     let stack = Stack::spawn().await;
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let post = hashbuy_local::client::post_json("1850000000000000001", &ada, &format!("#{PRODUCT}"));
+    let post =
+        hashbuy_local::client::post_json("1850000000000000001", &ada, &format!("#{PRODUCT}"));
     for _ in 0..2 {
-        assert_eq!(stack.client.deliver(&ada.id, vec![post.clone()]).await.expect("deliver"), 200);
+        assert_eq!(
+            stack
+                .client
+                .deliver(&ada.id, vec![post.clone()])
+                .await
+                .expect("deliver"),
+            200
+        );
     }
     stack.settle().await;
     assert_eq!(stack.replies_to("1850000000000000001").await.len(), 1);
@@ -55,11 +71,19 @@ async fn a_retweet_by_someone_else_does_nothing() {
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
     let eve = stack.shopper(2, "tok_visa").await;
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
     stack.settle().await;
     let prompt = stack.prompt_for(&request.id).await;
     let brand = stack.brand().await;
-    stack.client.retweet(&eve, &prompt.0, &brand, &prompt.1).await.expect("retweet");
+    stack
+        .client
+        .retweet(&eve, &prompt.0, &brand, &prompt.1)
+        .await
+        .expect("retweet");
     stack.settle().await;
     assert_eq!(stack.states().await, ["awaiting_retweet"]);
     assert!(stack.email_subjects().await.is_empty());
@@ -71,7 +95,11 @@ async fn opening_the_link_charges_nothing() {
     let stack = Stack::spawn().await;
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
     stack.settle().await;
     let link = stack.retweet_prompt(&ada, &request.id).await;
     for _ in 0..3 {
@@ -89,22 +117,40 @@ async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale()
     let stack = Stack::spawn().await;
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
     stack.settle().await;
     let link = stack.retweet_prompt(&ada, &request.id).await;
     assert_eq!(stack.stock().await, 9);
 
-    let (status, moved) = stack.client.post_json("/_local/clock", &json!({"advance_seconds": 15 * 60})).await.expect("clock");
+    let (status, moved) = stack
+        .client
+        .post_json("/_local/clock", &json!({"advance_seconds": 15 * 60}))
+        .await
+        .expect("clock");
     assert_eq!(status, 200);
     assert_eq!(moved["expired"].as_array().map(Vec::len), Some(1));
-    let (status, page) = stack.client.page(Method::POST, &link).await.expect("confirm");
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
     assert_eq!(status, 410);
     assert!(page.contains("expired"));
     stack.settle().await;
     assert_eq!(stack.json("/_local/charges").await, json!([]));
     assert_eq!(stack.states().await, ["expired"]);
     assert_eq!(stack.stock().await, 10);
-    assert!(stack.email_subjects().await.iter().any(|s| s.contains("expired")));
+    assert!(
+        stack
+            .email_subjects()
+            .await
+            .iter()
+            .any(|s| s.contains("expired"))
+    );
 }
 
 #[tokio::test]
@@ -112,18 +158,36 @@ async fn two_confirmations_charge_once() {
     let stack = Stack::spawn().await;
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
     stack.settle().await;
     let link = stack.retweet_prompt(&ada, &request.id).await;
-    let (a, b) = tokio::join!(stack.client.page(Method::POST, &link), stack.client.page(Method::POST, &link));
+    let (a, b) = tokio::join!(
+        stack.client.page(Method::POST, &link),
+        stack.client.page(Method::POST, &link)
+    );
     assert_eq!(a.expect("a").0, 200);
     assert_eq!(b.expect("b").0, 200);
     let (status, _) = stack.client.page(Method::POST, &link).await.expect("third");
     assert_eq!(status, 200);
     stack.settle().await;
-    assert_eq!(stack.json("/_local/charges").await.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        stack.json("/_local/charges").await.as_array().map(Vec::len),
+        Some(1)
+    );
     assert_eq!(stack.states().await, ["shipped"]);
-    assert_eq!(stack.email_subjects().await.iter().filter(|s| s.starts_with("Receipt")).count(), 1);
+    assert_eq!(
+        stack
+            .email_subjects()
+            .await
+            .iter()
+            .filter(|s| s.starts_with("Receipt"))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -135,17 +199,28 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
         hashbuy_local::client::post_json("1850000000000000002", &ada, &format!("#{PRODUCT}"))
     ]})
     .to_string();
-    let wrong_key = hashbuy::x::signature::WebhookKey::new(hashbuy::settings::Secret::new("not-the-secret"));
+    let wrong_key =
+        hashbuy::x::signature::WebhookKey::new(hashbuy::settings::Secret::new("not-the-secret"));
     let mut flipped = body.clone().into_bytes();
     flipped[10] ^= 1;
     let right = stack.sign(body.as_bytes());
     for (payload, signature) in [
         (body.clone().into_bytes(), None),
-        (body.clone().into_bytes(), Some(wrong_key.sign(body.as_bytes()))),
+        (
+            body.clone().into_bytes(),
+            Some(wrong_key.sign(body.as_bytes())),
+        ),
         (body.clone().into_bytes(), Some("sha256=AAAA".to_owned())),
         (flipped, Some(right)),
     ] {
-        assert_eq!(stack.client.deliver_raw(payload, signature).await.expect("deliver"), 401);
+        assert_eq!(
+            stack
+                .client
+                .deliver_raw(payload, signature)
+                .await
+                .expect("deliver"),
+            401
+        );
     }
     stack.settle().await;
     assert_eq!(stack.json("/_local/tweets").await, json!([]));
@@ -159,11 +234,27 @@ async fn malformed_json_is_400_and_the_stack_keeps_serving() {
     let ada = stack.shopper(1, "tok_visa").await;
     for junk in ["{", "[]", "{\"tweet_create_events\": 5}", "\u{0}\u{1}"] {
         let signature = stack.sign(junk.as_bytes());
-        assert_eq!(stack.client.deliver_raw(junk.into(), Some(signature)).await.expect("deliver"), 400, "{junk:?}");
+        assert_eq!(
+            stack
+                .client
+                .deliver_raw(junk.into(), Some(signature))
+                .await
+                .expect("deliver"),
+            400,
+            "{junk:?}"
+        );
     }
-    let (status, _) = stack.client.post_json("/_local/products", &json!({"hashtag": 5})).await.expect("console");
+    let (status, _) = stack
+        .client
+        .post_json("/_local/products", &json!({"hashtag": 5}))
+        .await
+        .expect("console");
     assert_eq!(status, 400);
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
     assert_eq!(request.status, 200);
     stack.settle().await;
     assert_eq!(stack.states().await, ["awaiting_retweet"]);
@@ -174,18 +265,36 @@ async fn a_declined_card_ends_declined_with_the_unit_released() {
     let stack = Stack::spawn().await;
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_card_declined").await;
-    let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await.expect("tweet");
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
     stack.settle().await;
     let link = stack.retweet_prompt(&ada, &request.id).await;
     assert_eq!(stack.stock().await, 9);
-    assert_eq!(stack.client.page(Method::POST, &link).await.expect("confirm").0, 200);
+    assert_eq!(
+        stack
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("confirm")
+            .0,
+        200
+    );
     stack.settle().await;
     assert_eq!(stack.states().await, ["declined"]);
     assert_eq!(stack.stock().await, 10);
     let charges = stack.json("/_local/charges").await;
     assert_eq!(charges.as_array().map(Vec::len), Some(1));
     assert_eq!(charges[0]["status"], "declined");
-    assert!(stack.replies_to(&request.id).await.iter().any(|t| t.contains("declined")));
+    assert!(
+        stack
+            .replies_to(&request.id)
+            .await
+            .iter()
+            .any(|t| t.contains("declined"))
+    );
 }
 
 #[tokio::test]
@@ -199,7 +308,8 @@ async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges() {
         shoppers.push(stack.shopper(n, "tok_visa").await);
     }
     let text = format!("#{PRODUCT}");
-    let requests = futures::future::join_all(shoppers.iter().map(|s| stack.client.tweet(s, &text))).await;
+    let requests =
+        futures::future::join_all(shoppers.iter().map(|s| stack.client.tweet(s, &text))).await;
     stack.settle().await;
     let brand = stack.brand().await;
     let mut prompts = Vec::new();
@@ -207,9 +317,16 @@ async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges() {
         prompts.push(stack.prompt_for(&request.as_ref().expect("tweet").id).await);
     }
     let (stack, brand) = (&stack, &brand);
-    let retweets = shoppers.iter().zip(&prompts).map(|(shopper, (id, text))| async move {
-        stack.client.retweet(shopper, id, brand, text).await.expect("retweet")
-    });
+    let retweets = shoppers
+        .iter()
+        .zip(&prompts)
+        .map(|(shopper, (id, text))| async move {
+            stack
+                .client
+                .retweet(shopper, id, brand, text)
+                .await
+                .expect("retweet")
+        });
     futures::future::join_all(retweets).await;
     stack.settle().await;
     let links = stack.links().await;
@@ -220,6 +337,12 @@ async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges() {
     assert_eq!(charges.as_array().map(Vec::len), Some(UNITS as usize));
     assert_eq!(stack.stock().await, 0);
     let states = stack.states().await;
-    assert_eq!(states.iter().filter(|s| *s == "shipped").count(), UNITS as usize);
-    assert_eq!(states.iter().filter(|s| *s == "cancelled").count(), (SHOPPERS - u64::from(UNITS)) as usize);
+    assert_eq!(
+        states.iter().filter(|s| *s == "shipped").count(),
+        UNITS as usize
+    );
+    assert_eq!(
+        states.iter().filter(|s| *s == "cancelled").count(),
+        (SHOPPERS - u64::from(UNITS)) as usize
+    );
 }

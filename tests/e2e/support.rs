@@ -22,8 +22,14 @@ pub struct Stack {
 impl Stack {
     pub async fn spawn() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hashbuy-local"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--x-consumer-secret", SECRET])
-            .env("RUST_LOG", "warn")
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--x-consumer-secret",
+                SECRET,
+            ])
+            .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -37,8 +43,14 @@ impl Stack {
             .expect("a first line");
         let url = line.rsplit(' ').next().expect("url").to_owned();
         let client = Client::new(&url, SECRET);
-        assert!(client.wait_ready(Duration::from_secs(10)).await, "health check");
-        Self { client, _child: child }
+        assert!(
+            client.wait_ready(Duration::from_secs(10)).await,
+            "health check"
+        );
+        Self {
+            client,
+            _child: child,
+        }
     }
 
     pub fn sign(&self, body: &[u8]) -> String {
@@ -50,12 +62,22 @@ impl Stack {
     }
 
     pub async fn settle(&self) {
-        assert!(self.client.settle(Duration::from_secs(20)).await.expect("health"), "bus settles");
+        assert!(
+            self.client
+                .settle(Duration::from_secs(20))
+                .await
+                .expect("health"),
+            "bus settles"
+        );
     }
 
     pub async fn seed(&self, stock: u32) {
         let product = json!({"hashtag": PRODUCT, "name": "Amex gift card", "price_cents": 2500, "currency": "USD", "stock": stock});
-        let (status, _) = self.client.post_json("/_local/products", &product).await.expect("seed");
+        let (status, _) = self
+            .client
+            .post_json("/_local/products", &product)
+            .await
+            .expect("seed");
         assert_eq!(status, 201);
     }
 
@@ -65,7 +87,11 @@ impl Stack {
             screen_name: format!("shopper{n}"),
         };
         let account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com"), "card": card});
-        let (status, _) = self.client.post_json("/_local/accounts", &account).await.expect("link");
+        let (status, _) = self
+            .client
+            .post_json("/_local/accounts", &account)
+            .await
+            .expect("link");
         assert_eq!(status, 201);
         user
     }
@@ -74,7 +100,10 @@ impl Stack {
         let health = self.json("/_local/health").await;
         XUser {
             id: health["brand"]["id"].as_str().expect("brand id").to_owned(),
-            screen_name: health["brand"]["screen_name"].as_str().expect("brand name").to_owned(),
+            screen_name: health["brand"]["screen_name"]
+                .as_str()
+                .expect("brand name")
+                .to_owned(),
         }
     }
 
@@ -96,17 +125,27 @@ impl Stack {
             .as_array()
             .expect("tweets")
             .iter()
-            .find(|t| t["in_reply_to_tweet_id"] == tweet_id && t["text"].as_str().is_some_and(|s| s.contains("_Confirm")))
+            .find(|t| {
+                t["in_reply_to_tweet_id"] == tweet_id
+                    && t["text"].as_str().is_some_and(|s| s.contains("_Confirm"))
+            })
             .cloned()
             .expect("a confirmation prompt");
-        (prompt["id"].as_str().expect("id").to_owned(), prompt["text"].as_str().expect("text").to_owned())
+        (
+            prompt["id"].as_str().expect("id").to_owned(),
+            prompt["text"].as_str().expect("text").to_owned(),
+        )
     }
 
     /// Retweets the prompt for `tweet_id` as `shopper`; returns the emailed link.
     pub async fn retweet_prompt(&self, shopper: &XUser, tweet_id: &str) -> String {
         let (id, text) = self.prompt_for(tweet_id).await;
         let brand = self.brand().await;
-        let rt = self.client.retweet(shopper, &id, &brand, &text).await.expect("retweet");
+        let rt = self
+            .client
+            .retweet(shopper, &id, &brand, &text)
+            .await
+            .expect("retweet");
         assert_eq!(rt.status, 200);
         self.settle().await;
         let links = self.links().await;
@@ -115,7 +154,12 @@ impl Stack {
 
     pub async fn links(&self) -> Vec<String> {
         let emails = self.json("/_local/emails").await;
-        emails.as_array().expect("emails").iter().filter_map(|e| link_in(e["text"].as_str()?)).collect()
+        emails
+            .as_array()
+            .expect("emails")
+            .iter()
+            .filter_map(|e| link_in(e["text"].as_str()?))
+            .collect()
     }
 
     pub async fn email_subjects(&self) -> Vec<String> {

@@ -25,7 +25,10 @@ pub struct EventBridgeBus {
 
 impl EventBridgeBus {
     pub fn new(client: Client, bus: impl Into<String>) -> Self {
-        Self { client, bus: bus.into() }
+        Self {
+            client,
+            bus: bus.into(),
+        }
     }
 }
 
@@ -46,7 +49,12 @@ impl EventBus for EventBridgeBus {
                 .entries(entry.clone())
                 .send()
                 .await
-                .map_err(|e| PortError::new("eventbridge put events", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    PortError::new(
+                        "eventbridge put events",
+                        aws_sdk_eventbridge::error::DisplayErrorContext(e),
+                    )
+                })?;
             if output.failed_entry_count() == 0 {
                 return Ok(());
             }
@@ -54,7 +62,9 @@ impl EventBus for EventBridgeBus {
             last_error = format!(
                 "{}: {}",
                 failed.and_then(|e| e.error_code()).unwrap_or("unknown"),
-                failed.and_then(|e| e.error_message()).unwrap_or("no message")
+                failed
+                    .and_then(|e| e.error_message())
+                    .unwrap_or("no message")
             );
             tracing::warn!(attempt, error = %last_error, event = event.name(), "EventBridge rejected the entry");
             tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;

@@ -38,17 +38,28 @@ impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> PortResult<()> {
         let message = Message::builder()
             .subject(content(&email.subject)?)
-            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
+            .body(
+                Body::builder()
+                    .text(content(&email.text)?)
+                    .html(content(&email.html)?)
+                    .build(),
+            )
             .build();
         self.client
             .send_email()
             .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(email.to.as_str()).build())
+            .destination(
+                Destination::builder()
+                    .to_addresses(email.to.as_str())
+                    .build(),
+            )
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
-            .map_err(|e| PortError::new("ses send", aws_sdk_sesv2::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                PortError::new("ses send", aws_sdk_sesv2::error::DisplayErrorContext(e))
+            })?;
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 //! What happened, in the past tense. Events carry ids, never email addresses, card tokens
 //! or confirmation tokens: they are archived and replayed, and they show up in logs.
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::{Hashtag, PurchaseId, TweetId, UserId};
 
@@ -150,7 +150,10 @@ impl Event {
 
     /// Rebuilds an event from its `detail-type` and `detail`, as a consumer receives it.
     pub fn from_parts(name: &str, detail: serde_json::Value) -> Result<Self, UnknownEvent> {
-        fn parse<T: DeserializeOwned>(name: &str, detail: serde_json::Value) -> Result<T, UnknownEvent> {
+        fn parse<T: DeserializeOwned>(
+            name: &str,
+            detail: serde_json::Value,
+        ) -> Result<T, UnknownEvent> {
             serde_json::from_value(detail).map_err(|source| UnknownEvent::Detail {
                 name: name.to_owned(),
                 source,
@@ -191,11 +194,21 @@ mod tests {
                 user_id: user,
                 brand_tweet_id: tweet,
             }),
-            Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id: pid.clone() }),
-            Event::PaymentSucceeded(PaymentSucceeded { purchase_id: pid.clone() }),
-            Event::PaymentDeclined(PaymentDeclined { purchase_id: pid.clone() }),
-            Event::PurchaseShipped(PurchaseShipped { purchase_id: pid.clone() }),
-            Event::PurchaseExpired(PurchaseExpired { purchase_id: pid.clone() }),
+            Event::PurchaseConfirmed(PurchaseConfirmed {
+                purchase_id: pid.clone(),
+            }),
+            Event::PaymentSucceeded(PaymentSucceeded {
+                purchase_id: pid.clone(),
+            }),
+            Event::PaymentDeclined(PaymentDeclined {
+                purchase_id: pid.clone(),
+            }),
+            Event::PurchaseShipped(PurchaseShipped {
+                purchase_id: pid.clone(),
+            }),
+            Event::PurchaseExpired(PurchaseExpired {
+                purchase_id: pid.clone(),
+            }),
             Event::PurchaseCancelled(PurchaseCancelled { purchase_id: pid }),
         ]
     }
@@ -212,7 +225,10 @@ mod tests {
 
     #[test]
     fn unknown_names_and_bad_details_are_errors() {
-        assert!(matches!(Event::from_parts("Nope", serde_json::json!({})), Err(UnknownEvent::Name(_))));
+        assert!(matches!(
+            Event::from_parts("Nope", serde_json::json!({})),
+            Err(UnknownEvent::Name(_))
+        ));
         assert!(matches!(
             Event::from_parts("PurchaseConfirmed", serde_json::json!({"purchase_id": "x"})),
             Err(UnknownEvent::Detail { .. })

@@ -62,7 +62,11 @@ impl Hashtag {
 
     pub fn kind(&self) -> TagKind {
         if self.folded.ends_with(CONFIRM_SUFFIX) {
-            let base = self.shown.len().checked_sub(CONFIRM_SUFFIX.len()).and_then(|end| self.shown.get(..end));
+            let base = self
+                .shown
+                .len()
+                .checked_sub(CONFIRM_SUFFIX.len())
+                .and_then(|end| self.shown.get(..end));
             return match base.map(|base| Hashtag::parse(base).map(|tag| tag.kind())) {
                 Some(Ok(TagKind::Purchase(tag))) => TagKind::Confirmation(tag),
                 _ => TagKind::Other,
@@ -113,7 +117,15 @@ mod tests {
 
     #[test]
     fn rejects_what_x_would_not_link() {
-        for bad in ["", "#", "#12345", "#buy-now", "#buy now", "##buy", &"a".repeat(101)] {
+        for bad in [
+            "",
+            "#",
+            "#12345",
+            "#buy-now",
+            "#buy now",
+            "##buy",
+            &"a".repeat(101),
+        ] {
             assert!(Hashtag::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Hashtag::parse("#Café_2").is_ok());
@@ -122,7 +134,10 @@ mod tests {
     #[test]
     fn classifies_purchase_and_confirmation_tags() {
         assert_eq!(tag("BuyMug").kind(), TagKind::Purchase(tag("BuyMug")));
-        assert_eq!(tag("buymug_CONFIRM").kind(), TagKind::Confirmation(tag("BuyMug")));
+        assert_eq!(
+            tag("buymug_CONFIRM").kind(),
+            TagKind::Confirmation(tag("BuyMug"))
+        );
         assert_eq!(tag("BuyMug").confirmation(), tag("BuyMug_Confirm"));
         assert_eq!(tag("BuyMug").confirmation().as_str(), "BuyMug_Confirm");
         for other in ["Buy", "love", "Mug_Confirm", "_Confirm", "Buy_Confirm"] {

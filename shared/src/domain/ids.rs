@@ -121,7 +121,10 @@ mod tests {
 
     #[test]
     fn ids_are_decimal_u64_strings() {
-        assert_eq!(TweetId::parse("1850000000000000001").map(|t| t.to_string()), Ok("1850000000000000001".into()));
+        assert_eq!(
+            TweetId::parse("1850000000000000001").map(|t| t.to_string()),
+            Ok("1850000000000000001".into())
+        );
         for bad in ["", "12a", "-1", "18446744073709551616", " 1"] {
             assert!(TweetId::parse(bad).is_err(), "{bad:?}");
             assert!(UserId::parse(bad).is_err(), "{bad:?}");

@@ -22,6 +22,8 @@ pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, TweetId, UserId};
 pub use money::{Currency, InvalidMoney, Money};
 pub use product::Product;
-pub use purchase::{Change, LinkStatus, Purchase, Refusal, State, StockEffect, UnknownState, Windows};
+pub use purchase::{
+    Change, LinkStatus, Purchase, Refusal, State, StockEffect, UnknownState, Windows,
+};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{ConfirmationToken, InvalidToken, TokenHash};

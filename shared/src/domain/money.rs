@@ -112,10 +112,22 @@ mod tests {
 
     #[test]
     fn displays_in_major_units_for_each_exponent() {
-        assert_eq!(Money::price(2505, cur("USD")).expect("p").to_string(), "25.05 USD");
-        assert_eq!(Money::price(7, cur("EUR")).expect("p").to_string(), "0.07 EUR");
-        assert_eq!(Money::price(500, cur("JPY")).expect("p").to_string(), "500 JPY");
-        assert_eq!(Money::price(1500, cur("KWD")).expect("p").to_string(), "1.500 KWD");
+        assert_eq!(
+            Money::price(2505, cur("USD")).expect("p").to_string(),
+            "25.05 USD"
+        );
+        assert_eq!(
+            Money::price(7, cur("EUR")).expect("p").to_string(),
+            "0.07 EUR"
+        );
+        assert_eq!(
+            Money::price(500, cur("JPY")).expect("p").to_string(),
+            "500 JPY"
+        );
+        assert_eq!(
+            Money::price(1500, cur("KWD")).expect("p").to_string(),
+            "1.500 KWD"
+        );
     }
 
     #[test]
@@ -123,6 +135,9 @@ mod tests {
         let m = Money::price(2500, cur("GBP")).expect("p");
         let json = serde_json::to_value(m).expect("json");
         assert_eq!(json, serde_json::json!({"minor": 2500, "currency": "GBP"}));
-        assert!(serde_json::from_value::<Money>(serde_json::json!({"minor": 1, "currency": "pounds"})).is_err());
+        assert!(
+            serde_json::from_value::<Money>(serde_json::json!({"minor": 1, "currency": "pounds"}))
+                .is_err()
+        );
     }
 }

@@ -67,7 +67,10 @@ impl State {
 
     /// Pending states have a deadline, after which the purchase expires.
     pub fn is_pending(&self) -> bool {
-        matches!(self, State::AwaitingRetweet | State::AwaitingEmailConfirmation)
+        matches!(
+            self,
+            State::AwaitingRetweet | State::AwaitingEmailConfirmation
+        )
     }
 
     /// States in which a unit of stock is set aside for this purchase.
@@ -204,7 +207,12 @@ impl Purchase {
         self.deadline.is_some_and(|d| d > now)
     }
 
-    fn change(&self, now: Timestamp, stock: StockEffect, edit: impl FnOnce(&mut Purchase)) -> Change {
+    fn change(
+        &self,
+        now: Timestamp,
+        stock: StockEffect,
+        edit: impl FnOnce(&mut Purchase),
+    ) -> Change {
         let mut after = self.clone();
         edit(&mut after);
         after.version = self.version + 1;
@@ -212,7 +220,11 @@ impl Purchase {
         let deadline_after = self.state.is_pending().then_some(now);
         Change {
             expected_version: self.version,
-            deadline_after: if after.state == State::Expired { None } else { deadline_after },
+            deadline_after: if after.state == State::Expired {
+                None
+            } else {
+                deadline_after
+            },
             stock,
             reply_recorded: after.reply_tweet != self.reply_tweet,
             token_issued: after.token_hash != self.token_hash,
@@ -313,7 +325,11 @@ impl Purchase {
         if !self.is_overdue(now) {
             return Err(Refusal::WrongState(self.state));
         }
-        let stock = if self.state.holds_stock() { StockEffect::Release } else { StockEffect::None };
+        let stock = if self.state.holds_stock() {
+            StockEffect::Release
+        } else {
+            StockEffect::None
+        };
         Ok(self.change(now, stock, |p| {
             p.state = State::Expired;
             p.deadline = None;
@@ -323,14 +339,15 @@ impl Purchase {
     /// What the confirmation page should say.
     pub fn link_status(&self, now: Timestamp) -> LinkStatus {
         match (self.state, self.deadline) {
-            (State::AwaitingEmailConfirmation, Some(deadline)) if deadline > now => LinkStatus::Open { deadline },
+            (State::AwaitingEmailConfirmation, Some(deadline)) if deadline > now => {
+                LinkStatus::Open { deadline }
+            }
             (State::AwaitingEmailConfirmation | State::Expired, _) => LinkStatus::Expired,
             (State::Confirmed | State::Paid | State::Shipped, _) => LinkStatus::AlreadyConfirmed,
             (other, _) => LinkStatus::Closed(other),
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -358,7 +375,14 @@ mod tests {
     }
 
     fn requested() -> Purchase {
-        Purchase::request(TweetId::parse("9").expect("id"), buyer(), "ada".into(), &product(), T0, Windows::default())
+        Purchase::request(
+            TweetId::parse("9").expect("id"),
+            buyer(),
+            "ada".into(),
+            &product(),
+            T0,
+            Windows::default(),
+        )
     }
 
     fn apply(c: Change) -> Purchase {
@@ -366,7 +390,11 @@ mod tests {
     }
 
     fn awaiting_email() -> Purchase {
-        apply(requested().hold(&buyer(), at(MIN), Windows::default()).expect("hold"))
+        apply(
+            requested()
+                .hold(&buyer(), at(MIN), Windows::default())
+                .expect("hold"),
+        )
     }
 
     #[test]
@@ -381,21 +409,32 @@ mod tests {
     #[test]
     fn every_change_bumps_the_version_it_expects() {
         let p = requested();
-        let c = p.record_reply(TweetId::parse("10").expect("id"), at(1)).expect("reply");
+        let c = p
+            .record_reply(TweetId::parse("10").expect("id"), at(1))
+            .expect("reply");
         assert_eq!(c.expected_version, 1);
         assert_eq!(c.after.version, 2);
         assert_eq!(c.after.updated_at, at(1));
         assert_eq!(c.deadline_after, None);
         assert!(c.reply_recorded && !c.token_issued);
-        assert_eq!(apply(c).record_reply(TweetId::parse("11").expect("id"), at(2)), Err(Refusal::AlreadyDone));
+        assert_eq!(
+            apply(c).record_reply(TweetId::parse("11").expect("id"), at(2)),
+            Err(Refusal::AlreadyDone)
+        );
     }
 
     #[test]
     fn only_the_buyer_can_hold_and_only_in_time() {
         let p = requested();
         let stranger = UserId::parse("666").expect("id");
-        assert_eq!(p.hold(&stranger, at(1), Windows::default()), Err(Refusal::NotBuyer));
-        assert_eq!(p.hold(&buyer(), at(15 * MIN), Windows::default()), Err(Refusal::Expired));
+        assert_eq!(
+            p.hold(&stranger, at(1), Windows::default()),
+            Err(Refusal::NotBuyer)
+        );
+        assert_eq!(
+            p.hold(&buyer(), at(15 * MIN), Windows::default()),
+            Err(Refusal::Expired)
+        );
         let c = p.hold(&buyer(), at(MIN), Windows::default()).expect("hold");
         assert_eq!(c.stock, StockEffect::Hold);
         assert_eq!(c.deadline_after, Some(at(MIN)));
@@ -409,8 +448,18 @@ mod tests {
 
     #[test]
     fn windows_are_configurable() {
-        let windows = Windows { retweet: Duration::from_secs(60), email: Duration::from_secs(30) };
-        let p = Purchase::request(TweetId::parse("9").expect("id"), buyer(), "ada".into(), &product(), T0, windows);
+        let windows = Windows {
+            retweet: Duration::from_secs(60),
+            email: Duration::from_secs(30),
+        };
+        let p = Purchase::request(
+            TweetId::parse("9").expect("id"),
+            buyer(),
+            "ada".into(),
+            &product(),
+            T0,
+            windows,
+        );
         assert_eq!(p.deadline, Some(at(60)));
         let held = apply(p.hold(&buyer(), at(10), windows).expect("hold"));
         assert_eq!(held.deadline, Some(at(40)));
@@ -426,7 +475,10 @@ mod tests {
         assert_eq!(confirmed.state, State::Confirmed);
         assert_eq!(confirmed.deadline, None);
         assert_eq!(confirmed.confirm(at(17 * MIN)), Err(Refusal::AlreadyDone));
-        assert_eq!(requested().confirm(at(1)), Err(Refusal::WrongState(State::AwaitingRetweet)));
+        assert_eq!(
+            requested().confirm(at(1)),
+            Err(Refusal::WrongState(State::AwaitingRetweet))
+        );
     }
 
     #[test]
@@ -436,8 +488,14 @@ mod tests {
         let c = p.issue_token(hash.clone(), at(2 * MIN)).expect("issue");
         assert_eq!(c.after.token_hash, Some(hash.clone()));
         assert!(c.token_issued && !c.reply_recorded);
-        assert_eq!(p.issue_token(hash.clone(), at(16 * MIN)), Err(Refusal::Expired));
-        assert_eq!(requested().issue_token(hash, at(1)), Err(Refusal::WrongState(State::AwaitingRetweet)));
+        assert_eq!(
+            p.issue_token(hash.clone(), at(16 * MIN)),
+            Err(Refusal::Expired)
+        );
+        assert_eq!(
+            requested().issue_token(hash, at(1)),
+            Err(Refusal::WrongState(State::AwaitingRetweet))
+        );
     }
 
     #[test]
@@ -445,15 +503,24 @@ mod tests {
         let confirmed = apply(awaiting_email().confirm(at(2 * MIN)).expect("confirm"));
         let paid = apply(confirmed.pay("ch_1".into(), at(3 * MIN)).expect("pay"));
         assert_eq!(paid.charge_id.as_deref(), Some("ch_1"));
-        assert_eq!(paid.pay("ch_2".into(), at(3 * MIN)), Err(Refusal::WrongState(State::Paid)));
+        assert_eq!(
+            paid.pay("ch_2".into(), at(3 * MIN)),
+            Err(Refusal::WrongState(State::Paid))
+        );
         let shipped = apply(paid.ship(at(4 * MIN)).expect("ship"));
         assert_eq!(shipped.state, State::Shipped);
-        assert_eq!(shipped.ship(at(5 * MIN)), Err(Refusal::WrongState(State::Shipped)));
+        assert_eq!(
+            shipped.ship(at(5 * MIN)),
+            Err(Refusal::WrongState(State::Shipped))
+        );
 
         let declined = confirmed.decline(at(3 * MIN)).expect("decline");
         assert_eq!(declined.stock, StockEffect::Release);
         assert_eq!(declined.after.state, State::Declined);
-        assert_eq!(awaiting_email().pay("x".into(), at(1)), Err(Refusal::WrongState(State::AwaitingEmailConfirmation)));
+        assert_eq!(
+            awaiting_email().pay("x".into(), at(1)),
+            Err(Refusal::WrongState(State::AwaitingEmailConfirmation))
+        );
     }
 
     #[test]
@@ -462,12 +529,21 @@ mod tests {
         assert!(!p.is_overdue(at(15 * MIN - 1)));
         assert!(p.expire(at(15 * MIN - 1)).is_err());
         let c = p.expire(at(15 * MIN)).expect("expire");
-        assert_eq!((c.after.state, c.stock, c.deadline_after), (State::Expired, StockEffect::None, None));
+        assert_eq!(
+            (c.after.state, c.stock, c.deadline_after),
+            (State::Expired, StockEffect::None, None)
+        );
 
         let held = awaiting_email();
         let c = held.expire(at(16 * MIN)).expect("expire");
-        assert_eq!((c.after.state, c.stock), (State::Expired, StockEffect::Release));
-        assert_eq!(c.after.expire(at(20 * MIN)), Err(Refusal::WrongState(State::Expired)));
+        assert_eq!(
+            (c.after.state, c.stock),
+            (State::Expired, StockEffect::Release)
+        );
+        assert_eq!(
+            c.after.expire(at(20 * MIN)),
+            Err(Refusal::WrongState(State::Expired))
+        );
 
         let confirmed = apply(held.confirm(at(2 * MIN)).expect("confirm"));
         assert!(!confirmed.is_overdue(at(100 * MIN)));
@@ -476,19 +552,33 @@ mod tests {
     #[test]
     fn sold_out_cancels_a_request() {
         let c = requested().cancel_sold_out(at(1)).expect("cancel");
-        assert_eq!((c.after.state, c.stock), (State::Cancelled, StockEffect::None));
+        assert_eq!(
+            (c.after.state, c.stock),
+            (State::Cancelled, StockEffect::None)
+        );
         assert!(awaiting_email().cancel_sold_out(at(1)).is_err());
     }
 
     #[test]
     fn the_link_says_where_the_purchase_stands() {
         let held = awaiting_email();
-        assert_eq!(held.link_status(at(2 * MIN)), LinkStatus::Open { deadline: at(16 * MIN) });
+        assert_eq!(
+            held.link_status(at(2 * MIN)),
+            LinkStatus::Open {
+                deadline: at(16 * MIN)
+            }
+        );
         assert_eq!(held.link_status(at(16 * MIN)), LinkStatus::Expired);
         let confirmed = apply(held.confirm(at(2 * MIN)).expect("confirm"));
-        assert_eq!(confirmed.link_status(at(99 * MIN)), LinkStatus::AlreadyConfirmed);
+        assert_eq!(
+            confirmed.link_status(at(99 * MIN)),
+            LinkStatus::AlreadyConfirmed
+        );
         let declined = apply(confirmed.decline(at(3 * MIN)).expect("decline"));
-        assert_eq!(declined.link_status(at(3 * MIN)), LinkStatus::Closed(State::Declined));
+        assert_eq!(
+            declined.link_status(at(3 * MIN)),
+            LinkStatus::Closed(State::Declined)
+        );
     }
 
     #[test]
@@ -498,6 +588,9 @@ mod tests {
         }
         assert!("paid ".parse::<State>().is_err());
         let pending: Vec<_> = State::ALL.into_iter().filter(State::is_pending).collect();
-        assert_eq!(pending, [State::AwaitingRetweet, State::AwaitingEmailConfirmation]);
+        assert_eq!(
+            pending,
+            [State::AwaitingRetweet, State::AwaitingEmailConfirmation]
+        );
     }
 }

@@ -11,7 +11,10 @@ pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        Self(
+            self.0
+                .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 
     pub fn seconds(self) -> i64 {
@@ -55,7 +58,11 @@ impl ManualClock {
 
     pub fn advance(&self, d: Duration) -> Timestamp {
         let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        Timestamp(self.0.fetch_add(secs, Ordering::SeqCst).saturating_add(secs))
+        Timestamp(
+            self.0
+                .fetch_add(secs, Ordering::SeqCst)
+                .saturating_add(secs),
+        )
     }
 }
 
@@ -84,6 +91,9 @@ mod tests {
 
     #[test]
     fn plus_saturates() {
-        assert_eq!(Timestamp(i64::MAX - 1).plus(Duration::from_secs(10)), Timestamp(i64::MAX));
+        assert_eq!(
+            Timestamp(i64::MAX - 1).plus(Duration::from_secs(10)),
+            Timestamp(i64::MAX)
+        );
     }
 }

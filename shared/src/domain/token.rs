@@ -78,7 +78,11 @@ mod tests {
         let b = ConfirmationToken::generate();
         assert_ne!(a, b);
         assert_eq!(a.expose().len(), 43);
-        assert!(a.expose().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            a.expose()
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_eq!(ConfirmationToken::parse(a.expose()), Ok(a));
     }
 
@@ -86,7 +90,13 @@ mod tests {
     fn only_issued_shapes_parse() {
         let good = ConfirmationToken::generate();
         let short = &good.expose()[..42];
-        for bad in ["", "abc", short, "not a token at all, clearly not one!!!!!!!", "../../etc/passwd"] {
+        for bad in [
+            "",
+            "abc",
+            short,
+            "not a token at all, clearly not one!!!!!!!",
+            "../../etc/passwd",
+        ] {
             assert_eq!(ConfirmationToken::parse(bad), Err(InvalidToken), "{bad:?}");
         }
     }

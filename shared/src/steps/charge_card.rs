@@ -79,7 +79,9 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
             tracing::info!(reason = %reason, "card declined");
             match transition(app, purchase, |p| p.decline(now)).await? {
                 Transition::Applied(p) => declined(app, &p).await?,
-                Transition::Refused(_, p) | Transition::SoldOut(p) => return Ok(Outcome::NothingToDo(p.state)),
+                Transition::Refused(_, p) | Transition::SoldOut(p) => {
+                    return Ok(Outcome::NothingToDo(p.state));
+                }
             }
             Ok(Outcome::Declined)
         }
@@ -87,19 +89,29 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
 }
 
 async fn succeeded(app: &App, p: &Purchase) -> Result<(), StepError> {
-    let event = Event::PaymentSucceeded(PaymentSucceeded { purchase_id: p.id.clone() });
+    let event = Event::PaymentSucceeded(PaymentSucceeded {
+        purchase_id: p.id.clone(),
+    });
     Ok(app.ports.bus.publish(&event).await?)
 }
 
 /// Tells the shopper (once) and publishes the decline.
 async fn declined(app: &App, p: &Purchase) -> Result<(), StepError> {
     let text = messages::declined_reply(p);
-    reply_once(app, &format!("reply:{}:declined", p.id), &p.request_tweet, &text).await?;
+    reply_once(
+        app,
+        &format!("reply:{}:declined", p.id),
+        &p.request_tweet,
+        &text,
+    )
+    .await?;
     if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
         let email = messages::declined_email(&account.email, p);
         email_once(app, &format!("email:{}:declined", p.id), &email).await?;
     }
-    let event = Event::PaymentDeclined(PaymentDeclined { purchase_id: p.id.clone() });
+    let event = Event::PaymentDeclined(PaymentDeclined {
+        purchase_id: p.id.clone(),
+    });
     Ok(app.ports.bus.publish(&event).await?)
 }
 
@@ -108,14 +120,16 @@ mod tests {
     use super::*;
     use crate::domain::{Change, PurchaseId, StockEffect};
     use crate::ports::Purchases;
-    use crate::steps::testing::{BUYER, World, tweet};
     use crate::steps::request_purchase;
+    use crate::steps::testing::{BUYER, World, tweet};
 
     /// A confirmed purchase holding one unit, as if the earlier steps ran.
     async fn confirmed(w: &World, card: &str) -> PurchaseId {
         w.product("BuyGift25", 3).await;
         w.account(BUYER, card).await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
         let p = w.purchase("500").await;
         let now = w.app.ports.clock.now();
         let held = p.hold(&p.buyer, now, w.app.settings.windows).expect("hold");
@@ -130,9 +144,14 @@ mod tests {
     async fn charges_once_with_the_purchase_id_as_key() {
         let w = World::new();
         let id = confirmed(&w, "tok_visa").await;
-        let event = PurchaseConfirmed { purchase_id: id.clone() };
+        let event = PurchaseConfirmed {
+            purchase_id: id.clone(),
+        };
         assert_eq!(handle(&w.app, &event).await.expect("charge"), Outcome::Paid);
-        assert_eq!(handle(&w.app, &event).await.expect("again"), Outcome::NothingToDo(State::Paid));
+        assert_eq!(
+            handle(&w.app, &event).await.expect("again"),
+            Outcome::NothingToDo(State::Paid)
+        );
         let charges = w.mem.cards.charges();
         assert_eq!(charges.len(), 1);
         assert_eq!(charges[0].idempotency_key, id.as_str());
@@ -162,11 +181,23 @@ mod tests {
         let id = confirmed(&w, "tok_card_declined").await;
         assert_eq!(w.stock("BuyGift25").await, 2);
         let event = PurchaseConfirmed { purchase_id: id };
-        assert_eq!(handle(&w.app, &event).await.expect("charge"), Outcome::Declined);
-        assert_eq!(handle(&w.app, &event).await.expect("again"), Outcome::NothingToDo(State::Declined));
+        assert_eq!(
+            handle(&w.app, &event).await.expect("charge"),
+            Outcome::Declined
+        );
+        assert_eq!(
+            handle(&w.app, &event).await.expect("again"),
+            Outcome::NothingToDo(State::Declined)
+        );
         assert_eq!(w.purchase("500").await.state, State::Declined);
         assert_eq!(w.stock("BuyGift25").await, 3);
-        let declines: Vec<_> = w.mem.x.posts().into_iter().filter(|p| p.text.contains("declined")).collect();
+        let declines: Vec<_> = w
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("declined"))
+            .collect();
         assert_eq!(declines.len(), 1);
         assert_eq!(declines[0].in_reply_to, Some(tweet("500")));
         assert_eq!(w.mem.outbox.sent().len(), 1);
@@ -178,12 +209,22 @@ mod tests {
         let w = World::new();
         w.product("BuyGift25", 3).await;
         w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
         let id = w.purchase("500").await.id;
         let event = PurchaseConfirmed { purchase_id: id };
-        assert_eq!(handle(&w.app, &event).await.expect("ok"), Outcome::NothingToDo(State::AwaitingRetweet));
-        let missing = PurchaseConfirmed { purchase_id: PurchaseId::for_request(&tweet("1")) };
-        assert_eq!(handle(&w.app, &missing).await.expect("ok"), Outcome::Missing);
+        assert_eq!(
+            handle(&w.app, &event).await.expect("ok"),
+            Outcome::NothingToDo(State::AwaitingRetweet)
+        );
+        let missing = PurchaseConfirmed {
+            purchase_id: PurchaseId::for_request(&tweet("1")),
+        };
+        assert_eq!(
+            handle(&w.app, &missing).await.expect("ok"),
+            Outcome::Missing
+        );
         assert!(w.mem.cards.charges().is_empty());
     }
 }

@@ -8,7 +8,9 @@ use tracing::Instrument;
 use super::pages::{page, paragraph};
 use super::{StepError, Transition, transition};
 use crate::app::App;
-use crate::domain::{ConfirmationToken, Event, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State};
+use crate::domain::{
+    ConfirmationToken, Event, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
+};
 
 /// The route prefix; the token follows it.
 pub const PATH_PREFIX: &str = "/confirm/";
@@ -44,7 +46,11 @@ fn invalid_link() -> Response<String> {
 }
 
 async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>, StepError> {
-    let raw = request.uri().path().strip_prefix(PATH_PREFIX).unwrap_or_default();
+    let raw = request
+        .uri()
+        .path()
+        .strip_prefix(PATH_PREFIX)
+        .unwrap_or_default();
     let Ok(token) = ConfirmationToken::parse(raw.trim_end_matches('/')) else {
         return Ok(invalid_link());
     };
@@ -57,7 +63,10 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         Method::POST => confirm(app, purchase).await,
         _ => {
             let mut response = page(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "");
-            response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET, POST"));
+            response.headers_mut().insert(
+                http::header::ALLOW,
+                http::HeaderValue::from_static("GET, POST"),
+            );
             Ok(response)
         }
     }
@@ -67,11 +76,18 @@ fn show(app: &App, p: &Purchase) -> Response<String> {
     let now = app.ports.clock.now();
     match p.link_status(now) {
         LinkStatus::Open { deadline } => {
-            let minutes = u64::try_from(deadline.seconds() - now.seconds()).unwrap_or(0).div_ceil(60);
+            let minutes = u64::try_from(deadline.seconds() - now.seconds())
+                .unwrap_or(0)
+                .div_ceil(60);
             let body = format!(
                 "{}{}<form method=\"post\"><button type=\"submit\">Confirm and pay {}</button></form>",
-                paragraph(&format!("You asked to buy {} for {}.", p.product_name, p.price)),
-                paragraph(&format!("This link works for {minutes} more minute(s). Your card is charged only when you press Confirm.")),
+                paragraph(&format!(
+                    "You asked to buy {} for {}.",
+                    p.product_name, p.price
+                )),
+                paragraph(&format!(
+                    "This link works for {minutes} more minute(s). Your card is charged only when you press Confirm."
+                )),
                 crate::messages::escape_html(&p.price.to_string()),
             );
             page(StatusCode::OK, "Confirm your purchase", &body)
@@ -85,12 +101,17 @@ fn closed(status: LinkStatus, p: &Purchase) -> Response<String> {
         LinkStatus::AlreadyConfirmed => page(
             StatusCode::OK,
             "Already confirmed",
-            &paragraph(&format!("Your purchase of {} is confirmed. You are charged once, whatever you press.", p.product_name)),
+            &paragraph(&format!(
+                "Your purchase of {} is confirmed. You are charged once, whatever you press.",
+                p.product_name
+            )),
         ),
         LinkStatus::Expired => page(
             StatusCode::GONE,
             "This link has expired",
-            &paragraph("The time to confirm has passed, so nothing was charged. Post the hashtag again to start over."),
+            &paragraph(
+                "The time to confirm has passed, so nothing was charged. Post the hashtag again to start over.",
+            ),
         ),
         LinkStatus::Closed(State::Declined) => page(
             StatusCode::GONE,
@@ -113,17 +134,24 @@ async fn confirm(app: &App, purchase: Purchase) -> Result<Response<String>, Step
             p
         }
         Transition::Refused(Refusal::AlreadyDone, p) => p,
-        Transition::Refused(_, p) | Transition::SoldOut(p) => return Ok(closed(p.link_status(now), &p)),
+        Transition::Refused(_, p) | Transition::SoldOut(p) => {
+            return Ok(closed(p.link_status(now), &p));
+        }
     };
     if p.state == State::Confirmed {
         // Published again on a repeat POST: if the first publish was lost, this one charges.
-        let event = Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id: p.id.clone() });
+        let event = Event::PurchaseConfirmed(PurchaseConfirmed {
+            purchase_id: p.id.clone(),
+        });
         app.ports.bus.publish(&event).await?;
     }
     Ok(page(
         StatusCode::OK,
         "Thank you, your purchase is confirmed",
-        &paragraph(&format!("We are charging {} for {} now. A receipt follows by email.", p.price, p.product_name)),
+        &paragraph(&format!(
+            "We are charging {} for {} now. A receipt follows by email.",
+            p.price, p.product_name
+        )),
     ))
 }
 
@@ -138,17 +166,30 @@ mod tests {
     async fn emailed(w: &World) -> String {
         w.product("BuyGift25", 2).await;
         w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
         let reply = w.purchase("500").await.reply_tweet.expect("reply");
-        let rt = ConfirmationRetweeted { tweet_id: tweet("600"), user_id: id(BUYER), brand_tweet_id: reply };
+        let rt = ConfirmationRetweeted {
+            tweet_id: tweet("600"),
+            user_id: id(BUYER),
+            brand_tweet_id: reply,
+        };
         confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
         let text = &w.mem.outbox.sent()[0].text;
-        let link = text.lines().find(|l| l.contains("/confirm/")).expect("link");
+        let link = text
+            .lines()
+            .find(|l| l.contains("/confirm/"))
+            .expect("link");
         link.trim_start_matches("https://shop.example").to_owned()
     }
 
     fn req(method: Method, path: &str) -> Request<Bytes> {
-        Request::builder().method(method).uri(path).body(Bytes::new()).expect("request")
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Bytes::new())
+            .expect("request")
     }
 
     #[tokio::test]
@@ -160,7 +201,10 @@ mod tests {
             assert_eq!(response.status(), StatusCode::OK);
             assert!(response.body().contains("<form method=\"post\">"));
         }
-        assert_eq!(w.purchase("500").await.state, State::AwaitingEmailConfirmation);
+        assert_eq!(
+            w.purchase("500").await.state,
+            State::AwaitingEmailConfirmation
+        );
         assert!(w.bus.published().is_empty());
     }
 
@@ -173,7 +217,9 @@ mod tests {
         assert_eq!(w.purchase("500").await.state, State::Confirmed);
         let again = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(again.status(), StatusCode::OK);
-        assert!(again.body().contains("already confirmed") || again.body().contains("is confirmed"));
+        assert!(
+            again.body().contains("already confirmed") || again.body().contains("is confirmed")
+        );
         assert_eq!(w.event_names(), ["PurchaseConfirmed", "PurchaseConfirmed"]);
         let shown = handle(&w.app, req(Method::GET, &path)).await;
         assert!(shown.body().contains("Already confirmed"));
@@ -187,8 +233,14 @@ mod tests {
         let response = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(response.status(), StatusCode::GONE);
         assert!(response.body().contains("expired"));
-        assert_eq!(handle(&w.app, req(Method::GET, &path)).await.status(), StatusCode::GONE);
-        assert_eq!(w.purchase("500").await.state, State::AwaitingEmailConfirmation);
+        assert_eq!(
+            handle(&w.app, req(Method::GET, &path)).await.status(),
+            StatusCode::GONE
+        );
+        assert_eq!(
+            w.purchase("500").await.state,
+            State::AwaitingEmailConfirmation
+        );
         assert!(w.bus.published().is_empty());
     }
 
@@ -197,12 +249,20 @@ mod tests {
         let w = World::new();
         emailed(&w).await;
         let unknown = format!("/confirm/{}", ConfirmationToken::generate().expose());
-        for path in ["/confirm/", "/confirm/nope", "/confirm/%00%01", unknown.as_str()] {
+        for path in [
+            "/confirm/",
+            "/confirm/nope",
+            "/confirm/%00%01",
+            unknown.as_str(),
+        ] {
             let response = handle(&w.app, req(Method::POST, path)).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
             assert!(response.body().contains("not valid"));
         }
         assert!(w.bus.published().is_empty());
-        assert_eq!(handle(&w.app, req(Method::DELETE, &unknown)).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            handle(&w.app, req(Method::DELETE, &unknown)).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }

@@ -6,7 +6,8 @@ use tracing::Instrument;
 use super::{StepError, Transition, effects::once, email_once, reply_once, transition};
 use crate::app::App;
 use crate::domain::{
-    ConfirmationRetweeted, ConfirmationToken, Event, Purchase, PurchaseCancelled, PurchaseId, Refusal, State,
+    ConfirmationRetweeted, ConfirmationToken, Event, Purchase, PurchaseCancelled, PurchaseId,
+    Refusal, State,
 };
 use crate::messages;
 use crate::ports::PortError;
@@ -37,7 +38,9 @@ pub async fn handle(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome,
         let outcome = decide(app, event).await;
         match &outcome {
             Ok(o) => tracing::info!(outcome = ?o, "retweet handled"),
-            Err(e) => tracing::error!(error = %e, "retweet handling failed; the event will be retried"),
+            Err(e) => {
+                tracing::error!(error = %e, "retweet handling failed; the event will be retried")
+            }
         }
         outcome
     }
@@ -46,14 +49,20 @@ pub async fn handle(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome,
 }
 
 async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
-    let Some(purchase) = app.ports.purchases.by_reply_tweet(&event.brand_tweet_id).await? else {
+    let Some(purchase) = app
+        .ports
+        .purchases
+        .by_reply_tweet(&event.brand_tweet_id)
+        .await?
+    else {
         return Ok(Outcome::UnknownPost);
     };
     tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
     let now = app.ports.clock.now();
     let windows = app.settings.windows;
     match transition(app, purchase, |p| p.hold(&event.user_id, now, windows)).await? {
-        Transition::Applied(p) | Transition::Refused(Refusal::WrongState(State::AwaitingEmailConfirmation), p) => {
+        Transition::Applied(p)
+        | Transition::Refused(Refusal::WrongState(State::AwaitingEmailConfirmation), p) => {
             send_confirmation(app, &p).await?;
             Ok(Outcome::EmailSent(p.id))
         }
@@ -74,13 +83,16 @@ async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepErr
     once(app, &key, || async {
         let account = app.ports.accounts.account(&purchase.buyer).await?;
         let Some(account) = account else {
-            tracing::warn!("the buyer unlinked their account; no email can be sent, the purchase will expire");
+            tracing::warn!(
+                "the buyer unlinked their account; no email can be sent, the purchase will expire"
+            );
             return Ok("no-account".to_owned());
         };
         let token = ConfirmationToken::generate();
         let now = app.ports.clock.now();
         let hash = token.hash();
-        let issued = transition(app, purchase.clone(), |p| p.issue_token(hash.clone(), now)).await?;
+        let issued =
+            transition(app, purchase.clone(), |p| p.issue_token(hash.clone(), now)).await?;
         let Transition::Applied(p) = issued else {
             return Ok("window-closed".to_owned());
         };
@@ -103,16 +115,31 @@ async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError>
         Transition::Applied(p) => p,
         Transition::Refused(_, p) if p.state == State::Cancelled => p,
         Transition::Refused(_, p) | Transition::SoldOut(p) => {
-            return Err(PortError::new("confirm_retweet", format!("cannot cancel a purchase in state {}", p.state)).into());
+            return Err(PortError::new(
+                "confirm_retweet",
+                format!("cannot cancel a purchase in state {}", p.state),
+            )
+            .into());
         }
     };
     let text = messages::sold_out(&p.buyer_screen_name, &p.product_name, &p.request_tweet);
-    reply_once(app, &format!("reply:{}:sold-out", p.id), &p.request_tweet, &text).await?;
+    reply_once(
+        app,
+        &format!("reply:{}:sold-out", p.id),
+        &p.request_tweet,
+        &text,
+    )
+    .await?;
     if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
         let email = messages::sold_out_email(&account.email, &p);
         email_once(app, &format!("email:{}:sold-out", p.id), &email).await?;
     }
-    app.ports.bus.publish(&Event::PurchaseCancelled(PurchaseCancelled { purchase_id: p.id })).await?;
+    app.ports
+        .bus
+        .publish(&Event::PurchaseCancelled(PurchaseCancelled {
+            purchase_id: p.id,
+        }))
+        .await?;
     Ok(())
 }
 
@@ -126,7 +153,9 @@ mod tests {
     async fn requested(w: &World, stock: u32) -> TweetId {
         w.product("BuyGift25", stock).await;
         w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
         w.purchase("500").await.reply_tweet.expect("reply recorded")
     }
 
@@ -142,7 +171,9 @@ mod tests {
     async fn the_buyers_retweet_holds_a_unit_and_emails_a_link() {
         let w = World::new();
         let reply = requested(&w, 2).await;
-        let outcome = handle(&w.app, &retweet(BUYER, &reply)).await.expect("handled");
+        let outcome = handle(&w.app, &retweet(BUYER, &reply))
+            .await
+            .expect("handled");
         let p = w.purchase("500").await;
         assert_eq!(outcome, Outcome::EmailSent(p.id.clone()));
         assert_eq!(p.state, State::AwaitingEmailConfirmation);
@@ -151,8 +182,14 @@ mod tests {
         assert_eq!(mail.len(), 1);
         assert_eq!(mail[0].to.as_str(), "user2001@example.com");
         assert!(mail[0].subject.contains("15 minutes"));
-        let link = mail[0].text.lines().find(|l| l.starts_with("https://shop.example/confirm/")).expect("link");
-        let token = ConfirmationToken::parse(link.trim_start_matches("https://shop.example/confirm/")).expect("token");
+        let link = mail[0]
+            .text
+            .lines()
+            .find(|l| l.starts_with("https://shop.example/confirm/"))
+            .expect("link");
+        let token =
+            ConfirmationToken::parse(link.trim_start_matches("https://shop.example/confirm/"))
+                .expect("token");
         assert_eq!(p.token_hash, Some(token.hash()));
     }
 
@@ -160,7 +197,12 @@ mod tests {
     async fn someone_elses_retweet_does_nothing() {
         let w = World::new();
         let reply = requested(&w, 2).await;
-        assert_eq!(handle(&w.app, &retweet(STRANGER, &reply)).await.expect("ok"), Outcome::NotBuyer);
+        assert_eq!(
+            handle(&w.app, &retweet(STRANGER, &reply))
+                .await
+                .expect("ok"),
+            Outcome::NotBuyer
+        );
         assert_eq!(w.purchase("500").await.state, State::AwaitingRetweet);
         assert_eq!(w.stock("BuyGift25").await, 2);
         assert!(w.mem.outbox.sent().is_empty());
@@ -184,8 +226,16 @@ mod tests {
         let w = World::new();
         let reply = requested(&w, 2).await;
         w.advance(15 * 60);
-        assert_eq!(handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"), Outcome::TooLate);
-        assert_eq!(handle(&w.app, &retweet(BUYER, &tweet("7"))).await.expect("ok"), Outcome::UnknownPost);
+        assert_eq!(
+            handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"),
+            Outcome::TooLate
+        );
+        assert_eq!(
+            handle(&w.app, &retweet(BUYER, &tweet("7")))
+                .await
+                .expect("ok"),
+            Outcome::UnknownPost
+        );
         assert_eq!(w.stock("BuyGift25").await, 2);
         assert!(w.mem.outbox.sent().is_empty());
     }
@@ -195,11 +245,20 @@ mod tests {
         let w = World::new();
         let reply = requested(&w, 1).await;
         w.product("BuyGift25", 0).await;
-        assert_eq!(handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"), Outcome::SoldOut);
-        assert_eq!(handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"), Outcome::SoldOut);
+        assert_eq!(
+            handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"),
+            Outcome::SoldOut
+        );
+        assert_eq!(
+            handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"),
+            Outcome::SoldOut
+        );
         assert_eq!(w.purchase("500").await.state, State::Cancelled);
         let posts = w.mem.x.posts();
-        assert_eq!(posts.iter().filter(|p| p.text.contains("sold out")).count(), 1);
+        assert_eq!(
+            posts.iter().filter(|p| p.text.contains("sold out")).count(),
+            1
+        );
         assert_eq!(w.mem.outbox.sent().len(), 1);
         assert!(w.event_names().contains(&"PurchaseCancelled"));
     }

@@ -23,7 +23,9 @@ where
         Claim::InFlight => Err(StepError::InFlight(key.to_owned())),
         Claim::Acquired => match effect().await {
             Ok(result) => {
-                effects.complete(key, &result, app.ports.clock.now()).await?;
+                effects
+                    .complete(key, &result, app.ports.clock.now())
+                    .await?;
                 Ok(result)
             }
             Err(error) => {
@@ -37,7 +39,12 @@ where
 }
 
 /// Replies as the brand at most once per `key`; returns the reply's id.
-pub async fn reply_once(app: &App, key: &str, to: &TweetId, text: &str) -> Result<TweetId, StepError> {
+pub async fn reply_once(
+    app: &App,
+    key: &str,
+    to: &TweetId,
+    text: &str,
+) -> Result<TweetId, StepError> {
     let id = once(app, key, || async {
         let id = app.ports.social.reply(to, text).await?;
         tracing::info!(reply_tweet_id = %id, in_reply_to = %to, key, "replied on X");

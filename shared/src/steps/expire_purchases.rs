@@ -50,13 +50,26 @@ async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
         Transition::Refused(..) | Transition::SoldOut(_) => return Ok(false),
     };
     tracing::info!(was = %was, "purchase expired");
-    if was == State::AwaitingEmailConfirmation {
-        if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
-            email_once(app, &format!("email:{}:expired", p.id), &messages::expired_email(&account.email, &p)).await?;
-        }
+    if was == State::AwaitingEmailConfirmation
+        && let Some(account) = app.ports.accounts.account(&p.buyer).await?
+    {
+        email_once(
+            app,
+            &format!("email:{}:expired", p.id),
+            &messages::expired_email(&account.email, &p),
+        )
+        .await?;
     }
-    reply_once(app, &format!("reply:{}:expired", p.id), &p.request_tweet, &messages::expired_reply(&p)).await?;
-    let event = Event::PurchaseExpired(PurchaseExpired { purchase_id: p.id.clone() });
+    reply_once(
+        app,
+        &format!("reply:{}:expired", p.id),
+        &p.request_tweet,
+        &messages::expired_reply(&p),
+    )
+    .await?;
+    let event = Event::PurchaseExpired(PurchaseExpired {
+        purchase_id: p.id.clone(),
+    });
     app.ports.bus.publish(&event).await?;
     Ok(true)
 }
@@ -74,11 +87,17 @@ mod tests {
         w.product("BuyGift25", 3).await;
         w.account(BUYER, "tok_visa").await;
         for t in ["500", "501"] {
-            request_purchase::handle(&w.app, &w.request(t, BUYER, "BuyGift25")).await.expect("request");
+            request_purchase::handle(&w.app, &w.request(t, BUYER, "BuyGift25"))
+                .await
+                .expect("request");
         }
         w.advance(5 * 60);
         let reply = w.purchase("501").await.reply_tweet.expect("reply");
-        let rt = ConfirmationRetweeted { tweet_id: tweet("600"), user_id: id(BUYER), brand_tweet_id: reply };
+        let rt = ConfirmationRetweeted {
+            tweet_id: tweet("600"),
+            user_id: id(BUYER),
+            brand_tweet_id: reply,
+        };
         confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
         assert_eq!(w.stock("BuyGift25").await, 2);
 
@@ -98,10 +117,22 @@ mod tests {
 
         assert_eq!(w.purchase("500").await.state, State::Expired);
         assert_eq!(w.purchase("501").await.state, State::Expired);
-        let told: Vec<_> = w.mem.x.posts().into_iter().filter(|p| p.text.contains("has passed")).collect();
+        let told: Vec<_> = w
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("has passed"))
+            .collect();
         assert_eq!(told.len(), 2);
         let mails = w.mem.outbox.sent();
-        assert_eq!(mails.iter().filter(|m| m.subject.contains("expired")).count(), 1);
+        assert_eq!(
+            mails
+                .iter()
+                .filter(|m| m.subject.contains("expired"))
+                .count(),
+            1
+        );
         assert_eq!(w.event_names(), ["PurchaseExpired", "PurchaseExpired"]);
     }
 }

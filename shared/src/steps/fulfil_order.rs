@@ -41,7 +41,9 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
         }
         // A redelivery after shipping: finish whatever notification is still undone.
         Transition::Refused(_, p) if p.state == State::Shipped => p,
-        Transition::Refused(_, p) | Transition::SoldOut(p) => return Ok(Outcome::NothingToDo(p.state)),
+        Transition::Refused(_, p) | Transition::SoldOut(p) => {
+            return Ok(Outcome::NothingToDo(p.state));
+        }
     };
     notify(app, &shipped).await?;
     Ok(Outcome::Shipped)
@@ -49,10 +51,23 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
 
 async fn notify(app: &App, p: &Purchase) -> Result<(), StepError> {
     if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
-        email_once(app, &format!("email:{}:receipt", p.id), &messages::receipt_email(&account.email, p)).await?;
+        email_once(
+            app,
+            &format!("email:{}:receipt", p.id),
+            &messages::receipt_email(&account.email, p),
+        )
+        .await?;
     }
-    reply_once(app, &format!("reply:{}:shipped", p.id), &p.request_tweet, &messages::shipped(p)).await?;
-    let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: p.id.clone() });
+    reply_once(
+        app,
+        &format!("reply:{}:shipped", p.id),
+        &p.request_tweet,
+        &messages::shipped(p),
+    )
+    .await?;
+    let event = Event::PurchaseShipped(PurchaseShipped {
+        purchase_id: p.id.clone(),
+    });
     Ok(app.ports.bus.publish(&event).await?)
 }
 
@@ -66,7 +81,9 @@ mod tests {
     async fn paid(w: &World) -> PaymentSucceeded {
         w.product("BuyGift25", 3).await;
         w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
         let mut p = w.purchase("500").await;
         let now = w.app.ports.clock.now();
         let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 3] = [
@@ -86,16 +103,32 @@ mod tests {
     async fn ships_and_sends_receipt_and_reply_once() {
         let w = World::new();
         let event = paid(&w).await;
-        assert_eq!(handle(&w.app, &event).await.expect("ship"), Outcome::Shipped);
-        assert_eq!(handle(&w.app, &event).await.expect("again"), Outcome::Shipped);
+        assert_eq!(
+            handle(&w.app, &event).await.expect("ship"),
+            Outcome::Shipped
+        );
+        assert_eq!(
+            handle(&w.app, &event).await.expect("again"),
+            Outcome::Shipped
+        );
         assert_eq!(w.purchase("500").await.state, State::Shipped);
         let mail = w.mem.outbox.sent();
         assert_eq!(mail.len(), 1);
         assert!(mail[0].subject.starts_with("Receipt"));
         assert!(mail[0].text.contains("ch_9"));
-        let thanks: Vec<_> = w.mem.x.posts().into_iter().filter(|p| p.text.contains("on its way")).collect();
+        let thanks: Vec<_> = w
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("on its way"))
+            .collect();
         assert_eq!(thanks.len(), 1);
-        assert_eq!(w.stock("BuyGift25").await, 2, "the held unit is sold, not returned");
+        assert_eq!(
+            w.stock("BuyGift25").await,
+            2,
+            "the held unit is sold, not returned"
+        );
     }
 
     #[tokio::test]
@@ -103,9 +136,13 @@ mod tests {
         let w = World::new();
         w.product("BuyGift25", 3).await;
         w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await.expect("request");
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
         let id = w.purchase("500").await.id;
-        let outcome = handle(&w.app, &PaymentSucceeded { purchase_id: id }).await.expect("ok");
+        let outcome = handle(&w.app, &PaymentSucceeded { purchase_id: id })
+            .await
+            .expect("ok");
         assert_eq!(outcome, Outcome::NothingToDo(State::AwaitingRetweet));
         assert!(w.mem.outbox.sent().is_empty());
     }

@@ -30,6 +30,8 @@ pub enum StepError {
     InFlight(String),
     #[error("purchase {0} kept changing while this step decided; retry later")]
     Contention(PurchaseId),
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 /// What became of a transition attempt.
@@ -55,7 +57,7 @@ pub(crate) async fn transition(
             Err(refusal) => return Ok(Transition::Refused(refusal, purchase)),
         };
         match app.ports.purchases.apply(&change).await? {
-            Applied::Done(after) => return Ok(Transition::Applied(after)),
+            Applied::Done => return Ok(Transition::Applied(change.after)),
             Applied::SoldOut => return Ok(Transition::SoldOut(purchase)),
             Applied::Stale => match app.ports.purchases.get(&purchase.id).await? {
                 Some(fresh) => purchase = fresh,

@@ -24,7 +24,9 @@ pub async fn handle(app: &App, event: &PurchaseRequested) -> Result<Outcome, Ste
         let outcome = decide(app, event).await;
         match &outcome {
             Ok(o) => tracing::info!(outcome = ?o, "purchase request handled"),
-            Err(e) => tracing::error!(error = %e, "purchase request failed; the event will be retried"),
+            Err(e) => {
+                tracing::error!(error = %e, "purchase request failed; the event will be retried")
+            }
         }
         outcome
     }
@@ -36,14 +38,20 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
     let ports = &app.ports;
     // Every answer to one request post is the same single reply, whatever it says.
     let reply_key = format!("reply:{}", event.tweet_id);
-    let answer = |text: String| async move { reply_once(app, &reply_key, &event.tweet_id, &text).await };
+    let answer =
+        |text: String| async move { reply_once(app, &reply_key, &event.tweet_id, &text).await };
 
     let id = PurchaseId::for_request(&event.tweet_id);
     if let Some(existing) = ports.purchases.get(&id).await? {
         return prompt(app, existing).await;
     }
     if ports.accounts.account(&event.user_id).await?.is_none() {
-        answer(messages::not_linked(&event.screen_name, &event.tweet_id, &app.settings.base_url)).await?;
+        answer(messages::not_linked(
+            &event.screen_name,
+            &event.tweet_id,
+            &app.settings.base_url,
+        ))
+        .await?;
         return Ok(Outcome::NotLinked);
     }
     let product = match event.hashtag() {
@@ -51,11 +59,21 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
         None => None,
     };
     let Some(product) = product else {
-        answer(messages::unknown_product(&event.screen_name, &event.hashtag, &event.tweet_id)).await?;
+        answer(messages::unknown_product(
+            &event.screen_name,
+            &event.hashtag,
+            &event.tweet_id,
+        ))
+        .await?;
         return Ok(Outcome::UnknownProduct);
     };
     if product.stock == 0 {
-        answer(messages::sold_out(&event.screen_name, &product.name, &event.tweet_id)).await?;
+        answer(messages::sold_out(
+            &event.screen_name,
+            &product.name,
+            &event.tweet_id,
+        ))
+        .await?;
         return Ok(Outcome::SoldOut);
     }
     let purchase = Purchase::request(
@@ -80,7 +98,9 @@ async fn prompt(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
     let reply = reply_once(app, &key, &purchase.request_tweet, &text).await?;
     let now = app.ports.clock.now();
     match transition(app, purchase, |p| p.record_reply(reply.clone(), now)).await? {
-        Transition::Applied(p) | Transition::Refused(_, p) | Transition::SoldOut(p) => Ok(Outcome::AwaitingRetweet(p.id)),
+        Transition::Applied(p) | Transition::Refused(_, p) | Transition::SoldOut(p) => {
+            Ok(Outcome::AwaitingRetweet(p.id))
+        }
     }
 }
 
@@ -94,16 +114,26 @@ mod tests {
         let w = World::new();
         w.product("BuyGift25", 5).await;
         w.account(BUYER, "tok_visa").await;
-        let outcome = handle(&w.app, &w.request("500", BUYER, "buygift25")).await.expect("handled");
+        let outcome = handle(&w.app, &w.request("500", BUYER, "buygift25"))
+            .await
+            .expect("handled");
         let p = w.purchase("500").await;
         assert_eq!(outcome, Outcome::AwaitingRetweet(p.id.clone()));
         assert_eq!(p.state, State::AwaitingRetweet);
         let posts = w.mem.x.posts();
         assert_eq!(posts.len(), 1);
         assert_eq!(posts[0].in_reply_to, Some(tweet("500")));
-        assert!(posts[0].text.contains("#BuyGift25_Confirm"), "{}", posts[0].text);
+        assert!(
+            posts[0].text.contains("#BuyGift25_Confirm"),
+            "{}",
+            posts[0].text
+        );
         assert_eq!(p.reply_tweet, Some(posts[0].id.clone()));
-        assert_eq!(w.stock("BuyGift25").await, 5, "nothing is held before the retweet");
+        assert_eq!(
+            w.stock("BuyGift25").await,
+            5,
+            "nothing is held before the retweet"
+        );
     }
 
     #[tokio::test]
@@ -113,7 +143,10 @@ mod tests {
         w.account(BUYER, "tok_visa").await;
         let event = w.request("500", BUYER, "BuyGift25");
         let (a, b) = tokio::join!(handle(&w.app, &event), handle(&w.app, &event));
-        let ok = [a, b].into_iter().filter(|o| matches!(o, Ok(Outcome::AwaitingRetweet(_)))).count();
+        let ok = [a, b]
+            .into_iter()
+            .filter(|o| matches!(o, Ok(Outcome::AwaitingRetweet(_))))
+            .count();
         assert!(ok >= 1);
         handle(&w.app, &event).await.expect("third delivery");
         assert_eq!(w.mem.x.posts().len(), 1);
@@ -124,7 +157,9 @@ mod tests {
     async fn explains_when_there_is_no_linked_account() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        let outcome = handle(&w.app, &w.request("501", BUYER, "BuyGift25")).await.expect("handled");
+        let outcome = handle(&w.app, &w.request("501", BUYER, "BuyGift25"))
+            .await
+            .expect("handled");
         assert_eq!(outcome, Outcome::NotLinked);
         assert!(w.mem.store.purchases().is_empty());
         let posts = w.mem.x.posts();
@@ -138,10 +173,23 @@ mod tests {
         let w = World::new();
         w.product("BuyGone", 0).await;
         w.account(BUYER, "tok_visa").await;
-        assert_eq!(handle(&w.app, &w.request("502", BUYER, "BuyNothing")).await.expect("ok"), Outcome::UnknownProduct);
-        assert_eq!(handle(&w.app, &w.request("503", BUYER, "BuyGone")).await.expect("ok"), Outcome::SoldOut);
+        assert_eq!(
+            handle(&w.app, &w.request("502", BUYER, "BuyNothing"))
+                .await
+                .expect("ok"),
+            Outcome::UnknownProduct
+        );
+        assert_eq!(
+            handle(&w.app, &w.request("503", BUYER, "BuyGone"))
+                .await
+                .expect("ok"),
+            Outcome::SoldOut
+        );
         let texts: Vec<_> = w.mem.x.posts().into_iter().map(|p| p.text).collect();
-        assert!(texts[0].contains("#BuyNothing is not something we sell"), "{texts:?}");
+        assert!(
+            texts[0].contains("#BuyNothing is not something we sell"),
+            "{texts:?}"
+        );
         assert!(texts[1].contains("sold out"), "{texts:?}");
         assert!(w.mem.store.purchases().is_empty());
         assert!(w.mem.cards.charges().is_empty());

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
-    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase, PurchaseId,
-    PurchaseRequested, Timestamp, TweetId, UserId, Windows,
+    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase,
+    PurchaseId, PurchaseRequested, Timestamp, TweetId, UserId, Windows,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
@@ -61,7 +61,11 @@ impl World {
             price: Money::price(2500, Currency::parse("USD").expect("cur")).expect("price"),
             stock,
         };
-        self.mem.store.put_product(&product).await.expect("put product");
+        self.mem
+            .store
+            .put_product(&product)
+            .await
+            .expect("put product");
     }
 
     pub async fn stock(&self, hashtag: &str) -> u32 {
@@ -91,7 +95,12 @@ impl World {
 
     pub async fn purchase(&self, request_tweet: &str) -> Purchase {
         let id = PurchaseId::for_request(&tweet(request_tweet));
-        self.mem.store.get(&id).await.expect("read").expect("purchase exists")
+        self.mem
+            .store
+            .get(&id)
+            .await
+            .expect("read")
+            .expect("purchase exists")
     }
 
     pub fn advance(&self, secs: u64) {

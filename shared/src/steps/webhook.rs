@@ -19,7 +19,10 @@ pub async fn handle(app: &App, key: &WebhookKey, request: Request<Bytes>) -> Res
         let response = match *request.method() {
             Method::GET => crc(key, &request),
             Method::POST => deliver(app, key, &request).await,
-            _ => reply(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "use GET for CRC or POST for events"})),
+            _ => reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"error": "use GET for CRC or POST for events"}),
+            ),
         };
         tracing::info!(status = response.status().as_u16(), "webhook answered");
         response
@@ -28,12 +31,21 @@ pub async fn handle(app: &App, key: &WebhookKey, request: Request<Bytes>) -> Res
     .await
 }
 
+/// The answer when the webhook cannot check signatures: X retries later.
+pub fn unavailable() -> Response<String> {
+    reply(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({"error": "webhook not configured"}),
+    )
+}
+
 fn reply(status: StatusCode, body: serde_json::Value) -> Response<String> {
     let mut response = Response::new(body.to_string());
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -41,10 +53,14 @@ fn crc(key: &WebhookKey, request: &Request<Bytes>) -> Response<String> {
     let query = request.uri().query().unwrap_or_default();
     let token = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "crc_token");
     match token {
-        Some((_, token)) if !token.is_empty() => {
-            reply(StatusCode::OK, json!({"response_token": key.sign(token.as_bytes())}))
-        }
-        _ => reply(StatusCode::BAD_REQUEST, json!({"error": "missing crc_token"})),
+        Some((_, token)) if !token.is_empty() => reply(
+            StatusCode::OK,
+            json!({"response_token": key.sign(token.as_bytes())}),
+        ),
+        _ => reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "missing crc_token"}),
+        ),
     }
 }
 
@@ -52,12 +68,21 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
     let body = request.body();
     if body.len() > MAX_BODY_BYTES {
         tracing::warn!(bytes = body.len(), "delivery too large");
-        return reply(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "body too large"}));
+        return reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": "body too large"}),
+        );
     }
     let signature = request.headers().get(HEADER).and_then(|v| v.to_str().ok());
     if !key.verify(body, signature) {
-        tracing::warn!(signed = signature.is_some(), "delivery refused: bad or missing signature");
-        return reply(StatusCode::UNAUTHORIZED, json!({"error": "bad or missing signature"}));
+        tracing::warn!(
+            signed = signature.is_some(),
+            "delivery refused: bad or missing signature"
+        );
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "bad or missing signature"}),
+        );
     }
     let parsed = serde_json::from_slice::<serde_json::Value>(body).and_then(|value| {
         if value.is_object() {
@@ -70,16 +95,29 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
         Ok(d) => d,
         Err(error) => {
             tracing::warn!(error = %error, "delivery refused: not the expected JSON");
-            return reply(StatusCode::BAD_REQUEST, json!({"error": format!("malformed delivery: {error}")}));
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("malformed delivery: {error}")}),
+            );
         }
     };
     let brand = &app.settings.brand.user_id;
     let mut published = 0;
-    for event in delivery.tweet_create_events.iter().filter_map(|post| classify(post, brand)) {
-        let purchase_id = event.purchase_id().map(ToString::to_string).unwrap_or_default();
+    for event in delivery
+        .tweet_create_events
+        .iter()
+        .filter_map(|post| classify(post, brand))
+    {
+        let purchase_id = event
+            .purchase_id()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         if let Err(error) = app.ports.bus.publish(&event).await {
             tracing::error!(error = %error, purchase_id, event = event.name(), "could not publish; X will redeliver");
-            return reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "try again"}));
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "try again"}),
+            );
         }
         tracing::info!(purchase_id, event = event.name(), "published");
         published += 1;
@@ -117,20 +155,30 @@ mod tests {
     #[tokio::test]
     async fn answers_the_crc_challenge() {
         let w = World::new();
-        let req = Request::get("/webhook?crc_token=abc%2B%3D").body(Bytes::new()).expect("req");
+        let req = Request::get("/webhook?crc_token=abc%2B%3D")
+            .body(Bytes::new())
+            .expect("req");
         let response = handle(&w.app, &key(), req).await;
         assert_eq!(response.status(), StatusCode::OK);
         let body: serde_json::Value = serde_json::from_str(response.body()).expect("json");
         assert_eq!(body["response_token"], key().sign(b"abc+="));
         let missing = Request::get("/webhook").body(Bytes::new()).expect("req");
-        assert_eq!(handle(&w.app, &key(), missing).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            handle(&w.app, &key(), missing).await.status(),
+            StatusCode::BAD_REQUEST
+        );
     }
 
     #[tokio::test]
     async fn a_signed_delivery_publishes_what_happened() {
         let w = World::new();
         let body = request_body();
-        let response = handle(&w.app, &key(), post(&body, Some(key().sign(body.as_bytes())))).await;
+        let response = handle(
+            &w.app,
+            &key(),
+            post(&body, Some(key().sign(body.as_bytes()))),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(w.event_names(), ["PurchaseRequested"]);
     }
@@ -146,7 +194,10 @@ mod tests {
             (body.as_str(), Some(other)),
             (tampered.as_str(), Some(key().sign(body.as_bytes()))),
         ] {
-            assert_eq!(handle(&w.app, &key(), post(body, sig)).await.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                handle(&w.app, &key(), post(body, sig)).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
         }
         assert!(w.bus.published().is_empty());
     }
@@ -154,12 +205,27 @@ mod tests {
     #[tokio::test]
     async fn malformed_or_oversized_bodies_are_refused() {
         let w = World::new();
-        for junk in ["{\"tweet_create_events\": [{\"id_str\": 5", "[]", "null", "{\"tweet_create_events\": {}}"] {
-            let response = handle(&w.app, &key(), post(junk, Some(key().sign(junk.as_bytes())))).await;
+        for junk in [
+            "{\"tweet_create_events\": [{\"id_str\": 5",
+            "[]",
+            "null",
+            "{\"tweet_create_events\": {}}",
+        ] {
+            let response = handle(
+                &w.app,
+                &key(),
+                post(junk, Some(key().sign(junk.as_bytes()))),
+            )
+            .await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{junk}");
         }
         let huge = " ".repeat(MAX_BODY_BYTES + 1);
-        let response = handle(&w.app, &key(), post(&huge, Some(key().sign(huge.as_bytes())))).await;
+        let response = handle(
+            &w.app,
+            &key(),
+            post(&huge, Some(key().sign(huge.as_bytes()))),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(w.bus.published().is_empty());
     }

@@ -55,7 +55,10 @@ pub struct Extended {
 
 impl Post {
     fn hashtags(&self) -> impl Iterator<Item = TagKind> + '_ {
-        let entities = self.extended_tweet.as_ref().map_or(&self.entities, |e| &e.entities);
+        let entities = self
+            .extended_tweet
+            .as_ref()
+            .map_or(&self.entities, |e| &e.entities);
         entities
             .hashtags
             .iter()
@@ -64,7 +67,8 @@ impl Post {
     }
 
     fn has_confirmation_tag(&self) -> bool {
-        self.hashtags().any(|k| matches!(k, TagKind::Confirmation(_)))
+        self.hashtags()
+            .any(|k| matches!(k, TagKind::Confirmation(_)))
     }
 }
 
@@ -128,7 +132,10 @@ mod tests {
     }
 
     fn tweet(id: &str, user: &str, tags: &[&str]) -> serde_json::Value {
-        let hashtags: Vec<_> = tags.iter().map(|t| json!({"text": t, "indices": [0, 1]})).collect();
+        let hashtags: Vec<_> = tags
+            .iter()
+            .map(|t| json!({"text": t, "indices": [0, 1]}))
+            .collect();
         json!({
             "id_str": id, "text": "hello", "user": {"id_str": user, "screen_name": "ada"},
             "entities": {"hashtags": hashtags, "urls": [], "user_mentions": []}
@@ -137,9 +144,15 @@ mod tests {
 
     #[test]
     fn a_purchase_hashtag_is_a_request() {
-        let event = classify(&post(tweet("5", "2001", &["love", "BuyGift25"])), &brand()).expect("event");
-        let Event::PurchaseRequested(r) = event else { panic!("wrong event: {event:?}") };
-        assert_eq!((r.tweet_id.as_str(), r.user_id.as_str(), r.hashtag.as_str()), ("5", "2001", "BuyGift25"));
+        let event =
+            classify(&post(tweet("5", "2001", &["love", "BuyGift25"])), &brand()).expect("event");
+        let Event::PurchaseRequested(r) = event else {
+            panic!("wrong event: {event:?}")
+        };
+        assert_eq!(
+            (r.tweet_id.as_str(), r.user_id.as_str(), r.hashtag.as_str()),
+            ("5", "2001", "BuyGift25")
+        );
         assert_eq!(r.purchase_id.as_str(), "pur_5");
         assert_eq!(r.screen_name, "ada");
     }
@@ -147,15 +160,28 @@ mod tests {
     #[test]
     fn long_posts_are_read_from_extended_tweet() {
         let mut value = tweet("5", "2001", &[]);
-        value["extended_tweet"] = json!({"full_text": "...", "entities": {"hashtags": [{"text": "BuyMug"}]}});
-        assert!(matches!(classify(&post(value), &brand()), Some(Event::PurchaseRequested(_))));
+        value["extended_tweet"] =
+            json!({"full_text": "...", "entities": {"hashtags": [{"text": "BuyMug"}]}});
+        assert!(matches!(
+            classify(&post(value), &brand()),
+            Some(Event::PurchaseRequested(_))
+        ));
     }
 
     #[test]
     fn the_brand_and_other_hashtags_are_ignored() {
-        assert_eq!(classify(&post(tweet("5", BRAND, &["BuyGift25"])), &brand()), None);
-        assert_eq!(classify(&post(tweet("5", "2001", &["love"])), &brand()), None);
-        assert_eq!(classify(&post(tweet("x", "2001", &["BuyGift25"])), &brand()), None);
+        assert_eq!(
+            classify(&post(tweet("5", BRAND, &["BuyGift25"])), &brand()),
+            None
+        );
+        assert_eq!(
+            classify(&post(tweet("5", "2001", &["love"])), &brand()),
+            None
+        );
+        assert_eq!(
+            classify(&post(tweet("x", "2001", &["BuyGift25"])), &brand()),
+            None
+        );
     }
 
     #[test]
@@ -163,8 +189,17 @@ mod tests {
         let mut value = tweet("7", "2001", &["BuyGift25_Confirm"]);
         value["retweeted_status"] = tweet("6", BRAND, &["BuyGift25_Confirm"]);
         let event = classify(&post(value), &brand()).expect("event");
-        let Event::ConfirmationRetweeted(c) = event else { panic!("wrong event: {event:?}") };
-        assert_eq!((c.tweet_id.as_str(), c.user_id.as_str(), c.brand_tweet_id.as_str()), ("7", "2001", "6"));
+        let Event::ConfirmationRetweeted(c) = event else {
+            panic!("wrong event: {event:?}")
+        };
+        assert_eq!(
+            (
+                c.tweet_id.as_str(),
+                c.user_id.as_str(),
+                c.brand_tweet_id.as_str()
+            ),
+            ("7", "2001", "6")
+        );
     }
 
     #[test]
@@ -182,7 +217,9 @@ mod tests {
         let mut value = tweet("8", "2001", &["BuyGift25_Confirm"]);
         value["in_reply_to_status_id_str"] = json!("6");
         value["in_reply_to_user_id_str"] = json!(BRAND);
-        let Some(Event::ConfirmationRetweeted(c)) = classify(&post(value), &brand()) else { panic!("no confirmation") };
+        let Some(Event::ConfirmationRetweeted(c)) = classify(&post(value), &brand()) else {
+            panic!("no confirmation")
+        };
         assert_eq!(c.brand_tweet_id.as_str(), "6");
     }
 

@@ -1,4 +1,5 @@
 //! What hashbuy knows of X's webhook deliveries: their signatures and their payloads.
 
 pub mod activity;
+pub mod oauth1;
 pub mod signature;

@@ -24,7 +24,8 @@ impl WebhookKey {
 
     fn mac(&self) -> HmacSha256 {
         // HMAC takes keys of any length, so this cannot fail.
-        HmacSha256::new_from_slice(self.0.expose().as_bytes()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+        HmacSha256::new_from_slice(self.0.expose().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
     }
 
     /// `sha256=<base64 HMAC>` of `payload`: the signature header, or the CRC response token.
@@ -60,13 +61,15 @@ mod tests {
     fn matches_a_known_hmac_sha256_vector() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
         let k = WebhookKey::new(Secret::new("Jefe"));
-        let expected = STANDARD.encode(
-            [
-                0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a,
-                0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43,
-            ],
+        let expected = STANDARD.encode([
+            0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95,
+            0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9,
+            0x64, 0xec, 0x38, 0x43,
+        ]);
+        assert_eq!(
+            k.sign(b"what do ya want for nothing?"),
+            format!("sha256={expected}")
         );
-        assert_eq!(k.sign(b"what do ya want for nothing?"), format!("sha256={expected}"));
     }
 
     #[test]
@@ -83,7 +86,14 @@ mod tests {
         let body = b"{}";
         let sig = key().sign(body);
         let bare = sig.trim_start_matches("sha256=");
-        for bad in [None, Some(""), Some(bare), Some("sha256="), Some("sha256=!!!"), Some("sha1=abc")] {
+        for bad in [
+            None,
+            Some(""),
+            Some(bare),
+            Some("sha256="),
+            Some("sha256=!!!"),
+            Some("sha1=abc"),
+        ] {
             assert!(!key().verify(body, bad), "{bad:?}");
         }
     }

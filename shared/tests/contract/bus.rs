@@ -27,8 +27,20 @@ async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule()
     let events = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let name = emulator::unique("hashbuy-bus");
-    events.create_event_bus().name(&name).send().await.expect("create bus");
-    let queue_url = sqs.create_queue().queue_name(&name).send().await.expect("queue").queue_url.expect("url");
+    events
+        .create_event_bus()
+        .name(&name)
+        .send()
+        .await
+        .expect("create bus");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
     let arn = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)
@@ -37,7 +49,10 @@ async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule()
         .await
         .expect("attributes")
         .attributes
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
         .expect("queue arn");
     let pattern = serde_json::json!({"source": [SOURCE], "detail-type": ["PurchaseConfirmed"]});
     events
@@ -48,7 +63,11 @@ async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule()
         .send()
         .await
         .expect("rule");
-    let target = aws_sdk_eventbridge::types::Target::builder().id("queue").arn(arn).build().expect("target");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(arn)
+        .build()
+        .expect("target");
     events
         .put_targets()
         .rule("charge-card")
@@ -70,12 +89,16 @@ async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule()
         .expect("receive");
     let messages = received.messages();
     assert_eq!(messages.len(), 1);
-    let body: serde_json::Value = serde_json::from_str(messages[0].body().expect("body")).expect("json");
+    let body: serde_json::Value =
+        serde_json::from_str(messages[0].body().expect("body")).expect("json");
     assert_eq!(body["source"], SOURCE);
     assert_eq!(body["detail-type"], "PurchaseConfirmed");
     let parsed = Event::from_parts("PurchaseConfirmed", body["detail"].clone()).expect("detail");
     assert_eq!(parsed, event());
 
     let missing = EventBridgeBus::new(events, emulator::unique("no-such-bus"));
-    assert!(missing.publish(&event()).await.is_err(), "publishing to a missing bus fails loudly");
+    assert!(
+        missing.publish(&event()).await.is_err(),
+        "publishing to a missing bus fails loudly"
+    );
 }

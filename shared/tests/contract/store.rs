@@ -7,8 +7,8 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase, State,
-    Timestamp, TweetId, UserId, Windows,
+    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
+    Purchase, State, Timestamp, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, Purchases};
 
@@ -39,7 +39,14 @@ fn buyer() -> UserId {
 }
 
 fn requested(tweet: u64) -> Purchase {
-    Purchase::request(TweetId::parse(&tweet.to_string()).expect("id"), buyer(), "ada".into(), &product(1), T0, Windows::default())
+    Purchase::request(
+        TweetId::parse(&tweet.to_string()).expect("id"),
+        buyer(),
+        "ada".into(),
+        &product(1),
+        T0,
+        Windows::default(),
+    )
 }
 
 fn at(secs: u64) -> Timestamp {
@@ -47,7 +54,12 @@ fn at(secs: u64) -> Timestamp {
 }
 
 async fn stock(store: &dyn Store) -> u32 {
-    store.product(&tag()).await.expect("read").expect("product").stock
+    store
+        .product(&tag())
+        .await
+        .expect("read")
+        .expect("product")
+        .stock
 }
 
 /// Inserts a purchase and holds its unit, as a buyer's retweet would.
@@ -55,16 +67,22 @@ async fn held(store: &dyn Store, tweet: u64) -> Purchase {
     let p = requested(tweet);
     store.insert(&p).await.expect("insert");
     let change = p.hold(&buyer(), at(60), Windows::default()).expect("hold");
-    assert_eq!(store.apply(&change).await.expect("apply"), Applied::Done(change.after.clone()));
+    assert_eq!(store.apply(&change).await.expect("apply"), Applied::Done);
     change.after
 }
 
 async fn insert_keeps_the_first_purchase(store: Arc<dyn Store>) {
     let p = requested(1);
-    assert_eq!(store.insert(&p).await.expect("insert"), Inserted::New(p.clone()));
+    assert_eq!(
+        store.insert(&p).await.expect("insert"),
+        Inserted::New(p.clone())
+    );
     let mut other = p.clone();
     other.buyer_screen_name = "mallory".into();
-    assert_eq!(store.insert(&other).await.expect("insert"), Inserted::Existing(p.clone()));
+    assert_eq!(
+        store.insert(&other).await.expect("insert"),
+        Inserted::Existing(p.clone())
+    );
     assert_eq!(store.get(&p.id).await.expect("get"), Some(p));
 }
 
@@ -72,13 +90,29 @@ async fn a_change_applies_only_to_the_version_it_was_decided_from(store: Arc<dyn
     store.put_product(&product(5)).await.expect("product");
     let p = requested(2);
     store.insert(&p).await.expect("insert");
-    let reply = p.record_reply(TweetId::parse("99").expect("id"), at(1)).expect("reply");
+    let reply = p
+        .record_reply(TweetId::parse("99").expect("id"), at(1))
+        .expect("reply");
     let hold = p.hold(&buyer(), at(2), Windows::default()).expect("hold");
-    assert_eq!(store.apply(&reply).await.expect("apply"), Applied::Done(reply.after.clone()));
-    assert_eq!(store.apply(&hold).await.expect("apply"), Applied::Stale, "decided from version 1, now 2");
-    assert_eq!(stock(store.as_ref()).await, 5, "a stale change holds nothing");
-    assert_eq!(store.apply(&reply).await.expect("apply"), Applied::Stale, "a replayed change is a no-op");
-    let missing = requested(3).record_reply(TweetId::parse("98").expect("id"), at(1)).expect("reply");
+    assert_eq!(store.apply(&reply).await.expect("apply"), Applied::Done);
+    assert_eq!(
+        store.apply(&hold).await.expect("apply"),
+        Applied::Stale,
+        "decided from version 1, now 2"
+    );
+    assert_eq!(
+        stock(store.as_ref()).await,
+        5,
+        "a stale change holds nothing"
+    );
+    assert_eq!(
+        store.apply(&reply).await.expect("apply"),
+        Applied::Stale,
+        "a replayed change is a no-op"
+    );
+    let missing = requested(3)
+        .record_reply(TweetId::parse("98").expect("id"), at(1))
+        .expect("reply");
     assert_eq!(store.apply(&missing).await.expect("apply"), Applied::Stale);
 }
 
@@ -90,7 +124,7 @@ async fn the_deadline_is_checked_in_the_write(store: Arc<dyn Store>) {
     late.deadline_after = Some(at(16 * 60));
     assert_eq!(store.apply(&late).await.expect("apply"), Applied::Stale);
     let on_time = p.confirm(at(120)).expect("confirm");
-    assert_eq!(store.apply(&on_time).await.expect("apply"), Applied::Done(on_time.after.clone()));
+    assert_eq!(store.apply(&on_time).await.expect("apply"), Applied::Done);
 }
 
 async fn holding_takes_a_unit_and_never_goes_below_zero(store: Arc<dyn Store>) {
@@ -102,7 +136,11 @@ async fn holding_takes_a_unit_and_never_goes_below_zero(store: Arc<dyn Store>) {
     let hold = p.hold(&buyer(), at(60), Windows::default()).expect("hold");
     assert_eq!(store.apply(&hold).await.expect("apply"), Applied::SoldOut);
     assert_eq!(stock(store.as_ref()).await, 0);
-    assert_eq!(store.get(&p.id).await.expect("get").map(|p| p.state), Some(State::AwaitingRetweet), "nothing written");
+    assert_eq!(
+        store.get(&p.id).await.expect("get").map(|p| p.state),
+        Some(State::AwaitingRetweet),
+        "nothing written"
+    );
 }
 
 async fn releasing_puts_the_unit_back_with_the_state_change(store: Arc<dyn Store>) {
@@ -110,9 +148,13 @@ async fn releasing_puts_the_unit_back_with_the_state_change(store: Arc<dyn Store
     let p = held(store.as_ref(), 7).await;
     assert_eq!(stock(store.as_ref()).await, 2);
     let expire = p.expire(at(60 + 15 * 60)).expect("expire");
-    assert_eq!(store.apply(&expire).await.expect("apply"), Applied::Done(expire.after.clone()));
+    assert_eq!(store.apply(&expire).await.expect("apply"), Applied::Done);
     assert_eq!(stock(store.as_ref()).await, 3);
-    assert_eq!(store.apply(&expire).await.expect("apply"), Applied::Stale, "released once");
+    assert_eq!(
+        store.apply(&expire).await.expect("apply"),
+        Applied::Stale,
+        "released once"
+    );
     assert_eq!(stock(store.as_ref()).await, 3);
 }
 
@@ -132,9 +174,15 @@ async fn racing_holds_take_exactly_the_stock(store: Arc<dyn Store>) {
         async move { store.apply(&change).await.expect("apply") }
     });
     let results = futures::future::join_all(attempts).await;
-    let won = results.iter().filter(|r| matches!(r, Applied::Done(_))).count();
+    let won = results
+        .iter()
+        .filter(|r| matches!(r, Applied::Done))
+        .count();
     assert_eq!(won, UNITS as usize);
-    assert_eq!(results.iter().filter(|r| **r == Applied::SoldOut).count(), (BUYERS - u64::from(UNITS)) as usize);
+    assert_eq!(
+        results.iter().filter(|r| **r == Applied::SoldOut).count(),
+        (BUYERS - u64::from(UNITS)) as usize
+    );
     assert_eq!(stock(store.as_ref()).await, 0);
 }
 
@@ -146,20 +194,52 @@ async fn purchases_are_found_by_reply_and_by_current_token(store: Arc<dyn Store>
     assert_eq!(store.by_reply_tweet(&reply).await.expect("find"), None);
     let recorded = p.record_reply(reply.clone(), at(1)).expect("reply");
     store.apply(&recorded).await.expect("apply");
-    assert_eq!(store.by_reply_tweet(&reply).await.expect("find").map(|p| p.id), Some(p.id.clone()));
+    assert_eq!(
+        store
+            .by_reply_tweet(&reply)
+            .await
+            .expect("find")
+            .map(|p| p.id),
+        Some(p.id.clone())
+    );
 
-    let change = recorded.after.hold(&buyer(), at(60), Windows::default()).expect("hold");
+    let change = recorded
+        .after
+        .hold(&buyer(), at(60), Windows::default())
+        .expect("hold");
     store.apply(&change).await.expect("apply");
     let first = ConfirmationToken::generate().hash();
-    let issued = change.after.issue_token(first.clone(), at(61)).expect("issue");
+    let issued = change
+        .after
+        .issue_token(first.clone(), at(61))
+        .expect("issue");
     store.apply(&issued).await.expect("apply");
-    assert_eq!(store.by_token(&first).await.expect("find").map(|p| p.id), Some(p.id.clone()));
+    assert_eq!(
+        store.by_token(&first).await.expect("find").map(|p| p.id),
+        Some(p.id.clone())
+    );
     let second = ConfirmationToken::generate().hash();
-    let reissued = issued.after.issue_token(second.clone(), at(62)).expect("reissue");
+    let reissued = issued
+        .after
+        .issue_token(second.clone(), at(62))
+        .expect("reissue");
     store.apply(&reissued).await.expect("apply");
-    assert_eq!(store.by_token(&second).await.expect("find").map(|p| p.id), Some(p.id.clone()));
-    assert_eq!(store.by_token(&first).await.expect("find"), None, "a replaced link is dead");
-    assert_eq!(store.by_token(&ConfirmationToken::generate().hash()).await.expect("find"), None);
+    assert_eq!(
+        store.by_token(&second).await.expect("find").map(|p| p.id),
+        Some(p.id.clone())
+    );
+    assert_eq!(
+        store.by_token(&first).await.expect("find"),
+        None,
+        "a replaced link is dead"
+    );
+    assert_eq!(
+        store
+            .by_token(&ConfirmationToken::generate().hash())
+            .await
+            .expect("find"),
+        None
+    );
 }
 
 async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn Store>) {
@@ -167,34 +247,95 @@ async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn
     let waiting = requested(9);
     store.insert(&waiting).await.expect("insert");
     let holding = held(store.as_ref(), 10).await;
-    let confirmed = held(store.as_ref(), 11).await.confirm(at(120)).expect("confirm");
+    let confirmed = held(store.as_ref(), 11)
+        .await
+        .confirm(at(120))
+        .expect("confirm");
     store.apply(&confirmed).await.expect("apply");
 
-    assert!(store.overdue(at(15 * 60 - 1), 10).await.expect("query").is_empty());
-    let due: Vec<_> = store.overdue(at(15 * 60), 10).await.expect("query").into_iter().map(|p| p.id).collect();
-    assert_eq!(due, [waiting.id.clone()]);
-    let mut due: Vec<_> = store.overdue(at(60 + 15 * 60), 10).await.expect("query").into_iter().map(|p| p.id).collect();
+    assert!(
+        store
+            .overdue(at(15 * 60 - 1), 10)
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    let due: Vec<_> = store
+        .overdue(at(15 * 60), 10)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(due, std::slice::from_ref(&waiting.id));
+    let mut due: Vec<_> = store
+        .overdue(at(60 + 15 * 60), 10)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     due.sort();
     let mut expected = vec![waiting.id.clone(), holding.id.clone()];
     expected.sort();
     assert_eq!(due, expected);
-    assert_eq!(store.overdue(at(99_999), 1).await.expect("query").len(), 1, "limit is honoured");
+    assert_eq!(
+        store.overdue(at(99_999), 1).await.expect("query").len(),
+        1,
+        "limit is honoured"
+    );
 }
 
 async fn effects_are_claimed_once_and_taken_over_after_the_lease(store: Arc<dyn Store>) {
     let lease = Duration::from_secs(30);
-    assert_eq!(store.claim("reply:1", T0, lease).await.expect("claim"), Claim::Acquired);
-    assert_eq!(store.claim("reply:1", at(29), lease).await.expect("claim"), Claim::InFlight);
-    assert_eq!(store.claim("reply:1", at(30), lease).await.expect("claim"), Claim::Acquired, "the holder died");
-    store.complete("reply:1", "1234", at(31)).await.expect("complete");
-    assert_eq!(store.claim("reply:1", at(32), lease).await.expect("claim"), Claim::Done("1234".into()));
-    assert_eq!(store.claim("reply:1", at(9_999), lease).await.expect("claim"), Claim::Done("1234".into()));
+    assert_eq!(
+        store.claim("reply:1", T0, lease).await.expect("claim"),
+        Claim::Acquired
+    );
+    assert_eq!(
+        store.claim("reply:1", at(29), lease).await.expect("claim"),
+        Claim::InFlight
+    );
+    assert_eq!(
+        store.claim("reply:1", at(30), lease).await.expect("claim"),
+        Claim::Acquired,
+        "the holder died"
+    );
+    store
+        .complete("reply:1", "1234", at(31))
+        .await
+        .expect("complete");
+    assert_eq!(
+        store.claim("reply:1", at(32), lease).await.expect("claim"),
+        Claim::Done("1234".into())
+    );
+    assert_eq!(
+        store
+            .claim("reply:1", at(9_999), lease)
+            .await
+            .expect("claim"),
+        Claim::Done("1234".into())
+    );
     store.release("reply:1").await.expect("release");
-    assert_eq!(store.claim("reply:1", at(10_000), lease).await.expect("claim"), Claim::Done("1234".into()), "done stays done");
+    assert_eq!(
+        store
+            .claim("reply:1", at(10_000), lease)
+            .await
+            .expect("claim"),
+        Claim::Done("1234".into()),
+        "done stays done"
+    );
 
-    assert_eq!(store.claim("email:2", T0, lease).await.expect("claim"), Claim::Acquired);
+    assert_eq!(
+        store.claim("email:2", T0, lease).await.expect("claim"),
+        Claim::Acquired
+    );
     store.release("email:2").await.expect("release");
-    assert_eq!(store.claim("email:2", at(1), lease).await.expect("claim"), Claim::Acquired, "released claims are free");
+    assert_eq!(
+        store.claim("email:2", at(1), lease).await.expect("claim"),
+        Claim::Acquired,
+        "released claims are free"
+    );
 
     let racers = (0..10).map(|_| {
         let store = store.clone();
@@ -216,7 +357,10 @@ async fn accounts_and_products_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.account(&buyer()).await.expect("read"), Some(account));
     assert_eq!(store.product(&tag()).await.expect("read"), None);
     store.put_product(&product(4)).await.expect("put");
-    let found = store.product(&Hashtag::parse("buymug").expect("tag")).await.expect("read");
+    let found = store
+        .product(&Hashtag::parse("buymug").expect("tag"))
+        .await
+        .expect("read");
     assert_eq!(found, Some(product(4)), "hashtags match without case");
 }
 
@@ -228,7 +372,10 @@ async fn dynamo() -> (Arc<DynamoStore>, aws_sdk_dynamodb::Client, String) {
     let client = aws_sdk_dynamodb::Client::new(&emulator::config().await);
     let table = emulator::unique("hashbuy-contract");
     let store = DynamoStore::new(client.clone(), &table);
-    store.create_table().await.expect("create table on the emulator");
+    store
+        .create_table()
+        .await
+        .expect("create table on the emulator");
     (Arc::new(store), client, table)
 }
 
@@ -261,7 +408,12 @@ contract!(
 #[tokio::test]
 async fn dynamodb_items_carry_the_ttl_the_table_enables() {
     let (store, client, table) = dynamo().await;
-    let ttl = client.describe_time_to_live().table_name(&table).send().await.expect("describe ttl");
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe ttl");
     let description = ttl.time_to_live_description().expect("ttl description");
     assert_eq!(description.attribute_name(), Some(TTL));
     store.put_product(&product(2)).await.expect("product");
@@ -270,14 +422,25 @@ async fn dynamodb_items_carry_the_ttl_the_table_enables() {
     let item = client
         .get_item()
         .table_name(&table)
-        .key(PK, aws_sdk_dynamodb::types::AttributeValue::S(format!("PURCHASE#{}", p.id)))
+        .key(
+            PK,
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("PURCHASE#{}", p.id)),
+        )
         .send()
         .await
         .expect("get")
         .item
         .expect("item");
-    let expires: i64 = item.get(TTL).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).expect("ttl attribute");
+    let expires: i64 = item
+        .get(TTL)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .expect("ttl attribute");
     let deadline = p.deadline.expect("deadline").seconds();
-    assert_eq!(expires, deadline + 24 * 3600, "pending items outlive their deadline by a day");
+    assert_eq!(
+        expires,
+        deadline + 24 * 3600,
+        "pending items outlive their deadline by a day"
+    );
     assert!(store.claim("k", T0, Duration::from_secs(1)).await.is_ok());
 }

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase, PurchaseId, State, Timestamp,
-    TokenHash, TweetId, UserId,
+    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase,
+    PurchaseId, State, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
 
@@ -52,15 +52,23 @@ pub fn ttl_after(now: Timestamp, secs: i64) -> AttributeValue {
 }
 
 fn bad(what: &str) -> PortError {
-    PortError::new("dynamodb item", format!("missing or malformed attribute {what}"))
+    PortError::new(
+        "dynamodb item",
+        format!("missing or malformed attribute {what}"),
+    )
 }
 
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, PortError> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| bad(name))
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| bad(name))
 }
 
 fn opt_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, PortError> {
@@ -70,7 +78,11 @@ pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, PortErr
         .ok_or_else(|| bad(name))
 }
 
-fn parsed<T, E>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, PortError> {
+fn parsed<T, E>(
+    item: &Item,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, PortError> {
     parse(get_s(item, name)?).map_err(|_| bad(name))
 }
 
@@ -119,16 +131,23 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
 
 pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
     let currency = parsed(item, "currency", Currency::parse)?;
-    let price = Money::price(get_n(item, "price_minor")?, currency).map_err(|_| bad("price_minor"))?;
+    let price =
+        Money::price(get_n(item, "price_minor")?, currency).map_err(|_| bad("price_minor"))?;
     Ok(Purchase {
         id: parsed(item, "id", PurchaseId::parse)?,
         version: get_n(item, "version")?,
         state: parsed(item, "state", str::parse)?,
-        deadline: item.contains_key("deadline").then(|| get_n(item, "deadline").map(Timestamp)).transpose()?,
+        deadline: item
+            .contains_key("deadline")
+            .then(|| get_n(item, "deadline").map(Timestamp))
+            .transpose()?,
         buyer: parsed(item, "buyer", UserId::parse)?,
         buyer_screen_name: get_s(item, "buyer_screen_name")?.to_owned(),
         request_tweet: parsed(item, "request_tweet", TweetId::parse)?,
-        reply_tweet: opt_s(item, "reply_tweet").map(TweetId::parse).transpose().map_err(|_| bad("reply_tweet"))?,
+        reply_tweet: opt_s(item, "reply_tweet")
+            .map(TweetId::parse)
+            .transpose()
+            .map_err(|_| bad("reply_tweet"))?,
         product: parsed(item, "product", Hashtag::parse)?,
         product_name: get_s(item, "product_name")?.to_owned(),
         price,
@@ -156,7 +175,8 @@ pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
     Ok(Product {
         hashtag: parsed(item, "hashtag", Hashtag::parse)?,
         name: get_s(item, "name")?.to_owned(),
-        price: Money::price(get_n(item, "price_minor")?, currency).map_err(|_| bad("price_minor"))?,
+        price: Money::price(get_n(item, "price_minor")?, currency)
+            .map_err(|_| bad("price_minor"))?,
         stock: get_n(item, "stock")?,
     })
 }
@@ -243,7 +263,10 @@ mod tests {
         paid.state = State::Paid;
         paid.deadline = None;
         let item = purchase_to_item(&paid);
-        assert!(!item.contains_key(DUE_PK) && !item.contains_key(TTL), "a paid purchase is kept");
+        assert!(
+            !item.contains_key(DUE_PK) && !item.contains_key(TTL),
+            "a paid purchase is kept"
+        );
     }
 
     #[test]

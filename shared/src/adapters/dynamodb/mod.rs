@@ -10,16 +10,19 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
 use self::item::*;
 use self::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TokenHash, TweetId, UserId,
+    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
+    TokenHash, TweetId, UserId,
 };
-use crate::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases};
+use crate::ports::{
+    Accounts, Applied, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases,
+};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -57,12 +60,22 @@ impl DynamoStore {
                 .build()
                 .map_err(|e| err("create table", e))
         };
-        let key = |name: &str, t| KeySchemaElement::builder().attribute_name(name).key_type(t).build().map_err(|e| err("create table", e));
+        let key = |name: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(t)
+                .build()
+                .map_err(|e| err("create table", e))
+        };
         let index = GlobalSecondaryIndex::builder()
             .index_name(DUE_INDEX)
             .key_schema(key(DUE_PK, KeyType::Hash)?)
             .key_schema(key(DUE_AT, KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(|e| err("create table", e))?;
         self.client
@@ -109,7 +122,8 @@ impl DynamoStore {
         let Some(item) = self.get_item(pointer).await? else {
             return Ok(None);
         };
-        let id = PurchaseId::parse(get_s(&item, "purchase_id")?).map_err(|e| PortError::new("dynamodb item", e))?;
+        let id = PurchaseId::parse(get_s(&item, "purchase_id")?)
+            .map_err(|e| PortError::new("dynamodb item", e))?;
         self.get(&id).await
     }
 
@@ -141,7 +155,12 @@ impl DynamoStore {
 
 /// The condition every transition writes under: the version it was decided from, and
 /// (when it matters) a deadline still ahead.
-fn transition_condition(change: &Change) -> (String, Vec<(String, aws_sdk_dynamodb::types::AttributeValue)>) {
+fn transition_condition(
+    change: &Change,
+) -> (
+    String,
+    Vec<(String, aws_sdk_dynamodb::types::AttributeValue)>,
+) {
     let mut values = vec![(":v".to_owned(), n(change.expected_version))];
     let mut condition = "version = :v".to_owned();
     if let Some(now) = change.deadline_after {
@@ -175,7 +194,11 @@ impl Purchases for DynamoStore {
     }
 
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>> {
-        self.get_item(purchase_key(id)).await?.as_ref().map(purchase_from_item).transpose()
+        self.get_item(purchase_key(id))
+            .await?
+            .as_ref()
+            .map(purchase_from_item)
+            .transpose()
     }
 
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
@@ -207,7 +230,10 @@ impl Purchases for DynamoStore {
         let items = output.items.unwrap_or_default();
         let purchases: Result<Vec<_>, _> = items.iter().map(purchase_from_item).collect();
         // The index is eventually consistent; the transition re-checks anyway.
-        Ok(purchases?.into_iter().filter(|p| p.is_overdue(now)).collect())
+        Ok(purchases?
+            .into_iter()
+            .filter(|p| p.is_overdue(now))
+            .collect())
     }
 
     async fn apply(&self, change: &Change) -> PortResult<Applied> {
@@ -215,15 +241,19 @@ impl Purchases for DynamoStore {
         let (condition, values) = transition_condition(change);
         let stock = self.stock_update(&after.product, change.stock)?;
         let mut pointers = Vec::new();
-        if change.reply_recorded {
-            if let Some(reply) = &after.reply_tweet {
-                pointers.push(pointer_item(reply_key(reply), &after.id, None));
-            }
+        if change.reply_recorded
+            && let Some(reply) = &after.reply_tweet
+        {
+            pointers.push(pointer_item(reply_key(reply), &after.id, None));
         }
-        if change.token_issued {
-            if let Some(hash) = &after.token_hash {
-                pointers.push(pointer_item(token_key(hash), &after.id, Some(closed_ttl(after.updated_at))));
-            }
+        if change.token_issued
+            && let Some(hash) = &after.token_hash
+        {
+            pointers.push(pointer_item(
+                token_key(hash),
+                &after.id,
+                Some(closed_ttl(after.updated_at)),
+            ));
         }
 
         if stock.is_none() && pointers.is_empty() {
@@ -237,8 +267,12 @@ impl Purchases for DynamoStore {
                 put = put.expression_attribute_values(k, v);
             }
             return match put.send().await {
-                Ok(_) => Ok(Applied::Done(after.clone())),
-                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Applied::Stale),
+                Ok(_) => Ok(Applied::Done),
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() =>
+                {
+                    Ok(Applied::Stale)
+                }
                 Err(e) => Err(err("apply change", e)),
             };
         }
@@ -250,18 +284,25 @@ impl Purchases for DynamoStore {
         for (k, v) in values {
             purchase_put = purchase_put.expression_attribute_values(k, v);
         }
-        let mut items = vec![TransactWriteItem::builder()
-            .put(purchase_put.build().map_err(|e| err("build put", e))?)
-            .build()];
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(purchase_put.build().map_err(|e| err("build put", e))?)
+                .build(),
+        ];
         if let Some(update) = stock {
             items.push(TransactWriteItem::builder().update(update).build());
         }
         for pointer in pointers {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
         }
-        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
         match result {
-            Ok(_) => Ok(Applied::Done(after.clone())),
+            Ok(_) => Ok(Applied::Done),
             Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
                 let failed = |i: usize| {
                     let reasons = match e.err() {
@@ -286,7 +327,11 @@ impl Purchases for DynamoStore {
 #[async_trait]
 impl Catalog for DynamoStore {
     async fn product(&self, hashtag: &Hashtag) -> PortResult<Option<Product>> {
-        self.get_item(product_key(hashtag)).await?.as_ref().map(product_from_item).transpose()
+        self.get_item(product_key(hashtag))
+            .await?
+            .as_ref()
+            .map(product_from_item)
+            .transpose()
     }
 
     async fn put_product(&self, product: &Product) -> PortResult<()> {
@@ -304,7 +349,11 @@ impl Catalog for DynamoStore {
 #[async_trait]
 impl Accounts for DynamoStore {
     async fn account(&self, user: &UserId) -> PortResult<Option<LinkedAccount>> {
-        self.get_item(account_key(user)).await?.as_ref().map(account_from_item).transpose()
+        self.get_item(account_key(user))
+            .await?
+            .as_ref()
+            .map(account_from_item)
+            .transpose()
     }
 
     async fn link(&self, account: &LinkedAccount) -> PortResult<()> {
@@ -322,7 +371,9 @@ impl Accounts for DynamoStore {
 #[async_trait]
 impl Effects for DynamoStore {
     async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim> {
-        let stale_before = now.seconds().saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let stale_before = now
+            .seconds()
+            .saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
         let result = self
             .client
             .update_item()
@@ -378,7 +429,9 @@ impl Effects for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
             Err(e) => Err(err("release effect", e)),
         }
     }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{
-    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TokenHash, TweetId,
-    UserId,
+    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
+    TokenHash, TweetId, UserId,
 };
 use crate::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, PortResult, Purchases};
 
@@ -63,17 +63,28 @@ impl Purchases for MemoryStore {
 
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
         let t = lock(&self.0);
-        Ok(t.purchases.values().find(|p| p.reply_tweet.as_ref() == Some(tweet)).cloned())
+        Ok(t.purchases
+            .values()
+            .find(|p| p.reply_tweet.as_ref() == Some(tweet))
+            .cloned())
     }
 
     async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>> {
         let t = lock(&self.0);
-        Ok(t.purchases.values().find(|p| p.token_hash.as_ref() == Some(hash)).cloned())
+        Ok(t.purchases
+            .values()
+            .find(|p| p.token_hash.as_ref() == Some(hash))
+            .cloned())
     }
 
     async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
         let t = lock(&self.0);
-        let mut due: Vec<_> = t.purchases.values().filter(|p| p.is_overdue(now)).cloned().collect();
+        let mut due: Vec<_> = t
+            .purchases
+            .values()
+            .filter(|p| p.is_overdue(now))
+            .cloned()
+            .collect();
         due.sort_by_key(|p| p.deadline);
         due.truncate(limit);
         Ok(due)
@@ -105,7 +116,7 @@ impl Purchases for MemoryStore {
             }
         }
         t.purchases.insert(id.clone(), change.after.clone());
-        Ok(Applied::Done(change.after.clone()))
+        Ok(Applied::Done)
     }
 }
 
@@ -142,14 +153,22 @@ impl Effects for MemoryStore {
     async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim> {
         let mut t = lock(&self.0);
         match t.effects.get_mut(key) {
-            Some(EffectRecord { result: Some(r), .. }) => Ok(Claim::Done(r.clone())),
+            Some(EffectRecord {
+                result: Some(r), ..
+            }) => Ok(Claim::Done(r.clone())),
             Some(record) if record.claimed_at.plus(lease) > now => Ok(Claim::InFlight),
             Some(record) => {
                 record.claimed_at = now;
                 Ok(Claim::Acquired)
             }
             None => {
-                t.effects.insert(key.to_owned(), EffectRecord { claimed_at: now, result: None });
+                t.effects.insert(
+                    key.to_owned(),
+                    EffectRecord {
+                        claimed_at: now,
+                        result: None,
+                    },
+                );
                 Ok(Claim::Acquired)
             }
         }
