@@ -63,6 +63,9 @@ pub struct Needs {
     pub x_webhook: bool,
     /// Charges cards (needs the processor's secret key).
     pub card_processor: bool,
+    /// Writes links to hashbuy's pages into messages (needs `PUBLIC_BASE_URL`). The
+    /// functions behind the HTTP API do not, which keeps the template free of a cycle.
+    pub links: bool,
 }
 
 /// The X secret, as stored in Secrets Manager (one JSON object).
@@ -154,7 +157,11 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
             retweet: seconds("RETWEET_WINDOW_SECONDS", 15 * 60)?,
             email: seconds("EMAIL_WINDOW_SECONDS", 15 * 60)?,
         },
-        base_url: var("PUBLIC_BASE_URL")?,
+        base_url: if needs.links {
+            var("PUBLIC_BASE_URL")?
+        } else {
+            String::new()
+        },
         effect_lease: seconds("EFFECT_LEASE_SECONDS", 60)?,
     };
     let config = aws::load(optional("HASHBUY_AWS_ENDPOINT").as_deref()).await;

@@ -9,6 +9,7 @@ use hashbuy::steps::request_purchase;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let needs = Needs {
         x_replies: true,
+        links: true,
         ..Needs::default()
     };
     run_event_step(needs, |app, event: PurchaseRequested| async move {

@@ -5,3 +5,4 @@ mod bus;
 mod emulator;
 mod mailer;
 mod store;
+mod template;
