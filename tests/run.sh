@@ -17,7 +17,8 @@ moto_venv="$(ensure_venv moto tools/requirements-moto.txt)"
 step "starting the emulator"
 mkdir -p target
 port="$(free_port)"
-"$moto_venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+# One request at a time, so conditional writes are atomic as in AWS (see the script).
+"$moto_venv/bin/python" tools/moto_serial.py -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 stop_emulator() {
   kill "$moto_pid" 2>/dev/null || true

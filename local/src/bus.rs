@@ -25,14 +25,28 @@ pub struct BusStats {
 }
 
 impl BusStats {
-    /// Events published whose deliveries have not all finished. Downstream events are
-    /// counted before the delivery that published them finishes, so zero means settled.
+    /// Deliveries (one per consumer of a published event) not finished yet. Downstream
+    /// events are counted before the delivery that published them finishes, so zero
+    /// means everything has settled.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
     }
 
     pub fn dead_lettered(&self) -> usize {
         self.dead_lettered.load(Ordering::SeqCst)
+    }
+
+    /// Counts `n` deliveries about to start.
+    pub fn start(&self, n: usize) {
+        self.in_flight.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Counts one delivery done, for good or dead-lettered.
+    pub fn finish(&self, delivered: bool) {
+        if !delivered {
+            self.dead_lettered.fetch_add(1, Ordering::SeqCst);
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -48,27 +62,26 @@ pub struct Router {
 }
 
 impl LocalBus {
-    pub fn new() -> (Self, Router) {
+    pub fn new(stats: Arc<BusStats>) -> (Self, Router) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        let stats = Arc::new(BusStats::default());
         let router = Router {
             receiver,
             stats: stats.clone(),
         };
         (Self { sender, stats }, router)
     }
-
-    pub fn stats(&self) -> Arc<BusStats> {
-        self.stats.clone()
-    }
 }
 
 #[async_trait]
 impl EventBus for LocalBus {
     async fn publish(&self, event: &Event) -> PortResult<()> {
-        self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
+        let deliveries = routing::consumers(event).count();
+        if deliveries == 0 {
+            return Ok(());
+        }
+        self.stats.start(deliveries);
         self.sender.send(event.clone()).map_err(|e| {
-            self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.stats.in_flight.fetch_sub(deliveries, Ordering::SeqCst);
             PortError::new("local bus", e)
         })
     }
@@ -83,18 +96,15 @@ impl Router {
                 let stats = self.stats.clone();
                 tokio::spawn(async move {
                     for function in routing::consumers(&event) {
-                        if !deliver_with_retries(&app, function, &event).await {
-                            stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
-                        }
+                        stats.finish(deliver_with_retries(&app, function, &event).await);
                     }
-                    stats.in_flight.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         })
     }
 }
 
-async fn deliver_with_retries(app: &App, function: &'static str, event: &Event) -> bool {
+pub(crate) async fn deliver_with_retries(app: &App, function: &'static str, event: &Event) -> bool {
     let purchase_id = event
         .purchase_id()
         .map(ToString::to_string)

@@ -175,8 +175,8 @@ impl Client {
 
 /// The confirmation link in an email's text part.
 pub fn link_in(text: &str) -> Option<String> {
-    text.split_whitespace()
-        .find(|w| w.contains("/confirm/"))
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\''))
+        .find(|w| w.starts_with("http") && w.contains("/confirm/"))
         .map(str::to_owned)
 }
 
@@ -197,5 +197,7 @@ mod tests {
             Some("http://h/confirm/abc")
         );
         assert_eq!(link_in("nothing"), None);
+        let html = "<p><a href=\"http://h/confirm/xyz\">http://h/confirm/xyz</a></p>";
+        assert_eq!(link_in(html).as_deref(), Some("http://h/confirm/xyz"));
     }
 }

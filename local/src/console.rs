@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use hashbuy::domain::{
     CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId,
 };
-use hashbuy::ports::{Accounts, Catalog, ChargeOutcome};
+use hashbuy::ports::ChargeOutcome;
 use hashbuy::steps::expire_purchases;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -92,16 +92,9 @@ fn product_json(p: &Product) -> Value {
     })
 }
 
-async fn products(State(local): Shared) -> Json<Value> {
-    Json(
-        local
-            .mem
-            .store
-            .products()
-            .iter()
-            .map(product_json)
-            .collect(),
-    )
+async fn products(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+    let products = local.views.products().await.map_err(internal)?;
+    Ok(Json(products.iter().map(product_json).collect()))
 }
 
 async fn add_product(
@@ -128,8 +121,9 @@ async fn add_product(
         stock: new.stock,
     };
     local
-        .mem
-        .store
+        .app
+        .ports
+        .catalog
         .put_product(&product)
         .await
         .map_err(internal)?;
@@ -160,7 +154,13 @@ async fn add_account(
         email,
         card: CardToken::new(new.card),
     };
-    local.mem.store.link(&account).await.map_err(internal)?;
+    local
+        .app
+        .ports
+        .accounts
+        .link(&account)
+        .await
+        .map_err(internal)?;
     let body = Json(json!({"x_user_id": account.x_user_id}));
     Ok((StatusCode::CREATED, body).into_response())
 }
@@ -175,13 +175,13 @@ async fn tweets(State(local): Shared) -> Json<Value> {
     )
 }
 
-async fn emails(State(local): Shared) -> Json<Value> {
-    let sent = local.mem.outbox.sent();
-    Json(
+async fn emails(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+    let sent = local.views.emails().await.map_err(internal)?;
+    Ok(Json(
         sent.iter()
-            .map(|e| json!({"to": e.to.as_str(), "subject": e.subject, "text": e.text, "html": e.html}))
+            .map(|e| json!({"to": e.to, "subject": e.subject, "text": e.text, "html": e.html}))
             .collect(),
-    )
+    ))
 }
 
 async fn charges(State(local): Shared) -> Json<Value> {
@@ -206,13 +206,15 @@ async fn charges(State(local): Shared) -> Json<Value> {
     )
 }
 
-async fn purchases(State(local): Shared) -> Json<Value> {
-    let all = local.mem.store.purchases();
-    Json(
+async fn purchases(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+    let all = local.views.purchases().await.map_err(internal)?;
+    Ok(Json(
         all.iter()
-            .map(|p| json!({"id": p.id, "x_user_id": p.buyer, "hashtag": p.product.as_str(), "state": p.state.as_str()}))
+            .map(|p| {
+                json!({"id": p.id, "x_user_id": p.buyer, "hashtag": p.product.as_str(), "state": p.state.as_str()})
+            })
             .collect(),
-    )
+    ))
 }
 
 #[derive(Deserialize)]

@@ -103,7 +103,11 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         .as_array()
         .and_then(|e| e.last())
         .ok_or_else(|| fail("no confirmation email arrived"))?;
-    let email_text = email["text"].as_str().unwrap_or_default();
+    // moto keeps only the HTML part of what SES sent; in memory both are there.
+    let email_text = email["text"]
+        .as_str()
+        .or(email["html"].as_str())
+        .unwrap_or_default();
     say(
         &format!("email to {}", email["to"].as_str().unwrap_or_default()),
         &format!(

@@ -2,8 +2,10 @@
 //! bus that routes events the way the deployment's EventBridge rules do; and a client
 //! that plays a shopper against it (the demo, the end-to-end tests).
 
+pub mod aws;
 pub mod bus;
 pub mod client;
 pub mod console;
 pub mod demo;
 pub mod stack;
+pub mod views;

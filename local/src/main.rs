@@ -52,6 +52,10 @@ struct StackArgs {
     /// Seconds a shopper has to press Confirm after the email.
     #[arg(long, default_value_t = 900)]
     email_window_secs: u64,
+    /// Run on the AWS adapters against this emulator (moto server), creating the table,
+    /// sender, bus and rules there, instead of in memory.
+    #[arg(long)]
+    aws_endpoint: Option<String>,
 }
 
 impl StackArgs {
@@ -68,6 +72,7 @@ impl StackArgs {
                 retweet: Duration::from_secs(self.retweet_window_secs),
                 email: Duration::from_secs(self.email_window_secs),
             },
+            aws_endpoint: self.aws_endpoint.clone(),
         })
     }
 }

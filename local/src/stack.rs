@@ -11,8 +11,9 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
+use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::memory::InMemory;
-use hashbuy::app::App;
+use hashbuy::app::{App, Ports};
 use hashbuy::domain::{Clock, SystemClock, Windows};
 use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::steps::{confirm_page, webhook};
@@ -20,7 +21,8 @@ use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
 use crate::bus::{BusStats, LocalBus};
-use crate::console;
+use crate::views::{AwsViews, MemoryViews, Views};
+use crate::{aws, console};
 
 /// How the stack is set up; the command line fills this in.
 #[derive(Clone, Debug)]
@@ -29,12 +31,16 @@ pub struct Config {
     pub x_consumer_secret: Secret,
     pub brand: Brand,
     pub windows: Windows,
+    /// Run on the AWS adapters against this emulator instead of in memory.
+    pub aws_endpoint: Option<String>,
 }
 
 /// What the HTTP handlers share.
 pub struct Local {
     pub app: App,
+    /// The X and card processor stand-ins and the clock, in memory in both modes.
     pub mem: InMemory,
+    pub views: Box<dyn Views>,
     pub key: WebhookKey,
     pub bus: Arc<BusStats>,
 }
@@ -62,25 +68,72 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let base_url = format!("http://{addr}");
 
     let mem = InMemory::new(config.brand.user_id.clone(), SystemClock.now());
-    let (bus, router) = LocalBus::new();
-    let stats = bus.stats();
+    let stats = Arc::new(BusStats::default());
     let settings = Settings {
         brand: config.brand,
         windows: config.windows,
         base_url: base_url.clone(),
         effect_lease: Duration::from_secs(30),
     };
-    let app = App {
-        ports: mem.ports(Arc::new(bus)),
-        settings,
+    let local = match &config.aws_endpoint {
+        None => {
+            let (bus, router) = LocalBus::new(stats.clone());
+            let app = App {
+                ports: mem.ports(Arc::new(bus)),
+                settings,
+            };
+            router.spawn(app.clone());
+            let views = MemoryViews {
+                store: mem.store.clone(),
+                outbox: mem.outbox.clone(),
+            };
+            Local {
+                app,
+                views: Box::new(views),
+                mem,
+                key: WebhookKey::new(config.x_consumer_secret),
+                bus: stats,
+            }
+        }
+        Some(endpoint) => {
+            let resources = aws::create(endpoint).await.map_err(std::io::Error::other)?;
+            let store = Arc::new(resources.store.clone());
+            let bus = aws::CountingBus {
+                inner: EventBridgeBus::new(
+                    aws_sdk_eventbridge::Client::new(&resources.config),
+                    &resources.bus_name,
+                ),
+                stats: stats.clone(),
+            };
+            let ports = Ports {
+                purchases: store.clone(),
+                catalog: store.clone(),
+                accounts: store.clone(),
+                effects: store,
+                mailer: Arc::new(resources.mailer.clone()),
+                bus: Arc::new(bus),
+                social: mem.x.clone(),
+                payments: mem.cards.clone(),
+                clock: mem.clock.clone(),
+            };
+            let app = App { ports, settings };
+            aws::spawn_pollers(&resources, app.clone(), stats.clone());
+            let views = AwsViews {
+                store: resources.store.clone(),
+                endpoint: endpoint.clone(),
+                sender: resources.sender.clone(),
+                http: reqwest::Client::new(),
+            };
+            Local {
+                app,
+                views: Box::new(views),
+                mem,
+                key: WebhookKey::new(config.x_consumer_secret),
+                bus: stats,
+            }
+        }
     };
-    router.spawn(app.clone());
-    let local = Arc::new(Local {
-        app,
-        mem,
-        key: WebhookKey::new(config.x_consumer_secret),
-        bus: stats,
-    });
+    let local = Arc::new(local);
 
     let routes = Router::new()
         .route("/webhook", any(x_webhook))

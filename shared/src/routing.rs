@@ -1,6 +1,7 @@
 //! Which function consumes which events. The deployment's EventBridge rules and the local
 //! stack's bus are both built from this one table, so they cannot drift apart.
 
+use crate::adapters::eventbridge::SOURCE;
 use crate::app::App;
 use crate::domain::Event;
 use crate::steps::{StepError, charge_card, confirm_retweet, fulfil_order, request_purchase};
@@ -30,6 +31,13 @@ pub const ROUTES: [Route; 4] = [
         events: &["PaymentSucceeded"],
     },
 ];
+
+impl Route {
+    /// The EventBridge event pattern of this route's rule.
+    pub fn pattern(&self) -> serde_json::Value {
+        serde_json::json!({"source": [SOURCE], "detail-type": self.events})
+    }
+}
 
 /// The functions an event is routed to.
 pub fn consumers(event: &Event) -> impl Iterator<Item = &'static str> + '_ {

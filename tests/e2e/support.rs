@@ -12,7 +12,26 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub const PRODUCT: &str = "BuyAmexGiftCard25";
+
+/// The emulator `tests/run.sh` started; these tests fail, rather than skip, without it.
+fn emulator_endpoint() -> String {
+    match std::env::var("HASHBUY_TEST_AWS_ENDPOINT") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "HASHBUY_TEST_AWS_ENDPOINT is not set: run the tests with tests/run.sh, which starts the AWS emulator"
+        ),
+    }
+}
 const SECRET: &str = "e2e-consumer-secret";
+
+/// Where the stack keeps its state and routes its events.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// In-memory adapters and the in-process bus.
+    Memory,
+    /// The AWS adapters on the emulator that `tests/run.sh` started.
+    Emulator,
+}
 
 pub struct Stack {
     pub client: Client,
@@ -20,25 +39,34 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub async fn spawn() -> Self {
+    pub async fn spawn(mode: Mode) -> Self {
+        let mut args = vec![
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--x-consumer-secret",
+            SECRET,
+        ];
+        let endpoint;
+        if let Mode::Emulator = mode {
+            endpoint = emulator_endpoint();
+            args.extend(["--aws-endpoint", endpoint.as_str()]);
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_hashbuy-local"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--x-consumer-secret",
-                SECRET,
-            ])
-            .env("RUST_LOG", "error")
+            .args(&args)
+            .env(
+                "RUST_LOG",
+                std::env::var("HASHBUY_E2E_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("spawn hashbuy-local");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
-            .expect("the stack starts within 30 s")
+            .expect("the stack starts within 60 s")
             .expect("read stdout")
             .expect("a first line");
         let url = line.rsplit(' ').next().expect("url").to_owned();
@@ -62,12 +90,15 @@ impl Stack {
     }
 
     pub async fn settle(&self) {
+        let settled = self
+            .client
+            .settle(Duration::from_secs(120))
+            .await
+            .expect("health");
         assert!(
-            self.client
-                .settle(Duration::from_secs(20))
-                .await
-                .expect("health"),
-            "bus settles"
+            settled,
+            "the bus settles: {}",
+            self.json("/_local/health").await
         );
     }
 
@@ -158,7 +189,7 @@ impl Stack {
             .as_array()
             .expect("emails")
             .iter()
-            .filter_map(|e| link_in(e["text"].as_str()?))
+            .filter_map(|e| link_in(e["text"].as_str().or(e["html"].as_str())?))
             .collect()
     }
 

@@ -58,7 +58,12 @@ pub(crate) async fn transition(
         };
         match app.ports.purchases.apply(&change).await? {
             Applied::Done => return Ok(Transition::Applied(change.after)),
-            Applied::SoldOut => return Ok(Transition::SoldOut(purchase)),
+            // No unit was left, unless the purchase itself had moved on (a twin delivery
+            // holding it first): then decide again from what is stored.
+            Applied::SoldOut => match app.ports.purchases.get(&purchase.id).await? {
+                Some(fresh) if fresh.version != purchase.version => purchase = fresh,
+                _ => return Ok(Transition::SoldOut(purchase)),
+            },
             Applied::Stale => match app.ports.purchases.get(&purchase.id).await? {
                 Some(fresh) => purchase = fresh,
                 None => return Err(StepError::Contention(purchase.id)),

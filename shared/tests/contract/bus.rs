@@ -83,7 +83,7 @@ async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule()
         .receive_message()
         .queue_url(&queue_url)
         .max_number_of_messages(10)
-        .wait_time_seconds(2)
+        .wait_time_seconds(0)
         .send()
         .await
         .expect("receive");

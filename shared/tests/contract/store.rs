@@ -444,3 +444,14 @@ async fn dynamodb_items_carry_the_ttl_the_table_enables() {
     );
     assert!(store.claim("k", T0, Duration::from_secs(1)).await.is_ok());
 }
+
+#[tokio::test]
+async fn dynamodb_console_listing_sees_products_and_purchases() {
+    let (store, _, _) = dynamo().await;
+    store.put_product(&product(2)).await.expect("product");
+    store.insert(&requested(13)).await.expect("insert");
+    let products = store.all_products().await.expect("scan");
+    assert_eq!(products, [product(2)]);
+    let purchases = store.all_purchases().await.expect("scan");
+    assert_eq!(purchases, [requested(13)]);
+}

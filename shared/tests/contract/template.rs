@@ -8,8 +8,9 @@ use std::path::Path;
 use hashbuy::adapters::dynamodb::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::domain::{
-    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseCancelled, PurchaseConfirmed,
-    PurchaseExpired, PurchaseId, PurchaseRequested, PurchaseShipped, TweetId, UserId,
+    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseCancelled,
+    PurchaseConfirmed, PurchaseExpired, PurchaseId, PurchaseRequested, PurchaseShipped, TweetId,
+    UserId,
 };
 use hashbuy::ports::EventBus;
 use hashbuy::routing::ROUTES;
@@ -18,12 +19,15 @@ use serde_yaml::Value;
 use crate::emulator;
 
 fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
 }
 
 /// The template with CloudFormation's short-form tags (`!Ref`, `!Sub`, ...) left as tagged values.
 fn template() -> Value {
-    let text = std::fs::read_to_string(workspace().join("infra/template.yaml")).expect("read the template");
+    let text = std::fs::read_to_string(workspace().join("infra/template.yaml"))
+        .expect("read the template");
     serde_yaml::from_str(&text).expect("the template is YAML")
 }
 
@@ -42,12 +46,18 @@ fn functions(template: &Value) -> BTreeMap<String, Value> {
 }
 
 fn binary(function: &Value) -> String {
-    function["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned()
+    function["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .expect("Binary")
+        .to_owned()
 }
 
 /// The EventBridge rule patterns of a function, as JSON.
 fn patterns(function: &Value) -> Vec<serde_json::Value> {
-    let events = function["Properties"]["Events"].as_mapping().cloned().unwrap_or_default();
+    let events = function["Properties"]["Events"]
+        .as_mapping()
+        .cloned()
+        .unwrap_or_default();
     events
         .values()
         .filter(|e| e["Type"] == "EventBridgeRule")
@@ -64,7 +74,11 @@ fn every_function_crate_has_exactly_one_function_resource() {
     let template = template();
     let binaries: Vec<String> = functions(&template).values().map(binary).collect();
     let unique: BTreeSet<String> = binaries.iter().cloned().collect();
-    assert_eq!(binaries.len(), unique.len(), "a binary is deployed twice: {binaries:?}");
+    assert_eq!(
+        binaries.len(),
+        unique.len(),
+        "a binary is deployed twice: {binaries:?}"
+    );
     assert_eq!(unique, crates);
     for (id, f) in functions(&template) {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
@@ -83,13 +97,24 @@ fn the_rules_are_the_code_routes() {
     for f in functions(&template).values() {
         for pattern in patterns(f) {
             assert_eq!(pattern["source"], serde_json::json!(["hashbuy"]));
-            let types = pattern["detail-type"].as_array().expect("detail-type").iter();
-            deployed.entry(binary(f)).or_default().extend(types.map(|t| t.as_str().expect("name").to_owned()));
+            let types = pattern["detail-type"]
+                .as_array()
+                .expect("detail-type")
+                .iter();
+            deployed
+                .entry(binary(f))
+                .or_default()
+                .extend(types.map(|t| t.as_str().expect("name").to_owned()));
         }
     }
     let routes: BTreeMap<String, Vec<String>> = ROUTES
         .iter()
-        .map(|r| (r.function.to_owned(), r.events.iter().map(|e| (*e).to_owned()).collect()))
+        .map(|r| {
+            (
+                r.function.to_owned(),
+                r.events.iter().map(|e| (*e).to_owned()).collect(),
+            )
+        })
         .collect();
     assert_eq!(deployed, routes);
 }
@@ -98,7 +123,11 @@ fn the_rules_are_the_code_routes() {
 fn the_table_declares_the_attributes_the_code_uses() {
     let table = &resources(&template())["Table"]["Properties"];
     assert_eq!(table["KeySchema"][0]["AttributeName"], PK);
-    assert_eq!(table["KeySchema"].as_sequence().map(Vec::len), Some(1), "no sort key");
+    assert_eq!(
+        table["KeySchema"].as_sequence().map(Vec::len),
+        Some(1),
+        "no sort key"
+    );
     assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], TTL);
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
     let index = &table["GlobalSecondaryIndexes"][0];
@@ -106,7 +135,10 @@ fn the_table_declares_the_attributes_the_code_uses() {
     assert_eq!(index["KeySchema"][0]["AttributeName"], DUE_PK);
     assert_eq!(index["KeySchema"][1]["AttributeName"], DUE_AT);
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
-    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
 }
 
 fn one_of_each() -> Vec<Event> {
@@ -126,14 +158,28 @@ fn one_of_each() -> Vec<Event> {
             user_id: user,
             brand_tweet_id: tweet,
         }),
-        Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id: purchase_id.clone() }),
-        Event::PaymentSucceeded(PaymentSucceeded { purchase_id: purchase_id.clone() }),
-        Event::PaymentDeclined(PaymentDeclined { purchase_id: purchase_id.clone() }),
-        Event::PurchaseShipped(PurchaseShipped { purchase_id: purchase_id.clone() }),
-        Event::PurchaseExpired(PurchaseExpired { purchase_id: purchase_id.clone() }),
+        Event::PurchaseConfirmed(PurchaseConfirmed {
+            purchase_id: purchase_id.clone(),
+        }),
+        Event::PaymentSucceeded(PaymentSucceeded {
+            purchase_id: purchase_id.clone(),
+        }),
+        Event::PaymentDeclined(PaymentDeclined {
+            purchase_id: purchase_id.clone(),
+        }),
+        Event::PurchaseShipped(PurchaseShipped {
+            purchase_id: purchase_id.clone(),
+        }),
+        Event::PurchaseExpired(PurchaseExpired {
+            purchase_id: purchase_id.clone(),
+        }),
         Event::PurchaseCancelled(PurchaseCancelled { purchase_id }),
     ];
-    assert_eq!(events.iter().map(Event::name).collect::<Vec<_>>(), Event::NAMES, "one of each event");
+    assert_eq!(
+        events.iter().map(Event::name).collect::<Vec<_>>(),
+        Event::NAMES,
+        "one of each event"
+    );
     events
 }
 
@@ -145,13 +191,25 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
     let events = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let bus = emulator::unique("wiring");
-    events.create_event_bus().name(&bus).send().await.expect("bus");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("bus");
 
     let mut queues = BTreeMap::new();
     for f in functions(&template()).values() {
         for (i, pattern) in patterns(f).into_iter().enumerate() {
             let name = format!("{bus}-{}-{i}", binary(f));
-            let url = sqs.create_queue().queue_name(&name).send().await.expect("queue").queue_url.expect("url");
+            let url = sqs
+                .create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .expect("queue")
+                .queue_url
+                .expect("url");
             let arn = sqs
                 .get_queue_attributes()
                 .queue_url(&url)
@@ -160,7 +218,10 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
                 .await
                 .expect("attributes")
                 .attributes
-                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                        .cloned()
+                })
                 .expect("arn");
             events
                 .put_rule()
@@ -170,8 +231,19 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
                 .send()
                 .await
                 .expect("rule from the template's pattern");
-            let target = aws_sdk_eventbridge::types::Target::builder().id("q").arn(arn).build().expect("target");
-            events.put_targets().rule(&name).event_bus_name(&bus).targets(target).send().await.expect("target");
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(arn)
+                .build()
+                .expect("target");
+            events
+                .put_targets()
+                .rule(&name)
+                .event_bus_name(&bus)
+                .targets(target)
+                .send()
+                .await
+                .expect("target");
             queues.insert(binary(f), url);
         }
     }
@@ -188,7 +260,7 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
                 .receive_message()
                 .queue_url(url)
                 .max_number_of_messages(10)
-                .wait_time_seconds(1)
+                .wait_time_seconds(0)
                 .send()
                 .await
                 .expect("receive");
@@ -196,7 +268,8 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
                 break;
             }
             for m in batch.messages() {
-                let body: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("json");
+                let body: serde_json::Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("json");
                 received.push(body["detail-type"].as_str().unwrap_or_default().to_owned());
                 sqs.delete_message()
                     .queue_url(url)
@@ -209,6 +282,10 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
         received.sort();
         let mut expected: Vec<String> = route.events.iter().map(|e| (*e).to_owned()).collect();
         expected.sort();
-        assert_eq!(received, expected, "{} receives exactly its events", route.function);
+        assert_eq!(
+            received, expected,
+            "{} receives exactly its events",
+            route.function
+        );
     }
 }

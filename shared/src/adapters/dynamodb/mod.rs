@@ -105,6 +105,55 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Every item of one kind, by a full scan: for the local console and tests, never
+    /// for the functions (a scan reads the whole table).
+    async fn scan_kind(&self, kind: &str) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("kind = :kind")
+                .expression_attribute_values(":kind", s(kind))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| err("scan", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Every product (console only; see [`Self::scan_kind`]).
+    pub async fn all_products(&self) -> PortResult<Vec<Product>> {
+        let mut all: Vec<_> = self
+            .scan_kind("product")
+            .await?
+            .iter()
+            .map(product_from_item)
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
+        Ok(all)
+    }
+
+    /// Every purchase, oldest first (console only; see [`Self::scan_kind`]).
+    pub async fn all_purchases(&self) -> PortResult<Vec<Purchase>> {
+        let mut all: Vec<_> = self
+            .scan_kind("purchase")
+            .await?
+            .iter()
+            .map(purchase_from_item)
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(all)
+    }
+
     async fn get_item(&self, key: String) -> PortResult<Option<Item>> {
         let output = self
             .client
