@@ -4,5 +4,6 @@
 mod bus;
 mod emulator;
 mod mailer;
+mod redelivery;
 mod store;
 mod template;
