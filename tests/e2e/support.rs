@@ -24,6 +24,13 @@ fn emulator_endpoint() -> String {
 }
 const SECRET: &str = "e2e-consumer-secret";
 
+/// A shopper who posted the purchase hashtag and retweeted the brand's prompt.
+pub struct Emailed {
+    pub request: hashbuy_local::client::Delivered,
+    /// The confirmation link from the email.
+    pub link: String,
+}
+
 /// Where the stack keeps its state and routes its events.
 #[derive(Clone, Copy, Debug)]
 pub enum Mode {
@@ -181,6 +188,20 @@ impl Stack {
         self.settle().await;
         let links = self.links().await;
         links.last().cloned().expect("a confirmation link")
+    }
+
+    /// Shopper 1 (with `card`) asks for the product and retweets the prompt.
+    pub async fn emailed(&self, card: &str) -> Emailed {
+        let shopper = self.shopper(1, card).await;
+        let request = self
+            .client
+            .tweet(&shopper, &format!("#{PRODUCT}"))
+            .await
+            .expect("tweet");
+        assert_eq!(request.status, 200);
+        self.settle().await;
+        let link = self.retweet_prompt(&shopper, &request.id).await;
+        Emailed { request, link }
     }
 
     pub async fn links(&self) -> Vec<String> {

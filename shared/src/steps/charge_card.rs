@@ -1,9 +1,7 @@
 //! The shopper confirmed: charge the card once, with the purchase id as the processor's
 //! idempotency key, so however often this runs the card is charged at most once.
 
-use tracing::Instrument;
-
-use super::{StepError, Transition, email_once, reply_once, transition};
+use super::{StepError, Transition, email_once, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{Event, PaymentDeclined, PaymentSucceeded, Purchase, PurchaseConfirmed, State};
 use crate::messages;
@@ -20,16 +18,7 @@ pub enum Outcome {
 
 pub async fn handle(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepError> {
     let span = tracing::info_span!("charge_card", purchase_id = %event.purchase_id);
-    async {
-        let outcome = decide(app, event).await;
-        match &outcome {
-            Ok(o) => tracing::info!(outcome = ?o, "charge handled"),
-            Err(e) => tracing::error!(error = %e, "charge failed; the event will be retried"),
-        }
-        outcome
-    }
-    .instrument(span)
-    .await
+    traced(span, decide(app, event)).await
 }
 
 async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepError> {

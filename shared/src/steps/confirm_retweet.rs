@@ -1,9 +1,7 @@
 //! Someone retweeted one of the brand's confirmation requests. If it is the buyer, in
 //! time, hold a unit and email the 15-minute confirmation link.
 
-use tracing::Instrument;
-
-use super::{StepError, Transition, effects::once, email_once, reply_once, transition};
+use super::{StepError, Transition, effects::once, email_once, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{
     ConfirmationRetweeted, ConfirmationToken, Event, Purchase, PurchaseCancelled, PurchaseId,
@@ -34,18 +32,7 @@ pub async fn handle(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome,
         tweet_id = %event.tweet_id,
         brand_tweet_id = %event.brand_tweet_id
     );
-    async {
-        let outcome = decide(app, event).await;
-        match &outcome {
-            Ok(o) => tracing::info!(outcome = ?o, "retweet handled"),
-            Err(e) => {
-                tracing::error!(error = %e, "retweet handling failed; the event will be retried")
-            }
-        }
-        outcome
-    }
-    .instrument(span)
-    .await
+    traced(span, decide(app, event)).await
 }
 
 async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {

@@ -1,8 +1,6 @@
 //! Paid: ship the product, then send the receipt email and a reply on X, each once.
 
-use tracing::Instrument;
-
-use super::{StepError, Transition, email_once, reply_once, transition};
+use super::{StepError, Transition, email_once, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{Event, PaymentSucceeded, Purchase, PurchaseShipped, State};
 use crate::messages;
@@ -16,16 +14,7 @@ pub enum Outcome {
 
 pub async fn handle(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepError> {
     let span = tracing::info_span!("fulfil_order", purchase_id = %event.purchase_id);
-    async {
-        let outcome = decide(app, event).await;
-        match &outcome {
-            Ok(o) => tracing::info!(outcome = ?o, "fulfilment handled"),
-            Err(e) => tracing::error!(error = %e, "fulfilment failed; the event will be retried"),
-        }
-        outcome
-    }
-    .instrument(span)
-    .await
+    traced(span, decide(app, event)).await
 }
 
 async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepError> {

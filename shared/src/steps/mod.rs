@@ -34,6 +34,25 @@ pub enum StepError {
     Incomplete(String),
 }
 
+/// Runs a step's decision inside its span and logs how it ended: the one place where
+/// every event step reports its outcome, or the error that makes the event retry.
+pub(crate) async fn traced<T: std::fmt::Debug>(
+    span: tracing::Span,
+    decision: impl std::future::Future<Output = Result<T, StepError>>,
+) -> Result<T, StepError> {
+    use tracing::Instrument;
+    async {
+        let outcome = decision.await;
+        match &outcome {
+            Ok(o) => tracing::info!(outcome = ?o, "step done"),
+            Err(e) => tracing::error!(error = %e, "step failed; the event will be retried"),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
+}
+
 /// What became of a transition attempt.
 #[derive(Debug)]
 pub(crate) enum Transition {

@@ -1,9 +1,7 @@
 //! A shopper posted a purchase hashtag: open a purchase and ask for the retweet, or say
 //! plainly why not (no linked account, unknown product, sold out).
 
-use tracing::Instrument;
-
-use super::{StepError, Transition, reply_once, transition};
+use super::{StepError, Transition, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
 use crate::messages;
@@ -20,18 +18,7 @@ pub enum Outcome {
 
 pub async fn handle(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepError> {
     let span = tracing::info_span!("request_purchase", purchase_id = %event.purchase_id, tweet_id = %event.tweet_id);
-    async {
-        let outcome = decide(app, event).await;
-        match &outcome {
-            Ok(o) => tracing::info!(outcome = ?o, "purchase request handled"),
-            Err(e) => {
-                tracing::error!(error = %e, "purchase request failed; the event will be retried")
-            }
-        }
-        outcome
-    }
-    .instrument(span)
-    .await
+    traced(span, decide(app, event)).await
 }
 
 async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepError> {

@@ -25,7 +25,6 @@ async fn memory_bus_records_what_was_published() {
 async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule() {
     let config = emulator::config().await;
     let events = aws_sdk_eventbridge::Client::new(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
     let name = emulator::unique("hashbuy-bus");
     events
         .create_event_bus()
@@ -33,64 +32,14 @@ async fn eventbridge_delivers_source_detail_type_and_detail_to_a_matching_rule()
         .send()
         .await
         .expect("create bus");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("queue arn");
     let pattern = serde_json::json!({"source": [SOURCE], "detail-type": ["PurchaseConfirmed"]});
-    events
-        .put_rule()
-        .name("charge-card")
-        .event_bus_name(&name)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .expect("rule");
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("queue")
-        .arn(arn)
-        .build()
-        .expect("target");
-    events
-        .put_targets()
-        .rule("charge-card")
-        .event_bus_name(&name)
-        .targets(target)
-        .send()
-        .await
-        .expect("target");
+    let queue = emulator::rule_to_queue(&config, &name, &name, &pattern).await;
 
     let bus = EventBridgeBus::new(events.clone(), &name);
     bus.publish(&event()).await.expect("publish");
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(0)
-        .send()
-        .await
-        .expect("receive");
-    let messages = received.messages();
-    assert_eq!(messages.len(), 1);
-    let body: serde_json::Value =
-        serde_json::from_str(messages[0].body().expect("body")).expect("json");
+    let received = emulator::drain(&config, &queue).await;
+    assert_eq!(received.len(), 1);
+    let body = &received[0];
     assert_eq!(body["source"], SOURCE);
     assert_eq!(body["detail-type"], "PurchaseConfirmed");
     let parsed = Event::from_parts("PurchaseConfirmed", body["detail"].clone()).expect("detail");

@@ -43,3 +43,85 @@ pub fn unique(prefix: &str) -> String {
         NEXT.fetch_add(1, Ordering::SeqCst)
     )
 }
+
+/// Creates a queue and a rule on `bus` that sends what matches `pattern` to it, as the
+/// deployment's rules send to functions; returns the queue's URL.
+pub async fn rule_to_queue(
+    config: &SdkConfig,
+    bus: &str,
+    name: &str,
+    pattern: &serde_json::Value,
+) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes");
+    let arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .expect("queue arn");
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("rule");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(arn)
+        .build()
+        .expect("target");
+    events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("target");
+    url
+}
+
+/// Every message on the queue now, deleted as read, as JSON bodies.
+pub async fn drain(config: &SdkConfig, url: &str) -> Vec<serde_json::Value> {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut bodies = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        if batch.messages().is_empty() {
+            return bodies;
+        }
+        for m in batch.messages() {
+            bodies.push(serde_json::from_str(m.body().unwrap_or_default()).expect("JSON body"));
+            let handle = m.receipt_handle().unwrap_or_default();
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}

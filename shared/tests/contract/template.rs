@@ -189,7 +189,6 @@ fn one_of_each() -> Vec<Event> {
 async fn each_event_reaches_exactly_the_functions_routed_for_it() {
     let config = emulator::config().await;
     let events = aws_sdk_eventbridge::Client::new(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
     let bus = emulator::unique("wiring");
     events
         .create_event_bus()
@@ -197,54 +196,14 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
         .send()
         .await
         .expect("bus");
-
     let mut queues = BTreeMap::new();
     for f in functions(&template()).values() {
         for (i, pattern) in patterns(f).into_iter().enumerate() {
             let name = format!("{bus}-{}-{i}", binary(f));
-            let url = sqs
-                .create_queue()
-                .queue_name(&name)
-                .send()
-                .await
-                .expect("queue")
-                .queue_url
-                .expect("url");
-            let arn = sqs
-                .get_queue_attributes()
-                .queue_url(&url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .send()
-                .await
-                .expect("attributes")
-                .attributes
-                .and_then(|a| {
-                    a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                        .cloned()
-                })
-                .expect("arn");
-            events
-                .put_rule()
-                .name(&name)
-                .event_bus_name(&bus)
-                .event_pattern(pattern.to_string())
-                .send()
-                .await
-                .expect("rule from the template's pattern");
-            let target = aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(arn)
-                .build()
-                .expect("target");
-            events
-                .put_targets()
-                .rule(&name)
-                .event_bus_name(&bus)
-                .targets(target)
-                .send()
-                .await
-                .expect("target");
-            queues.insert(binary(f), url);
+            queues.insert(
+                binary(f),
+                emulator::rule_to_queue(&config, &bus, &name, &pattern).await,
+            );
         }
     }
 
@@ -254,31 +213,11 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
     }
     for route in ROUTES {
         let url = queues.get(route.function).expect("a rule for every route");
-        let mut received = Vec::new();
-        loop {
-            let batch = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .expect("receive");
-            if batch.messages().is_empty() {
-                break;
-            }
-            for m in batch.messages() {
-                let body: serde_json::Value =
-                    serde_json::from_str(m.body().unwrap_or_default()).expect("json");
-                received.push(body["detail-type"].as_str().unwrap_or_default().to_owned());
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
+        let mut received: Vec<String> = emulator::drain(&config, url)
+            .await
+            .iter()
+            .map(|body| body["detail-type"].as_str().unwrap_or_default().to_owned())
+            .collect();
         received.sort();
         let mut expected: Vec<String> = route.events.iter().map(|e| (*e).to_owned()).collect();
         expected.sort();
