@@ -29,6 +29,43 @@ fn say(who: &str, what: &str) {
     }
 }
 
+/// Prints an email as the shopper reads it and returns its text. moto keeps only the HTML
+/// part of what SES sent, so on the emulator the text is the HTML without its tags.
+fn show_email(email: &Value) -> String {
+    let text = match (email["text"].as_str(), email["html"].as_str()) {
+        (Some(text), _) => text.to_owned(),
+        (None, Some(html)) => without_tags(html),
+        (None, None) => String::new(),
+    };
+    let to = email["to"].as_str().unwrap_or_default();
+    let subject = email["subject"].as_str().unwrap_or_default();
+    say(
+        &format!("email to {to}"),
+        &format!("Subject: {subject}\n\n{text}"),
+    );
+    text
+}
+
+fn without_tags(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("&amp;", "&")
+}
+
 async fn settle(client: &Client) -> Result<(), DemoError> {
     if client.settle(SETTLE).await? {
         Ok(())
@@ -103,19 +140,8 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         .as_array()
         .and_then(|e| e.last())
         .ok_or_else(|| fail("no confirmation email arrived"))?;
-    // moto keeps only the HTML part of what SES sent; in memory both are there.
-    let email_text = email["text"]
-        .as_str()
-        .or(email["html"].as_str())
-        .unwrap_or_default();
-    say(
-        &format!("email to {}", email["to"].as_str().unwrap_or_default()),
-        &format!(
-            "Subject: {}\n\n{email_text}",
-            email["subject"].as_str().unwrap_or_default()
-        ),
-    );
-    let link = link_in(email_text).ok_or_else(|| fail("the email has no confirmation link"))?;
+    let email_text = show_email(email);
+    let link = link_in(&email_text).ok_or_else(|| fail("the email has no confirmation link"))?;
 
     let (status, _) = client.page(reqwest::Method::GET, &link).await?;
     say(
@@ -143,14 +169,7 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
     }
     let emails = client.get_json("/_local/emails").await?;
     if let Some(receipt) = emails.as_array().and_then(|e| e.last()) {
-        say(
-            "email",
-            &format!(
-                "Subject: {}\n\n{}",
-                receipt["subject"].as_str().unwrap_or_default(),
-                receipt["text"].as_str().unwrap_or_default()
-            ),
-        );
+        show_email(receipt);
     }
     let thanks = last_reply_to(client, &request.id).await?;
     say(
