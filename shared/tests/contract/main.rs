@@ -3,6 +3,7 @@
 
 mod bus;
 mod emulator;
+mod http_apis;
 mod mailer;
 mod redelivery;
 mod store;
