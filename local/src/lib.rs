@@ -7,5 +7,6 @@ pub mod bus;
 pub mod client;
 pub mod console;
 pub mod demo;
+pub mod runtime_api;
 pub mod stack;
 pub mod views;

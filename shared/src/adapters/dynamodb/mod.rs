@@ -50,6 +50,10 @@ impl DynamoStore {
         }
     }
 
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Creates the table as the SAM template declares it, with TTL on: for the emulator
     /// and the local stack. In AWS the template owns the table.
     pub async fn create_table(&self) -> PortResult<()> {

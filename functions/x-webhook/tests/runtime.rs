@@ -1,0 +1,66 @@
+//! The real binary under a loopback Lambda Runtime API, on the emulator: it loads its
+//! configuration and X's secret from Secrets Manager, and answers X's CRC challenge.
+
+use std::time::Duration;
+
+use hashbuy::settings::Secret;
+use hashbuy::x::signature::WebhookKey;
+use hashbuy_local::runtime_api::{RuntimeApi, spawn_function};
+use serde_json::json;
+
+fn endpoint() -> String {
+    std::env::var("HASHBUY_TEST_AWS_ENDPOINT")
+        .expect("HASHBUY_TEST_AWS_ENDPOINT: run the tests with tests/run.sh")
+}
+
+#[tokio::test]
+async fn answers_the_crc_challenge_with_the_secret_from_secrets_manager() {
+    let endpoint = endpoint();
+    let resources = hashbuy_local::aws::create(&endpoint)
+        .await
+        .expect("resources on the emulator");
+    let secrets = aws_sdk_secretsmanager::Client::new(&resources.config);
+    let secret_id = format!("{}/x", resources.bus_name);
+    let secret = json!({"consumer_key": "ck", "consumer_secret": "from-secrets-manager"});
+    secrets
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .expect("secret");
+
+    let runtime = RuntimeApi::start().await.expect("runtime api");
+    let _function = spawn_function(
+        env!("CARGO_BIN_EXE_x-webhook"),
+        &runtime,
+        &resources,
+        &endpoint,
+        &[("X_SECRET_ID", secret_id.as_str())],
+    )
+    .expect("spawn");
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "GET /webhook",
+        "rawPath": "/webhook",
+        "rawQueryString": "crc_token=challenge",
+        "queryStringParameters": {"crc_token": "challenge"},
+        "headers": {"host": "api.example.com"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": {"method": "GET", "path": "/webhook", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "X"},
+            "requestId": "r1", "routeKey": "GET /webhook", "stage": "$default", "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_600_000_000_u64
+        },
+        "isBase64Encoded": false
+    });
+    let answer = runtime
+        .invoke(event, Duration::from_secs(30))
+        .await
+        .expect("invocation")
+        .expect("success");
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer["body"].as_str().expect("body")).expect("json body");
+    let expected = WebhookKey::new(Secret::new("from-secrets-manager")).sign(b"challenge");
+    assert_eq!(body["response_token"], expected);
+}
