@@ -7,8 +7,9 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::app::App;
-use crate::x::activity::{Delivery, classify};
+use crate::x::posts::{Seen, classify};
 use crate::x::signature::{HEADER, WebhookKey};
+use crate::x::{activity, stream};
 
 /// Deliveries larger than this are refused before any parsing.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -49,6 +50,26 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<String> {
     response
 }
 
+/// The posts of a delivery, in either format X sends to the same URL: the Account
+/// Activity API's `tweet_create_events` (other event kinds are accepted and ignored), or
+/// the filtered stream webhooks' single post under `data`.
+fn posts(body: &[u8]) -> Result<Vec<Seen>, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_slice(body)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::custom("a delivery is a JSON object"));
+    }
+    if value.get("data").is_some() {
+        let delivery: stream::Delivery = serde_json::from_value(value)?;
+        return Ok(vec![delivery.seen()]);
+    }
+    let delivery: activity::Delivery = serde_json::from_value(value)?;
+    Ok(delivery
+        .tweet_create_events
+        .iter()
+        .map(activity::Post::seen)
+        .collect())
+}
+
 fn crc(key: &WebhookKey, request: &Request<Bytes>) -> Response<String> {
     let query = request.uri().query().unwrap_or_default();
     let token = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "crc_token");
@@ -84,15 +105,8 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
             json!({"error": "bad or missing signature"}),
         );
     }
-    let parsed = serde_json::from_slice::<serde_json::Value>(body).and_then(|value| {
-        if value.is_object() {
-            serde_json::from_value::<Delivery>(value)
-        } else {
-            Err(serde::de::Error::custom("a delivery is a JSON object"))
-        }
-    });
-    let delivery = match parsed {
-        Ok(d) => d,
+    let posts = match posts(body) {
+        Ok(posts) => posts,
         Err(error) => {
             tracing::warn!(error = %error, "delivery refused: not the expected JSON");
             return reply(
@@ -103,11 +117,7 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
     };
     let brand = &app.settings.brand.user_id;
     let mut published = 0;
-    for event in delivery
-        .tweet_create_events
-        .iter()
-        .filter_map(|post| classify(post, brand))
-    {
+    for event in posts.iter().filter_map(|post| classify(post, brand)) {
         let purchase_id = event
             .purchase_id()
             .map(ToString::to_string)
@@ -181,6 +191,33 @@ mod tests {
         .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(w.event_names(), ["PurchaseRequested"]);
+    }
+
+    #[tokio::test]
+    async fn a_filtered_stream_delivery_drives_the_same_story() {
+        let w = World::new();
+        let body = json!({
+            "data": {"id": "500", "text": "#BuyGift25", "author_id": "2001",
+                     "entities": {"hashtags": [{"start": 0, "end": 10, "tag": "BuyGift25"}]}},
+            "includes": {"users": [{"id": "2001", "username": "ada"}]},
+            "matching_rules": [{"id": "1", "tag": "BuyGift25"}]
+        })
+        .to_string();
+        let response = handle(
+            &w.app,
+            &key(),
+            post(&body, Some(key().sign(body.as_bytes()))),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let published = w.bus.published();
+        let [crate::domain::Event::PurchaseRequested(request)] = published.as_slice() else {
+            panic!("expected one request: {published:?}")
+        };
+        assert_eq!(
+            (request.tweet_id.as_str(), request.screen_name.as_str()),
+            ("500", "ada")
+        );
     }
 
     #[tokio::test]

@@ -4,9 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::{
-    ConfirmationRetweeted, Event, Hashtag, PurchaseId, PurchaseRequested, TagKind, TweetId, UserId,
-};
+use super::posts::{Original, Reply, Seen};
 
 #[derive(Debug, Deserialize)]
 pub struct Delivery {
@@ -54,71 +52,43 @@ pub struct Extended {
 }
 
 impl Post {
-    fn hashtags(&self) -> impl Iterator<Item = TagKind> + '_ {
+    fn tags(&self) -> Vec<String> {
         let entities = self
             .extended_tweet
             .as_ref()
             .map_or(&self.entities, |e| &e.entities);
-        entities
-            .hashtags
-            .iter()
-            .filter_map(|h| Hashtag::parse(&h.text).ok())
-            .map(|h| h.kind())
+        entities.hashtags.iter().map(|h| h.text.clone()).collect()
     }
 
-    fn has_confirmation_tag(&self) -> bool {
-        self.hashtags()
-            .any(|k| matches!(k, TagKind::Confirmation(_)))
-    }
-}
-
-/// Turns one delivered post into what happened, if it concerns hashbuy:
-/// - the buyer's retweet of a brand post carrying a confirmation hashtag, or their reply
-///   to such a post with the confirmation hashtag, is a [`ConfirmationRetweeted`];
-/// - any other post with a purchase hashtag is a [`PurchaseRequested`];
-/// - the brand's own posts, and everything else, are nothing.
-pub fn classify(post: &Post, brand: &UserId) -> Option<Event> {
-    let author = UserId::parse(&post.user.id_str).ok()?;
-    if author == *brand {
-        return None;
-    }
-    let tweet_id = TweetId::parse(&post.id_str).ok()?;
-    if let Some(original) = &post.retweeted_status {
-        let by_brand = original.user.id_str == brand.as_str();
-        if !by_brand || !original.has_confirmation_tag() {
-            return None;
+    /// The post in the shape both delivery formats share.
+    pub fn seen(&self) -> Seen {
+        Seen {
+            id: self.id_str.clone(),
+            author_id: self.user.id_str.clone(),
+            screen_name: self.user.screen_name.clone(),
+            hashtags: self.tags(),
+            retweet_of: self.retweeted_status.as_ref().map(|original| Original {
+                id: original.id_str.clone(),
+                author_id: original.user.id_str.clone(),
+                hashtags: original.tags(),
+            }),
+            reply_to: self.in_reply_to_status_id_str.clone().map(|id| Reply {
+                id,
+                user_id: self.in_reply_to_user_id_str.clone().unwrap_or_default(),
+            }),
         }
-        return Some(Event::ConfirmationRetweeted(ConfirmationRetweeted {
-            tweet_id,
-            user_id: author,
-            brand_tweet_id: TweetId::parse(&original.id_str).ok()?,
-        }));
     }
-    let replies_to_brand = post.in_reply_to_user_id_str.as_deref() == Some(brand.as_str());
-    if replies_to_brand && post.has_confirmation_tag() {
-        let brand_tweet_id = TweetId::parse(post.in_reply_to_status_id_str.as_deref()?).ok()?;
-        return Some(Event::ConfirmationRetweeted(ConfirmationRetweeted {
-            tweet_id,
-            user_id: author,
-            brand_tweet_id,
-        }));
-    }
-    let tag = post.hashtags().find_map(|k| match k {
-        TagKind::Purchase(tag) => Some(tag),
-        _ => None,
-    })?;
-    Some(Event::PurchaseRequested(PurchaseRequested {
-        purchase_id: PurchaseId::for_request(&tweet_id),
-        tweet_id,
-        user_id: author,
-        screen_name: post.user.screen_name.clone(),
-        hashtag: tag.as_str().to_owned(),
-    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Event, UserId};
+    use crate::x::posts;
+
+    fn classify(post: &Post, brand: &UserId) -> Option<Event> {
+        posts::classify(&post.seen(), brand)
+    }
     use serde_json::json;
 
     const BRAND: &str = "1000";

@@ -2,4 +2,6 @@
 
 pub mod activity;
 pub mod oauth1;
+pub mod posts;
 pub mod signature;
+pub mod stream;
