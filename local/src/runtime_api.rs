@@ -146,6 +146,28 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: String) -> StatusCo
     StatusCode::ACCEPTED
 }
 
+/// An HTTP API (payload format 2.0) request event, as API Gateway hands it to a function.
+pub fn http_api_event(method: &str, route: &str, path: &str, query: &str) -> Value {
+    let query_parameters: serde_json::Map<String, Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {route}"),
+        "rawPath": path,
+        "rawQueryString": query,
+        "queryStringParameters": query_parameters,
+        "headers": {"host": "api.example.com"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": "r1", "routeKey": format!("{method} {route}"), "stage": "$default",
+            "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_600_000_000_u64
+        },
+        "isBase64Encoded": false
+    })
+}
+
 /// Runs a function binary under this Runtime API with the environment its template gives
 /// it, on the AWS resources `resources` created on the emulator at `endpoint`.
 pub fn spawn_function(

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use hashbuy_local::runtime_api::{RuntimeApi, spawn_function};
-use serde_json::json;
+use hashbuy_local::runtime_api::{RuntimeApi, http_api_event, spawn_function};
 
 #[tokio::test]
 async fn an_unknown_link_gets_a_plain_404_page() {
@@ -23,20 +22,7 @@ async fn an_unknown_link_gets_a_plain_404_page() {
     )
     .expect("spawn");
     let path = "/confirm/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let event = json!({
-        "version": "2.0",
-        "routeKey": "POST /confirm/{token}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"host": "api.example.com"},
-        "pathParameters": {"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "browser"},
-            "requestId": "r1", "routeKey": "POST /confirm/{token}", "stage": "$default", "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_600_000_000_u64
-        },
-        "isBase64Encoded": false
-    });
+    let event = http_api_event("POST", "/confirm/{token}", path, "");
     let answer = runtime
         .invoke(event, Duration::from_secs(30))
         .await

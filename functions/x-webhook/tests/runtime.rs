@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::WebhookKey;
-use hashbuy_local::runtime_api::{RuntimeApi, spawn_function};
+use hashbuy_local::runtime_api::{RuntimeApi, http_api_event, spawn_function};
 use serde_json::json;
 
 fn endpoint() -> String {
@@ -39,20 +39,7 @@ async fn answers_the_crc_challenge_with_the_secret_from_secrets_manager() {
         &[("X_SECRET_ID", secret_id.as_str())],
     )
     .expect("spawn");
-    let event = json!({
-        "version": "2.0",
-        "routeKey": "GET /webhook",
-        "rawPath": "/webhook",
-        "rawQueryString": "crc_token=challenge",
-        "queryStringParameters": {"crc_token": "challenge"},
-        "headers": {"host": "api.example.com"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-            "http": {"method": "GET", "path": "/webhook", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "X"},
-            "requestId": "r1", "routeKey": "GET /webhook", "stage": "$default", "time": "25/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_600_000_000_u64
-        },
-        "isBase64Encoded": false
-    });
+    let event = http_api_event("GET", "/webhook", "/webhook", "crc_token=challenge");
     let answer = runtime
         .invoke(event, Duration::from_secs(30))
         .await
