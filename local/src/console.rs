@@ -24,7 +24,7 @@ pub fn routes() -> Router<Arc<Local>> {
     Router::new()
         .route("/health", get(health))
         .route("/products", get(products).post(add_product))
-        .route("/accounts", post(add_account))
+        .route("/accounts", get(accounts).post(add_account))
         .route("/tweets", get(tweets))
         .route("/emails", get(emails))
         .route("/charges", get(charges))
@@ -163,6 +163,15 @@ async fn add_account(
         .map_err(internal)?;
     let body = Json(json!({"x_user_id": account.x_user_id}));
     Ok((StatusCode::CREATED, body).into_response())
+}
+
+async fn accounts(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+    let all = local.views.accounts().await.map_err(internal)?;
+    Ok(Json(
+        all.iter()
+            .map(|a| json!({"x_user_id": a.x_user_id, "screen_name": a.screen_name}))
+            .collect(),
+    ))
 }
 
 async fn tweets(State(local): Shared) -> Json<Value> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::memory::{MemoryStore, Outbox};
-use hashbuy::domain::{Product, Purchase};
+use hashbuy::domain::{LinkedAccount, Product, Purchase};
 use hashbuy::ports::{PortError, PortResult};
 
 /// An email as the console shows it. moto keeps only the HTML part of an email sent with
@@ -21,6 +21,7 @@ pub struct SentEmail {
 #[async_trait]
 pub trait Views: Send + Sync {
     async fn products(&self) -> PortResult<Vec<Product>>;
+    async fn accounts(&self) -> PortResult<Vec<LinkedAccount>>;
     async fn purchases(&self) -> PortResult<Vec<Purchase>>;
     async fn emails(&self) -> PortResult<Vec<SentEmail>>;
 }
@@ -34,6 +35,10 @@ pub struct MemoryViews {
 impl Views for MemoryViews {
     async fn products(&self) -> PortResult<Vec<Product>> {
         Ok(self.store.products())
+    }
+
+    async fn accounts(&self) -> PortResult<Vec<LinkedAccount>> {
+        Ok(self.store.accounts())
     }
 
     async fn purchases(&self) -> PortResult<Vec<Purchase>> {
@@ -64,6 +69,10 @@ pub struct AwsViews {
 impl Views for AwsViews {
     async fn products(&self) -> PortResult<Vec<Product>> {
         self.store.all_products().await
+    }
+
+    async fn accounts(&self) -> PortResult<Vec<LinkedAccount>> {
+        self.store.all_accounts().await
     }
 
     async fn purchases(&self) -> PortResult<Vec<Purchase>> {

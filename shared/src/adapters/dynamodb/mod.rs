@@ -146,6 +146,11 @@ impl DynamoStore {
         Ok(all)
     }
 
+    /// Every linked account (console only; see [`Self::scan_kind`]).
+    pub async fn all_accounts(&self) -> PortResult<Vec<LinkedAccount>> {
+        self.scan_kind("account").await?.iter().map(account_from_item).collect()
+    }
+
     /// Every purchase, oldest first (console only; see [`Self::scan_kind`]).
     pub async fn all_purchases(&self) -> PortResult<Vec<Purchase>> {
         let mut all: Vec<_> = self

@@ -38,6 +38,13 @@ impl MemoryStore {
         all
     }
 
+    /// Every linked account, by screen name: for the local console.
+    pub fn accounts(&self) -> Vec<LinkedAccount> {
+        let mut all: Vec<_> = lock(&self.0).accounts.values().cloned().collect();
+        all.sort_by(|a, b| a.screen_name.cmp(&b.screen_name));
+        all
+    }
+
     /// Every product, by hashtag: for the local console.
     pub fn products(&self) -> Vec<Product> {
         let mut all: Vec<_> = lock(&self.0).products.values().cloned().collect();
