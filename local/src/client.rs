@@ -55,6 +55,25 @@ pub fn post_json(id: &str, author: &XUser, text: &str) -> Value {
     })
 }
 
+/// The two ways X delivers posts to one webhook URL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The Account Activity API: `tweet_create_events`, v1.1-shaped posts.
+    #[default]
+    Aaa,
+    /// The filtered stream webhooks (X API v2): `data` and `includes`.
+    V2,
+}
+
+/// A v2 post object.
+pub fn post_json_v2(id: &str, author: &XUser, text: &str) -> Value {
+    let tags: Vec<Value> = hashtags(text)
+        .into_iter()
+        .map(|t| json!({"start": 0, "end": 0, "tag": t}))
+        .collect();
+    json!({"id": id, "text": text, "author_id": author.id, "entities": {"hashtags": tags}})
+}
+
 impl Client {
     pub fn new(base_url: &str, consumer_secret: &str) -> Self {
         Self {
@@ -63,6 +82,10 @@ impl Client {
             key: WebhookKey::new(Secret::new(consumer_secret)),
             next_id: AtomicU64::new(1_860_000_000_000_000_000),
         }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -98,12 +121,46 @@ impl Client {
         self.deliver_raw(body, Some(signature)).await
     }
 
+    /// Delivers one v2 post, with the users and posts it references under `includes`.
+    async fn deliver_v2(
+        &self,
+        post: Value,
+        users: &[&XUser],
+        tweets: Vec<Value>,
+    ) -> reqwest::Result<u16> {
+        let users: Vec<Value> = users
+            .iter()
+            .map(|u| json!({"id": u.id, "name": u.screen_name, "username": u.screen_name}))
+            .collect();
+        let body = json!({"data": post, "includes": {"users": users, "tweets": tweets}, "matching_rules": [{"id": "1", "tag": "hashbuy"}]});
+        let body = body.to_string().into_bytes();
+        let signature = self.key.sign(&body);
+        self.deliver_raw(body, Some(signature)).await
+    }
+
     /// `author` posts `text`.
     pub async fn tweet(&self, author: &XUser, text: &str) -> reqwest::Result<Delivered> {
+        self.tweet_as(Format::Aaa, author, text).await
+    }
+
+    /// `author` posts `text`, delivered in `format`.
+    pub async fn tweet_as(
+        &self,
+        format: Format,
+        author: &XUser,
+        text: &str,
+    ) -> reqwest::Result<Delivered> {
         let id = self.fresh_id();
-        let status = self
-            .deliver(&author.id, vec![post_json(&id, author, text)])
-            .await?;
+        let status = match format {
+            Format::Aaa => {
+                self.deliver(&author.id, vec![post_json(&id, author, text)])
+                    .await?
+            }
+            Format::V2 => {
+                self.deliver_v2(post_json_v2(&id, author, text), &[author], vec![])
+                    .await?
+            }
+        };
         Ok(Delivered { id, status })
     }
 
@@ -115,11 +172,41 @@ impl Client {
         original_author: &XUser,
         original_text: &str,
     ) -> reqwest::Result<Delivered> {
+        self.retweet_as(
+            Format::Aaa,
+            author,
+            original_id,
+            original_author,
+            original_text,
+        )
+        .await
+    }
+
+    /// `author` retweets `original`, delivered in `format`.
+    pub async fn retweet_as(
+        &self,
+        format: Format,
+        author: &XUser,
+        original_id: &str,
+        original_author: &XUser,
+        original_text: &str,
+    ) -> reqwest::Result<Delivered> {
         let id = self.fresh_id();
         let text = format!("RT @{}: {original_text}", original_author.screen_name);
-        let mut post = post_json(&id, author, &text);
-        post["retweeted_status"] = post_json(original_id, original_author, original_text);
-        let status = self.deliver(&author.id, vec![post]).await?;
+        let status = match format {
+            Format::Aaa => {
+                let mut post = post_json(&id, author, &text);
+                post["retweeted_status"] = post_json(original_id, original_author, original_text);
+                self.deliver(&author.id, vec![post]).await?
+            }
+            Format::V2 => {
+                let mut post = post_json_v2(&id, author, &text);
+                post["referenced_tweets"] = json!([{"type": "retweeted", "id": original_id}]);
+                let original = post_json_v2(original_id, original_author, original_text);
+                self.deliver_v2(post, &[author, original_author], vec![original])
+                    .await?
+            }
+        };
         Ok(Delivered { id, status })
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use hashbuy::domain::{UserId, Windows};
 use hashbuy::settings::{Brand, Secret};
-use hashbuy_local::client::Client;
+use hashbuy_local::client::{Client, Format, XUser};
 use hashbuy_local::{demo, stack};
 
 #[derive(Parser)]
@@ -26,6 +26,38 @@ enum Command {
     Demo(StackArgs),
     /// Serve the stack until stopped.
     Serve(StackArgs),
+    /// As a linked shopper, post TEXT to a running stack's webhook (signed, as X would).
+    Tweet {
+        #[command(flatten)]
+        x: XArgs,
+        text: String,
+    },
+    /// As a linked shopper, retweet one of the brand's posts (POST_ID from /_local/tweets).
+    Retweet {
+        #[command(flatten)]
+        x: XArgs,
+        post_id: String,
+    },
+}
+
+/// Who posts, to which stack, in which delivery format.
+#[derive(Args)]
+struct XArgs {
+    /// The shopper's screen name, as linked with POST /_local/accounts.
+    #[arg(long = "as")]
+    screen_name: String,
+    /// The running stack.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    #[arg(
+        long,
+        env = "X_CONSUMER_SECRET",
+        default_value = "local-consumer-secret",
+        hide_env_values = true
+    )]
+    x_consumer_secret: String,
+    #[arg(long, value_enum, default_value_t = Format::Aaa)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -77,12 +109,77 @@ impl StackArgs {
     }
 }
 
+/// Plays one post of a shopper against a running stack.
+async fn simulate(x: &XArgs, retweet_of: Option<&str>, text: &str) -> Result<String, String> {
+    let client = Client::new(&x.url, &x.x_consumer_secret);
+    let fail = |e: reqwest::Error| format!("the stack at {} did not answer: {e}", x.url);
+    let accounts = client.get_json("/_local/accounts").await.map_err(fail)?;
+    let name = x.screen_name.trim_start_matches('@');
+    let shopper = accounts
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["screen_name"] == name))
+        .and_then(|a| a["x_user_id"].as_str())
+        .map(|id| XUser {
+            id: id.to_owned(),
+            screen_name: name.to_owned(),
+        })
+        .ok_or_else(|| format!("@{name} is not linked: POST /_local/accounts first"))?;
+    let delivered = match retweet_of {
+        None => client
+            .tweet_as(x.format, &shopper, text)
+            .await
+            .map_err(fail)?,
+        Some(post_id) => {
+            let health = client.get_json("/_local/health").await.map_err(fail)?;
+            let brand = XUser {
+                id: health["brand"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                screen_name: health["brand"]["screen_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            let tweets = client.get_json("/_local/tweets").await.map_err(fail)?;
+            let original = tweets
+                .as_array()
+                .and_then(|all| all.iter().find(|t| t["id"] == post_id))
+                .ok_or_else(|| format!("no brand post {post_id} in /_local/tweets"))?;
+            let original_text = original["text"].as_str().unwrap_or_default();
+            client
+                .retweet_as(x.format, &shopper, post_id, &brand, original_text)
+                .await
+                .map_err(fail)?
+        }
+    };
+    Ok(format!(
+        "delivered post {} (webhook answered {})",
+        delivered.id, delivered.status
+    ))
+}
+
+fn report(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("hashbuy-local: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let (args, is_demo) = match &cli.command {
         Command::Demo(args) => (args, true),
         Command::Serve(args) => (args, false),
+        Command::Tweet { x, text } => return report(simulate(x, None, text).await),
+        Command::Retweet { x, post_id } => return report(simulate(x, Some(post_id), "").await),
     };
     // The demo tells its story on stdout; its logs stay quiet unless asked for.
     hashbuy::telemetry::init(if is_demo { "warn" } else { "info" });

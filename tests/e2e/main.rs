@@ -301,6 +301,68 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
     );
 }
 
+async fn the_simulator_in_v2_format_drives_the_same_story(stack: Stack) {
+    stack.seed(10).await;
+    stack.shopper(1, "tok_visa").await;
+    let cli = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hashbuy-local"));
+        command.args(args).args([
+            "--as",
+            "shopper1",
+            "--format",
+            "v2",
+            "--url",
+            stack.client.base_url(),
+        ]);
+        command.args(["--x-consumer-secret", support::SECRET]);
+        command.output().expect("run the simulator")
+    };
+    let tweeted = cli(&["tweet", &format!("#{PRODUCT} via v2")]);
+    assert!(
+        tweeted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tweeted.stderr)
+    );
+    stack.settle().await;
+    let tweets = stack.json("/_local/tweets").await;
+    let prompt = tweets[0]["id"].as_str().expect("the brand replied");
+    let retweeted = cli(&["retweet", prompt]);
+    assert!(
+        retweeted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retweeted.stderr)
+    );
+    stack.settle().await;
+    let links = stack.links().await;
+    assert_eq!(links.len(), 1);
+    assert_eq!(
+        stack
+            .client
+            .page(Method::POST, &links[0])
+            .await
+            .expect("confirm")
+            .0,
+        200
+    );
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["shipped"]);
+    let unlinked = std::process::Command::new(env!("CARGO_BIN_EXE_hashbuy-local"))
+        .args([
+            "tweet",
+            "--as",
+            "nobody",
+            "--url",
+            stack.client.base_url(),
+            "#BuyX",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        !unlinked.status.success(),
+        "an unlinked shopper is refused by the simulator"
+    );
+}
+
 /// Every scenario runs twice: on the in-memory stack, and on the AWS adapters against
 /// the emulator, with events routed through its EventBridge rules.
 macro_rules! scenarios {
@@ -325,6 +387,7 @@ scenarios!(
     malformed_json_is_400_and_the_stack_keeps_serving,
     a_declined_card_ends_declined_with_the_unit_released,
     shoppers_racing_for_fewer_units_get_exactly_that_many_charges,
+    the_simulator_in_v2_format_drives_the_same_story,
 );
 
 /// The emulator's version of the race, at the size the issue asks for.

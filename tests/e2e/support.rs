@@ -22,7 +22,7 @@ fn emulator_endpoint() -> String {
         ),
     }
 }
-const SECRET: &str = "e2e-consumer-secret";
+pub const SECRET: &str = "e2e-consumer-secret";
 
 /// A shopper who posted the purchase hashtag and retweeted the brand's prompt.
 pub struct Emailed {

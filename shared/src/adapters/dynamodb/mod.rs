@@ -148,7 +148,11 @@ impl DynamoStore {
 
     /// Every linked account (console only; see [`Self::scan_kind`]).
     pub async fn all_accounts(&self) -> PortResult<Vec<LinkedAccount>> {
-        self.scan_kind("account").await?.iter().map(account_from_item).collect()
+        self.scan_kind("account")
+            .await?
+            .iter()
+            .map(account_from_item)
+            .collect()
     }
 
     /// Every purchase, oldest first (console only; see [`Self::scan_kind`]).
