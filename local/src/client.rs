@@ -210,6 +210,21 @@ impl Client {
         Ok(Delivered { id, status })
     }
 
+    /// The brand account the stack plays, from its health check.
+    pub async fn brand(&self) -> reqwest::Result<XUser> {
+        let health = self.get_json("/_local/health").await?;
+        let field = |name: &str| {
+            health["brand"][name]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(XUser {
+            id: field("id"),
+            screen_name: field("screen_name"),
+        })
+    }
+
     pub async fn get_json(&self, path: &str) -> reqwest::Result<Value> {
         self.http
             .get(self.url(path))

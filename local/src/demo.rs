@@ -90,17 +90,7 @@ async fn last_reply_to(client: &Client, tweet_id: &str) -> Result<Value, DemoErr
 /// Plays the story against the stack at `client`; Ok only if the purchase shipped and the
 /// card was charged exactly once.
 pub async fn run(client: &Client) -> Result<(), DemoError> {
-    let health = client.get_json("/_local/health").await?;
-    let brand = XUser {
-        id: health["brand"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        screen_name: health["brand"]["screen_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    };
+    let brand = client.brand().await?;
     let shopper = XUser {
         id: "2244994945".into(),
         screen_name: "ada".into(),

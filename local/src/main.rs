@@ -130,17 +130,7 @@ async fn simulate(x: &XArgs, retweet_of: Option<&str>, text: &str) -> Result<Str
             .await
             .map_err(fail)?,
         Some(post_id) => {
-            let health = client.get_json("/_local/health").await.map_err(fail)?;
-            let brand = XUser {
-                id: health["brand"]["id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                screen_name: health["brand"]["screen_name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
+            let brand = client.brand().await.map_err(fail)?;
             let tweets = client.get_json("/_local/tweets").await.map_err(fail)?;
             let original = tweets
                 .as_array()

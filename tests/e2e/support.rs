@@ -135,14 +135,7 @@ impl Stack {
     }
 
     pub async fn brand(&self) -> XUser {
-        let health = self.json("/_local/health").await;
-        XUser {
-            id: health["brand"]["id"].as_str().expect("brand id").to_owned(),
-            screen_name: health["brand"]["screen_name"]
-                .as_str()
-                .expect("brand name")
-                .to_owned(),
-        }
+        self.client.brand().await.expect("health")
     }
 
     pub async fn replies_to(&self, tweet_id: &str) -> Vec<String> {
