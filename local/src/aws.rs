@@ -173,9 +173,7 @@ impl EventBus for CountingBus {
         self.stats.start(deliveries);
         let published = self.inner.publish(event).await;
         if published.is_err() {
-            for _ in 0..deliveries {
-                self.stats.finish(true);
-            }
+            self.stats.cancel(deliveries);
         }
         published
     }

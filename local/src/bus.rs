@@ -41,6 +41,11 @@ impl BusStats {
         self.in_flight.fetch_add(n, Ordering::SeqCst);
     }
 
+    /// Takes back `n` deliveries counted by [`Self::start`] that will never happen.
+    pub fn cancel(&self, n: usize) {
+        self.in_flight.fetch_sub(n, Ordering::SeqCst);
+    }
+
     /// Counts one delivery done, for good or dead-lettered.
     pub fn finish(&self, delivered: bool) {
         if !delivered {
@@ -81,7 +86,7 @@ impl EventBus for LocalBus {
         }
         self.stats.start(deliveries);
         self.sender.send(event.clone()).map_err(|e| {
-            self.stats.in_flight.fetch_sub(deliveries, Ordering::SeqCst);
+            self.stats.cancel(deliveries);
             PortError::new("local bus", e)
         })
     }

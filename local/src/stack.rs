@@ -75,7 +75,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         base_url: base_url.clone(),
         effect_lease: Duration::from_secs(30),
     };
-    let local = match &config.aws_endpoint {
+    let (app, views): (App, Box<dyn Views>) = match &config.aws_endpoint {
         None => {
             let (bus, router) = LocalBus::new(stats.clone());
             let app = App {
@@ -87,13 +87,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
                 store: mem.store.clone(),
                 outbox: mem.outbox.clone(),
             };
-            Local {
-                app,
-                views: Box::new(views),
-                mem,
-                key: WebhookKey::new(config.x_consumer_secret),
-                bus: stats,
-            }
+            (app, Box::new(views))
         }
         Some(endpoint) => {
             let resources = aws::create(endpoint).await.map_err(std::io::Error::other)?;
@@ -124,16 +118,16 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
                 sender: resources.sender.clone(),
                 http: reqwest::Client::new(),
             };
-            Local {
-                app,
-                views: Box::new(views),
-                mem,
-                key: WebhookKey::new(config.x_consumer_secret),
-                bus: stats,
-            }
+            (app, Box::new(views))
         }
     };
-    let local = Arc::new(local);
+    let local = Arc::new(Local {
+        app,
+        views,
+        mem,
+        key: WebhookKey::new(config.x_consumer_secret),
+        bus: stats,
+    });
 
     let routes = Router::new()
         .route("/webhook", any(x_webhook))

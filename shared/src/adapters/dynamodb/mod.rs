@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
@@ -365,22 +366,22 @@ impl Purchases for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Applied::Done),
-            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
-                let failed = |i: usize| {
-                    let reasons = match e.err() {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons(),
-                        _ => &[],
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let failed = |i: usize| {
+                        let reason = cancelled.cancellation_reasons().get(i);
+                        reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
                     };
-                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                };
-                if failed(0) {
-                    Ok(Applied::Stale)
-                } else if change.stock == StockEffect::Hold && failed(1) {
-                    Ok(Applied::SoldOut)
-                } else {
-                    Err(err("apply change", e.into_err()))
+                    if failed(0) {
+                        Ok(Applied::Stale)
+                    } else if change.stock == StockEffect::Hold && failed(1) {
+                        Ok(Applied::SoldOut)
+                    } else {
+                        Err(err("apply change", cancelled))
+                    }
                 }
-            }
+                other => Err(err("apply change", other)),
+            },
             Err(e) => Err(err("apply change", e)),
         }
     }
