@@ -14,7 +14,8 @@ use hashbuy::domain::{
     CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId,
 };
 use hashbuy::ports::ChargeOutcome;
-use hashbuy::steps::expire_purchases;
+use hashbuy::ports::StreamRules;
+use hashbuy::steps::{expire_purchases, sync_stream_rules};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,6 +31,8 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/charges", get(charges))
         .route("/purchases", get(purchases))
         .route("/clock", post(advance_clock))
+        .route("/stream-rules", get(stream_rules))
+        .route("/stream-rules/sync", post(sync_rules))
 }
 
 /// Why a console request failed, answered as a JSON error.
@@ -70,6 +73,7 @@ async fn health(State(local): Shared) -> Json<Value> {
         "brand": {"id": brand.user_id, "screen_name": brand.screen_name},
         "now": local.app.ports.clock.now().seconds(),
         "bus": {"in_flight": local.bus.in_flight(), "dead_lettered": local.bus.dead_lettered()},
+        "x_api": local.x_api.counts(),
     }))
 }
 
@@ -93,7 +97,7 @@ fn product_json(p: &Product) -> Value {
 }
 
 async fn products(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
-    let products = local.views.products().await.map_err(internal)?;
+    let products = local.app.ports.catalog.products().await.map_err(internal)?;
     Ok(Json(products.iter().map(product_json).collect()))
 }
 
@@ -125,6 +129,10 @@ async fn add_product(
         .ports
         .catalog
         .put_product(&product)
+        .await
+        .map_err(internal)?;
+    // A catalog change: the stream must now deliver this product's hashtags.
+    sync_stream_rules::handle(&local.app)
         .await
         .map_err(internal)?;
     Ok((StatusCode::CREATED, Json(product_json(&product))).into_response())
@@ -247,4 +255,18 @@ async fn advance_clock(
     Ok(Json(
         json!({"now": now.seconds(), "expired": report.expired, "failed": report.failed}),
     ))
+}
+
+/// The stream rules the local X API holds.
+async fn stream_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+    let rules = local.mem.x.list().await.map_err(internal)?;
+    Ok(Json(json!(rules)))
+}
+
+/// Runs the rules sync, as the scheduled function does; answers what it changed.
+async fn sync_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+    let plan = sync_stream_rules::handle(&local.app)
+        .await
+        .map_err(internal)?;
+    Ok(Json(json!(plan)))
 }

@@ -10,3 +10,4 @@ pub mod demo;
 pub mod runtime_api;
 pub mod stack;
 pub mod views;
+pub mod x_server;

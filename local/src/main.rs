@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use hashbuy::domain::{UserId, Windows};
 use hashbuy::settings::{Brand, Secret};
+use hashbuy::x::oauth1::Credentials;
 use hashbuy_local::client::{Client, Format, XUser};
+use hashbuy_local::x_server::XKeys;
 use hashbuy_local::{demo, stack};
 
 #[derive(Parser)]
@@ -38,6 +40,13 @@ enum Command {
         x: XArgs,
         post_id: String,
     },
+    /// Make the stream rules of a running stack's X API match its catalog (the stack also
+    /// does this whenever a product is added); prints what was added and deleted.
+    SyncRules {
+        /// The running stack.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
 }
 
 /// Who posts, to which stack, in which delivery format.
@@ -65,7 +74,13 @@ struct StackArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
-    /// The X app's consumer secret, which signs webhook deliveries.
+    /// The X API the stack's X adapters call; by default the stack's own, at /2/...
+    #[arg(long)]
+    x_api_base: Option<String>,
+    /// The X app's consumer key.
+    #[arg(long, env = "X_CONSUMER_KEY", default_value = "local-consumer-key")]
+    x_consumer_key: String,
+    /// The X app's consumer secret, which signs webhook deliveries and API requests.
     #[arg(
         long,
         env = "X_CONSUMER_SECRET",
@@ -73,6 +88,24 @@ struct StackArgs {
         hide_env_values = true
     )]
     x_consumer_secret: String,
+    /// The brand account's access token.
+    #[arg(long, env = "X_ACCESS_TOKEN", default_value = "local-access-token")]
+    x_access_token: String,
+    #[arg(
+        long,
+        env = "X_ACCESS_TOKEN_SECRET",
+        default_value = "local-access-token-secret",
+        hide_env_values = true
+    )]
+    x_access_token_secret: String,
+    /// The X app's bearer token, for the stream rules.
+    #[arg(
+        long,
+        env = "X_BEARER_TOKEN",
+        default_value = "local-bearer-token",
+        hide_env_values = true
+    )]
+    x_bearer_token: String,
     /// The brand account's X user id.
     #[arg(long, default_value = "1000000000000000001")]
     brand_id: String,
@@ -95,7 +128,16 @@ impl StackArgs {
         let user_id = UserId::parse(&self.brand_id).map_err(|e| e.to_string())?;
         Ok(stack::Config {
             addr: self.addr,
-            x_consumer_secret: Secret::new(self.x_consumer_secret.clone()),
+            x_keys: XKeys {
+                credentials: Credentials {
+                    consumer_key: self.x_consumer_key.clone(),
+                    consumer_secret: Secret::new(self.x_consumer_secret.clone()),
+                    access_token: self.x_access_token.clone(),
+                    access_token_secret: Secret::new(self.x_access_token_secret.clone()),
+                },
+                bearer_token: Secret::new(self.x_bearer_token.clone()),
+            },
+            x_api_base: self.x_api_base.clone(),
             brand: Brand {
                 user_id,
                 screen_name: self.brand_screen_name.clone(),
@@ -149,6 +191,25 @@ async fn simulate(x: &XArgs, retweet_of: Option<&str>, text: &str) -> Result<Str
     ))
 }
 
+async fn sync_rules(url: &str) -> Result<String, String> {
+    let fail = |e: reqwest::Error| format!("the stack at {url} did not answer: {e}");
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/_local/stream-rules/sync",
+            url.trim_end_matches('/')
+        ))
+        .send()
+        .await
+        .map_err(fail)?;
+    let status = response.status();
+    let body = response.text().await.map_err(fail)?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("sync failed ({status}): {body}"))
+    }
+}
+
 fn report(result: Result<String, String>) -> ExitCode {
     match result {
         Ok(message) => {
@@ -170,6 +231,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => (args, false),
         Command::Tweet { x, text } => return report(simulate(x, None, text).await),
         Command::Retweet { x, post_id } => return report(simulate(x, Some(post_id), "").await),
+        Command::SyncRules { url } => return report(sync_rules(url).await),
     };
     // The demo tells its story on stdout; its logs stay quiet unless asked for.
     hashbuy::telemetry::init(if is_demo { "warn" } else { "info" });

@@ -1,5 +1,6 @@
 //! Starts the local stack: every hashbuy handler behind one HTTP server, on in-memory
-//! adapters, with the local bus routing events between them.
+//! adapters (or the AWS ones against an emulator), with the local bus routing events
+//! between them, and a local X API that the real X adapters talk to.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,22 +14,29 @@ use axum::routing::any;
 use bytes::Bytes;
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::memory::InMemory;
+use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::{App, Ports};
 use hashbuy::domain::{Clock, SystemClock, Windows};
-use hashbuy::settings::{Brand, Secret, Settings};
+use hashbuy::settings::{Brand, Settings};
 use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
 use crate::bus::{BusStats, LocalBus};
 use crate::views::{AwsViews, MemoryViews, Views};
-use crate::{aws, console};
+use crate::x_server::{XKeys, XServer};
+use crate::{aws, console, x_server};
 
 /// How the stack is set up; the command line fills this in.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub addr: SocketAddr,
-    pub x_consumer_secret: Secret,
+    /// The keys of hashbuy's X app and the brand account: the webhook checks deliveries
+    /// with the consumer secret, the X adapters sign with all of them, and the local X
+    /// API accepts only them.
+    pub x_keys: XKeys,
+    /// Where the X adapters send requests; `None` is this stack's own X API.
+    pub x_api_base: Option<String>,
     pub brand: Brand,
     pub windows: Windows,
     /// Run on the AWS adapters against this emulator instead of in memory.
@@ -40,6 +48,8 @@ pub struct Local {
     pub app: App,
     /// The X and card processor stand-ins and the clock, in memory in both modes.
     pub mem: InMemory,
+    /// The local X API in front of `mem.x`.
+    pub x_api: Arc<XServer>,
     pub views: Box<dyn Views>,
     pub key: WebhookKey,
     pub bus: Arc<BusStats>,
@@ -75,13 +85,34 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         base_url: base_url.clone(),
         effect_lease: Duration::from_secs(30),
     };
+    // The real X adapters, over HTTP, to this stack's X API or the one named.
+    let x_base = config
+        .x_api_base
+        .clone()
+        .unwrap_or_else(|| base_url.clone());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(8))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let social = Arc::new(XApi::new(
+        http.clone(),
+        &x_base,
+        config.x_keys.credentials.clone(),
+        settings.brand.user_id.clone(),
+        Arc::new(SystemClock),
+    ));
+    let stream_rules = Arc::new(XStreamRules::new(
+        http,
+        &x_base,
+        config.x_keys.bearer_token.clone(),
+    ));
     let (app, views): (App, Box<dyn Views>) = match &config.aws_endpoint {
         None => {
             let (bus, router) = LocalBus::new(stats.clone());
-            let app = App {
-                ports: mem.ports(Arc::new(bus)),
-                settings,
-            };
+            let mut ports = mem.ports(Arc::new(bus));
+            ports.social = social;
+            ports.stream_rules = stream_rules;
+            let app = App { ports, settings };
             router.spawn(app.clone());
             let views = MemoryViews {
                 store: mem.store.clone(),
@@ -106,7 +137,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
                 effects: store,
                 mailer: Arc::new(resources.mailer.clone()),
                 bus: Arc::new(bus),
-                social: mem.x.clone(),
+                social,
+                stream_rules,
                 payments: mem.cards.clone(),
                 clock: mem.clock.clone(),
             };
@@ -121,11 +153,13 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             (app, Box::new(views))
         }
     };
+    let x_api = XServer::new(config.x_keys.clone(), mem.x.clone());
     let local = Arc::new(Local {
         app,
         views,
         mem,
-        key: WebhookKey::new(config.x_consumer_secret),
+        x_api: x_api.clone(),
+        key: WebhookKey::new(config.x_keys.credentials.consumer_secret),
         bus: stats,
     });
 
@@ -133,7 +167,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .route("/webhook", any(x_webhook))
         .route("/confirm/{token}", any(confirmation_page))
         .nest("/_local", console::routes())
-        .with_state(local.clone());
+        .with_state(local.clone())
+        .merge(x_server::routes(x_api));
     let server = tokio::spawn(async move { axum::serve(listener, routes).await });
     Ok(Running {
         addr,

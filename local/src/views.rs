@@ -1,4 +1,4 @@
-//! What the console shows that no port offers: every product, every purchase, every email
+//! What the console shows that no port offers: every account, every purchase, every email
 //! sent. In memory it reads the adapters; on the emulator, the table and moto's record.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::memory::{MemoryStore, Outbox};
-use hashbuy::domain::{LinkedAccount, Product, Purchase};
+use hashbuy::domain::{LinkedAccount, Purchase};
 use hashbuy::ports::{PortError, PortResult};
 
 /// An email as the console shows it. moto keeps only the HTML part of an email sent with
@@ -20,7 +20,6 @@ pub struct SentEmail {
 
 #[async_trait]
 pub trait Views: Send + Sync {
-    async fn products(&self) -> PortResult<Vec<Product>>;
     async fn accounts(&self) -> PortResult<Vec<LinkedAccount>>;
     async fn purchases(&self) -> PortResult<Vec<Purchase>>;
     async fn emails(&self) -> PortResult<Vec<SentEmail>>;
@@ -33,10 +32,6 @@ pub struct MemoryViews {
 
 #[async_trait]
 impl Views for MemoryViews {
-    async fn products(&self) -> PortResult<Vec<Product>> {
-        Ok(self.store.products())
-    }
-
     async fn accounts(&self) -> PortResult<Vec<LinkedAccount>> {
         Ok(self.store.accounts())
     }
@@ -67,10 +62,6 @@ pub struct AwsViews {
 
 #[async_trait]
 impl Views for AwsViews {
-    async fn products(&self) -> PortResult<Vec<Product>> {
-        self.store.all_products().await
-    }
-
     async fn accounts(&self) -> PortResult<Vec<LinkedAccount>> {
         self.store.all_accounts().await
     }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::domain::Clock;
-use crate::ports::{Accounts, Catalog, Effects, EventBus, Mailer, Payments, Purchases, Social};
+use crate::ports::{
+    Accounts, Catalog, Effects, EventBus, Mailer, Payments, Purchases, Social, StreamRules,
+};
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -15,6 +17,7 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub bus: Arc<dyn EventBus>,
     pub social: Arc<dyn Social>,
+    pub stream_rules: Arc<dyn StreamRules>,
     pub payments: Arc<dyn Payments>,
     pub clock: Arc<dyn Clock>,
 }

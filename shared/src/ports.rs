@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use crate::x::rules::{Plan, StreamRule};
+
 use crate::domain::{
     CardToken, Change, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Purchase,
     PurchaseId, Timestamp, TokenHash, TweetId, UserId,
@@ -79,6 +81,8 @@ pub trait Catalog: Send + Sync {
     async fn product(&self, hashtag: &Hashtag) -> PortResult<Option<Product>>;
     /// Adds or replaces a product, stock included.
     async fn put_product(&self, product: &Product) -> PortResult<()>;
+    /// Every product, by hashtag (the catalog is small: a brand's hashtags).
+    async fn products(&self) -> PortResult<Vec<Product>>;
 }
 
 #[async_trait]
@@ -90,8 +94,10 @@ pub trait Accounts: Send + Sync {
 /// The state of a side effect (a reply, an email) keyed by what it is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
-    /// Nobody did it yet: the caller must do it, then `complete` it.
-    Acquired,
+    /// Nobody is doing it: the caller must do it, then `complete` it. `retried` says an
+    /// earlier claim was released or ran out: that attempt may have reached the world
+    /// (X accepted a post, then the answer was lost), so look before doing it again.
+    Acquired { retried: bool },
     /// Someone claimed it less than a lease ago and may still be doing it.
     InFlight,
     /// Done, with the result the doer recorded (a post id, say).
@@ -104,7 +110,8 @@ pub enum Claim {
 pub trait Effects: Send + Sync {
     async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim>;
     async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()>;
-    /// Gives up an unfinished claim after a failure, so a retry need not wait the lease.
+    /// Gives up an unfinished claim after a failure, so a retry need not wait the lease;
+    /// the next claim is told it is a retry.
     async fn release(&self, key: &str) -> PortResult<()>;
 }
 
@@ -132,6 +139,17 @@ pub trait EventBus: Send + Sync {
 pub trait Social: Send + Sync {
     /// Posts `text` as the brand, in reply to `to`; returns the new post's id.
     async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId>;
+    /// The brand's recent reply to `to` with this text, if X has one: asked before posting
+    /// again after an attempt whose outcome is unknown.
+    async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>>;
+}
+
+/// The filtered stream's rules, which decide which posts X delivers to the webhook.
+#[async_trait]
+pub trait StreamRules: Send + Sync {
+    async fn list(&self) -> PortResult<Vec<StreamRule>>;
+    /// Adds and deletes rules as planned.
+    async fn apply(&self, plan: &Plan) -> PortResult<()>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,10 +12,13 @@ use crate::adapters::card_processor::CardProcessorApi;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::ses::SesMailer;
-use crate::adapters::x_api::XApi;
+use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::app::{App, Ports};
 use crate::domain::{Clock, SystemClock, TweetId, UserId, Windows};
-use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortError, PortResult, Social};
+use crate::ports::{
+    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, Social, StreamRule,
+    StreamRules,
+};
 use crate::settings::{Brand, Secret, Settings};
 use crate::x::oauth1::Credentials;
 
@@ -61,6 +64,8 @@ pub struct Needs {
     pub x_replies: bool,
     /// Verifies X webhook signatures (needs the consumer secret).
     pub x_webhook: bool,
+    /// Manages the filtered stream's rules (needs the app's bearer token).
+    pub x_stream_rules: bool,
     /// Charges cards (needs the processor's secret key).
     pub card_processor: bool,
     /// Writes links to hashbuy's pages into messages (needs `PUBLIC_BASE_URL`). The
@@ -68,7 +73,8 @@ pub struct Needs {
     pub links: bool,
 }
 
-/// The X secret, as stored in Secrets Manager (one JSON object).
+/// The X secret, as stored in Secrets Manager (one JSON object): the app's keys and
+/// bearer token, and the brand account's access token.
 #[derive(Deserialize)]
 struct XSecret {
     consumer_key: String,
@@ -77,6 +83,8 @@ struct XSecret {
     access_token: String,
     #[serde(default)]
     access_token_secret: String,
+    #[serde(default)]
+    bearer_token: String,
 }
 
 #[derive(Deserialize)]
@@ -114,23 +122,41 @@ async fn secret<T: serde::de::DeserializeOwned>(
 /// A port this function does not use: any call is a wiring bug, reported as an error.
 struct NotWired(&'static str);
 
+impl NotWired {
+    fn error(&self) -> PortError {
+        PortError::new(
+            "wiring",
+            format!("{} is not configured for this function", self.0),
+        )
+    }
+}
+
 #[async_trait]
 impl Social for NotWired {
     async fn reply(&self, _: &TweetId, _: &str) -> PortResult<TweetId> {
-        Err(PortError::new(
-            "wiring",
-            format!("{} is not configured for this function", self.0),
-        ))
+        Err(self.error())
+    }
+
+    async fn find_reply(&self, _: &TweetId, _: &str) -> PortResult<Option<TweetId>> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl StreamRules for NotWired {
+    async fn list(&self) -> PortResult<Vec<StreamRule>> {
+        Err(self.error())
+    }
+
+    async fn apply(&self, _: &Plan) -> PortResult<()> {
+        Err(self.error())
     }
 }
 
 #[async_trait]
 impl Payments for NotWired {
     async fn charge(&self, _: &ChargeRequest) -> PortResult<ChargeOutcome> {
-        Err(PortError::new(
-            "wiring",
-            format!("{} is not configured for this function", self.0),
-        ))
+        Err(self.error())
     }
 }
 
@@ -190,9 +216,18 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
 
     let mut x_consumer_secret = None;
     let mut social: Arc<dyn Social> = Arc::new(NotWired("X"));
-    if needs.x_replies || needs.x_webhook {
+    let mut stream_rules: Arc<dyn StreamRules> = Arc::new(NotWired("X's stream rules"));
+    if needs.x_replies || needs.x_webhook || needs.x_stream_rules {
         let x: XSecret = secret(&secrets, "X_SECRET_ID").await?;
+        let base = optional("X_API_BASE_URL").unwrap_or_else(|| "https://api.x.com".into());
         x_consumer_secret = Some(Secret::new(x.consumer_secret.clone()));
+        if needs.x_stream_rules {
+            stream_rules = Arc::new(XStreamRules::new(
+                http.clone(),
+                &base,
+                Secret::new(x.bearer_token),
+            ));
+        }
         if needs.x_replies {
             let credentials = Credentials {
                 consumer_key: x.consumer_key,
@@ -200,8 +235,13 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
                 access_token: x.access_token,
                 access_token_secret: Secret::new(x.access_token_secret),
             };
-            let base = optional("X_API_BASE_URL").unwrap_or_else(|| "https://api.x.com".into());
-            social = Arc::new(XApi::new(http.clone(), &base, credentials, clock.clone()));
+            social = Arc::new(XApi::new(
+                http.clone(),
+                &base,
+                credentials,
+                settings.brand.user_id.clone(),
+                clock.clone(),
+            ));
         }
     }
     let mut payments: Arc<dyn Payments> = Arc::new(NotWired("the card processor"));
@@ -221,6 +261,7 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
         mailer: Arc::new(mailer),
         bus: Arc::new(bus),
         social,
+        stream_rules,
         payments,
         clock,
     };

@@ -67,7 +67,7 @@ async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, Ste
 /// so a delivery that takes over a dead claim issues a new link rather than resending.
 async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepError> {
     let key = format!("email:{}:confirmation", purchase.id);
-    once(app, &key, || async {
+    once(app, &key, |_| async {
         let account = app.ports.accounts.account(&purchase.buyer).await?;
         let Some(account) = account else {
             tracing::warn!(

@@ -11,9 +11,10 @@ use crate::domain::TweetId;
 use crate::ports::{Claim, Email, PortError};
 
 /// Runs `effect` unless it was done already under `key`; returns what it returned then.
+/// The effect is told whether an earlier attempt may have reached the world.
 pub(crate) async fn once<F, Fut>(app: &App, key: &str, effect: F) -> Result<String, StepError>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(bool) -> Fut,
     Fut: Future<Output = Result<String, StepError>>,
 {
     let effects = &app.ports.effects;
@@ -21,7 +22,7 @@ where
     match effects.claim(key, now, app.settings.effect_lease).await? {
         Claim::Done(result) => Ok(result),
         Claim::InFlight => Err(StepError::InFlight(key.to_owned())),
-        Claim::Acquired => match effect().await {
+        Claim::Acquired { retried } => match effect(retried).await {
             Ok(result) => {
                 effects
                     .complete(key, &result, app.ports.clock.now())
@@ -38,15 +39,22 @@ where
     }
 }
 
-/// Replies as the brand at most once per `key`; returns the reply's id.
+/// Replies as the brand at most once per `key`; returns the reply's id. After an attempt
+/// whose outcome is unknown (X may have posted it, then the answer or the record was
+/// lost), it looks for that reply on X before posting.
 pub async fn reply_once(
     app: &App,
     key: &str,
     to: &TweetId,
     text: &str,
 ) -> Result<TweetId, StepError> {
-    let id = once(app, key, || async {
-        let id = app.ports.social.reply(to, text).await?;
+    let id = once(app, key, |retried| async move {
+        let social = &app.ports.social;
+        if retried && let Some(id) = social.find_reply(to, text).await? {
+            tracing::info!(reply_tweet_id = %id, in_reply_to = %to, key, "found the reply an earlier attempt posted");
+            return Ok(id.to_string());
+        }
+        let id = social.reply(to, text).await?;
         tracing::info!(reply_tweet_id = %id, in_reply_to = %to, key, "replied on X");
         Ok(id.to_string())
     })
@@ -56,7 +64,8 @@ pub async fn reply_once(
 
 /// Sends an email at most once per `key`.
 pub async fn email_once(app: &App, key: &str, email: &Email) -> Result<(), StepError> {
-    once(app, key, || async {
+    // SES has no lookup: an email whose send outcome was lost may be sent again.
+    once(app, key, |_| async {
         app.ports.mailer.send(email).await?;
         tracing::info!(key, "sent email");
         Ok("sent".to_owned())

@@ -9,6 +9,7 @@ pub mod confirm_retweet;
 pub mod expire_purchases;
 pub mod fulfil_order;
 pub mod request_purchase;
+pub mod sync_stream_rules;
 pub mod webhook;
 
 mod effects;

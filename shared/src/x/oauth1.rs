@@ -139,6 +139,41 @@ pub fn parse_authorization(header: &str) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
+/// Checks a request's `Authorization: OAuth ...` header as X does: the keys must be
+/// `credentials`' and the signature must be the one recomputed from the request (method,
+/// base URL, query parameters). Compared in constant time.
+pub fn verify(
+    credentials: &Credentials,
+    method: &str,
+    base_url: &str,
+    params: &[(String, String)],
+    header: &str,
+) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some(fields) = parse_authorization(header) else {
+        return false;
+    };
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let Ok(timestamp) = get("oauth_timestamp").parse() else {
+        return false;
+    };
+    let stamp = Stamp {
+        nonce: get("oauth_nonce").to_owned(),
+        timestamp,
+    };
+    let expected = signature(credentials, &stamp, method, base_url, params);
+    get("oauth_consumer_key") == credentials.consumer_key
+        && get("oauth_token") == credentials.access_token
+        && get("oauth_signature_method") == "HMAC-SHA1"
+        && bool::from(expected.as_bytes().ct_eq(get("oauth_signature").as_bytes()))
+}
+
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -230,5 +265,26 @@ mod tests {
         );
         assert!(parse_authorization("Bearer abc").is_none());
         assert!(parse_authorization("OAuth oauth_nonce=\"%zz\"").is_none());
+    }
+
+    #[test]
+    fn verifies_only_the_signature_of_the_same_request() {
+        let (credentials, stamp, params) = documented();
+        let url = "https://api.twitter.com/1.1/statuses/update.json";
+        let header = authorization(&credentials, &stamp, "POST", url, &params);
+        assert!(verify(&credentials, "POST", url, &params, &header));
+        assert!(!verify(&credentials, "GET", url, &params, &header));
+        assert!(!verify(
+            &credentials,
+            "POST",
+            "https://api.x.com/2/tweets",
+            &params,
+            &header
+        ));
+        assert!(!verify(&credentials, "POST", url, &[], &header));
+        let mut other = credentials.clone();
+        other.access_token_secret = Secret::new("another");
+        assert!(!verify(&other, "POST", url, &params, &header));
+        assert!(!verify(&credentials, "POST", url, &params, "Bearer abc"));
     }
 }

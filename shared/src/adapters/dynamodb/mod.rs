@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
 };
 
 use self::item::*;
@@ -110,8 +111,9 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Every item of one kind, by a full scan: for the local console and tests, never
-    /// for the functions (a scan reads the whole table).
+    /// Every item of one kind, by a full scan: for the local console and tests, and for
+    /// the hourly stream-rules sync (the one function that lists the catalog; a scan
+    /// costs the table's size in read units, which a TTL-trimmed table keeps small).
     async fn scan_kind(&self, kind: &str) -> PortResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
@@ -133,18 +135,6 @@ impl DynamoStore {
                 return Ok(items);
             }
         }
-    }
-
-    /// Every product (console only; see [`Self::scan_kind`]).
-    pub async fn all_products(&self) -> PortResult<Vec<Product>> {
-        let mut all: Vec<_> = self
-            .scan_kind("product")
-            .await?
-            .iter()
-            .map(product_from_item)
-            .collect::<Result<_, _>>()?;
-        all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
-        Ok(all)
     }
 
     /// Every linked account (console only; see [`Self::scan_kind`]).
@@ -407,6 +397,17 @@ impl Catalog for DynamoStore {
             .map_err(|e| err("put product", e))?;
         Ok(())
     }
+
+    async fn products(&self) -> PortResult<Vec<Product>> {
+        let mut all: Vec<_> = self
+            .scan_kind("product")
+            .await?
+            .iter()
+            .map(product_from_item)
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
+        Ok(all)
+    }
 }
 
 #[async_trait]
@@ -437,6 +438,7 @@ impl Effects for DynamoStore {
         let stale_before = now
             .seconds()
             .saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        // A released claim has `claimed_at` 0, so it is stale at once.
         let result = self
             .client
             .update_item()
@@ -449,10 +451,13 @@ impl Effects for DynamoStore {
             .expression_attribute_values(":now", n(now.seconds()))
             .expression_attribute_values(":stale", n(stale_before))
             .expression_attribute_values(":ttl", closed_ttl(now))
+            .return_values(ReturnValue::UpdatedOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Acquired),
+            Ok(output) => Ok(Claim::Acquired {
+                retried: output.attributes.is_some_and(|old| !old.is_empty()),
+            }),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let item = self.get_item(effect_key(key)).await?;
                 match item.as_ref().and_then(|i| get_s(i, "result").ok()) {
@@ -481,13 +486,16 @@ impl Effects for DynamoStore {
     }
 
     async fn release(&self, key: &str) -> PortResult<()> {
+        // Kept, not deleted: the next claim must know an attempt came before it.
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key(PK, s(effect_key(key)))
-            .condition_expression("attribute_not_exists(#result)")
+            .update_expression("SET claimed_at = :zero")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#result)")
             .expression_attribute_names("#result", "result")
+            .expression_attribute_values(":zero", n(0))
             .send()
             .await;
         match result {

@@ -74,6 +74,7 @@ impl InMemory {
             mailer: self.outbox.clone(),
             bus,
             social: self.x.clone(),
+            stream_rules: self.x.clone(),
             payments: self.cards.clone(),
             clock: self.clock.clone(),
         }

@@ -13,7 +13,8 @@ use crate::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, PortRes
 
 #[derive(Debug)]
 struct EffectRecord {
-    claimed_at: Timestamp,
+    /// `None` once released: free to claim, as a retry.
+    claimed_at: Option<Timestamp>,
     result: Option<String>,
 }
 
@@ -42,13 +43,6 @@ impl MemoryStore {
     pub fn accounts(&self) -> Vec<LinkedAccount> {
         let mut all: Vec<_> = lock(&self.0).accounts.values().cloned().collect();
         all.sort_by(|a, b| a.screen_name.cmp(&b.screen_name));
-        all
-    }
-
-    /// Every product, by hashtag: for the local console.
-    pub fn products(&self) -> Vec<Product> {
-        let mut all: Vec<_> = lock(&self.0).products.values().cloned().collect();
-        all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
         all
     }
 }
@@ -139,6 +133,12 @@ impl Catalog for MemoryStore {
             .insert(product.hashtag.key().to_owned(), product.clone());
         Ok(())
     }
+
+    async fn products(&self) -> PortResult<Vec<Product>> {
+        let mut all: Vec<_> = lock(&self.0).products.values().cloned().collect();
+        all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
+        Ok(all)
+    }
 }
 
 #[async_trait]
@@ -163,20 +163,22 @@ impl Effects for MemoryStore {
             Some(EffectRecord {
                 result: Some(r), ..
             }) => Ok(Claim::Done(r.clone())),
-            Some(record) if record.claimed_at.plus(lease) > now => Ok(Claim::InFlight),
+            Some(record) if record.claimed_at.is_some_and(|at| at.plus(lease) > now) => {
+                Ok(Claim::InFlight)
+            }
             Some(record) => {
-                record.claimed_at = now;
-                Ok(Claim::Acquired)
+                record.claimed_at = Some(now);
+                Ok(Claim::Acquired { retried: true })
             }
             None => {
                 t.effects.insert(
                     key.to_owned(),
                     EffectRecord {
-                        claimed_at: now,
+                        claimed_at: Some(now),
                         result: None,
                     },
                 );
-                Ok(Claim::Acquired)
+                Ok(Claim::Acquired { retried: false })
             }
         }
     }
@@ -185,7 +187,7 @@ impl Effects for MemoryStore {
         lock(&self.0).effects.insert(
             key.to_owned(),
             EffectRecord {
-                claimed_at: now,
+                claimed_at: Some(now),
                 result: Some(result.to_owned()),
             },
         );
@@ -194,8 +196,8 @@ impl Effects for MemoryStore {
 
     async fn release(&self, key: &str) -> PortResult<()> {
         let mut t = lock(&self.0);
-        if t.effects.get(key).is_some_and(|r| r.result.is_none()) {
-            t.effects.remove(key);
+        if let Some(record) = t.effects.get_mut(key).filter(|r| r.result.is_none()) {
+            record.claimed_at = None;
         }
         Ok(())
     }
