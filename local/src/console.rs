@@ -131,11 +131,14 @@ async fn add_product(
         .put_product(&product)
         .await
         .map_err(internal)?;
-    // A catalog change: the stream must now deliver this product's hashtags.
-    sync_stream_rules::handle(&local.app)
-        .await
-        .map_err(internal)?;
-    Ok((StatusCode::CREATED, Json(product_json(&product))).into_response())
+    // A catalog change: the stream must now deliver this product's hashtags. The product
+    // is saved either way; the answer says whether X took the rules.
+    let mut body = product_json(&product);
+    body["stream_rules"] = match sync_stream_rules::handle(&local.app).await {
+        Ok(_) => json!("synced"),
+        Err(e) => json!(format!("not synced: {e}")),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -2,12 +2,13 @@
 //! HTTP routes, as X, a shopper's browser and an engineer's console would.
 
 mod support;
+mod x_api;
 
 use reqwest::Method;
 use serde_json::json;
 use support::{Emailed, Mode, PRODUCT, Stack};
 
-async fn happy_path_ships_and_charges_once(stack: Stack) {
+pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
     let request = stack

@@ -42,11 +42,27 @@ pub enum Mode {
 
 pub struct Stack {
     pub client: Client,
+    /// The stack whose X API the brand posts to: this one, unless pointed elsewhere.
+    pub x: Client,
     _child: Child,
 }
 
 impl Stack {
     pub async fn spawn(mode: Mode) -> Self {
+        Self::spawn_with(mode, &[]).await
+    }
+
+    /// A stack whose X adapters call `x`'s X API (with the same, default keys), and whose
+    /// brand posts are therefore read there.
+    pub async fn pointed_at(x: &Stack, extra: &[&str]) -> Self {
+        let mut args = vec!["--x-api-base", x.client.base_url()];
+        args.extend(extra);
+        let mut stack = Self::spawn_with(Mode::Memory, &args).await;
+        stack.x = Client::new(x.client.base_url(), SECRET);
+        stack
+    }
+
+    pub async fn spawn_with(mode: Mode, extra: &[&str]) -> Self {
         let mut args = vec![
             "serve",
             "--addr",
@@ -54,6 +70,7 @@ impl Stack {
             "--x-consumer-secret",
             SECRET,
         ];
+        args.extend(extra);
         let endpoint;
         if let Mode::Emulator = mode {
             endpoint = emulator_endpoint();
@@ -83,6 +100,7 @@ impl Stack {
             "health check"
         );
         Self {
+            x: Client::new(&url, SECRET),
             client,
             _child: child,
         }
@@ -138,8 +156,13 @@ impl Stack {
         self.client.brand().await.expect("health")
     }
 
+    /// The brand's posts, as the X API it posts to recorded them.
+    pub async fn tweets(&self) -> Value {
+        self.x.get_json("/_local/tweets").await.expect("x console")
+    }
+
     pub async fn replies_to(&self, tweet_id: &str) -> Vec<String> {
-        let tweets = self.json("/_local/tweets").await;
+        let tweets = self.tweets().await;
         tweets
             .as_array()
             .expect("tweets")
@@ -151,7 +174,7 @@ impl Stack {
 
     /// The brand's reply asking `tweet_id`'s author to retweet: its id and text.
     pub async fn prompt_for(&self, tweet_id: &str) -> (String, String) {
-        let tweets = self.json("/_local/tweets").await;
+        let tweets = self.tweets().await;
         let prompt = tweets
             .as_array()
             .expect("tweets")

@@ -73,3 +73,61 @@ pub async fn email_once(app: &App, key: &str, email: &Email) -> Result<(), StepE
     .await
     .map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::adapters::memory::XStandIn;
+    use crate::ports::{PortResult, Social};
+    use crate::steps::testing::{World, tweet};
+
+    /// X that posts, then loses its answer once: the reply exists, the caller saw an error.
+    struct LosesFirstAnswer {
+        x: Arc<XStandIn>,
+        lost: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Social for LosesFirstAnswer {
+        async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
+            let id = self.x.reply(to, text).await?;
+            if !self.lost.swap(true, Ordering::SeqCst) {
+                return Err(PortError::new("x post", "connection reset"));
+            }
+            Ok(id)
+        }
+
+        async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
+            self.x.find_reply(to, text).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_a_lost_answer_finds_the_reply_instead_of_posting_again() {
+        let world = World::new();
+        let mut app = world.app.clone();
+        app.ports.social = Arc::new(LosesFirstAnswer {
+            x: world.mem.x.clone(),
+            lost: AtomicBool::new(false),
+        });
+        let to = tweet("500");
+        let first = reply_once(&app, "reply:500", &to, "Retweet to buy").await;
+        assert!(first.is_err(), "the answer was lost");
+        let retried = reply_once(&app, "reply:500", &to, "Retweet to buy")
+            .await
+            .expect("retry");
+        let posts = world.mem.x.posts();
+        assert_eq!(posts.len(), 1, "posted once: {posts:?}");
+        assert_eq!(retried, posts[0].id);
+        let again = reply_once(&app, "reply:500", &to, "Retweet to buy")
+            .await
+            .expect("done");
+        assert_eq!(again, retried);
+        assert_eq!(world.mem.x.posts().len(), 1);
+    }
+}

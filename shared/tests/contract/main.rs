@@ -2,6 +2,7 @@
 //! against the AWS adapter on the emulator, so both keep the same promises.
 
 mod bus;
+mod deliveries;
 mod emulator;
 mod http_apis;
 mod mailer;
