@@ -31,6 +31,7 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/charges", get(charges))
         .route("/purchases", get(purchases))
         .route("/clock", post(advance_clock))
+        .route("/metrics", get(metrics))
         .route("/stream-rules", get(stream_rules))
         .route("/stream-rules/sync", post(sync_rules))
 }
@@ -258,6 +259,11 @@ async fn advance_clock(
     Ok(Json(
         json!({"now": now.seconds(), "expired": report.expired, "failed": report.failed}),
     ))
+}
+
+/// What the stack asked of the billed services so far (see `hashbuy::metering`).
+async fn metrics() -> Json<Value> {
+    Json(json!(hashbuy::metering::METER.read()))
 }
 
 /// The stream rules the local X API holds.

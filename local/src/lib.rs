@@ -3,6 +3,7 @@
 //! that plays a shopper against it (the demo, the end-to-end tests).
 
 pub mod aws;
+pub mod bench;
 pub mod bus;
 pub mod client;
 pub mod console;

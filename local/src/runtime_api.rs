@@ -21,6 +21,8 @@ pub type Outcome = Result<Value, Value>;
 
 #[derive(Default)]
 struct Shared {
+    /// When the function first asked for an event: the end of its init.
+    first_poll: std::sync::OnceLock<std::time::Instant>,
     queue: Mutex<Option<mpsc::Receiver<(String, Value)>>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<Value>>,
@@ -58,6 +60,11 @@ impl RuntimeApi {
         })
     }
 
+    /// When the function first polled `invocation/next`, once it has.
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        self.shared.first_poll.get().copied()
+    }
+
     /// Hands `event` to the function and waits (up to `timeout`) for its answer.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> Result<Outcome, String> {
         let id = format!("req-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
@@ -79,6 +86,7 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    shared.first_poll.get_or_init(std::time::Instant::now);
     let mut queue = shared.queue.lock().await;
     let Some(receiver) = queue.as_mut() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -9,6 +9,7 @@ pub mod app;
 pub mod domain;
 pub mod lambda;
 pub mod messages;
+pub mod metering;
 pub mod ports;
 pub mod routing;
 pub mod settings;

@@ -49,6 +49,7 @@ pub fn consumers(event: &Event) -> impl Iterator<Item = &'static str> + '_ {
 
 /// Runs `function`'s step on `event`, as its Lambda would: the local stack's delivery.
 pub async fn deliver(app: &App, function: &str, event: &Event) -> Result<(), StepError> {
+    crate::metering::METER.invocation();
     match (function, event) {
         ("request-purchase", Event::PurchaseRequested(e)) => {
             request_purchase::handle(app, e).await.map(drop)

@@ -22,6 +22,7 @@ use crate::domain::{
     Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
     TokenHash, TweetId, UserId,
 };
+use crate::metering::METER;
 use crate::ports::{
     Accounts, Applied, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases,
 };
@@ -159,6 +160,7 @@ impl DynamoStore {
     }
 
     async fn get_item(&self, key: String) -> PortResult<Option<Item>> {
+        METER.dynamodb_read(1);
         let output = self
             .client
             .get_item()
@@ -226,6 +228,7 @@ fn transition_condition(
 #[async_trait]
 impl Purchases for DynamoStore {
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
+        METER.dynamodb_write(1, false);
         let result = self
             .client
             .put_item()
@@ -266,6 +269,7 @@ impl Purchases for DynamoStore {
     }
 
     async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+        METER.dynamodb_read(1);
         let output = self
             .client
             .query()
@@ -319,6 +323,7 @@ impl Purchases for DynamoStore {
             for (k, v) in values {
                 put = put.expression_attribute_values(k, v);
             }
+            METER.dynamodb_write(1, false);
             return match put.send().await {
                 Ok(_) => Ok(Applied::Done),
                 Err(SdkError::ServiceError(e))
@@ -348,6 +353,7 @@ impl Purchases for DynamoStore {
         for pointer in pointers {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
         }
+        METER.dynamodb_write(items.len() as u64, true);
         let result = self
             .client
             .transact_write_items()
@@ -388,6 +394,7 @@ impl Catalog for DynamoStore {
     }
 
     async fn put_product(&self, product: &Product) -> PortResult<()> {
+        METER.dynamodb_write(1, false);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -421,6 +428,7 @@ impl Accounts for DynamoStore {
     }
 
     async fn link(&self, account: &LinkedAccount) -> PortResult<()> {
+        METER.dynamodb_write(1, false);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -439,6 +447,7 @@ impl Effects for DynamoStore {
             .seconds()
             .saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
         // A released claim has `claimed_at` 0, so it is stale at once.
+        METER.dynamodb_write(1, false);
         let result = self
             .client
             .update_item()
@@ -470,6 +479,7 @@ impl Effects for DynamoStore {
     }
 
     async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()> {
+        METER.dynamodb_write(1, false);
         self.client
             .update_item()
             .table_name(&self.table)
@@ -487,6 +497,7 @@ impl Effects for DynamoStore {
 
     async fn release(&self, key: &str) -> PortResult<()> {
         // Kept, not deleted: the next claim must know an attempt came before it.
+        METER.dynamodb_write(1, false);
         let result = self
             .client
             .update_item()

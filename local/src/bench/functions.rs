@@ -1,0 +1,169 @@
+//! Each function's release binary as Lambda runs it: started under a loopback Runtime API
+//! with its real init (environment, secrets from Secrets Manager, SDK clients against the
+//! emulator), timed from spawn to its first `invocation/next`, then invoked once cold and
+//! a burst of times warm; its peak resident memory is read after the burst.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hashbuy::domain::{
+    ConfirmationRetweeted, Event, PaymentSucceeded, PurchaseConfirmed, PurchaseId,
+    PurchaseRequested, TweetId, UserId,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::aws::Resources;
+use crate::runtime_api::{RuntimeApi, http_api_event, spawn_function};
+
+/// Warm invocations per function.
+const WARM: usize = 30;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Figures {
+    pub function: String,
+    pub init_ms: f64,
+    pub first_invocation_ms: f64,
+    pub warm_p50_ms: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// Where the functions' secrets and the X API they call are.
+pub struct Environment<'a> {
+    pub endpoint: &'a str,
+    pub resources: &'a Resources,
+    pub x_secret_id: &'a str,
+    pub card_secret_id: &'a str,
+    pub x_api_base: &'a str,
+}
+
+fn eventbridge(event: &Event) -> Value {
+    json!({
+        "version": "0", "id": "bench", "detail-type": event.name(), "source": "hashbuy",
+        "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": event.detail(),
+    })
+}
+
+fn schedule() -> Value {
+    json!({
+        "version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {},
+    })
+}
+
+fn ids(n: u64) -> Option<(TweetId, PurchaseId, UserId)> {
+    let tweet = TweetId::parse(&(1_870_000_000_000_000_000 + n).to_string()).ok()?;
+    let purchase = PurchaseId::for_request(&tweet);
+    Some((tweet, purchase, UserId::parse("7000001").ok()?))
+}
+
+/// The `n`th event for `function`: each does its real work on a purchase nobody made
+/// (a shopper who is not linked gets the reply saying so; the others find nothing to do),
+/// and each invocation gets fresh ids so that none is a redelivery.
+pub fn event(function: &str, n: u64) -> Option<Value> {
+    let (tweet, purchase_id, user) = ids(n)?;
+    let event = match function {
+        "x-webhook" => {
+            return Some(http_api_event(
+                "GET",
+                "/webhook",
+                "/webhook",
+                "crc_token=bench",
+            ));
+        }
+        "confirm-page" => {
+            let path = format!("/confirm/{}", "A".repeat(43));
+            return Some(http_api_event("GET", "/confirm/{token}", &path, ""));
+        }
+        "expire-purchases" | "sync-stream-rules" => return Some(schedule()),
+        "request-purchase" => Event::PurchaseRequested(PurchaseRequested {
+            purchase_id,
+            tweet_id: tweet,
+            user_id: user,
+            screen_name: "bench".into(),
+            hashtag: "BuyBenchMug".into(),
+        }),
+        "confirm-retweet" => Event::ConfirmationRetweeted(ConfirmationRetweeted {
+            tweet_id: tweet.clone(),
+            user_id: user,
+            brand_tweet_id: tweet,
+        }),
+        "charge-card" => Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id }),
+        "fulfil-order" => Event::PaymentSucceeded(PaymentSucceeded { purchase_id }),
+        _ => return None,
+    };
+    Some(eventbridge(&event))
+}
+
+/// Peak resident set size of a process, from `/proc` (Linux).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub async fn measure(
+    binary: &Path,
+    function: &str,
+    env: &Environment<'_>,
+) -> Result<Figures, String> {
+    let fail = |what: &str, e: String| format!("{function}: {what}: {e}");
+    let runtime = RuntimeApi::start()
+        .await
+        .map_err(|e| fail("runtime api", e.to_string()))?;
+    let extra = [
+        ("X_SECRET_ID", env.x_secret_id),
+        ("CARD_SECRET_ID", env.card_secret_id),
+        ("X_API_BASE_URL", env.x_api_base),
+        ("CARD_PROCESSOR_BASE_URL", "http://127.0.0.1:9"),
+        ("PUBLIC_BASE_URL", "https://shop.example"),
+    ];
+    let binary = binary.to_string_lossy();
+    let spawned = Instant::now();
+    let child = spawn_function(&binary, &runtime, env.resources, env.endpoint, &extra)
+        .map_err(|e| fail("spawn", e.to_string()))?;
+    let pid = child.id().ok_or_else(|| fail("spawn", "no pid".into()))?;
+    let deadline = spawned + Duration::from_secs(20);
+    let init = loop {
+        if let Some(polled) = runtime.first_poll() {
+            break polled - spawned;
+        }
+        if Instant::now() > deadline {
+            return Err(fail("init", "never polled for an event".into()));
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
+
+    let mut latencies = Vec::with_capacity(WARM + 1);
+    for n in 0..=WARM as u64 {
+        let event = event(function, n).ok_or_else(|| fail("event", "unknown function".into()))?;
+        let started = Instant::now();
+        let outcome = runtime
+            .invoke(event, Duration::from_secs(30))
+            .await
+            .map_err(|e| fail("invoke", e))?;
+        latencies.push(started.elapsed());
+        if let Err(error) = outcome {
+            return Err(fail("invocation failed", error.to_string()));
+        }
+    }
+    let peak = peak_rss_kb(pid).ok_or_else(|| fail("rss", "no /proc status".into()))?;
+    drop(child);
+    let first = latencies.remove(0);
+    latencies.sort();
+    Ok(Figures {
+        function: function.to_owned(),
+        init_ms: ms(init),
+        first_invocation_ms: ms(first),
+        warm_p50_ms: ms(latencies[latencies.len() / 2]),
+        peak_rss_mb: peak as f64 / 1024.0,
+    })
+}

@@ -1,0 +1,300 @@
+//! `hashbuy-local bench`: the figures that make hashbuy worth running in Rust, against
+//! their budgets. `tools/bench.sh` builds the release binaries, measures their sizes,
+//! starts the emulator and runs this; it exits non-zero when a budget is broken.
+
+mod functions;
+mod purchases;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hashbuy::metering::Counts;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use self::functions::Figures;
+use self::purchases::{Bench, Throughput};
+
+/// Every function, as `functions/` names them.
+pub const FUNCTIONS: [&str; 8] = [
+    "x-webhook",
+    "request-purchase",
+    "confirm-retweet",
+    "confirm-page",
+    "charge-card",
+    "fulfil-order",
+    "expire-purchases",
+    "sync-stream-rules",
+];
+
+/// What a release is held to.
+pub mod budget {
+    /// From spawn to the first `invocation/next`, on the 2-core CI machine.
+    pub const INIT_MS: f64 = 20.0;
+    pub const PEAK_RSS_MB: f64 = 20.0;
+    pub const ZIP_BYTES: u64 = 4 * 1024 * 1024;
+    pub const DYNAMODB_REQUESTS_PER_PURCHASE: u64 = 10;
+}
+
+/// List prices used for the cost of 1,000 purchases: AWS, us-east-1, as published on the
+/// services' pricing pages in November 2026 (DynamoDB on-demand since its 2024-11-01
+/// reduction). In US dollars.
+pub mod price {
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    /// Per GB-second on arm64.
+    pub const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const DYNAMODB_WRITE_UNIT: f64 = 0.625 / 1e6;
+    pub const DYNAMODB_READ_UNIT: f64 = 0.125 / 1e6;
+    pub const EVENTBRIDGE_EVENT: f64 = 1.00 / 1e6;
+    pub const SES_EMAIL: f64 = 0.10 / 1e3;
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+}
+
+/// The memory every function is deployed with (`infra/template.yaml`), in GB.
+const MEMORY_GB: f64 = 128.0 / 1024.0;
+
+pub struct Options {
+    pub aws_endpoint: String,
+    /// Where the release binaries are; `None` skips the per-function figures.
+    pub functions: Option<PathBuf>,
+    /// Sizes measured by `tools/bench.sh`.
+    pub sizes: Option<PathBuf>,
+    /// Purchases run one by one for the counts.
+    pub purchases: u64,
+    /// Shoppers at once for throughput; 0 skips it.
+    pub shoppers: u64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+pub struct Size {
+    pub bytes: u64,
+    pub zipped: u64,
+}
+
+/// Bootstrap sizes by architecture, then by function.
+pub type Sizes = BTreeMap<String, BTreeMap<String, Size>>;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub counts_per_purchase: Counts,
+    pub cost_per_1000_purchases_usd: Option<f64>,
+    pub functions: Vec<Figures>,
+    pub sizes: Sizes,
+    pub throughput: BTreeMap<&'static str, Throughput>,
+    pub broken_budgets: Vec<String>,
+}
+
+/// The AWS bill for 1,000 purchases, from the counts and each function's warm latency
+/// (billed per millisecond at its memory size). HTTP requests are the webhook's two and
+/// the page's two.
+fn cost_per_1000(counts: &Counts, functions: &[Figures]) -> Option<f64> {
+    if functions.is_empty() {
+        return None;
+    }
+    let mean_ms = functions.iter().map(|f| f.warm_p50_ms).sum::<f64>() / functions.len() as f64;
+    let n = counts;
+    let per_purchase = n.invocations as f64
+        * (price::LAMBDA_REQUEST
+            + MEMORY_GB * mean_ms.ceil() / 1000.0 * price::LAMBDA_ARM_GB_SECOND)
+        + n.write_units as f64 * price::DYNAMODB_WRITE_UNIT
+        + n.read_units as f64 * price::DYNAMODB_READ_UNIT
+        + n.eventbridge_entries as f64 * price::EVENTBRIDGE_EVENT
+        + n.emails as f64 * price::SES_EMAIL
+        + 4.0 * price::HTTP_API_REQUEST;
+    Some(per_purchase * 1000.0)
+}
+
+fn check(report: &Report) -> Vec<String> {
+    let mut broken = Vec::new();
+    for f in &report.functions {
+        if f.init_ms > budget::INIT_MS {
+            broken.push(format!(
+                "{}: init {:.1} ms > {} ms",
+                f.function,
+                f.init_ms,
+                budget::INIT_MS
+            ));
+        }
+        if f.peak_rss_mb > budget::PEAK_RSS_MB {
+            broken.push(format!(
+                "{}: peak RSS {:.1} MB > {} MB",
+                f.function,
+                f.peak_rss_mb,
+                budget::PEAK_RSS_MB
+            ));
+        }
+    }
+    for (arch, sizes) in &report.sizes {
+        for (function, size) in sizes {
+            if size.zipped > budget::ZIP_BYTES {
+                broken.push(format!(
+                    "{function} ({arch}): zip {} bytes > {}",
+                    size.zipped,
+                    budget::ZIP_BYTES
+                ));
+            }
+        }
+    }
+    let requests = report.counts_per_purchase.dynamodb_requests;
+    if requests > budget::DYNAMODB_REQUESTS_PER_PURCHASE {
+        broken.push(format!(
+            "{requests} DynamoDB requests per purchase > {}",
+            budget::DYNAMODB_REQUESTS_PER_PURCHASE
+        ));
+    }
+    broken
+}
+
+async fn secrets(
+    resources: &crate::aws::Resources,
+    x_api_keys: serde_json::Value,
+) -> Result<(String, String), String> {
+    let client = aws_sdk_secretsmanager::Client::new(&resources.config);
+    let x = format!("{}/x", resources.bus_name);
+    let card = format!("{}/card", resources.bus_name);
+    for (id, value) in [(&x, x_api_keys), (&card, json!({"secret_key": "sk_bench"}))] {
+        client
+            .create_secret()
+            .name(id)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "secret {id}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            })?;
+    }
+    Ok((x, card))
+}
+
+async fn measure_functions(
+    dir: &Path,
+    endpoint: &str,
+    x_api_base: &str,
+) -> Result<Vec<Figures>, String> {
+    let resources = crate::aws::create(endpoint)
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys = json!({
+        "consumer_key": "bench-consumer-key", "consumer_secret": "bench-consumer-secret",
+        "access_token": "bench-access-token", "access_token_secret": "bench-access-token-secret",
+        "bearer_token": "bench-bearer-token",
+    });
+    let (x_secret_id, card_secret_id) = secrets(&resources, keys).await?;
+    let env = functions::Environment {
+        endpoint,
+        resources: &resources,
+        x_secret_id: &x_secret_id,
+        card_secret_id: &card_secret_id,
+        x_api_base,
+    };
+    let mut figures = Vec::new();
+    for function in FUNCTIONS {
+        figures.push(functions::measure(&dir.join(function), function, &env).await?);
+    }
+    Ok(figures)
+}
+
+pub async fn run(options: &Options) -> Result<Report, String> {
+    let sizes: Sizes = match &options.sizes {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Sizes::new(),
+    };
+    let mut throughput = BTreeMap::new();
+    let mut memory = Bench::start(None).await?;
+    if options.shoppers > 0 {
+        throughput.insert(
+            "in memory",
+            purchases::throughput(&mut memory, options.shoppers).await?,
+        );
+    }
+    let functions = match &options.functions {
+        // The functions call the in-memory stack's X API, with its keys.
+        Some(dir) => measure_functions(dir, &options.aws_endpoint, memory.base_url()).await?,
+        None => Vec::new(),
+    };
+    let mut emulator = Bench::start(Some(&options.aws_endpoint)).await?;
+    let counts = purchases::counts(&mut emulator, options.purchases).await?;
+    if options.shoppers > 0 {
+        let shoppers = options.shoppers.min(20);
+        throughput.insert(
+            "on the emulator",
+            purchases::throughput(&mut emulator, shoppers).await?,
+        );
+    }
+    let mut report = Report {
+        cost_per_1000_purchases_usd: cost_per_1000(&counts, &functions),
+        counts_per_purchase: counts,
+        functions,
+        sizes,
+        throughput,
+        broken_budgets: Vec::new(),
+    };
+    report.broken_budgets = check(&report);
+    Ok(report)
+}
+
+/// The report as the README's tables show it.
+pub fn print(report: &Report) {
+    let c = &report.counts_per_purchase;
+    println!("per completed purchase (counted by the adapters, on the emulator):");
+    println!(
+        "  DynamoDB requests {} (budget {}), read units {}, write units {}",
+        c.dynamodb_requests,
+        budget::DYNAMODB_REQUESTS_PER_PURCHASE,
+        c.read_units,
+        c.write_units
+    );
+    println!(
+        "  EventBridge entries {}, Lambda invocations {}, emails {}, X API requests {}",
+        c.eventbridge_entries, c.invocations, c.emails, c.x_requests
+    );
+    if let Some(cost) = report.cost_per_1000_purchases_usd {
+        println!("  AWS cost of 1,000 purchases at list prices: ${cost:.4}");
+    }
+    if !report.functions.is_empty() {
+        println!("\nfunction            init ms  first ms  warm p50 ms  peak RSS MB");
+        for f in &report.functions {
+            println!(
+                "{:<18} {:>8.1} {:>9.1} {:>12.2} {:>12.1}",
+                f.function, f.init_ms, f.first_invocation_ms, f.warm_p50_ms, f.peak_rss_mb
+            );
+        }
+    }
+    for (arch, sizes) in &report.sizes {
+        println!("\nbootstrap sizes, {arch}:");
+        for (function, size) in sizes {
+            println!(
+                "  {:<18} {:>6.2} MB, zipped {:>5.2} MB",
+                function,
+                size.bytes as f64 / 1_048_576.0,
+                size.zipped as f64 / 1_048_576.0
+            );
+        }
+    }
+    for (mode, t) in &report.throughput {
+        println!(
+            "\nthroughput {mode}: {} purchases at once, {:.1} completed/s; tweet→reply p50 {:.1} ms p99 {:.1} ms; confirm→shipped p50 {:.1} ms p99 {:.1} ms",
+            t.purchases,
+            t.per_second,
+            t.tweet_to_reply_ms.p50,
+            t.tweet_to_reply_ms.p99,
+            t.confirm_to_shipped_ms.p50,
+            t.confirm_to_shipped_ms.p99
+        );
+    }
+    if report.broken_budgets.is_empty() {
+        println!("\nall budgets hold");
+    } else {
+        println!("\nBROKEN BUDGETS:");
+        for b in &report.broken_budgets {
+            println!("  {b}");
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Whole purchases through an in-process stack: what each costs in requests to the billed
+//! services (counted by the adapters, see `hashbuy::metering`), and how many complete per
+//! second with how long a shopper waits.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hashbuy::domain::{UserId, Windows};
+use hashbuy::metering::{Counts, METER};
+use hashbuy::settings::{Brand, Secret};
+use hashbuy::x::oauth1::Credentials;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::client::{Client, XUser, link_in};
+use crate::stack::{self, Config, Running};
+use crate::x_server::XKeys;
+
+const PRODUCT: &str = "BuyBenchMug";
+const SECRET: &str = "bench-consumer-secret";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Latencies in milliseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Spread {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Throughput {
+    pub purchases: usize,
+    pub per_second: f64,
+    pub tweet_to_reply_ms: Spread,
+    pub confirm_to_shipped_ms: Spread,
+}
+
+/// A stack of its own, with a product on sale, and the shoppers it has linked.
+pub struct Bench {
+    running: Running,
+    client: Client,
+    brand: XUser,
+    /// How often to look for an email: reading the emulator's record is slow.
+    email_poll: Duration,
+    shoppers: u64,
+}
+
+impl Bench {
+    /// Starts a stack on a free port, in memory or on the emulator.
+    pub async fn start(aws_endpoint: Option<&str>) -> Result<Self, String> {
+        let (running, client) = start(aws_endpoint).await?;
+        let brand = client.brand().await.map_err(|e| e.to_string())?;
+        let email_poll = Duration::from_millis(if aws_endpoint.is_some() { 25 } else { 2 });
+        Ok(Self {
+            running,
+            client,
+            brand,
+            email_poll,
+            shoppers: 0,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.client.base_url()
+    }
+
+    async fn link_shoppers(&mut self, n: u64) -> Result<Vec<XUser>, String> {
+        let mut linked = Vec::new();
+        for _ in 0..n {
+            self.shoppers += 1;
+            linked.push(link_shopper(&self.client, self.shoppers).await?);
+        }
+        Ok(linked)
+    }
+}
+
+async fn start(aws_endpoint: Option<&str>) -> Result<(Running, Client), String> {
+    let config = Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        x_keys: XKeys {
+            credentials: Credentials {
+                consumer_key: "bench-consumer-key".into(),
+                consumer_secret: Secret::new(SECRET),
+                access_token: "bench-access-token".into(),
+                access_token_secret: Secret::new("bench-access-token-secret"),
+            },
+            bearer_token: Secret::new("bench-bearer-token"),
+        },
+        x_api_base: None,
+        brand: Brand {
+            user_id: UserId::parse("1000000000000000001").map_err(|e| e.to_string())?,
+            screen_name: "hashbuy".into(),
+        },
+        windows: Windows::default(),
+        aws_endpoint: aws_endpoint.map(str::to_owned),
+    };
+    let running = stack::start(config).await.map_err(|e| e.to_string())?;
+    let client = Client::new(&running.base_url, SECRET);
+    let product = json!({"hashtag": PRODUCT, "name": "Bench mug", "price_cents": 1200, "currency": "USD", "stock": 100_000});
+    let (status, body) = client
+        .post_json("/_local/products", &product)
+        .await
+        .map_err(|e| e.to_string())?;
+    if status != 201 {
+        return Err(format!("seeding the catalog failed: {body}"));
+    }
+    Ok((running, client))
+}
+
+async fn until<T, F, Fut>(what: &str, interval: Duration, mut check: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(found) = check().await {
+            return Ok(found);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}"));
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// The brand's reply to `post` whose text contains `marker`: its id and text.
+fn reply(running: &Running, post: &str, marker: &str) -> Option<(String, String)> {
+    running
+        .local
+        .mem
+        .x
+        .posts()
+        .into_iter()
+        .find(|p| {
+            p.in_reply_to.as_ref().is_some_and(|to| to.as_str() == post) && p.text.contains(marker)
+        })
+        .map(|p| (p.id.to_string(), p.text))
+}
+
+struct Journey {
+    tweet_to_reply: Duration,
+    confirm_to_shipped: Duration,
+}
+
+async fn link_shopper(client: &Client, n: u64) -> Result<XUser, String> {
+    let shopper = XUser {
+        id: (5_000_000 + n).to_string(),
+        screen_name: format!("bench{n}"),
+    };
+    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": format!("bench{n}@example.com"), "card": "tok_visa"});
+    client
+        .post_json("/_local/accounts", &account)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(shopper)
+}
+
+/// One shopper's whole purchase, through the stack's HTTP routes.
+async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
+    let Bench {
+        running,
+        client,
+        brand,
+        ..
+    } = bench;
+    let http = |e: reqwest::Error| e.to_string();
+    let email_to = format!("{}@example.com", shopper.screen_name);
+
+    let tweeted = Instant::now();
+    let request = client
+        .tweet(shopper, &format!("#{PRODUCT}"))
+        .await
+        .map_err(http)?;
+    let (prompt_id, prompt_text) =
+        until("the brand's prompt", Duration::from_millis(1), || async {
+            reply(running, &request.id, "_Confirm")
+        })
+        .await?;
+    let tweet_to_reply = tweeted.elapsed();
+
+    client
+        .retweet(shopper, &prompt_id, brand, &prompt_text)
+        .await
+        .map_err(http)?;
+    let link = until("the confirmation email", bench.email_poll, || async {
+        let emails = running.local.views.emails().await.ok()?;
+        emails
+            .iter()
+            .filter(|e| e.to == email_to)
+            .find_map(|e| link_in(e.text.as_deref().unwrap_or(&e.html)))
+    })
+    .await?;
+
+    let confirmed = Instant::now();
+    let (status, _) = client
+        .page(reqwest::Method::POST, &link)
+        .await
+        .map_err(http)?;
+    if status != 200 {
+        return Err(format!("confirming answered {status}"));
+    }
+    until("the shipped reply", Duration::from_millis(1), || async {
+        reply(running, &request.id, "on its way")
+    })
+    .await?;
+    Ok(Journey {
+        tweet_to_reply,
+        confirm_to_shipped: confirmed.elapsed(),
+    })
+}
+
+async fn settle(client: &Client) -> Result<(), String> {
+    match client.settle(WAIT).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the bus did not settle".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Runs `purchases` purchases one after another and returns what one cost on average.
+pub async fn counts(bench: &mut Bench, purchases: u64) -> Result<Counts, String> {
+    let shoppers = bench.link_shoppers(purchases).await?;
+    settle(&bench.client).await?;
+    let before = METER.read();
+    for shopper in &shoppers {
+        journey(bench, shopper).await?;
+        settle(&bench.client).await?;
+    }
+    let total = METER.read().since(&before);
+    if total.dynamodb_requests % purchases != 0 || total.invocations % purchases != 0 {
+        return Err(format!("purchases did not all cost the same: {total:?}"));
+    }
+    let per = |n: u64| n / purchases;
+    Ok(Counts {
+        dynamodb_requests: per(total.dynamodb_requests),
+        read_units: per(total.read_units),
+        write_units: per(total.write_units),
+        eventbridge_entries: per(total.eventbridge_entries),
+        emails: per(total.emails),
+        x_requests: per(total.x_requests),
+        invocations: per(total.invocations),
+    })
+}
+
+fn spread(mut samples: Vec<Duration>) -> Spread {
+    samples.sort();
+    let at = |q: f64| {
+        let i = ((samples.len() - 1) as f64 * q).ceil() as usize;
+        samples[i].as_secs_f64() * 1000.0
+    };
+    Spread {
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+/// Runs `purchases` shoppers at once and times them.
+pub async fn throughput(bench: &mut Bench, purchases: u64) -> Result<Throughput, String> {
+    let shoppers = bench.link_shoppers(purchases).await?;
+    let bench = &*bench;
+    let started = Instant::now();
+    let journeys = shoppers.iter().map(|shopper| journey(bench, shopper));
+    let journeys: Vec<Journey> = futures::future::try_join_all(journeys).await?;
+    let elapsed = started.elapsed();
+    Ok(Throughput {
+        purchases: journeys.len(),
+        per_second: journeys.len() as f64 / elapsed.as_secs_f64(),
+        tweet_to_reply_ms: spread(journeys.iter().map(|j| j.tweet_to_reply).collect()),
+        confirm_to_shipped_ms: spread(journeys.iter().map(|j| j.confirm_to_shipped).collect()),
+    })
+}
