@@ -38,6 +38,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests: unit, contract (in memory and on the emulator), end to end"
 cargo test --workspace --locked 2>&1 | tee target/test.log
 
+step "benchmarks, each step once as a smoke test (tools/bench.sh measures them)"
+cargo test --locked -p hashbuy --bench steps
+
 if [[ -x tools/lint-template.sh ]]; then
   step "infrastructure template"
   tools/lint-template.sh

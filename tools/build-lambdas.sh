@@ -14,15 +14,4 @@ start=$SECONDS
 sam build
 echo "sam build took $((SECONDS - start)) s"
 
-"$sam_venv/bin/python" - <<'PY'
-import io, pathlib, zipfile
-total = 0
-for bootstrap in sorted(pathlib.Path(".aws-sam/build").glob("*/bootstrap")):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.write(bootstrap, "bootstrap")
-    size = len(buffer.getvalue())
-    total += size
-    print(f"{bootstrap.parent.name:28} bootstrap {bootstrap.stat().st_size / 1e6:5.2f} MB, zipped {size / 1e6:5.2f} MB")
-print(f"{'all functions':28} zipped {total / 1e6:5.2f} MB")
-PY
+python3 tools/sizes.py

@@ -69,6 +69,10 @@ struct BenchArgs {
     /// Shoppers buying at once to measure throughput (at most 20 on the emulator); 0 skips it.
     #[arg(long, default_value_t = 50)]
     shoppers: u64,
+    /// Counts per purchase to hold this run to (none may rise), instead of the DynamoDB
+    /// budget: how CI keeps today's figures from getting worse.
+    #[arg(long)]
+    baseline: Option<std::path::PathBuf>,
     /// Also write the report here, as JSON.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -81,6 +85,7 @@ async fn bench(args: &BenchArgs) -> ExitCode {
         sizes: args.sizes.clone(),
         purchases: args.purchases.max(1),
         shoppers: args.shoppers,
+        baseline: args.baseline.clone(),
     };
     let report = match bench::run(&options).await {
         Ok(report) => report,

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub struct Meter {
     dynamodb_requests: AtomicU64,
@@ -23,18 +23,10 @@ pub struct Meter {
 }
 
 /// The process's meter.
-pub static METER: Meter = Meter {
-    dynamodb_requests: AtomicU64::new(0),
-    read_units: AtomicU64::new(0),
-    write_units: AtomicU64::new(0),
-    eventbridge_entries: AtomicU64::new(0),
-    emails: AtomicU64::new(0),
-    x_requests: AtomicU64::new(0),
-    invocations: AtomicU64::new(0),
-};
+pub static METER: Meter = Meter::new();
 
 /// A reading of the meter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Counts {
     pub dynamodb_requests: u64,
     pub read_units: u64,
@@ -51,6 +43,18 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl Meter {
+    const fn new() -> Self {
+        Self {
+            dynamodb_requests: AtomicU64::new(0),
+            read_units: AtomicU64::new(0),
+            write_units: AtomicU64::new(0),
+            eventbridge_entries: AtomicU64::new(0),
+            emails: AtomicU64::new(0),
+            x_requests: AtomicU64::new(0),
+            invocations: AtomicU64::new(0),
+        }
+    }
+
     /// A consistent read, or a query, of `units` read units.
     pub fn dynamodb_read(&self, units: u64) {
         add(&self.dynamodb_requests, 1);
@@ -94,6 +98,19 @@ impl Meter {
 }
 
 impl Counts {
+    /// Each count with its name, as the report names it.
+    pub fn named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("dynamodb_requests", self.dynamodb_requests),
+            ("read_units", self.read_units),
+            ("write_units", self.write_units),
+            ("eventbridge_entries", self.eventbridge_entries),
+            ("emails", self.emails),
+            ("x_requests", self.x_requests),
+            ("invocations", self.invocations),
+        ]
+    }
+
     /// What was counted between `earlier` and this reading.
     pub fn since(&self, earlier: &Counts) -> Counts {
         Counts {
@@ -105,5 +122,25 @@ impl Counts {
             x_requests: self.x_requests - earlier.x_requests,
             invocations: self.invocations - earlier.invocations,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_costs_two_units_an_item_and_since_subtracts() {
+        let meter = Meter::new();
+        meter.dynamodb_read(1);
+        let before = meter.read();
+        meter.dynamodb_write(3, true);
+        meter.dynamodb_write(1, false);
+        meter.email();
+        let counted = meter.read().since(&before);
+        assert_eq!(counted.dynamodb_requests, 2);
+        assert_eq!(counted.write_units, 7);
+        assert_eq!(counted.read_units, 0);
+        assert_eq!(counted.emails, 1);
     }
 }

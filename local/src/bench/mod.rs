@@ -63,6 +63,9 @@ pub struct Options {
     pub purchases: u64,
     /// Shoppers at once for throughput; 0 skips it.
     pub shoppers: u64,
+    /// Counts per purchase recorded earlier: when given, the counts are held to them
+    /// (none may rise) instead of to the DynamoDB budget.
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize)]
@@ -104,7 +107,7 @@ fn cost_per_1000(counts: &Counts, functions: &[Figures]) -> Option<f64> {
     Some(per_purchase * 1000.0)
 }
 
-fn check(report: &Report) -> Vec<String> {
+fn check(report: &Report, baseline: Option<&Counts>) -> Vec<String> {
     let mut broken = Vec::new();
     for f in &report.functions {
         if f.init_ms > budget::INIT_MS {
@@ -135,12 +138,23 @@ fn check(report: &Report) -> Vec<String> {
             }
         }
     }
-    let requests = report.counts_per_purchase.dynamodb_requests;
-    if requests > budget::DYNAMODB_REQUESTS_PER_PURCHASE {
-        broken.push(format!(
-            "{requests} DynamoDB requests per purchase > {}",
-            budget::DYNAMODB_REQUESTS_PER_PURCHASE
-        ));
+    let counts = &report.counts_per_purchase;
+    match baseline {
+        Some(baseline) => {
+            for ((name, now), (_, before)) in counts.named().into_iter().zip(baseline.named()) {
+                if now > before {
+                    broken.push(format!("{name} per purchase rose from {before} to {now}"));
+                }
+            }
+        }
+        None if counts.dynamodb_requests > budget::DYNAMODB_REQUESTS_PER_PURCHASE => {
+            broken.push(format!(
+                "{} DynamoDB requests per purchase > {}",
+                counts.dynamodb_requests,
+                budget::DYNAMODB_REQUESTS_PER_PURCHASE
+            ));
+        }
+        None => {}
     }
     broken
 }
@@ -197,15 +211,17 @@ async fn measure_functions(
     Ok(figures)
 }
 
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 pub async fn run(options: &Options) -> Result<Report, String> {
     let sizes: Sizes = match &options.sizes {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        Some(path) => read_json(path)?,
         None => Sizes::new(),
     };
+    let baseline: Option<Counts> = options.baseline.as_deref().map(read_json).transpose()?;
     let mut throughput = BTreeMap::new();
     let mut memory = Bench::start(None).await?;
     if options.shoppers > 0 {
@@ -236,7 +252,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         throughput,
         broken_budgets: Vec::new(),
     };
-    report.broken_budgets = check(&report);
+    report.broken_budgets = check(&report, baseline.as_ref());
     Ok(report)
 }
 

@@ -229,7 +229,11 @@ pub async fn counts(bench: &mut Bench, purchases: u64) -> Result<Counts, String>
         settle(&bench.client).await?;
     }
     let total = METER.read().since(&before);
-    if total.dynamodb_requests % purchases != 0 || total.invocations % purchases != 0 {
+    if total
+        .named()
+        .iter()
+        .any(|(_, n)| !n.is_multiple_of(purchases))
+    {
         return Err(format!("purchases did not all cost the same: {total:?}"));
     }
     let per = |n: u64| n / purchases;
