@@ -17,7 +17,7 @@ use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::{App, Ports};
 use hashbuy::domain::{Clock, SystemClock, Windows};
-use hashbuy::metering::METER;
+use hashbuy::metering::{self, METER};
 use hashbuy::settings::{Brand, Settings};
 use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;
@@ -194,17 +194,23 @@ fn plain(response: http::Response<String>) -> Response {
 }
 
 async fn x_webhook(State(local): Shared, request: Request) -> Response {
-    METER.invocation();
-    match buffered(request, webhook::MAX_BODY_BYTES).await {
-        Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
-        Err(response) => response,
-    }
+    metering::within("x-webhook", async {
+        METER.invocation();
+        match buffered(request, webhook::MAX_BODY_BYTES).await {
+            Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
+            Err(response) => response,
+        }
+    })
+    .await
 }
 
 async fn confirmation_page(State(local): Shared, request: Request) -> Response {
-    METER.invocation();
-    match buffered(request, 4 * 1024).await {
-        Ok(request) => plain(confirm_page::handle(&local.app, request).await),
-        Err(response) => response,
-    }
+    metering::within("confirm-page", async {
+        METER.invocation();
+        match buffered(request, 4 * 1024).await {
+            Ok(request) => plain(confirm_page::handle(&local.app, request).await),
+            Err(response) => response,
+        }
+    })
+    .await
 }

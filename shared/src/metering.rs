@@ -1,31 +1,30 @@
 //! What this process asked of the billed services, counted by the adapters as they ask:
 //! the benchmark prices a purchase from these counts. A process is one Lambda function
-//! in AWS, or the whole local stack.
+//! in AWS, or the whole local stack, which runs each function's work [`within`] its name
+//! so that the counts can also be read per function.
 //!
 //! DynamoDB capacity follows its documented rules for small items: a write of an item
 //! up to 1 KB is one write unit, a strongly consistent read of up to 4 KB one read unit,
-//! and transactional requests cost double. Every hashbuy item is far below both sizes
-//! (the benchmark checks the largest one). Scans are not counted: only the console and
-//! the rules sync scan, never a purchase.
+//! and transactional requests cost double. hashbuy's items hold a few short strings and
+//! numbers, far below both sizes. Scans are not counted: only the console and the rules
+//! sync scan, never a purchase.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-pub struct Meter {
-    dynamodb_requests: AtomicU64,
-    read_units: AtomicU64,
-    write_units: AtomicU64,
-    eventbridge_entries: AtomicU64,
-    emails: AtomicU64,
-    x_requests: AtomicU64,
-    invocations: AtomicU64,
+tokio::task_local! {
+    static FUNCTION: &'static str;
 }
 
-/// The process's meter.
-pub static METER: Meter = Meter::new();
+/// Runs `work` as `function`'s: what it asks for is also counted under that name.
+pub async fn within<F: Future>(function: &'static str, work: F) -> F::Output {
+    FUNCTION.scope(function, work).await
+}
 
-/// A reading of the meter.
+/// A reading of the meter, or the difference between two.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Counts {
     pub dynamodb_requests: u64,
@@ -38,62 +37,88 @@ pub struct Counts {
     pub invocations: u64,
 }
 
-fn add(counter: &AtomicU64, n: u64) {
-    counter.fetch_add(n, Ordering::Relaxed);
+pub struct Meter(Mutex<Tally>);
+
+struct Tally {
+    total: Counts,
+    by_function: BTreeMap<&'static str, Counts>,
 }
+
+/// The process's meter.
+pub static METER: Meter = Meter::new();
 
 impl Meter {
     const fn new() -> Self {
-        Self {
-            dynamodb_requests: AtomicU64::new(0),
-            read_units: AtomicU64::new(0),
-            write_units: AtomicU64::new(0),
-            eventbridge_entries: AtomicU64::new(0),
-            emails: AtomicU64::new(0),
-            x_requests: AtomicU64::new(0),
-            invocations: AtomicU64::new(0),
+        Self(Mutex::new(Tally {
+            total: Counts {
+                dynamodb_requests: 0,
+                read_units: 0,
+                write_units: 0,
+                eventbridge_entries: 0,
+                emails: 0,
+                x_requests: 0,
+                invocations: 0,
+            },
+            by_function: BTreeMap::new(),
+        }))
+    }
+
+    fn add(&self, count: impl Fn(&mut Counts)) {
+        let mut tally = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        count(&mut tally.total);
+        if let Ok(function) = FUNCTION.try_with(|f| *f) {
+            count(tally.by_function.entry(function).or_default());
         }
     }
 
     /// A consistent read, or a query, of `units` read units.
     pub fn dynamodb_read(&self, units: u64) {
-        add(&self.dynamodb_requests, 1);
-        add(&self.read_units, units);
+        self.add(|c| {
+            c.dynamodb_requests += 1;
+            c.read_units += units;
+        });
     }
 
     /// A write of `items` items, conditional or not (a failed condition is billed too).
     pub fn dynamodb_write(&self, items: u64, transactional: bool) {
-        add(&self.dynamodb_requests, 1);
-        add(&self.write_units, items * if transactional { 2 } else { 1 });
+        self.add(|c| {
+            c.dynamodb_requests += 1;
+            c.write_units += items * if transactional { 2 } else { 1 };
+        });
     }
 
     pub fn eventbridge_entry(&self) {
-        add(&self.eventbridge_entries, 1);
+        self.add(|c| c.eventbridge_entries += 1);
     }
 
     pub fn email(&self) {
-        add(&self.emails, 1);
+        self.add(|c| c.emails += 1);
     }
 
     pub fn x_request(&self) {
-        add(&self.x_requests, 1);
+        self.add(|c| c.x_requests += 1);
     }
 
     pub fn invocation(&self) {
-        add(&self.invocations, 1);
+        self.add(|c| c.invocations += 1);
     }
 
     pub fn read(&self) -> Counts {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        Counts {
-            dynamodb_requests: get(&self.dynamodb_requests),
-            read_units: get(&self.read_units),
-            write_units: get(&self.write_units),
-            eventbridge_entries: get(&self.eventbridge_entries),
-            emails: get(&self.emails),
-            x_requests: get(&self.x_requests),
-            invocations: get(&self.invocations),
-        }
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .total
+    }
+
+    pub fn read_by_function(&self) -> BTreeMap<&'static str, Counts> {
+        let tally = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tally.by_function.clone()
     }
 }
 
@@ -111,16 +136,25 @@ impl Counts {
         ]
     }
 
+    /// Applies `f` to every count.
+    pub fn map(&self, f: impl Fn(u64) -> u64) -> Counts {
+        self.combine(&Counts::default(), |n, _| f(n))
+    }
+
     /// What was counted between `earlier` and this reading.
     pub fn since(&self, earlier: &Counts) -> Counts {
+        self.combine(earlier, |now, before| now.saturating_sub(before))
+    }
+
+    fn combine(&self, other: &Counts, f: impl Fn(u64, u64) -> u64) -> Counts {
         Counts {
-            dynamodb_requests: self.dynamodb_requests - earlier.dynamodb_requests,
-            read_units: self.read_units - earlier.read_units,
-            write_units: self.write_units - earlier.write_units,
-            eventbridge_entries: self.eventbridge_entries - earlier.eventbridge_entries,
-            emails: self.emails - earlier.emails,
-            x_requests: self.x_requests - earlier.x_requests,
-            invocations: self.invocations - earlier.invocations,
+            dynamodb_requests: f(self.dynamodb_requests, other.dynamodb_requests),
+            read_units: f(self.read_units, other.read_units),
+            write_units: f(self.write_units, other.write_units),
+            eventbridge_entries: f(self.eventbridge_entries, other.eventbridge_entries),
+            emails: f(self.emails, other.emails),
+            x_requests: f(self.x_requests, other.x_requests),
+            invocations: f(self.invocations, other.invocations),
         }
     }
 }
@@ -129,18 +163,23 @@ impl Counts {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_transaction_costs_two_units_an_item_and_since_subtracts() {
+    #[tokio::test]
+    async fn counts_in_total_and_per_function_and_since_subtracts() {
         let meter = Meter::new();
         meter.dynamodb_read(1);
         let before = meter.read();
-        meter.dynamodb_write(3, true);
+        within("charge-card", async {
+            meter.dynamodb_write(3, true);
+            meter.email();
+        })
+        .await;
         meter.dynamodb_write(1, false);
-        meter.email();
         let counted = meter.read().since(&before);
         assert_eq!(counted.dynamodb_requests, 2);
         assert_eq!(counted.write_units, 7);
         assert_eq!(counted.read_units, 0);
         assert_eq!(counted.emails, 1);
+        let charge = meter.read_by_function()["charge-card"];
+        assert_eq!((charge.dynamodb_requests, charge.write_units), (1, 6));
     }
 }

@@ -4,6 +4,7 @@
 use crate::adapters::eventbridge::SOURCE;
 use crate::app::App;
 use crate::domain::Event;
+use crate::metering;
 use crate::steps::{StepError, charge_card, confirm_retweet, fulfil_order, request_purchase};
 
 /// One EventBridge rule: events of these `detail-type`s go to this function.
@@ -48,8 +49,12 @@ pub fn consumers(event: &Event) -> impl Iterator<Item = &'static str> + '_ {
 }
 
 /// Runs `function`'s step on `event`, as its Lambda would: the local stack's delivery.
-pub async fn deliver(app: &App, function: &str, event: &Event) -> Result<(), StepError> {
-    crate::metering::METER.invocation();
+pub async fn deliver(app: &App, function: &'static str, event: &Event) -> Result<(), StepError> {
+    metering::within(function, run(app, function, event)).await
+}
+
+async fn run(app: &App, function: &str, event: &Event) -> Result<(), StepError> {
+    metering::METER.invocation();
     match (function, event) {
         ("request-purchase", Event::PurchaseRequested(e)) => {
             request_purchase::handle(app, e).await.map(drop)

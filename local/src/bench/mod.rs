@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use self::functions::Figures;
-use self::purchases::{Bench, Throughput};
+use self::purchases::{Bench, PerPurchase, Throughput};
 
 /// Every function, as `functions/` names them.
 pub const FUNCTIONS: [&str; 8] = [
@@ -79,7 +79,7 @@ pub type Sizes = BTreeMap<String, BTreeMap<String, Size>>;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
-    pub counts_per_purchase: Counts,
+    pub counts_per_purchase: PerPurchase,
     pub cost_per_1000_purchases_usd: Option<f64>,
     pub functions: Vec<Figures>,
     pub sizes: Sizes,
@@ -87,23 +87,32 @@ pub struct Report {
     pub broken_budgets: Vec<String>,
 }
 
-/// The AWS bill for 1,000 purchases, from the counts and each function's warm latency
-/// (billed per millisecond at its memory size). HTTP requests are the webhook's two and
-/// the page's two.
-fn cost_per_1000(counts: &Counts, functions: &[Figures]) -> Option<f64> {
-    if functions.is_empty() {
-        return None;
+/// The functions behind the HTTP API, which bills each request.
+const HTTP_FUNCTIONS: [&str; 2] = ["x-webhook", "confirm-page"];
+
+/// The AWS bill for 1,000 purchases: each function's invocations billed at its warm
+/// latency on the emulator (per millisecond, at its memory size), plus the requests to
+/// the table, the bus, SES and the HTTP API. `None` without per-function figures.
+fn cost_per_1000(counts: &PerPurchase, functions: &[Figures]) -> Option<f64> {
+    let mut per_purchase = 0.0;
+    for (function, n) in &counts.by_function {
+        let warm_ms = functions
+            .iter()
+            .find(|f| f.function == *function)?
+            .warm_p50_ms;
+        let invocations = n.invocations as f64;
+        per_purchase += invocations
+            * (price::LAMBDA_REQUEST
+                + MEMORY_GB * warm_ms.ceil() / 1000.0 * price::LAMBDA_ARM_GB_SECOND);
+        if HTTP_FUNCTIONS.contains(function) {
+            per_purchase += invocations * price::HTTP_API_REQUEST;
+        }
     }
-    let mean_ms = functions.iter().map(|f| f.warm_p50_ms).sum::<f64>() / functions.len() as f64;
-    let n = counts;
-    let per_purchase = n.invocations as f64
-        * (price::LAMBDA_REQUEST
-            + MEMORY_GB * mean_ms.ceil() / 1000.0 * price::LAMBDA_ARM_GB_SECOND)
-        + n.write_units as f64 * price::DYNAMODB_WRITE_UNIT
+    let n = &counts.total;
+    per_purchase += n.write_units as f64 * price::DYNAMODB_WRITE_UNIT
         + n.read_units as f64 * price::DYNAMODB_READ_UNIT
         + n.eventbridge_entries as f64 * price::EVENTBRIDGE_EVENT
-        + n.emails as f64 * price::SES_EMAIL
-        + 4.0 * price::HTTP_API_REQUEST;
+        + n.emails as f64 * price::SES_EMAIL;
     Some(per_purchase * 1000.0)
 }
 
@@ -138,7 +147,7 @@ fn check(report: &Report, baseline: Option<&Counts>) -> Vec<String> {
             }
         }
     }
-    let counts = &report.counts_per_purchase;
+    let counts = &report.counts_per_purchase.total;
     match baseline {
         Some(baseline) => {
             for ((name, now), (_, before)) in counts.named().into_iter().zip(baseline.named()) {
@@ -258,19 +267,26 @@ pub async fn run(options: &Options) -> Result<Report, String> {
 
 /// The report as the README's tables show it.
 pub fn print(report: &Report) {
-    let c = &report.counts_per_purchase;
-    println!("per completed purchase (counted by the adapters, on the emulator):");
+    let counts = &report.counts_per_purchase;
     println!(
-        "  DynamoDB requests {} (budget {}), read units {}, write units {}",
-        c.dynamodb_requests,
-        budget::DYNAMODB_REQUESTS_PER_PURCHASE,
-        c.read_units,
-        c.write_units
+        "per completed purchase, counted by the adapters on the emulator (DynamoDB budget {}):",
+        budget::DYNAMODB_REQUESTS_PER_PURCHASE
     );
-    println!(
-        "  EventBridge entries {}, Lambda invocations {}, emails {}, X API requests {}",
-        c.eventbridge_entries, c.invocations, c.emails, c.x_requests
-    );
+    println!("function            DynamoDB req  RCU  WCU  EventBridge  emails  X API  invocations");
+    let rows = counts.by_function.iter().map(|(f, c)| (*f, c));
+    for (function, c) in rows.chain([("all", &counts.total)]) {
+        println!(
+            "{:<18} {:>13} {:>4} {:>4} {:>12} {:>7} {:>6} {:>12}",
+            function,
+            c.dynamodb_requests,
+            c.read_units,
+            c.write_units,
+            c.eventbridge_entries,
+            c.emails,
+            c.x_requests,
+            c.invocations
+        );
+    }
     if let Some(cost) = report.cost_per_1000_purchases_usd {
         println!("  AWS cost of 1,000 purchases at list prices: ${cost:.4}");
     }

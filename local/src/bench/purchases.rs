@@ -2,6 +2,7 @@
 //! services (counted by the adapters, see `hashbuy::metering`), and how many complete per
 //! second with how long a shopper waits.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -193,6 +194,13 @@ async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     })
     .await?;
 
+    let (status, _) = client
+        .page(reqwest::Method::GET, &link)
+        .await
+        .map_err(http)?;
+    if status != 200 {
+        return Err(format!("opening the link answered {status}"));
+    }
     let confirmed = Instant::now();
     let (status, _) = client
         .page(reqwest::Method::POST, &link)
@@ -219,16 +227,23 @@ async fn settle(client: &Client) -> Result<(), String> {
     }
 }
 
+/// What one purchase cost, in all and by function.
+#[derive(Clone, Debug, Serialize)]
+pub struct PerPurchase {
+    pub total: Counts,
+    pub by_function: BTreeMap<&'static str, Counts>,
+}
+
 /// Runs `purchases` purchases one after another and returns what one cost on average.
-pub async fn counts(bench: &mut Bench, purchases: u64) -> Result<Counts, String> {
+pub async fn counts(bench: &mut Bench, purchases: u64) -> Result<PerPurchase, String> {
     let shoppers = bench.link_shoppers(purchases).await?;
     settle(&bench.client).await?;
-    let before = METER.read();
+    let before = (METER.read(), METER.read_by_function());
     for shopper in &shoppers {
         journey(bench, shopper).await?;
         settle(&bench.client).await?;
     }
-    let total = METER.read().since(&before);
+    let total = METER.read().since(&before.0);
     if total
         .named()
         .iter()
@@ -236,15 +251,17 @@ pub async fn counts(bench: &mut Bench, purchases: u64) -> Result<Counts, String>
     {
         return Err(format!("purchases did not all cost the same: {total:?}"));
     }
-    let per = |n: u64| n / purchases;
-    Ok(Counts {
-        dynamodb_requests: per(total.dynamodb_requests),
-        read_units: per(total.read_units),
-        write_units: per(total.write_units),
-        eventbridge_entries: per(total.eventbridge_entries),
-        emails: per(total.emails),
-        x_requests: per(total.x_requests),
-        invocations: per(total.invocations),
+    let by_function = METER
+        .read_by_function()
+        .into_iter()
+        .map(|(function, now)| {
+            let earlier = before.1.get(function).copied().unwrap_or_default();
+            (function, now.since(&earlier).map(|n| n / purchases))
+        })
+        .collect();
+    Ok(PerPurchase {
+        total: total.map(|n| n / purchases),
+        by_function,
     })
 }
 
