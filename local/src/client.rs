@@ -15,6 +15,15 @@ pub struct XUser {
     pub screen_name: String,
 }
 
+/// A brand post as a retweet's delivery shows it.
+pub struct Original<'a> {
+    pub id: &'a str,
+    pub author: &'a XUser,
+    pub text: &'a str,
+    /// The post it answers: for a prompt, the shopper's request.
+    pub in_reply_to: Option<&'a str>,
+}
+
 /// A post the client delivered, kept so it can be retweeted.
 #[derive(Clone, Debug)]
 pub struct Delivered {
@@ -164,22 +173,13 @@ impl Client {
         Ok(Delivered { id, status })
     }
 
-    /// `author` retweets `original` (written by `original_author`).
+    /// `author` retweets `original`.
     pub async fn retweet(
         &self,
         author: &XUser,
-        original_id: &str,
-        original_author: &XUser,
-        original_text: &str,
+        original: &Original<'_>,
     ) -> reqwest::Result<Delivered> {
-        self.retweet_as(
-            Format::Aaa,
-            author,
-            original_id,
-            original_author,
-            original_text,
-        )
-        .await
+        self.retweet_as(Format::Aaa, author, original).await
     }
 
     /// `author` retweets `original`, delivered in `format`.
@@ -187,23 +187,28 @@ impl Client {
         &self,
         format: Format,
         author: &XUser,
-        original_id: &str,
-        original_author: &XUser,
-        original_text: &str,
+        original: &Original<'_>,
     ) -> reqwest::Result<Delivered> {
         let id = self.fresh_id();
-        let text = format!("RT @{}: {original_text}", original_author.screen_name);
+        let text = format!("RT @{}: {}", original.author.screen_name, original.text);
         let status = match format {
             Format::Aaa => {
                 let mut post = post_json(&id, author, &text);
-                post["retweeted_status"] = post_json(original_id, original_author, original_text);
+                let mut retweeted = post_json(original.id, original.author, original.text);
+                if let Some(to) = original.in_reply_to {
+                    retweeted["in_reply_to_status_id_str"] = json!(to);
+                }
+                post["retweeted_status"] = retweeted;
                 self.deliver(&author.id, vec![post]).await?
             }
             Format::V2 => {
                 let mut post = post_json_v2(&id, author, &text);
-                post["referenced_tweets"] = json!([{"type": "retweeted", "id": original_id}]);
-                let original = post_json_v2(original_id, original_author, original_text);
-                self.deliver_v2(post, &[author, original_author], vec![original])
+                post["referenced_tweets"] = json!([{"type": "retweeted", "id": original.id}]);
+                let mut retweeted = post_json_v2(original.id, original.author, original.text);
+                if let Some(to) = original.in_reply_to {
+                    retweeted["referenced_tweets"] = json!([{"type": "replied_to", "id": to}]);
+                }
+                self.deliver_v2(post, &[author, original.author], vec![retweeted])
                     .await?
             }
         };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::client::{Client, XUser, link_in};
+use crate::client::{Client, Original, XUser, link_in};
 
 const SETTLE: Duration = Duration::from_secs(10);
 const PRODUCT: &str = "BuyAmexGiftCard25";
@@ -120,9 +120,13 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
 
     say(&format!("@{} retweets that reply", shopper.screen_name), "");
     let prompt_id = prompt["id"].as_str().unwrap_or_default();
-    client
-        .retweet(&shopper, prompt_id, &brand, &prompt_text)
-        .await?;
+    let original = Original {
+        id: prompt_id,
+        author: &brand,
+        text: &prompt_text,
+        in_reply_to: Some(&request.id),
+    };
+    client.retweet(&shopper, &original).await?;
     settle(client).await?;
 
     let emails = client.get_json("/_local/emails").await?;

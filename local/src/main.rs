@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use hashbuy::domain::{UserId, Windows};
 use hashbuy::settings::{Brand, Secret};
 use hashbuy::x::oauth1::Credentials;
-use hashbuy_local::client::{Client, Format, XUser};
+use hashbuy_local::client::{Client, Format, Original, XUser};
 use hashbuy_local::x_server::XKeys;
 use hashbuy_local::{bench, demo, stack};
 
@@ -240,9 +240,14 @@ async fn simulate(x: &XArgs, retweet_of: Option<&str>, text: &str) -> Result<Str
                 .as_array()
                 .and_then(|all| all.iter().find(|t| t["id"] == post_id))
                 .ok_or_else(|| format!("no brand post {post_id} in /_local/tweets"))?;
-            let original_text = original["text"].as_str().unwrap_or_default();
+            let original = Original {
+                id: post_id,
+                author: &brand,
+                text: original["text"].as_str().unwrap_or_default(),
+                in_reply_to: original["in_reply_to_tweet_id"].as_str(),
+            };
             client
-                .retweet_as(x.format, &shopper, post_id, &brand, original_text)
+                .retweet_as(x.format, &shopper, &original)
                 .await
                 .map_err(fail)?
         }

@@ -4,6 +4,7 @@
 mod support;
 mod x_api;
 
+use hashbuy_local::client::Original;
 use reqwest::Method;
 use serde_json::json;
 use support::{Emailed, Mode, PRODUCT, Stack};
@@ -76,7 +77,15 @@ async fn a_retweet_by_someone_else_does_nothing(stack: Stack) {
     let brand = stack.brand().await;
     stack
         .client
-        .retweet(&eve, &prompt.0, &brand, &prompt.1)
+        .retweet(
+            &eve,
+            &Original {
+                id: &prompt.0,
+                author: &brand,
+                text: &prompt.1,
+                in_reply_to: Some(&request.id),
+            },
+        )
         .await
         .expect("retweet");
     stack.settle().await;
@@ -269,16 +278,24 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
     let brand = stack.brand().await;
     let mut prompts = Vec::new();
     for request in &requests {
-        prompts.push(stack.prompt_for(&request.as_ref().expect("tweet").id).await);
+        let request = request.as_ref().expect("tweet").id.clone();
+        let (id, text) = stack.prompt_for(&request).await;
+        prompts.push((id, text, request));
     }
     let brand = &brand;
     let retweets = buyers
         .iter()
         .zip(&prompts)
-        .map(|(shopper, (id, text))| async move {
+        .map(|(shopper, (id, text, request))| async move {
+            let original = Original {
+                id,
+                author: brand,
+                text,
+                in_reply_to: Some(request),
+            };
             stack
                 .client
-                .retweet(shopper, id, brand, text)
+                .retweet(shopper, &original)
                 .await
                 .expect("retweet")
         });

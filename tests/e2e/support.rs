@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::WebhookKey;
-use hashbuy_local::client::{Client, XUser, link_in};
+use hashbuy_local::client::{Client, Original, XUser, link_in};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -197,7 +197,15 @@ impl Stack {
         let brand = self.brand().await;
         let rt = self
             .client
-            .retweet(shopper, &id, &brand, &text)
+            .retweet(
+                shopper,
+                &Original {
+                    id: &id,
+                    author: &brand,
+                    text: &text,
+                    in_reply_to: Some(tweet_id),
+                },
+            )
             .await
             .expect("retweet");
         assert_eq!(rt.status, 200);

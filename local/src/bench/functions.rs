@@ -89,6 +89,7 @@ pub fn event(function: &str, n: u64) -> Option<Value> {
             tweet_id: tweet.clone(),
             user_id: user,
             brand_tweet_id: tweet,
+            request_tweet_id: None,
         }),
         "charge-card" => Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id }),
         "fulfil-order" => Event::PaymentSucceeded(PaymentSucceeded { purchase_id }),

@@ -14,7 +14,7 @@ use hashbuy::x::oauth1::Credentials;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::client::{Client, XUser, link_in};
+use crate::client::{Client, Original, XUser, link_in};
 use crate::stack::{self, Config, Running};
 use crate::x_server::XKeys;
 
@@ -182,7 +182,15 @@ async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     let tweet_to_reply = tweeted.elapsed();
 
     client
-        .retweet(shopper, &prompt_id, brand, &prompt_text)
+        .retweet(
+            shopper,
+            &Original {
+                id: &prompt_id,
+                author: brand,
+                text: &prompt_text,
+                in_reply_to: Some(&request.id),
+            },
+        )
         .await
         .map_err(http)?;
     let link = until("the confirmation email", bench.email_poll, || async {

@@ -30,6 +30,10 @@ pub struct ConfirmationRetweeted {
     pub tweet_id: TweetId,
     pub user_id: UserId,
     pub brand_tweet_id: TweetId,
+    /// The post the brand's post answers, when the delivery said (retweets carry the
+    /// original): lets the confirming step tell a prompt not yet recorded from a stranger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_tweet_id: Option<TweetId>,
 }
 
 macro_rules! purchase_event {
@@ -192,7 +196,8 @@ mod tests {
             Event::ConfirmationRetweeted(ConfirmationRetweeted {
                 tweet_id: tweet.clone(),
                 user_id: user,
-                brand_tweet_id: tweet,
+                brand_tweet_id: tweet.clone(),
+                request_tweet_id: Some(tweet),
             }),
             Event::PurchaseConfirmed(PurchaseConfirmed {
                 purchase_id: pid.clone(),

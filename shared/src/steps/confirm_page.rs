@@ -174,6 +174,7 @@ mod tests {
             tweet_id: tweet("600"),
             user_id: id(BUYER),
             brand_tweet_id: reply,
+            request_tweet_id: None,
         };
         confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
         let text = &w.mem.outbox.sent()[0].text;

@@ -42,7 +42,7 @@ async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, Ste
         .by_reply_tweet(&event.brand_tweet_id)
         .await?
     else {
-        return Ok(Outcome::UnknownPost);
+        return unknown_post(app, event).await;
     };
     tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
     let now = app.ports.clock.now();
@@ -60,6 +60,23 @@ async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, Ste
             Ok(Outcome::SoldOut)
         }
         Transition::Refused(_, p) => Ok(Outcome::AlreadyPast(p.state)),
+    }
+}
+
+/// No purchase has this brand post as its prompt. If the post answers a request whose
+/// purchase is still waiting to record its prompt (X published the reply, the write after
+/// it has not landed or is being retried), the retweet came too early, not from nowhere:
+/// fail, so that the event is delivered again once the prompt is recorded.
+async fn unknown_post(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
+    let Some(request) = &event.request_tweet_id else {
+        return Ok(Outcome::UnknownPost);
+    };
+    let id = PurchaseId::for_request(request);
+    match app.ports.purchases.get(&id).await? {
+        Some(p) if p.state == State::AwaitingRetweet && p.reply_tweet.is_none() => Err(
+            StepError::Incomplete(format!("purchase {id} has not recorded its prompt yet")),
+        ),
+        _ => Ok(Outcome::UnknownPost),
     }
 }
 
@@ -133,9 +150,11 @@ async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Clock;
     use crate::domain::{ConfirmationRetweeted, TweetId};
+    use crate::ports::{Catalog, Purchases};
     use crate::steps::request_purchase;
-    use crate::steps::testing::{BUYER, STRANGER, World, id, tweet};
+    use crate::steps::testing::{BUYER, STRANGER, World, id, tag, tweet};
 
     async fn requested(w: &World, stock: u32) -> TweetId {
         w.product("BuyGift25", stock).await;
@@ -151,7 +170,47 @@ mod tests {
             tweet_id: tweet("600"),
             user_id: id(by),
             brand_tweet_id: of.clone(),
+            request_tweet_id: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_retweet_before_the_prompt_is_recorded_is_retried_not_dropped() {
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        w.account(BUYER, "tok_visa").await;
+        let product = w.mem.store.product(&tag("BuyGift25")).await;
+        let product = product.expect("read").expect("product");
+        let opened = Purchase::request(
+            tweet("500"),
+            id(BUYER),
+            "user2001".into(),
+            &product,
+            w.mem.clock.now(),
+            w.app.settings.windows,
+        );
+        w.mem.store.insert(&opened).await.expect("insert");
+        // X has published the prompt; the purchase has not recorded it yet.
+        let early = ConfirmationRetweeted {
+            request_tweet_id: Some(tweet("500")),
+            ..retweet(BUYER, &tweet("900"))
+        };
+        let result = handle(&w.app, &early).await;
+        assert!(
+            matches!(result, Err(StepError::Incomplete(_))),
+            "{result:?}"
+        );
+        assert_eq!(w.purchase("500").await.state, State::AwaitingRetweet);
+        assert!(w.mem.outbox.sent().is_empty());
+
+        // Once a prompt is recorded, a post that is not it is nobody's.
+        let reply = requested(&w, 5).await;
+        let late = handle(&w.app, &early).await.expect("handled");
+        assert_eq!(late, Outcome::UnknownPost);
+        let buyer = handle(&w.app, &retweet(BUYER, &reply))
+            .await
+            .expect("handled");
+        assert!(matches!(buyer, Outcome::EmailSent(_)), "{buyer:?}");
     }
 
     #[tokio::test]

@@ -97,6 +97,7 @@ mod tests {
             tweet_id: tweet("600"),
             user_id: id(BUYER),
             brand_tweet_id: reply,
+            request_tweet_id: None,
         };
         confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
         assert_eq!(w.stock("BuyGift25").await, 2);

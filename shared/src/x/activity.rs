@@ -71,6 +71,7 @@ impl Post {
                 id: original.id_str.clone(),
                 author_id: original.user.id_str.clone(),
                 hashtags: original.tags(),
+                in_reply_to: original.in_reply_to_status_id_str.clone(),
             }),
             reply_to: self.in_reply_to_status_id_str.clone().map(|id| Reply {
                 id,

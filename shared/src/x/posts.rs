@@ -22,6 +22,8 @@ pub struct Original {
     pub id: String,
     pub author_id: String,
     pub hashtags: Vec<String>,
+    /// The post the original answers, when X says: for the brand's prompt, the request.
+    pub in_reply_to: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,6 +61,10 @@ pub fn classify(post: &Seen, brand: &UserId) -> Option<Event> {
             tweet_id,
             user_id: author,
             brand_tweet_id: TweetId::parse(&original.id).ok()?,
+            request_tweet_id: original
+                .in_reply_to
+                .as_deref()
+                .and_then(|id| TweetId::parse(id).ok()),
         }));
     }
     if let Some(reply) = &post.reply_to
@@ -69,6 +75,7 @@ pub fn classify(post: &Seen, brand: &UserId) -> Option<Event> {
             tweet_id,
             user_id: author,
             brand_tweet_id: TweetId::parse(&reply.id).ok()?,
+            request_tweet_id: None,
         }));
     }
     let tag = kinds(&post.hashtags).find_map(|k| match k {

@@ -92,6 +92,9 @@ impl Delivery {
                 id: id.to_owned(),
                 author_id: original.map(|t| t.author_id.clone()).unwrap_or_default(),
                 hashtags: original.map(Post::tags).unwrap_or_default(),
+                in_reply_to: original
+                    .and_then(|t| t.referenced("replied_to"))
+                    .map(str::to_owned),
             }
         });
         let reply_to = post.referenced("replied_to").map(|id| Reply {

@@ -101,6 +101,12 @@ async fn a_retweet_of_the_brands_prompt_confirms_in_both_formats() {
         };
         assert_eq!(retweeted.brand_tweet_id.as_str(), "1861000000000000201");
         assert_eq!(retweeted.user_id.as_str(), "3000001");
+        let request = retweeted.request_tweet_id.as_ref().map(|t| t.as_str());
+        assert_eq!(
+            request,
+            Some("1861000000000000101"),
+            "{name}: what the prompt answers"
+        );
     }
 }
 

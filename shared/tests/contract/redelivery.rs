@@ -99,6 +99,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
         tweet_id: TweetId::parse("600").expect("id"),
         user_id: buyer,
         brand_tweet_id: reply,
+        request_tweet_id: None,
     });
     deliver_all(retweet.clone()).await;
     let email = mem.outbox.sent().pop().expect("confirmation email");

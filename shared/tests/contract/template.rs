@@ -157,6 +157,7 @@ fn one_of_each() -> Vec<Event> {
             tweet_id: tweet.clone(),
             user_id: user,
             brand_tweet_id: tweet,
+            request_tweet_id: None,
         }),
         Event::PurchaseConfirmed(PurchaseConfirmed {
             purchase_id: purchase_id.clone(),
