@@ -217,8 +217,27 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
     let mut x_consumer_secret = None;
     let mut social: Arc<dyn Social> = Arc::new(NotWired("X"));
     let mut stream_rules: Arc<dyn StreamRules> = Arc::new(NotWired("X's stream rules"));
-    if needs.x_replies || needs.x_webhook || needs.x_stream_rules {
-        let x: XSecret = secret(&secrets, "X_SECRET_ID").await?;
+    // Both secrets at once: each is a round trip, and init is what a cold start waits on.
+    let needs_x = needs.x_replies || needs.x_webhook || needs.x_stream_rules;
+    let (x, card) = tokio::try_join!(
+        async {
+            if needs_x {
+                secret::<XSecret>(&secrets, "X_SECRET_ID").await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if needs.card_processor {
+                secret::<CardSecret>(&secrets, "CARD_SECRET_ID")
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    )?;
+    if let Some(x) = x {
         let base = optional("X_API_BASE_URL").unwrap_or_else(|| "https://api.x.com".into());
         x_consumer_secret = Some(Secret::new(x.consumer_secret.clone()));
         if needs.x_stream_rules {
@@ -245,8 +264,7 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
         }
     }
     let mut payments: Arc<dyn Payments> = Arc::new(NotWired("the card processor"));
-    if needs.card_processor {
-        let card: CardSecret = secret(&secrets, "CARD_SECRET_ID").await?;
+    if let Some(card) = card {
         payments = Arc::new(CardProcessorApi::new(
             http,
             &var("CARD_PROCESSOR_BASE_URL")?,

@@ -50,6 +50,10 @@ pub mod price {
     pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
 }
 
+/// Shoppers at once on the emulator at most: it serves one request at a time, so more
+/// only measure its queue.
+const EMULATOR_SHOPPERS: u64 = 8;
+
 /// The memory every function is deployed with (`infra/template.yaml`), in GB.
 const MEMORY_GB: f64 = 128.0 / 1024.0;
 
@@ -247,7 +251,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
     let mut emulator = Bench::start(Some(&options.aws_endpoint)).await?;
     let counts = purchases::counts(&mut emulator, options.purchases).await?;
     if options.shoppers > 0 {
-        let shoppers = options.shoppers.min(20);
+        let shoppers = options.shoppers.min(EMULATOR_SHOPPERS);
         throughput.insert(
             "on the emulator",
             purchases::throughput(&mut emulator, shoppers).await?,

@@ -20,7 +20,7 @@ use crate::x_server::XKeys;
 
 const PRODUCT: &str = "BuyBenchMug";
 const SECRET: &str = "bench-consumer-secret";
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(120);
 
 /// Latencies in milliseconds.
 #[derive(Clone, Copy, Debug, Serialize)]
