@@ -67,7 +67,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 5)]
     purchases: u64,
     /// Shoppers buying at once to measure throughput (at most 8 on the emulator); 0 skips it.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 200)]
     shoppers: u64,
     /// Counts per purchase to hold this run to (none may rise), instead of the DynamoDB
     /// budget: how CI keeps today's figures from getting worse.
