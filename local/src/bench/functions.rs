@@ -204,6 +204,6 @@ pub async fn measure(
         init_ms: median(runs.iter().map(|r| r.init).collect()),
         first_invocation_ms: median(runs.iter().map(|r| r.first).collect()),
         warm_p50_ms: median(runs.iter().flat_map(|r| r.warm.clone()).collect()),
-        peak_rss_mb: runs.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0) as f64 / 1024.0,
+        peak_rss_mb: runs.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0) as f64 * 1024.0 / 1e6,
     })
 }
