@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p hashbuy --bench steps` (or `tools/bench.sh`, which runs this last).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,11 +28,11 @@ const BRAND: &str = "1000000000000000001";
 const SHOPPER: &str = "3000001";
 const PRODUCT: &str = "BuyBenchMug";
 
-/// The steps of one purchase, in order.
 /// Purchases one world holds before a fresh one replaces it, so that the in-memory
 /// adapters' records (copied whole when read) stay small.
 const WORLD_SIZE: u32 = 200;
 
+/// The steps of one purchase, in order.
 const STEPS: [&str; 6] = [
     "x-webhook",
     "request-purchase",
@@ -48,6 +49,13 @@ struct World {
     key: WebhookKey,
     next_post: u64,
     purchases: u32,
+}
+
+/// Runs `work` and says how long it took.
+async fn timed<T>(work: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let output = work.await;
+    (output, started.elapsed())
 }
 
 /// A value the bench built itself, so it parses.
@@ -119,24 +127,20 @@ impl World {
 
     /// One whole purchase; returns how long each of `STEPS` took.
     async fn purchase(&mut self) -> [Duration; 6] {
-        let mut took = [Duration::ZERO; 6];
         let shopper = json!({"users": [{"id": SHOPPER, "name": "Ada", "username": "ada"}]});
 
         let id = self.post_id();
         let tweet = json!({"id": id, "text": format!("#{PRODUCT}"), "author_id": SHOPPER,
             "entities": {"hashtags": [{"start": 0, "end": 12, "tag": PRODUCT}]}});
         let request = self.delivery(tweet, shopper.clone());
-        let t = Instant::now();
-        let response = webhook::handle(&self.app, &self.key, request).await;
-        took[0] = t.elapsed();
+        let (response, webhook) = timed(webhook::handle(&self.app, &self.key, request)).await;
         assert_eq!(response.status(), 200, "{}", response.body());
 
         let Event::PurchaseRequested(requested) = self.last_event() else {
             panic!("the webhook published no request");
         };
-        let t = Instant::now();
-        parse(request_purchase::handle(&self.app, &requested).await);
-        took[1] = t.elapsed();
+        let (outcome, request) = timed(request_purchase::handle(&self.app, &requested)).await;
+        parse(outcome);
 
         let prompt = parse(self.mem.x.posts().pop().ok_or("no prompt"));
         let confirm_tag = format!("{PRODUCT}_Confirm");
@@ -153,9 +157,8 @@ impl World {
         let Event::ConfirmationRetweeted(retweeted) = self.last_event() else {
             panic!("the webhook published no retweet");
         };
-        let t = Instant::now();
-        parse(confirm_retweet::handle(&self.app, &retweeted).await);
-        took[2] = t.elapsed();
+        let (outcome, retweet) = timed(confirm_retweet::handle(&self.app, &retweeted)).await;
+        parse(outcome);
 
         let email = parse(self.mem.outbox.sent().pop().ok_or("no email"));
         let path = parse(
@@ -167,25 +170,21 @@ impl World {
                 .ok_or("no link"),
         );
         let confirm = parse(http::Request::post(path).body(Bytes::new()));
-        let t = Instant::now();
-        let response = confirm_page::handle(&self.app, confirm).await;
-        took[3] = t.elapsed();
+        let (response, page) = timed(confirm_page::handle(&self.app, confirm)).await;
         assert_eq!(response.status(), 200, "{}", response.body());
 
         let Event::PurchaseConfirmed(confirmed) = self.last_event() else {
             panic!("the page published no confirmation");
         };
-        let t = Instant::now();
-        parse(charge_card::handle(&self.app, &confirmed).await);
-        took[4] = t.elapsed();
+        let (outcome, charge) = timed(charge_card::handle(&self.app, &confirmed)).await;
+        parse(outcome);
 
         let Event::PaymentSucceeded(paid) = self.last_event() else {
             panic!("the charge published no payment");
         };
-        let t = Instant::now();
-        parse(fulfil_order::handle(&self.app, &paid).await);
-        took[5] = t.elapsed();
-        took
+        let (outcome, fulfil) = timed(fulfil_order::handle(&self.app, &paid)).await;
+        parse(outcome);
+        [webhook, request, retweet, page, charge, fulfil]
     }
 }
 

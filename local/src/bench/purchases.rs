@@ -158,6 +158,16 @@ async fn link_shopper(client: &Client, n: u64) -> Result<XUser, String> {
     Ok(shopper)
 }
 
+/// Opens (GET) or confirms (POST) the confirmation page, as the shopper's browser does.
+async fn page(client: &Client, method: reqwest::Method, link: &str) -> Result<(), String> {
+    let what = method.to_string();
+    match client.page(method, link).await {
+        Ok((200, _)) => Ok(()),
+        Ok((status, _)) => Err(format!("the page's {what} answered {status}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// One shopper's whole purchase, through the stack's HTTP routes.
 async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     let Bench {
@@ -202,21 +212,9 @@ async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     })
     .await?;
 
-    let (status, _) = client
-        .page(reqwest::Method::GET, &link)
-        .await
-        .map_err(http)?;
-    if status != 200 {
-        return Err(format!("opening the link answered {status}"));
-    }
+    page(client, reqwest::Method::GET, &link).await?;
     let confirmed = Instant::now();
-    let (status, _) = client
-        .page(reqwest::Method::POST, &link)
-        .await
-        .map_err(http)?;
-    if status != 200 {
-        return Err(format!("confirming answered {status}"));
-    }
+    page(client, reqwest::Method::POST, &link).await?;
     until("the shipped reply", Duration::from_millis(1), || async {
         reply(running, &request.id, "on its way")
     })
