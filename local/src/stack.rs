@@ -17,7 +17,7 @@ use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::{App, Ports};
 use hashbuy::domain::{Clock, SystemClock, Windows};
-use hashbuy::metering::{self, METER};
+use hashbuy::metering;
 use hashbuy::settings::{Brand, Settings};
 use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;
@@ -194,8 +194,7 @@ fn plain(response: http::Response<String>) -> Response {
 }
 
 async fn x_webhook(State(local): Shared, request: Request) -> Response {
-    metering::within("x-webhook", async {
-        METER.invocation();
+    metering::invocation("x-webhook", async {
         match buffered(request, webhook::MAX_BODY_BYTES).await {
             Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
             Err(response) => response,
@@ -205,8 +204,7 @@ async fn x_webhook(State(local): Shared, request: Request) -> Response {
 }
 
 async fn confirmation_page(State(local): Shared, request: Request) -> Response {
-    metering::within("confirm-page", async {
-        METER.invocation();
+    metering::invocation("confirm-page", async {
         match buffered(request, 4 * 1024).await {
             Ok(request) => plain(confirm_page::handle(&local.app, request).await),
             Err(response) => response,

@@ -1,6 +1,6 @@
 //! What this process asked of the billed services, counted by the adapters as they ask:
 //! the benchmark prices a purchase from these counts. A process is one Lambda function
-//! in AWS, or the whole local stack, which runs each function's work [`within`] its name
+//! in AWS, or the whole local stack, which runs each function's work as an [`invocation`]
 //! so that the counts can also be read per function.
 //!
 //! DynamoDB capacity follows its documented rules for small items: a write of an item
@@ -19,9 +19,15 @@ tokio::task_local! {
     static FUNCTION: &'static str;
 }
 
-/// Runs `work` as `function`'s: what it asks for is also counted under that name.
-pub async fn within<F: Future>(function: &'static str, work: F) -> F::Output {
-    FUNCTION.scope(function, work).await
+/// Runs `work` as one invocation of `function`: counted, and what it asks for is also
+/// counted under that name.
+pub async fn invocation<F: Future>(function: &'static str, work: F) -> F::Output {
+    FUNCTION
+        .scope(function, async {
+            METER.invocation();
+            work.await
+        })
+        .await
 }
 
 /// A reading of the meter, or the difference between two.
@@ -102,7 +108,7 @@ impl Meter {
         self.add(|c| c.x_requests += 1);
     }
 
-    pub fn invocation(&self) {
+    fn invocation(&self) {
         self.add(|c| c.invocations += 1);
     }
 
@@ -168,7 +174,7 @@ mod tests {
         let meter = Meter::new();
         meter.dynamodb_read(1);
         let before = meter.read();
-        within("charge-card", async {
+        invocation("charge-card", async {
             meter.dynamodb_write(3, true);
             meter.email();
         })

@@ -50,11 +50,10 @@ pub fn consumers(event: &Event) -> impl Iterator<Item = &'static str> + '_ {
 
 /// Runs `function`'s step on `event`, as its Lambda would: the local stack's delivery.
 pub async fn deliver(app: &App, function: &'static str, event: &Event) -> Result<(), StepError> {
-    metering::within(function, run(app, function, event)).await
+    metering::invocation(function, run(app, function, event)).await
 }
 
 async fn run(app: &App, function: &str, event: &Event) -> Result<(), StepError> {
-    metering::METER.invocation();
     match (function, event) {
         ("request-purchase", Event::PurchaseRequested(e)) => {
             request_purchase::handle(app, e).await.map(drop)
