@@ -199,7 +199,9 @@ pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Currency, Hashtag, Money, Product, Timestamp, UserId, Windows};
+    use crate::domain::{
+        CardToken, Currency, Hashtag, LinkedAccount, Money, Product, Timestamp, UserId, Windows,
+    };
 
     fn purchase(name: &str, screen_name: &str) -> Purchase {
         let product = Product {
@@ -210,7 +212,12 @@ mod tests {
         };
         Purchase::request(
             TweetId::parse("18446744073709551615").expect("id"),
-            UserId::parse("1").expect("id"),
+            &LinkedAccount {
+                x_user_id: UserId::parse("1").expect("id"),
+                screen_name: screen_name.into(),
+                email: EmailAddress::parse("ada@example.com").expect("email"),
+                card: CardToken::new("tok_visa"),
+            },
             screen_name.into(),
             &product,
             Timestamp(0),

@@ -10,7 +10,7 @@ pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
     CardToken, Change, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Purchase,
-    PurchaseId, Timestamp, TokenHash, TweetId, UserId,
+    PurchaseId, Timestamp, TweetId, UserId,
 };
 
 /// An adapter could not do its job (network, throttling, a bug). Steps treat every such
@@ -61,15 +61,23 @@ pub enum Applied {
     SoldOut,
 }
 
+/// What a new purchase is made of: the shopper's linked account and the product, as
+/// stored (either may be missing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Basis {
+    pub account: Option<LinkedAccount>,
+    pub product: Option<Product>,
+}
+
 #[async_trait]
 pub trait Purchases: Send + Sync {
+    /// Reads the buyer's account and the product together, in one request to the store.
+    async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis>;
     /// Inserts a purchase unless one with its id exists.
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
     /// The purchase whose confirmation request the brand posted as `tweet`.
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>>;
-    /// The purchase a confirmation link belongs to.
-    async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>>;
     /// Pending purchases whose deadline is at or before `now`, at most `limit` of them.
     async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>>;
     /// Applies a transition and its stock effect atomically, or nothing at all.

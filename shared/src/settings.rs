@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::domain::{UserId, Windows};
+use crate::domain::{LinkKey, UserId, Windows};
 
 /// The brand account hashbuy speaks as on X.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub struct Settings {
     pub brand: Brand,
     pub windows: Windows,
     /// Where the confirmation page is served, without a trailing slash; links in emails
-    /// are `{base_url}/confirm/{token}`.
+    /// are `{base_url}/confirm/{purchase id}.{token}`.
     pub base_url: String,
     /// How long a claimed side effect is left to its claimer before another delivery
     /// takes it over: longer than any function's timeout.
@@ -46,7 +46,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn confirmation_link(&self, token: &str) -> String {
-        format!("{}/confirm/{token}", self.base_url.trim_end_matches('/'))
+    pub fn confirmation_link(&self, key: &LinkKey) -> String {
+        let base = self.base_url.trim_end_matches('/');
+        format!("{base}/confirm/{}", key.expose())
     }
 }

@@ -21,7 +21,7 @@ async fn an_unknown_link_gets_a_plain_404_page() {
         &[],
     )
     .expect("spawn");
-    let path = "/confirm/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let path = "/confirm/pur_1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let event = http_api_event("POST", "/confirm/{token}", path, "");
     let answer = runtime
         .invoke(event, Duration::from_secs(30))

@@ -77,7 +77,7 @@ pub fn event(function: &str, n: u64) -> Option<Value> {
             ));
         }
         "confirm-page" => {
-            let path = format!("/confirm/{}", "A".repeat(43));
+            let path = format!("/confirm/pur_1.{}", "A".repeat(43));
             return Some(http_api_event("GET", "/confirm/{token}", &path, ""));
         }
         "expire-purchases" | "sync-stream-rules" => return Some(schedule()),

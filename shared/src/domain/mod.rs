@@ -26,4 +26,4 @@ pub use purchase::{
     Change, LinkStatus, Purchase, Refusal, State, StockEffect, UnknownState, Windows,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
-pub use token::{ConfirmationToken, InvalidToken, TokenHash};
+pub use token::{ConfirmationToken, InvalidToken, LinkKey, TokenHash};

@@ -8,7 +8,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{Hashtag, Money, Product, PurchaseId, Timestamp, TokenHash, TweetId, UserId};
+use super::{
+    CardToken, ConfirmationToken, EmailAddress, Hashtag, LinkedAccount, Money, Product, PurchaseId,
+    Timestamp, TokenHash, TweetId, UserId,
+};
 
 /// How long a shopper has at each step. Both default to 15 minutes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +113,11 @@ pub struct Purchase {
     pub deadline: Option<Timestamp>,
     pub buyer: UserId,
     pub buyer_screen_name: String,
+    /// Where the buyer's emails go and which card pays: copied from their linked account
+    /// when they asked, so a purchase is mailed and charged as it was asked for and no
+    /// later step reads the account again. `Debug` hides both.
+    pub email: EmailAddress,
+    pub card: CardToken,
     pub request_tweet: TweetId,
     /// The brand's reply asking for the retweet; a retweet of it confirms.
     pub reply_tweet: Option<TweetId>,
@@ -156,8 +164,6 @@ pub struct Change {
     pub stock: StockEffect,
     /// This change records the brand's reply post: stores index it by that post.
     pub reply_recorded: bool,
-    /// This change issues a new confirmation link: stores index it by the token's hash.
-    pub token_issued: bool,
     pub after: Purchase,
 }
 
@@ -174,7 +180,7 @@ impl Purchase {
     /// A new purchase for a shopper's request post, awaiting their retweet.
     pub fn request(
         request_tweet: TweetId,
-        buyer: UserId,
+        account: &LinkedAccount,
         buyer_screen_name: String,
         product: &Product,
         now: Timestamp,
@@ -185,8 +191,10 @@ impl Purchase {
             version: 1,
             state: State::AwaitingRetweet,
             deadline: Some(now.plus(windows.retweet)),
-            buyer,
+            buyer: account.x_user_id.clone(),
             buyer_screen_name,
+            email: account.email.clone(),
+            card: account.card.clone(),
             request_tweet,
             reply_tweet: None,
             product: product.hashtag.clone(),
@@ -227,7 +235,6 @@ impl Purchase {
             },
             stock,
             reply_recorded: after.reply_tweet != self.reply_tweet,
-            token_issued: after.token_hash != self.token_hash,
             after,
         }
     }
@@ -336,6 +343,12 @@ impl Purchase {
         }))
     }
 
+    /// Whether a link's token is the one last emailed for this purchase: a reissued link
+    /// replaces the old one. (Comparing hashes of 256-bit secrets leaks nothing to time.)
+    pub fn issued(&self, token: &ConfirmationToken) -> bool {
+        self.token_hash.as_ref() == Some(&token.hash())
+    }
+
     /// What the confirmation page should say.
     pub fn link_status(&self, now: Timestamp) -> LinkStatus {
         match (self.state, self.deadline) {
@@ -365,6 +378,15 @@ mod tests {
         UserId::parse("100").expect("id")
     }
 
+    fn account() -> LinkedAccount {
+        LinkedAccount {
+            x_user_id: buyer(),
+            screen_name: "ada".into(),
+            email: EmailAddress::parse("ada@example.com").expect("email"),
+            card: CardToken::new("tok_visa"),
+        }
+    }
+
     fn product() -> Product {
         Product {
             hashtag: Hashtag::parse("BuyMug").expect("tag"),
@@ -377,7 +399,7 @@ mod tests {
     fn requested() -> Purchase {
         Purchase::request(
             TweetId::parse("9").expect("id"),
-            buyer(),
+            &account(),
             "ada".into(),
             &product(),
             T0,
@@ -416,7 +438,7 @@ mod tests {
         assert_eq!(c.after.version, 2);
         assert_eq!(c.after.updated_at, at(1));
         assert_eq!(c.deadline_after, None);
-        assert!(c.reply_recorded && !c.token_issued);
+        assert!(c.reply_recorded);
         assert_eq!(
             apply(c).record_reply(TweetId::parse("11").expect("id"), at(2)),
             Err(Refusal::AlreadyDone)
@@ -454,7 +476,7 @@ mod tests {
         };
         let p = Purchase::request(
             TweetId::parse("9").expect("id"),
-            buyer(),
+            &account(),
             "ada".into(),
             &product(),
             T0,
@@ -484,10 +506,22 @@ mod tests {
     #[test]
     fn tokens_are_issued_only_while_the_email_window_is_open() {
         let p = awaiting_email();
-        let hash = ConfirmationToken::generate().hash();
+        let token = ConfirmationToken::generate();
+        let hash = token.hash();
         let c = p.issue_token(hash.clone(), at(2 * MIN)).expect("issue");
         assert_eq!(c.after.token_hash, Some(hash.clone()));
-        assert!(c.token_issued && !c.reply_recorded);
+        assert!(c.after.issued(&token) && !p.issued(&token));
+        assert!(!c.reply_recorded);
+        let newer = ConfirmationToken::generate();
+        let reissued = c
+            .after
+            .issue_token(newer.hash(), at(3 * MIN))
+            .expect("reissue");
+        assert!(reissued.after.issued(&newer));
+        assert!(
+            !reissued.after.issued(&token),
+            "a reissued link replaces the old one"
+        );
         assert_eq!(
             p.issue_token(hash.clone(), at(16 * MIN)),
             Err(Refusal::Expired)

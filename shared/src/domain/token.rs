@@ -6,6 +6,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::PurchaseId;
+
 const TOKEN_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -49,7 +51,31 @@ impl fmt::Debug for ConfirmationToken {
     }
 }
 
-/// SHA-256 of a token, hex: what the store indexes confirmation links by.
+/// What a confirmation link ends with: `{purchase id}.{token}`. Naming the purchase lets
+/// the page read it by key in one request; the token proves the holder got the email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkKey {
+    pub purchase: PurchaseId,
+    pub token: ConfirmationToken,
+}
+
+impl LinkKey {
+    /// Parses the last segment of a link, refusing anything that could not have been issued.
+    pub fn parse(raw: &str) -> Result<Self, InvalidToken> {
+        let (purchase, token) = raw.split_once('.').ok_or(InvalidToken)?;
+        Ok(Self {
+            purchase: PurchaseId::parse(purchase).map_err(|_| InvalidToken)?,
+            token: ConfirmationToken::parse(token)?,
+        })
+    }
+
+    /// The text that goes into the link (see [`ConfirmationToken::expose`]).
+    pub fn expose(&self) -> String {
+        format!("{}.{}", self.purchase, self.token.expose())
+    }
+}
+
+/// SHA-256 of a token, hex: all the store keeps of a confirmation link.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TokenHash(String);
 
@@ -98,6 +124,29 @@ mod tests {
             "../../etc/passwd",
         ] {
             assert_eq!(ConfirmationToken::parse(bad), Err(InvalidToken), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn link_keys_name_the_purchase_and_carry_the_token() {
+        let key = LinkKey {
+            purchase: PurchaseId::parse("pur_77").expect("id"),
+            token: ConfirmationToken::generate(),
+        };
+        let raw = key.expose();
+        assert!(raw.starts_with("pur_77."), "{raw}");
+        assert_eq!(LinkKey::parse(&raw), Ok(key.clone()));
+        assert!(!format!("{key:?}").contains(key.token.expose()));
+        let token = key.token.expose();
+        for bad in [
+            token.to_owned(),
+            format!("pur_77{token}"),
+            format!("pur_x.{token}"),
+            format!("77.{token}"),
+            "pur_77.short".to_owned(),
+            format!("pur_77.{token}.x"),
+        ] {
+            assert_eq!(LinkKey::parse(&bad), Err(InvalidToken), "{bad:?}");
         }
     }
 

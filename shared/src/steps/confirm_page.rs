@@ -8,9 +8,7 @@ use tracing::Instrument;
 use super::pages::{page, paragraph};
 use super::{StepError, Transition, transition};
 use crate::app::App;
-use crate::domain::{
-    ConfirmationToken, Event, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
-};
+use crate::domain::{Event, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State};
 
 /// The route prefix; the token follows it.
 pub const PATH_PREFIX: &str = "/confirm/";
@@ -51,10 +49,11 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         .path()
         .strip_prefix(PATH_PREFIX)
         .unwrap_or_default();
-    let Ok(token) = ConfirmationToken::parse(raw.trim_end_matches('/')) else {
+    let Ok(key) = LinkKey::parse(raw.trim_end_matches('/')) else {
         return Ok(invalid_link());
     };
-    let Some(purchase) = app.ports.purchases.by_token(&token.hash()).await? else {
+    let purchase = app.ports.purchases.get(&key.purchase).await?;
+    let Some(purchase) = purchase.filter(|p| p.issued(&key.token)) else {
         return Ok(invalid_link());
     };
     tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
@@ -158,7 +157,7 @@ async fn confirm(app: &App, purchase: Purchase) -> Result<Response<String>, Step
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ConfirmationRetweeted;
+    use crate::domain::{ConfirmationRetweeted, ConfirmationToken};
     use crate::steps::testing::{BUYER, World, id, tweet};
     use crate::steps::{confirm_retweet, request_purchase};
 
@@ -248,13 +247,20 @@ mod tests {
     #[tokio::test]
     async fn bad_links_get_a_plain_404() {
         let w = World::new();
-        emailed(&w).await;
-        let unknown = format!("/confirm/{}", ConfirmationToken::generate().expose());
+        let good = emailed(&w).await;
+        let token = ConfirmationToken::generate();
+        let wrong_token = format!("/confirm/pur_500.{}", token.expose());
+        let no_purchase = format!("/confirm/pur_999.{}", token.expose());
+        let no_purchase_named = format!("/confirm/{}", token.expose());
+        let other_purchase = good.replace("pur_500.", "pur_999.");
         for path in [
             "/confirm/",
             "/confirm/nope",
             "/confirm/%00%01",
-            unknown.as_str(),
+            &wrong_token,
+            &no_purchase,
+            &no_purchase_named,
+            &other_purchase,
         ] {
             let response = handle(&w.app, req(Method::POST, path)).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
@@ -262,7 +268,9 @@ mod tests {
         }
         assert!(w.bus.published().is_empty());
         assert_eq!(
-            handle(&w.app, req(Method::DELETE, &unknown)).await.status(),
+            handle(&w.app, req(Method::DELETE, &wrong_token))
+                .await
+                .status(),
             StatusCode::NOT_FOUND
         );
     }

@@ -4,8 +4,8 @@
 use super::{StepError, Transition, effects::once, email_once, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{
-    ConfirmationRetweeted, ConfirmationToken, Event, Purchase, PurchaseCancelled, PurchaseId,
-    Refusal, State,
+    ConfirmationRetweeted, ConfirmationToken, Event, LinkKey, Purchase, PurchaseCancelled,
+    PurchaseId, Refusal, State,
 };
 use crate::messages;
 use crate::ports::PortError;
@@ -36,13 +36,8 @@ pub async fn handle(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome,
 }
 
 async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
-    let Some(purchase) = app
-        .ports
-        .purchases
-        .by_reply_tweet(&event.brand_tweet_id)
-        .await?
-    else {
-        return unknown_post(app, event).await;
+    let Some(purchase) = prompted(app, event).await? else {
+        return Ok(Outcome::UnknownPost);
     };
     tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
     let now = app.ports.clock.now();
@@ -63,20 +58,24 @@ async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, Ste
     }
 }
 
-/// No purchase has this brand post as its prompt. If the post answers a request whose
-/// purchase is still waiting to record its prompt (X published the reply, the write after
-/// it has not landed or is being retried), the retweet came too early, not from nowhere:
-/// fail, so that the event is delivered again once the prompt is recorded.
-async fn unknown_post(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
+/// The purchase whose prompt is the brand post in the event, if any. A retweet names the
+/// request that post answers, so that purchase is read by key; a reply with the hashtag
+/// names only the brand post, found through the store's pointer. If the request's purchase
+/// is still waiting to record its prompt (X published it, the write after has not landed
+/// or is being retried), the retweet came too early, not from nowhere: fail, so that the
+/// event is delivered again once the prompt is recorded.
+async fn prompted(app: &App, event: &ConfirmationRetweeted) -> Result<Option<Purchase>, StepError> {
+    let purchases = &app.ports.purchases;
     let Some(request) = &event.request_tweet_id else {
-        return Ok(Outcome::UnknownPost);
+        return Ok(purchases.by_reply_tweet(&event.brand_tweet_id).await?);
     };
     let id = PurchaseId::for_request(request);
-    match app.ports.purchases.get(&id).await? {
+    match purchases.get(&id).await? {
+        Some(p) if p.reply_tweet.as_ref() == Some(&event.brand_tweet_id) => Ok(Some(p)),
         Some(p) if p.state == State::AwaitingRetweet && p.reply_tweet.is_none() => Err(
             StepError::Incomplete(format!("purchase {id} has not recorded its prompt yet")),
         ),
-        _ => Ok(Outcome::UnknownPost),
+        _ => Ok(None),
     }
 }
 
@@ -85,13 +84,6 @@ async fn unknown_post(app: &App, event: &ConfirmationRetweeted) -> Result<Outcom
 async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepError> {
     let key = format!("email:{}:confirmation", purchase.id);
     once(app, &key, |_| async {
-        let account = app.ports.accounts.account(&purchase.buyer).await?;
-        let Some(account) = account else {
-            tracing::warn!(
-                "the buyer unlinked their account; no email can be sent, the purchase will expire"
-            );
-            return Ok("no-account".to_owned());
-        };
         let token = ConfirmationToken::generate();
         let now = app.ports.clock.now();
         let hash = token.hash();
@@ -103,8 +95,11 @@ async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepErr
         let window = p.deadline.map_or(app.settings.windows.email, |d| {
             std::time::Duration::from_secs(u64::try_from(d.seconds() - now.seconds()).unwrap_or(0))
         });
-        let link = app.settings.confirmation_link(token.expose());
-        let email = messages::confirmation_email(&account.email, &p, &link, window);
+        let link = app.settings.confirmation_link(&LinkKey {
+            purchase: p.id.clone(),
+            token,
+        });
+        let email = messages::confirmation_email(&p.email, &p, &link, window);
         app.ports.mailer.send(&email).await?;
         tracing::info!("sent the confirmation email");
         Ok("sent".to_owned())
@@ -134,10 +129,8 @@ async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError>
         &text,
     )
     .await?;
-    if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
-        let email = messages::sold_out_email(&account.email, &p);
-        email_once(app, &format!("email:{}:sold-out", p.id), &email).await?;
-    }
+    let email = messages::sold_out_email(&p.email, &p);
+    email_once(app, &format!("email:{}:sold-out", p.id), &email).await?;
     app.ports
         .bus
         .publish(&Event::PurchaseCancelled(PurchaseCancelled {
@@ -178,12 +171,12 @@ mod tests {
     async fn a_retweet_before_the_prompt_is_recorded_is_retried_not_dropped() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        w.account(BUYER, "tok_visa").await;
+        let account = w.account(BUYER, "tok_visa").await;
         let product = w.mem.store.product(&tag("BuyGift25")).await;
         let product = product.expect("read").expect("product");
         let opened = Purchase::request(
             tweet("500"),
-            id(BUYER),
+            &account,
             "user2001".into(),
             &product,
             w.mem.clock.now(),
@@ -203,13 +196,16 @@ mod tests {
         assert_eq!(w.purchase("500").await.state, State::AwaitingRetweet);
         assert!(w.mem.outbox.sent().is_empty());
 
-        // Once a prompt is recorded, a post that is not it is nobody's.
+        // Once a prompt is recorded, a post that is not it is nobody's; the prompt,
+        // named with its request, is read by key.
         let reply = requested(&w, 5).await;
         let late = handle(&w.app, &early).await.expect("handled");
         assert_eq!(late, Outcome::UnknownPost);
-        let buyer = handle(&w.app, &retweet(BUYER, &reply))
-            .await
-            .expect("handled");
+        let of_prompt = ConfirmationRetweeted {
+            request_tweet_id: Some(tweet("500")),
+            ..retweet(BUYER, &reply)
+        };
+        let buyer = handle(&w.app, &of_prompt).await.expect("handled");
         assert!(matches!(buyer, Outcome::EmailSent(_)), "{buyer:?}");
     }
 
@@ -233,10 +229,10 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("https://shop.example/confirm/"))
             .expect("link");
-        let token =
-            ConfirmationToken::parse(link.trim_start_matches("https://shop.example/confirm/"))
-                .expect("token");
-        assert_eq!(p.token_hash, Some(token.hash()));
+        let key = LinkKey::parse(link.trim_start_matches("https://shop.example/confirm/"))
+            .expect("link key");
+        assert_eq!(key.purchase, p.id);
+        assert!(p.issued(&key.token));
     }
 
     #[tokio::test]

@@ -50,13 +50,11 @@ async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
         Transition::Refused(..) | Transition::SoldOut(_) => return Ok(false),
     };
     tracing::info!(was = %was, "purchase expired");
-    if was == State::AwaitingEmailConfirmation
-        && let Some(account) = app.ports.accounts.account(&p.buyer).await?
-    {
+    if was == State::AwaitingEmailConfirmation {
         email_once(
             app,
             &format!("email:{}:expired", p.id),
-            &messages::expired_email(&account.email, &p),
+            &messages::expired_email(&p.email, &p),
         )
         .await?;
     }

@@ -39,14 +39,12 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
 }
 
 async fn notify(app: &App, p: &Purchase) -> Result<(), StepError> {
-    if let Some(account) = app.ports.accounts.account(&p.buyer).await? {
-        email_once(
-            app,
-            &format!("email:{}:receipt", p.id),
-            &messages::receipt_email(&account.email, p),
-        )
-        .await?;
-    }
+    email_once(
+        app,
+        &format!("email:{}:receipt", p.id),
+        &messages::receipt_email(&p.email, p),
+    )
+    .await?;
     reply_once(
         app,
         &format!("reply:{}:shipped", p.id),

@@ -5,6 +5,7 @@ use super::{StepError, Transition, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
 use crate::messages;
+use crate::ports::Basis;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -23,16 +24,46 @@ pub async fn handle(app: &App, event: &PurchaseRequested) -> Result<Outcome, Ste
 
 async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepError> {
     let ports = &app.ports;
-    // Every answer to one request post is the same single reply, whatever it says.
-    let reply_key = format!("reply:{}", event.tweet_id);
-    let answer =
-        |text: String| async move { reply_once(app, &reply_key, &event.tweet_id, &text).await };
-
+    let basis = match event.hashtag() {
+        Some(tag) => ports.purchases.basis(&event.user_id, &tag).await?,
+        None => Basis {
+            account: ports.accounts.account(&event.user_id).await?,
+            product: None,
+        },
+    };
+    if let Basis {
+        account: Some(account),
+        product: Some(product),
+    } = &basis
+        && product.stock > 0
+    {
+        let purchase = Purchase::request(
+            event.tweet_id.clone(),
+            account,
+            event.screen_name.clone(),
+            product,
+            ports.clock.now(),
+            app.settings.windows,
+        );
+        let stored = ports.purchases.insert(&purchase).await?.purchase();
+        return prompt(app, stored).await;
+    }
+    // A redelivery finds the purchase it opened, whatever changed since (the last unit
+    // held by someone else, say): it finishes that, rather than answering anew.
     let id = PurchaseId::for_request(&event.tweet_id);
     if let Some(existing) = ports.purchases.get(&id).await? {
         return prompt(app, existing).await;
     }
-    if ports.accounts.account(&event.user_id).await?.is_none() {
+    refuse(app, event, basis).await
+}
+
+/// Tells the shopper, in one reply, why no purchase was opened.
+async fn refuse(app: &App, event: &PurchaseRequested, basis: Basis) -> Result<Outcome, StepError> {
+    // Every answer to one request post is the same single reply, whatever it says.
+    let reply_key = format!("reply:{}", event.tweet_id);
+    let answer =
+        |text: String| async move { reply_once(app, &reply_key, &event.tweet_id, &text).await };
+    if basis.account.is_none() {
         answer(messages::not_linked(
             &event.screen_name,
             &event.tweet_id,
@@ -41,11 +72,7 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
         .await?;
         return Ok(Outcome::NotLinked);
     }
-    let product = match event.hashtag() {
-        Some(tag) => ports.catalog.product(&tag).await?,
-        None => None,
-    };
-    let Some(product) = product else {
+    let Some(product) = basis.product else {
         answer(messages::unknown_product(
             &event.screen_name,
             &event.hashtag,
@@ -54,25 +81,13 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
         .await?;
         return Ok(Outcome::UnknownProduct);
     };
-    if product.stock == 0 {
-        answer(messages::sold_out(
-            &event.screen_name,
-            &product.name,
-            &event.tweet_id,
-        ))
-        .await?;
-        return Ok(Outcome::SoldOut);
-    }
-    let purchase = Purchase::request(
-        event.tweet_id.clone(),
-        event.user_id.clone(),
-        event.screen_name.clone(),
-        &product,
-        ports.clock.now(),
-        app.settings.windows,
-    );
-    let stored = ports.purchases.insert(&purchase).await?.purchase();
-    prompt(app, stored).await
+    answer(messages::sold_out(
+        &event.screen_name,
+        &product.name,
+        &event.tweet_id,
+    ))
+    .await?;
+    Ok(Outcome::SoldOut)
 }
 
 /// Posts the reply that asks for the retweet (once) and records which post it was.

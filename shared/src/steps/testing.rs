@@ -73,7 +73,7 @@ impl World {
         product.expect("product exists").stock
     }
 
-    pub async fn account(&self, user: &str, card: &str) {
+    pub async fn account(&self, user: &str, card: &str) -> LinkedAccount {
         let account = LinkedAccount {
             x_user_id: id(user),
             screen_name: format!("user{user}"),
@@ -81,6 +81,7 @@ impl World {
             card: CardToken::new(card),
         };
         self.mem.store.link(&account).await.expect("link");
+        account
     }
 
     pub fn request(&self, tweet_id: &str, user: &str, hashtag: &str) -> PurchaseRequested {

@@ -10,7 +10,7 @@ use hashbuy::domain::{
     CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
     Purchase, State, Timestamp, TweetId, UserId, Windows,
 };
-use hashbuy::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, Purchases};
+use hashbuy::ports::{Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, Purchases};
 
 use crate::emulator;
 
@@ -38,10 +38,19 @@ fn buyer() -> UserId {
     UserId::parse(BUYER).expect("id")
 }
 
+fn account() -> LinkedAccount {
+    LinkedAccount {
+        x_user_id: buyer(),
+        screen_name: "ada".into(),
+        email: EmailAddress::parse("ada@example.com").expect("email"),
+        card: CardToken::new("tok_visa"),
+    }
+}
+
 fn requested(tweet: u64) -> Purchase {
     Purchase::request(
         TweetId::parse(&tweet.to_string()).expect("id"),
-        buyer(),
+        &account(),
         "ada".into(),
         &product(1),
         T0,
@@ -186,7 +195,7 @@ async fn racing_holds_take_exactly_the_stock(store: Arc<dyn Store>) {
     assert_eq!(stock(store.as_ref()).await, 0);
 }
 
-async fn purchases_are_found_by_reply_and_by_current_token(store: Arc<dyn Store>) {
+async fn purchases_are_found_by_reply_and_keep_the_current_token(store: Arc<dyn Store>) {
     store.put_product(&product(3)).await.expect("product");
     let p = requested(8);
     store.insert(&p).await.expect("insert");
@@ -214,31 +223,19 @@ async fn purchases_are_found_by_reply_and_by_current_token(store: Arc<dyn Store>
         .issue_token(first.clone(), at(61))
         .expect("issue");
     store.apply(&issued).await.expect("apply");
-    assert_eq!(
-        store.by_token(&first).await.expect("find").map(|p| p.id),
-        Some(p.id.clone())
-    );
+    let stored = store.get(&p.id).await.expect("get").expect("purchase");
+    assert_eq!(stored.token_hash, Some(first));
     let second = ConfirmationToken::generate().hash();
     let reissued = issued
         .after
         .issue_token(second.clone(), at(62))
         .expect("reissue");
     store.apply(&reissued).await.expect("apply");
+    let stored = store.get(&p.id).await.expect("get").expect("purchase");
     assert_eq!(
-        store.by_token(&second).await.expect("find").map(|p| p.id),
-        Some(p.id.clone())
-    );
-    assert_eq!(
-        store.by_token(&first).await.expect("find"),
-        None,
-        "a replaced link is dead"
-    );
-    assert_eq!(
-        store
-            .by_token(&ConfirmationToken::generate().hash())
-            .await
-            .expect("find"),
-        None
+        stored.token_hash,
+        Some(second),
+        "a reissued link replaces the old one"
     );
 }
 
@@ -347,12 +344,7 @@ async fn effects_are_claimed_once_and_taken_over_after_the_lease(store: Arc<dyn 
 }
 
 async fn accounts_and_products_round_trip(store: Arc<dyn Store>) {
-    let account = LinkedAccount {
-        x_user_id: buyer(),
-        screen_name: "ada".into(),
-        email: EmailAddress::parse("ada@example.com").expect("email"),
-        card: CardToken::new("tok_visa"),
-    };
+    let account = account();
     assert_eq!(store.account(&buyer()).await.expect("read"), None);
     store.link(&account).await.expect("link");
     assert_eq!(store.account(&buyer()).await.expect("read"), Some(account));
@@ -369,6 +361,29 @@ async fn accounts_and_products_round_trip(store: Arc<dyn Store>) {
         [product(4)],
         "the catalog lists products only"
     );
+}
+
+async fn the_basis_of_a_purchase_is_read_in_one_go(store: Arc<dyn Store>) {
+    let other = Hashtag::parse("BuyOther").expect("tag");
+    let read = |tag: Hashtag| {
+        let store = store.clone();
+        async move { store.basis(&buyer(), &tag).await.expect("basis") }
+    };
+    assert_eq!(read(tag()).await, Basis::default());
+    store.put_product(&product(2)).await.expect("put");
+    let only_product = read(tag()).await;
+    assert_eq!(
+        (only_product.account, only_product.product),
+        (None, Some(product(2)))
+    );
+    store.link(&account()).await.expect("link");
+    let both = read(Hashtag::parse("BUYMUG").expect("tag")).await;
+    assert_eq!(
+        (both.account, both.product),
+        (Some(account()), Some(product(2)))
+    );
+    let unknown = read(other).await;
+    assert_eq!((unknown.account, unknown.product), (Some(account()), None));
 }
 
 fn memory() -> Arc<dyn Store> {
@@ -404,10 +419,11 @@ contract!(
     holding_takes_a_unit_and_never_goes_below_zero,
     releasing_puts_the_unit_back_with_the_state_change,
     racing_holds_take_exactly_the_stock,
-    purchases_are_found_by_reply_and_by_current_token,
+    purchases_are_found_by_reply_and_keep_the_current_token,
     overdue_lists_only_pending_purchases_past_their_deadline,
     effects_are_claimed_once_and_taken_over_after_the_lease,
     accounts_and_products_round_trip,
+    the_basis_of_a_purchase_is_read_in_one_go,
 );
 
 /// DynamoDB deletes items late, so the code checks deadlines itself; but the TTL must be

@@ -40,9 +40,6 @@ pub fn account_key(user: &UserId) -> String {
 pub fn reply_key(tweet: &TweetId) -> String {
     format!("REPLY#{tweet}")
 }
-pub fn token_key(hash: &TokenHash) -> String {
-    format!("TOKEN#{}", hash.as_str())
-}
 pub fn effect_key(key: &str) -> String {
     format!("EFFECT#{key}")
 }
@@ -95,6 +92,8 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("state".to_owned(), s(p.state.as_str())),
         ("buyer".to_owned(), s(p.buyer.as_str())),
         ("buyer_screen_name".to_owned(), s(&p.buyer_screen_name)),
+        ("email".to_owned(), s(p.email.as_str())),
+        ("card".to_owned(), s(p.card.expose())),
         ("request_tweet".to_owned(), s(p.request_tweet.as_str())),
         ("product".to_owned(), s(p.product.as_str())),
         ("product_name".to_owned(), s(&p.product_name)),
@@ -143,6 +142,8 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
             .transpose()?,
         buyer: parsed(item, "buyer", UserId::parse)?,
         buyer_screen_name: get_s(item, "buyer_screen_name")?.to_owned(),
+        email: parsed(item, "email", EmailAddress::parse)?,
+        card: CardToken::new(get_s(item, "card")?),
         request_tweet: parsed(item, "request_tweet", TweetId::parse)?,
         reply_tweet: opt_s(item, "reply_tweet")
             .map(TweetId::parse)
@@ -201,17 +202,13 @@ pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
     })
 }
 
-/// A lookup item pointing at a purchase (by reply post, by token hash).
-pub fn pointer_item(key: String, to: &PurchaseId, ttl: Option<AttributeValue>) -> Item {
-    let mut item = Item::from([
+/// A lookup item pointing at a purchase (by the brand's reply post).
+pub fn pointer_item(key: String, to: &PurchaseId) -> Item {
+    Item::from([
         (PK.to_owned(), s(key)),
         ("kind".to_owned(), s("pointer")),
         ("purchase_id".to_owned(), s(to.as_str())),
-    ]);
-    if let Some(ttl) = ttl {
-        item.insert(TTL.into(), ttl);
-    }
-    item
+    ])
 }
 
 pub fn closed_ttl(now: Timestamp) -> AttributeValue {
@@ -232,7 +229,12 @@ mod tests {
         };
         Purchase::request(
             TweetId::parse("9").expect("id"),
-            UserId::parse("2").expect("id"),
+            &LinkedAccount {
+                x_user_id: UserId::parse("2").expect("id"),
+                screen_name: "ada".into(),
+                email: EmailAddress::parse("ada@example.com").expect("email"),
+                card: CardToken::new("tok_visa"),
+            },
             "ada".into(),
             &product,
             Timestamp(1_000),

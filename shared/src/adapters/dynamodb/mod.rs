@@ -4,6 +4,7 @@
 mod item;
 pub mod schema;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,21 +12,24 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
 use self::item::*;
 use self::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
-    TokenHash, TweetId, UserId,
+    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TweetId,
+    UserId,
 };
 use crate::metering::METER;
 use crate::ports::{
-    Accounts, Applied, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases,
+    Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases,
 };
+
+/// How many times a batch read asks again for keys DynamoDB left unprocessed.
+const BATCH_ATTEMPTS: usize = 3;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -227,6 +231,54 @@ fn transition_condition(
 
 #[async_trait]
 impl Purchases for DynamoStore {
+    async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis> {
+        let keys = |keys: &[String]| {
+            let keys = keys.iter().map(|k| HashMap::from([(PK.to_owned(), s(k))]));
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys.collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| err("build batch get", e))
+        };
+        let (account_key, product_key) = (account_key(buyer), product_key(product));
+        let mut pending = HashMap::from([(
+            self.table.clone(),
+            keys(&[account_key.clone(), product_key.clone()])?,
+        )]);
+        let mut basis = Basis::default();
+        // DynamoDB may leave keys unprocessed under throttling: ask again for those.
+        for _ in 0..BATCH_ATTEMPTS {
+            METER.dynamodb_read(pending.values().map(|k| k.keys().len() as u64).sum());
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(|e| err("batch get", e))?;
+            for item in output
+                .responses
+                .into_iter()
+                .flat_map(|r| r.into_values())
+                .flatten()
+            {
+                match get_s(&item, PK)? {
+                    key if key == account_key => basis.account = Some(account_from_item(&item)?),
+                    key if key == product_key => basis.product = Some(product_from_item(&item)?),
+                    _ => {}
+                }
+            }
+            pending = output.unprocessed_keys.unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(basis);
+            }
+        }
+        Err(PortError::new(
+            "batch get",
+            "keys left unprocessed; retry later",
+        ))
+    }
+
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
         METER.dynamodb_write(1, false);
         let result = self
@@ -262,12 +314,6 @@ impl Purchases for DynamoStore {
         Ok(found.filter(|p| p.reply_tweet.as_ref() == Some(tweet)))
     }
 
-    async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>> {
-        // A reissued link leaves the old pointer behind; only the current hash counts.
-        let found = self.pointed(token_key(hash)).await?;
-        Ok(found.filter(|p| p.token_hash.as_ref() == Some(hash)))
-    }
-
     async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
         METER.dynamodb_read(1);
         let output = self
@@ -297,23 +343,12 @@ impl Purchases for DynamoStore {
         let after = &change.after;
         let (condition, values) = transition_condition(change);
         let stock = self.stock_update(&after.product, change.stock)?;
-        let mut pointers = Vec::new();
-        if change.reply_recorded
-            && let Some(reply) = &after.reply_tweet
-        {
-            pointers.push(pointer_item(reply_key(reply), &after.id, None));
-        }
-        if change.token_issued
-            && let Some(hash) = &after.token_hash
-        {
-            pointers.push(pointer_item(
-                token_key(hash),
-                &after.id,
-                Some(closed_ttl(after.updated_at)),
-            ));
-        }
+        let pointer = match &after.reply_tweet {
+            Some(reply) if change.reply_recorded => Some(pointer_item(reply_key(reply), &after.id)),
+            _ => None,
+        };
 
-        if stock.is_none() && pointers.is_empty() {
+        if stock.is_none() && pointer.is_none() {
             let mut put = self
                 .client
                 .put_item()
@@ -350,7 +385,7 @@ impl Purchases for DynamoStore {
         if let Some(update) = stock {
             items.push(TransactWriteItem::builder().update(update).build());
         }
-        for pointer in pointers {
+        if let Some(pointer) = pointer {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
         }
         METER.dynamodb_write(items.len() as u64, true);

@@ -6,18 +6,17 @@
 //!
 //! | item | `pk` | holds | TTL |
 //! | --- | --- | --- | --- |
-//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer, product, price, reply post, token hash, charge id | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
+//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and card token copied from their account), product, price, reply post, token hash, charge id | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
-//! | token pointer | `TOKEN#{sha256 of token}` | purchase id | 30 days |
 //! | product | `PRODUCT#{folded hashtag}` | name, price, stock | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, card token | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
 //!
-//! Access patterns: get a purchase, product or account by key (consistent reads); find a
-//! purchase by the brand's reply (retweet) or by a link's token through its pointer, then
-//! by key; list overdue purchases on the `by_deadline` index (`due` = `DUE` only while
+//! Access patterns: get a purchase, product or account by key (consistent reads; a
+//! confirmation link and most retweets name their purchase); find a purchase by the
+//! brand's reply through its pointer, then by key, when a delivery names only that reply; list overdue purchases on the `by_deadline` index (`due` = `DUE` only while
 //! pending, `due_at` = deadline). Every transition is a conditional write on `version`
-//! (and on `deadline` when it matters); holding or releasing stock and writing pointers
+//! (and on `deadline` when it matters); holding or releasing stock and writing the pointer
 //! happen in the same transaction.
 
 pub const PK: &str = "pk";

@@ -6,10 +6,12 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{
-    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
-    TokenHash, TweetId, UserId,
+    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TweetId,
+    UserId,
 };
-use crate::ports::{Accounts, Applied, Catalog, Claim, Effects, Inserted, PortResult, Purchases};
+use crate::ports::{
+    Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, PortResult, Purchases,
+};
 
 #[derive(Debug)]
 struct EffectRecord {
@@ -49,6 +51,14 @@ impl MemoryStore {
 
 #[async_trait]
 impl Purchases for MemoryStore {
+    async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis> {
+        let t = lock(&self.0);
+        Ok(Basis {
+            account: t.accounts.get(buyer).cloned(),
+            product: t.products.get(product.key()).cloned(),
+        })
+    }
+
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
         let mut t = lock(&self.0);
         if let Some(existing) = t.purchases.get(&purchase.id) {
@@ -67,14 +77,6 @@ impl Purchases for MemoryStore {
         Ok(t.purchases
             .values()
             .find(|p| p.reply_tweet.as_ref() == Some(tweet))
-            .cloned())
-    }
-
-    async fn by_token(&self, hash: &TokenHash) -> PortResult<Option<Purchase>> {
-        let t = lock(&self.0);
-        Ok(t.purchases
-            .values()
-            .find(|p| p.token_hash.as_ref() == Some(hash))
             .cloned())
     }
 
