@@ -23,7 +23,8 @@ pub use ids::{InvalidId, PurchaseId, TweetId, UserId};
 pub use money::{Currency, InvalidMoney, Money};
 pub use product::Product;
 pub use purchase::{
-    Change, LinkStatus, Purchase, Refusal, State, StockEffect, UnknownState, Windows,
+    Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, State, StockEffect, UnknownState,
+    Windows,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{ConfirmationToken, InvalidToken, LinkKey, TokenHash};

@@ -102,6 +102,30 @@ impl FromStr for State {
     }
 }
 
+/// The message a purchase's state owes the shopper (the prompt to retweet, the
+/// confirmation email, the receipt and thank-you), claimed in the same write that enters
+/// the state. The step that made that write sends it, then marks it sent; a redelivered
+/// event finds it sent, still being sent, or abandoned (its sender died or gave up, and
+/// the lease ran out) and only then sends it itself. One write claims, one write closes:
+/// no separate effect records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Claimed at this instant by whoever is sending it.
+    Sending(Timestamp),
+    /// Sent, or nothing owed.
+    Sent,
+}
+
+/// Where a state's message stands, for a delivery that did not claim it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeStatus {
+    Sent,
+    /// Someone claimed it less than a lease ago: leave it to them for now.
+    Sending,
+    /// Claimed, never marked sent, and the lease has run out: take it over.
+    Abandoned,
+}
+
 /// A purchase as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Purchase {
@@ -127,6 +151,7 @@ pub struct Purchase {
     pub price: Money,
     pub token_hash: Option<TokenHash>,
     pub charge_id: Option<String>,
+    pub notice: Notice,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -202,6 +227,8 @@ impl Purchase {
             price: product.price,
             token_hash: None,
             charge_id: None,
+            // The request's write claims the prompt.
+            notice: Notice::Sending(now),
             created_at: now,
             updated_at: now,
         }
@@ -222,6 +249,8 @@ impl Purchase {
         edit: impl FnOnce(&mut Purchase),
     ) -> Change {
         let mut after = self.clone();
+        // A new state owes nothing unless the transition claims a message for it.
+        after.notice = Notice::Sent;
         edit(&mut after);
         after.version = self.version + 1;
         after.updated_at = now;
@@ -247,7 +276,62 @@ impl Purchase {
         }
     }
 
-    /// Remembers the brand's reply, so that a retweet of it can be traced back here.
+    /// Where the current state's message stands, for a delivery that did not claim it.
+    pub fn notice_status(&self, now: Timestamp, lease: Duration) -> NoticeStatus {
+        match self.notice {
+            Notice::Sent => NoticeStatus::Sent,
+            Notice::Sending(since) if since.plus(lease) > now => NoticeStatus::Sending,
+            Notice::Sending(_) => NoticeStatus::Abandoned,
+        }
+    }
+
+    /// Takes over an abandoned message: the caller sends it. (The confirmation email is
+    /// taken over by [`Self::issue_token`], which also replaces the link.)
+    pub fn retake_notice(&self, now: Timestamp, lease: Duration) -> Result<Change, Refusal> {
+        self.check_abandoned(now, lease)?;
+        if self.state == State::AwaitingEmailConfirmation {
+            return Err(Refusal::WrongState(self.state));
+        }
+        Ok(self.quiet_change(now, Notice::Sending(now)))
+    }
+
+    fn check_abandoned(&self, now: Timestamp, lease: Duration) -> Result<(), Refusal> {
+        match self.notice_status(now, lease) {
+            NoticeStatus::Abandoned if self.state.is_pending() && !self.open(now) => {
+                Err(Refusal::Expired)
+            }
+            NoticeStatus::Abandoned => Ok(()),
+            NoticeStatus::Sending => Err(Refusal::WrongState(self.state)),
+            NoticeStatus::Sent => Err(Refusal::AlreadyDone),
+        }
+    }
+
+    /// The current state's message went out.
+    pub fn notice_sent(&self, now: Timestamp) -> Result<Change, Refusal> {
+        match self.notice {
+            Notice::Sent => Err(Refusal::AlreadyDone),
+            Notice::Sending(_) => Ok(self.quiet_change(now, Notice::Sent)),
+        }
+    }
+
+    /// Sending failed: hand the message back at once (the next delivery need not wait for
+    /// the lease) and say it was attempted, so that the next sender looks before sending.
+    pub fn release_notice(&self, now: Timestamp) -> Result<Change, Refusal> {
+        match self.notice {
+            Notice::Sent => Err(Refusal::AlreadyDone),
+            Notice::Sending(_) => Ok(self.quiet_change(now, Notice::Sending(Timestamp(0)))),
+        }
+    }
+
+    /// A change to the notice alone: not bound to the deadline, which it does not move.
+    fn quiet_change(&self, now: Timestamp, notice: Notice) -> Change {
+        let mut change = self.change(now, StockEffect::None, |p| p.notice = notice);
+        change.deadline_after = None;
+        change
+    }
+
+    /// Remembers the brand's reply, so that a retweet of it can be traced back here, and
+    /// marks the prompt sent.
     pub fn record_reply(&self, reply: TweetId, now: Timestamp) -> Result<Change, Refusal> {
         if self.reply_tweet.is_some() {
             return Err(Refusal::AlreadyDone);
@@ -257,8 +341,15 @@ impl Purchase {
         Ok(change)
     }
 
-    /// The buyer retweeted in time: hold a unit and open the email window.
-    pub fn hold(&self, by: &UserId, now: Timestamp, windows: Windows) -> Result<Change, Refusal> {
+    /// The buyer retweeted in time: hold a unit, open the email window, and claim the
+    /// confirmation email with the hash of the link it will carry.
+    pub fn hold(
+        &self,
+        by: &UserId,
+        link: TokenHash,
+        now: Timestamp,
+        windows: Windows,
+    ) -> Result<Change, Refusal> {
         if *by != self.buyer {
             return Err(Refusal::NotBuyer);
         }
@@ -269,6 +360,8 @@ impl Purchase {
         Ok(self.change(now, StockEffect::Hold, |p| {
             p.state = State::AwaitingEmailConfirmation;
             p.deadline = Some(now.plus(windows.email));
+            p.token_hash = Some(link);
+            p.notice = Notice::Sending(now);
         }))
     }
 
@@ -283,13 +376,20 @@ impl Purchase {
         Ok(change)
     }
 
-    /// Stores the hash of the link about to be emailed, replacing any earlier one.
-    pub fn issue_token(&self, hash: TokenHash, now: Timestamp) -> Result<Change, Refusal> {
+    /// Takes over an abandoned confirmation email with a new link, replacing the old one:
+    /// only the link's hash is stored, so the old link cannot be sent again.
+    pub fn issue_token(
+        &self,
+        hash: TokenHash,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Change, Refusal> {
         self.expect(State::AwaitingEmailConfirmation)?;
-        if !self.open(now) {
-            return Err(Refusal::Expired);
-        }
-        Ok(self.change(now, StockEffect::None, |p| p.token_hash = Some(hash)))
+        self.check_abandoned(now, lease)?;
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.token_hash = Some(hash);
+            p.notice = Notice::Sending(now);
+        }))
     }
 
     /// The shopper pressed Confirm.
@@ -319,9 +419,13 @@ impl Purchase {
         Ok(self.change(now, StockEffect::Release, |p| p.state = State::Declined))
     }
 
+    /// Ships, and claims the receipt and the thank-you reply.
     pub fn ship(&self, now: Timestamp) -> Result<Change, Refusal> {
         self.expect(State::Paid)?;
-        Ok(self.change(now, StockEffect::None, |p| p.state = State::Shipped))
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::Shipped;
+            p.notice = Notice::Sending(now);
+        }))
     }
 
     /// A pending purchase whose window has passed; a held unit goes back on sale.
@@ -378,6 +482,10 @@ mod tests {
         UserId::parse("100").expect("id")
     }
 
+    fn link() -> TokenHash {
+        ConfirmationToken::generate().hash()
+    }
+
     fn account() -> LinkedAccount {
         LinkedAccount {
             x_user_id: buyer(),
@@ -414,7 +522,7 @@ mod tests {
     fn awaiting_email() -> Purchase {
         apply(
             requested()
-                .hold(&buyer(), at(MIN), Windows::default())
+                .hold(&buyer(), link(), at(MIN), Windows::default())
                 .expect("hold"),
         )
     }
@@ -450,20 +558,23 @@ mod tests {
         let p = requested();
         let stranger = UserId::parse("666").expect("id");
         assert_eq!(
-            p.hold(&stranger, at(1), Windows::default()),
+            p.hold(&stranger, link(), at(1), Windows::default()),
             Err(Refusal::NotBuyer)
         );
         assert_eq!(
-            p.hold(&buyer(), at(15 * MIN), Windows::default()),
+            p.hold(&buyer(), link(), at(15 * MIN), Windows::default()),
             Err(Refusal::Expired)
         );
-        let c = p.hold(&buyer(), at(MIN), Windows::default()).expect("hold");
+        let c = p
+            .hold(&buyer(), link(), at(MIN), Windows::default())
+            .expect("hold");
         assert_eq!(c.stock, StockEffect::Hold);
         assert_eq!(c.deadline_after, Some(at(MIN)));
         assert_eq!(c.after.state, State::AwaitingEmailConfirmation);
         assert_eq!(c.after.deadline, Some(at(16 * MIN)));
         assert_eq!(
-            c.after.hold(&buyer(), at(2 * MIN), Windows::default()),
+            c.after
+                .hold(&buyer(), link(), at(2 * MIN), Windows::default()),
             Err(Refusal::WrongState(State::AwaitingEmailConfirmation))
         );
     }
@@ -483,7 +594,7 @@ mod tests {
             windows,
         );
         assert_eq!(p.deadline, Some(at(60)));
-        let held = apply(p.hold(&buyer(), at(10), windows).expect("hold"));
+        let held = apply(p.hold(&buyer(), link(), at(10), windows).expect("hold"));
         assert_eq!(held.deadline, Some(at(40)));
     }
 
@@ -503,31 +614,116 @@ mod tests {
         );
     }
 
+    const LEASE: Duration = Duration::from_secs(60);
+
     #[test]
-    fn tokens_are_issued_only_while_the_email_window_is_open() {
-        let p = awaiting_email();
+    fn the_write_entering_a_state_claims_its_message_and_one_write_closes_it() {
+        let p = requested();
+        assert_eq!(
+            p.notice,
+            Notice::Sending(T0),
+            "the request claims the prompt"
+        );
+        let prompted = apply(
+            p.record_reply(TweetId::parse("10").expect("id"), at(1))
+                .expect("reply"),
+        );
+        assert_eq!(prompted.notice, Notice::Sent);
+
         let token = ConfirmationToken::generate();
-        let hash = token.hash();
-        let c = p.issue_token(hash.clone(), at(2 * MIN)).expect("issue");
-        assert_eq!(c.after.token_hash, Some(hash.clone()));
-        assert!(c.after.issued(&token) && !p.issued(&token));
-        assert!(!c.reply_recorded);
+        let held = apply(
+            prompted
+                .hold(&buyer(), token.hash(), at(MIN), Windows::default())
+                .expect("hold"),
+        );
+        assert_eq!(
+            held.notice,
+            Notice::Sending(at(MIN)),
+            "the hold claims the email"
+        );
+        assert!(held.issued(&token));
+        assert_eq!(
+            held.notice_status(at(MIN + 59), LEASE),
+            NoticeStatus::Sending
+        );
+        let sent = apply(held.notice_sent(at(MIN + 1)).expect("sent"));
+        assert_eq!(sent.notice_status(at(MIN + 1), LEASE), NoticeStatus::Sent);
+        assert_eq!(sent.notice_sent(at(MIN + 2)), Err(Refusal::AlreadyDone));
+        let confirmed = apply(held.confirm(at(MIN + 2)).expect("confirm"));
+        assert_eq!(
+            confirmed.notice,
+            Notice::Sent,
+            "a confirmed purchase owes nothing"
+        );
+        let shipped = apply(
+            apply(confirmed.pay("ch_1".into(), at(MIN + 3)).expect("pay"))
+                .ship(at(MIN + 4))
+                .expect("ship"),
+        );
+        assert_eq!(
+            shipped.notice,
+            Notice::Sending(at(MIN + 4)),
+            "shipping claims the receipt"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_message_is_taken_over_only_after_the_lease() {
+        let p = requested();
+        assert_eq!(
+            p.retake_notice(at(59), LEASE),
+            Err(Refusal::WrongState(State::AwaitingRetweet))
+        );
+        let c = p.retake_notice(at(60), LEASE).expect("retake");
+        assert_eq!(c.after.notice, Notice::Sending(at(60)));
+        assert_eq!(c.deadline_after, None);
+        assert_eq!(p.retake_notice(at(15 * MIN), LEASE), Err(Refusal::Expired));
+
+        let released = apply(p.release_notice(at(5)).expect("release"));
+        assert_eq!(
+            released.notice_status(at(6), LEASE),
+            NoticeStatus::Abandoned,
+            "released: free at once"
+        );
+
+        let held = awaiting_email();
+        let first = held.token_hash.clone();
+        assert_eq!(
+            held.retake_notice(at(30 * MIN), LEASE),
+            Err(Refusal::Expired),
+            "a closed window is not retaken"
+        );
+        assert_eq!(
+            held.retake_notice(at(2 * MIN + 1), LEASE),
+            Err(Refusal::WrongState(State::AwaitingEmailConfirmation)),
+            "the email is retaken with a new link"
+        );
         let newer = ConfirmationToken::generate();
-        let reissued = c
-            .after
-            .issue_token(newer.hash(), at(3 * MIN))
+        assert_eq!(
+            held.issue_token(newer.hash(), at(MIN + 30), LEASE),
+            Err(Refusal::WrongState(State::AwaitingEmailConfirmation)),
+            "not while its sender may still be at it"
+        );
+        let reissued = held
+            .issue_token(newer.hash(), at(2 * MIN), LEASE)
             .expect("reissue");
         assert!(reissued.after.issued(&newer));
-        assert!(
-            !reissued.after.issued(&token),
+        assert_ne!(
+            reissued.after.token_hash, first,
             "a reissued link replaces the old one"
         );
+        assert_eq!(reissued.after.notice, Notice::Sending(at(2 * MIN)));
         assert_eq!(
-            p.issue_token(hash.clone(), at(16 * MIN)),
+            held.issue_token(newer.hash(), at(16 * MIN), LEASE),
             Err(Refusal::Expired)
         );
+        let sent = apply(held.notice_sent(at(MIN + 1)).expect("sent"));
         assert_eq!(
-            requested().issue_token(hash, at(1)),
+            sent.issue_token(newer.hash(), at(5 * MIN), LEASE),
+            Err(Refusal::AlreadyDone)
+        );
+        assert_eq!(
+            requested().issue_token(newer.hash(), at(5 * MIN), LEASE),
             Err(Refusal::WrongState(State::AwaitingRetweet))
         );
     }

@@ -101,7 +101,7 @@ mod tests {
     use crate::domain::{Change, PurchaseId, StockEffect};
     use crate::ports::Purchases;
     use crate::steps::request_purchase;
-    use crate::steps::testing::{BUYER, World, tweet};
+    use crate::steps::testing::{BUYER, World, link, tweet};
 
     /// A confirmed purchase holding one unit, as if the earlier steps ran.
     async fn confirmed(w: &World, card: &str) -> PurchaseId {
@@ -112,7 +112,9 @@ mod tests {
             .expect("request");
         let p = w.purchase("500").await;
         let now = w.app.ports.clock.now();
-        let held = p.hold(&p.buyer, now, w.app.settings.windows).expect("hold");
+        let held = p
+            .hold(&p.buyer, link(), now, w.app.settings.windows)
+            .expect("hold");
         w.mem.store.apply(&held).await.expect("apply");
         let c: Change = held.after.confirm(now).expect("confirm");
         assert_eq!(c.stock, StockEffect::None);

@@ -1,7 +1,9 @@
 //! Someone retweeted one of the brand's confirmation requests. If it is the buyer, in
 //! time, hold a unit and email the 15-minute confirmation link.
 
-use super::{StepError, Transition, effects::once, email_once, reply_once, traced, transition};
+use std::time::Duration;
+
+use super::{StepError, Transition, email_once, notices, reply_once, traced, transition};
 use crate::app::App;
 use crate::domain::{
     ConfirmationRetweeted, ConfirmationToken, Event, LinkKey, Purchase, PurchaseCancelled,
@@ -40,13 +42,33 @@ async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, Ste
         return Ok(Outcome::UnknownPost);
     };
     tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
-    let now = app.ports.clock.now();
-    let windows = app.settings.windows;
-    match transition(app, purchase, |p| p.hold(&event.user_id, now, windows)).await? {
-        Transition::Applied(p)
-        | Transition::Refused(Refusal::WrongState(State::AwaitingEmailConfirmation), p) => {
-            send_confirmation(app, &p).await?;
-            Ok(Outcome::EmailSent(p.id))
+    let id = purchase.id.clone();
+    let (now, windows, lease) = (
+        app.ports.clock.now(),
+        app.settings.windows,
+        app.settings.effect_lease,
+    );
+    // The link is made before the write that holds the unit: that write stores its hash
+    // and claims the email that carries it.
+    let token = ConfirmationToken::generate();
+    let hash = token.hash();
+    match transition(app, purchase, |p| {
+        p.hold(&event.user_id, hash.clone(), now, windows)
+    })
+    .await?
+    {
+        Transition::Applied(p) => {
+            send_confirmation(app, p, token, false).await?;
+            Ok(Outcome::EmailSent(id))
+        }
+        // A redelivery: the email is out, going out, or abandoned, and then sent again
+        // with a new link.
+        Transition::Refused(Refusal::WrongState(State::AwaitingEmailConfirmation), p) => {
+            let retake = |p: &Purchase| p.issue_token(hash.clone(), now, lease);
+            if let Some(p) = notices::resume(app, p, retake).await? {
+                send_confirmation(app, p, token, true).await?;
+            }
+            Ok(Outcome::EmailSent(id))
         }
         Transition::Refused(Refusal::NotBuyer, _) => Ok(Outcome::NotBuyer),
         Transition::Refused(Refusal::Expired, _) => Ok(Outcome::TooLate),
@@ -79,21 +101,17 @@ async fn prompted(app: &App, event: &ConfirmationRetweeted) -> Result<Option<Pur
     }
 }
 
-/// Issues a fresh link and emails it, once per purchase. Only the token's hash is stored,
-/// so a delivery that takes over a dead claim issues a new link rather than resending.
-async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepError> {
-    let key = format!("email:{}:confirmation", purchase.id);
-    once(app, &key, |_| async {
-        let token = ConfirmationToken::generate();
-        let now = app.ports.clock.now();
-        let hash = token.hash();
-        let issued =
-            transition(app, purchase.clone(), |p| p.issue_token(hash.clone(), now)).await?;
-        let Transition::Applied(p) = issued else {
-            return Ok("window-closed".to_owned());
-        };
+/// Emails the link whose hash the purchase holds (its write claimed the email).
+async fn send_confirmation(
+    app: &App,
+    purchase: Purchase,
+    token: ConfirmationToken,
+    retried: bool,
+) -> Result<(), StepError> {
+    let now = app.ports.clock.now();
+    let send = |p: Purchase, _retried| async move {
         let window = p.deadline.map_or(app.settings.windows.email, |d| {
-            std::time::Duration::from_secs(u64::try_from(d.seconds() - now.seconds()).unwrap_or(0))
+            Duration::from_secs(u64::try_from(d.seconds() - now.seconds()).unwrap_or(0))
         });
         let link = app.settings.confirmation_link(&LinkKey {
             purchase: p.id.clone(),
@@ -102,10 +120,10 @@ async fn send_confirmation(app: &App, purchase: &Purchase) -> Result<(), StepErr
         let email = messages::confirmation_email(&p.email, &p, &link, window);
         app.ports.mailer.send(&email).await?;
         tracing::info!("sent the confirmation email");
-        Ok("sent".to_owned())
-    })
-    .await
-    .map(drop)
+        Ok(())
+    };
+    // SES has no lookup: an email whose send outcome was lost may be sent again.
+    notices::send(app, purchase, retried, send, |p, ()| p.notice_sent(now)).await
 }
 
 async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError> {
@@ -148,6 +166,13 @@ mod tests {
     use crate::ports::{Catalog, Purchases};
     use crate::steps::request_purchase;
     use crate::steps::testing::{BUYER, STRANGER, World, id, tag, tweet};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
+
+    use crate::adapters::memory::Outbox;
+    use crate::ports::{Email, Mailer, PortResult};
 
     async fn requested(w: &World, stock: u32) -> TweetId {
         w.product("BuyGift25", stock).await;
@@ -196,8 +221,10 @@ mod tests {
         assert_eq!(w.purchase("500").await.state, State::AwaitingRetweet);
         assert!(w.mem.outbox.sent().is_empty());
 
-        // Once a prompt is recorded, a post that is not it is nobody's; the prompt,
+        // The step that claimed the prompt died; a redelivery takes it over after the
+        // lease. Once a prompt is recorded, a post that is not it is nobody's; the prompt,
         // named with its request, is read by key.
+        w.advance(61);
         let reply = requested(&w, 5).await;
         let late = handle(&w.app, &early).await.expect("handled");
         assert_eq!(late, Outcome::UnknownPost);
@@ -261,6 +288,53 @@ mod tests {
         handle(&w.app, &event).await.expect("later redelivery");
         assert_eq!(w.stock("BuyGift25").await, 1);
         assert_eq!(w.mem.outbox.sent().len(), 1);
+    }
+
+    /// A mailer that fails its first send.
+    struct FailsOnce {
+        outbox: Arc<Outbox>,
+        failed: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Mailer for FailsOnce {
+        async fn send(&self, email: &Email) -> PortResult<()> {
+            if !self.failed.swap(true, Ordering::SeqCst) {
+                return Err(PortError::new("ses", "throttled"));
+            }
+            self.outbox.send(email).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_email_is_sent_by_the_retry_with_a_new_link_and_only_that_link_works() {
+        let w = World::new();
+        let reply = requested(&w, 2).await;
+        let mut app = w.app.clone();
+        app.ports.mailer = Arc::new(FailsOnce {
+            outbox: w.mem.outbox.clone(),
+            failed: AtomicBool::new(false),
+        });
+        let event = retweet(BUYER, &reply);
+        assert!(handle(&app, &event).await.is_err());
+        assert!(w.mem.outbox.sent().is_empty());
+        let failed = w.purchase("500").await;
+        assert_eq!(failed.state, State::AwaitingEmailConfirmation);
+        let first_link = failed.token_hash.clone();
+        // Handed back at once: the retry need not wait for the lease.
+        let outcome = handle(&app, &event).await.expect("retry");
+        assert!(matches!(outcome, Outcome::EmailSent(_)), "{outcome:?}");
+        let mail = w.mem.outbox.sent();
+        assert_eq!(mail.len(), 1);
+        let p = w.purchase("500").await;
+        assert_ne!(p.token_hash, first_link, "the unsent link is dead");
+        let link = mail[0].text.lines().find(|l| l.contains("/confirm/"));
+        let key = link.and_then(|l| LinkKey::parse(l.rsplit('/').next()?).ok());
+        assert!(p.issued(&key.expect("link").token));
+        assert_eq!(p.notice, crate::domain::Notice::Sent);
+        handle(&app, &event).await.expect("redelivery");
+        assert_eq!(w.mem.outbox.sent().len(), 1);
+        assert_eq!(w.stock("BuyGift25").await, 1, "one unit held, once");
     }
 
     #[tokio::test]

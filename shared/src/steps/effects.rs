@@ -12,7 +12,7 @@ use crate::ports::{Claim, Email, PortError};
 
 /// Runs `effect` unless it was done already under `key`; returns what it returned then.
 /// The effect is told whether an earlier attempt may have reached the world.
-pub(crate) async fn once<F, Fut>(app: &App, key: &str, effect: F) -> Result<String, StepError>
+async fn once<F, Fut>(app: &App, key: &str, effect: F) -> Result<String, StepError>
 where
     F: FnOnce(bool) -> Fut,
     Fut: Future<Output = Result<String, StepError>>,
@@ -49,17 +49,30 @@ pub async fn reply_once(
     text: &str,
 ) -> Result<TweetId, StepError> {
     let id = once(app, key, |retried| async move {
-        let social = &app.ports.social;
-        if retried && let Some(id) = social.find_reply(to, text).await? {
-            tracing::info!(reply_tweet_id = %id, in_reply_to = %to, key, "found the reply an earlier attempt posted");
-            return Ok(id.to_string());
-        }
-        let id = social.reply(to, text).await?;
-        tracing::info!(reply_tweet_id = %id, in_reply_to = %to, key, "replied on X");
-        Ok(id.to_string())
+        post_reply(app, to, text, retried)
+            .await
+            .map(|id| id.to_string())
     })
     .await?;
     TweetId::parse(&id).map_err(|e| PortError::new("effects", e).into())
+}
+
+/// Replies as the brand. After an attempt whose outcome is unknown (`retried`: X may have
+/// posted it, then the answer or the record was lost) it looks for that reply first.
+pub(crate) async fn post_reply(
+    app: &App,
+    to: &TweetId,
+    text: &str,
+    retried: bool,
+) -> Result<TweetId, StepError> {
+    let social = &app.ports.social;
+    if retried && let Some(id) = social.find_reply(to, text).await? {
+        tracing::info!(reply_tweet_id = %id, in_reply_to = %to, "found the reply an earlier attempt posted");
+        return Ok(id);
+    }
+    let id = social.reply(to, text).await?;
+    tracing::info!(reply_tweet_id = %id, in_reply_to = %to, "replied on X");
+    Ok(id)
 }
 
 /// Sends an email at most once per `key`.

@@ -1,6 +1,7 @@
 //! Paid: ship the product, then send the receipt email and a reply on X, each once.
 
-use super::{StepError, Transition, email_once, reply_once, traced, transition};
+use super::effects::post_reply;
+use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
 use crate::domain::{Event, PaymentSucceeded, Purchase, PurchaseShipped, State};
 use crate::messages;
@@ -22,40 +23,43 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
         tracing::warn!("no such purchase");
         return Ok(Outcome::Missing);
     };
-    let now = app.ports.clock.now();
-    let shipped = match transition(app, purchase, |p| p.ship(now)).await? {
+    let id = purchase.id.clone();
+    let (now, lease) = (app.ports.clock.now(), app.settings.effect_lease);
+    match transition(app, purchase, |p| p.ship(now)).await? {
         Transition::Applied(p) => {
             tracing::info!("order shipped");
-            p
+            notify(app, p, false).await?;
         }
-        // A redelivery after shipping: finish whatever notification is still undone.
-        Transition::Refused(_, p) if p.state == State::Shipped => p,
+        // A redelivery after shipping: the messages are out, going out, or abandoned.
+        Transition::Refused(_, p) if p.state == State::Shipped => {
+            if let Some(p) = notices::resume(app, p, |p| p.retake_notice(now, lease)).await? {
+                notify(app, p, true).await?;
+            }
+        }
         Transition::Refused(_, p) | Transition::SoldOut(p) => {
             return Ok(Outcome::NothingToDo(p.state));
         }
-    };
-    notify(app, &shipped).await?;
+    }
+    // Published again on a redelivery: if the first publish was lost, this one counts.
+    let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: id });
+    app.ports.bus.publish(&event).await?;
     Ok(Outcome::Shipped)
 }
 
-async fn notify(app: &App, p: &Purchase) -> Result<(), StepError> {
-    email_once(
-        app,
-        &format!("email:{}:receipt", p.id),
-        &messages::receipt_email(&p.email, p),
-    )
-    .await?;
-    reply_once(
-        app,
-        &format!("reply:{}:shipped", p.id),
-        &p.request_tweet,
-        &messages::shipped(p),
-    )
-    .await?;
-    let event = Event::PurchaseShipped(PurchaseShipped {
-        purchase_id: p.id.clone(),
-    });
-    Ok(app.ports.bus.publish(&event).await?)
+/// The thank-you reply, then the receipt (the ship write claimed both). The reply goes
+/// first because a retry can look it up on X; SES has no lookup.
+async fn notify(app: &App, purchase: Purchase, retried: bool) -> Result<(), StepError> {
+    let now = app.ports.clock.now();
+    let send = |p: Purchase, retried| async move {
+        post_reply(app, &p.request_tweet, &messages::shipped(&p), retried).await?;
+        app.ports
+            .mailer
+            .send(&messages::receipt_email(&p.email, &p))
+            .await?;
+        tracing::info!("sent the receipt");
+        Ok(())
+    };
+    notices::send(app, purchase, retried, send, |p, ()| p.notice_sent(now)).await
 }
 
 #[cfg(test)]
@@ -63,7 +67,7 @@ mod tests {
     use super::*;
     use crate::ports::Purchases;
     use crate::steps::request_purchase;
-    use crate::steps::testing::{BUYER, World};
+    use crate::steps::testing::{BUYER, World, link};
 
     async fn paid(w: &World) -> PaymentSucceeded {
         w.product("BuyGift25", 3).await;
@@ -74,7 +78,10 @@ mod tests {
         let mut p = w.purchase("500").await;
         let now = w.app.ports.clock.now();
         let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 3] = [
-            &|p| p.hold(&p.buyer, now, w.app.settings.windows).expect("hold"),
+            &|p| {
+                p.hold(&p.buyer, link(), now, w.app.settings.windows)
+                    .expect("hold")
+            },
             &|p| p.confirm(now).expect("confirm"),
             &|p| p.pay("ch_9".into(), now).expect("pay"),
         ];
@@ -116,6 +123,34 @@ mod tests {
             2,
             "the held unit is sold, not returned"
         );
+    }
+
+    #[tokio::test]
+    async fn a_shipment_whose_sender_died_is_announced_by_a_redelivery_after_the_lease() {
+        let w = World::new();
+        let event = paid(&w).await;
+        // The first delivery shipped (claiming the messages), then died.
+        let p = w.purchase("500").await;
+        let now = w.app.ports.clock.now();
+        w.mem
+            .store
+            .apply(&p.ship(now).expect("ship"))
+            .await
+            .expect("apply");
+        let early = handle(&w.app, &event).await;
+        assert!(matches!(early, Err(StepError::InFlight(_))), "{early:?}");
+        w.advance(61);
+        assert_eq!(handle(&w.app, &event).await.expect("ok"), Outcome::Shipped);
+        handle(&w.app, &event).await.expect("again");
+        assert_eq!(w.mem.outbox.sent().len(), 1);
+        let thanks = w
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("on its way"));
+        assert_eq!(thanks.count(), 1);
+        assert_eq!(w.event_names(), ["PurchaseShipped", "PurchaseShipped"]);
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ pub mod sync_stream_rules;
 pub mod webhook;
 
 mod effects;
+mod notices;
 mod pages;
 #[cfg(test)]
 pub(crate) mod testing;

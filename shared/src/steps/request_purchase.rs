@@ -1,11 +1,12 @@
 //! A shopper posted a purchase hashtag: open a purchase and ask for the retweet, or say
 //! plainly why not (no linked account, unknown product, sold out).
 
-use super::{StepError, Transition, reply_once, traced, transition};
+use super::effects::post_reply;
+use super::{StepError, notices, reply_once, traced};
 use crate::app::App;
 use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
 use crate::messages;
-use crate::ports::Basis;
+use crate::ports::{Basis, Inserted};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -45,14 +46,16 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
             ports.clock.now(),
             app.settings.windows,
         );
-        let stored = ports.purchases.insert(&purchase).await?.purchase();
-        return prompt(app, stored).await;
+        return match ports.purchases.insert(&purchase).await? {
+            Inserted::New(p) => prompt(app, p, false).await,
+            Inserted::Existing(p) => resume(app, p).await,
+        };
     }
     // A redelivery finds the purchase it opened, whatever changed since (the last unit
     // held by someone else, say): it finishes that, rather than answering anew.
     let id = PurchaseId::for_request(&event.tweet_id);
     if let Some(existing) = ports.purchases.get(&id).await? {
-        return prompt(app, existing).await;
+        return resume(app, existing).await;
     }
     refuse(app, event, basis).await
 }
@@ -90,26 +93,43 @@ async fn refuse(app: &App, event: &PurchaseRequested, basis: Basis) -> Result<Ou
     Ok(Outcome::SoldOut)
 }
 
-/// Posts the reply that asks for the retweet (once) and records which post it was.
-async fn prompt(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
+/// A delivery that found the purchase already open: the prompt is out, or going out, or
+/// its sender died and this delivery posts it.
+async fn resume(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
     if purchase.state != State::AwaitingRetweet {
         return Ok(Outcome::AlreadyHandled(purchase.state));
     }
-    let text = messages::confirm_prompt(&purchase, app.settings.windows.retweet);
-    let key = format!("reply:{}", purchase.request_tweet);
-    let reply = reply_once(app, &key, &purchase.request_tweet, &text).await?;
-    let now = app.ports.clock.now();
-    match transition(app, purchase, |p| p.record_reply(reply.clone(), now)).await? {
-        Transition::Applied(p) | Transition::Refused(_, p) | Transition::SoldOut(p) => {
-            Ok(Outcome::AwaitingRetweet(p.id))
-        }
+    let id = purchase.id.clone();
+    let (now, lease) = (app.ports.clock.now(), app.settings.effect_lease);
+    match notices::resume(app, purchase, |p| p.retake_notice(now, lease)).await? {
+        Some(p) => prompt(app, p, true).await,
+        None => Ok(Outcome::AwaitingRetweet(id)),
     }
+}
+
+/// Posts the reply that asks for the retweet (the purchase's write claimed it) and
+/// records which post it was.
+async fn prompt(app: &App, purchase: Purchase, retried: bool) -> Result<Outcome, StepError> {
+    let id = purchase.id.clone();
+    let text = messages::confirm_prompt(&purchase, app.settings.windows.retweet);
+    let now = app.ports.clock.now();
+    notices::send(
+        app,
+        purchase,
+        retried,
+        |p, retried| async move { post_reply(app, &p.request_tweet, &text, retried).await },
+        |p, reply| p.record_reply(reply.clone(), now),
+    )
+    .await?;
+    Ok(Outcome::AwaitingRetweet(id))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::testing::{BUYER, World, tweet};
+    use crate::domain::{Clock, Notice};
+    use crate::ports::{Catalog, Purchases};
+    use crate::steps::testing::{BUYER, World, tag, tweet};
 
     #[tokio::test]
     async fn opens_a_purchase_and_asks_for_the_retweet() {
@@ -153,6 +173,39 @@ mod tests {
         handle(&w.app, &event).await.expect("third delivery");
         assert_eq!(w.mem.x.posts().len(), 1);
         assert_eq!(w.mem.store.purchases().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_prompt_whose_sender_died_is_posted_by_a_redelivery_after_the_lease() {
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        let account = w.account(BUYER, "tok_visa").await;
+        let product = w.mem.store.product(&tag("BuyGift25")).await;
+        let product = product.expect("read").expect("product");
+        // The first delivery opened the purchase (claiming the prompt), then died.
+        let opened = Purchase::request(
+            tweet("500"),
+            &account,
+            "user2001".into(),
+            &product,
+            w.mem.clock.now(),
+            w.app.settings.windows,
+        );
+        w.mem.store.insert(&opened).await.expect("insert");
+        let event = w.request("500", BUYER, "BuyGift25");
+        let early = handle(&w.app, &event).await;
+        assert!(matches!(early, Err(StepError::InFlight(_))), "{early:?}");
+        assert!(w.mem.x.posts().is_empty(), "not while the lease runs");
+        w.advance(61);
+        let outcome = handle(&w.app, &event).await.expect("taken over");
+        assert_eq!(outcome, Outcome::AwaitingRetweet(opened.id.clone()));
+        let posts = w.mem.x.posts();
+        assert_eq!(posts.len(), 1);
+        let p = w.purchase("500").await;
+        assert_eq!(p.reply_tweet, Some(posts[0].id.clone()));
+        assert_eq!(p.notice, Notice::Sent);
+        handle(&w.app, &event).await.expect("again");
+        assert_eq!(w.mem.x.posts().len(), 1);
     }
 
     #[tokio::test]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
-    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase,
-    PurchaseId, PurchaseRequested, Timestamp, TweetId, UserId, Windows,
+    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
+    Purchase, PurchaseId, PurchaseRequested, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
@@ -28,6 +28,11 @@ pub fn id(s: &str) -> UserId {
 
 pub fn tweet(s: &str) -> TweetId {
     TweetId::parse(s).expect("tweet id")
+}
+
+/// The hash of a fresh confirmation link, for transitions that issue one.
+pub fn link() -> TokenHash {
+    ConfirmationToken::generate().hash()
 }
 
 pub fn tag(s: &str) -> Hashtag {

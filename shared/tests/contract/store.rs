@@ -7,8 +7,8 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
-    Purchase, State, Timestamp, TweetId, UserId, Windows,
+    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice,
+    Product, Purchase, State, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, Purchases};
 
@@ -36,6 +36,10 @@ fn product(stock: u32) -> Product {
 
 fn buyer() -> UserId {
     UserId::parse(BUYER).expect("id")
+}
+
+fn link() -> TokenHash {
+    ConfirmationToken::generate().hash()
 }
 
 fn account() -> LinkedAccount {
@@ -75,7 +79,9 @@ async fn stock(store: &dyn Store) -> u32 {
 async fn held(store: &dyn Store, tweet: u64) -> Purchase {
     let p = requested(tweet);
     store.insert(&p).await.expect("insert");
-    let change = p.hold(&buyer(), at(60), Windows::default()).expect("hold");
+    let change = p
+        .hold(&buyer(), link(), at(60), Windows::default())
+        .expect("hold");
     assert_eq!(store.apply(&change).await.expect("apply"), Applied::Done);
     change.after
 }
@@ -102,7 +108,9 @@ async fn a_change_applies_only_to_the_version_it_was_decided_from(store: Arc<dyn
     let reply = p
         .record_reply(TweetId::parse("99").expect("id"), at(1))
         .expect("reply");
-    let hold = p.hold(&buyer(), at(2), Windows::default()).expect("hold");
+    let hold = p
+        .hold(&buyer(), link(), at(2), Windows::default())
+        .expect("hold");
     assert_eq!(store.apply(&reply).await.expect("apply"), Applied::Done);
     assert_eq!(
         store.apply(&hold).await.expect("apply"),
@@ -142,7 +150,9 @@ async fn holding_takes_a_unit_and_never_goes_below_zero(store: Arc<dyn Store>) {
     assert_eq!(stock(store.as_ref()).await, 0);
     let p = requested(6);
     store.insert(&p).await.expect("insert");
-    let hold = p.hold(&buyer(), at(60), Windows::default()).expect("hold");
+    let hold = p
+        .hold(&buyer(), link(), at(60), Windows::default())
+        .expect("hold");
     assert_eq!(store.apply(&hold).await.expect("apply"), Applied::SoldOut);
     assert_eq!(stock(store.as_ref()).await, 0);
     assert_eq!(
@@ -179,7 +189,9 @@ async fn racing_holds_take_exactly_the_stock(store: Arc<dyn Store>) {
     }
     let attempts = purchases.iter().map(|p| {
         let store = store.clone();
-        let change = p.hold(&buyer(), at(60), Windows::default()).expect("hold");
+        let change = p
+            .hold(&buyer(), link(), at(60), Windows::default())
+            .expect("hold");
         async move { store.apply(&change).await.expect("apply") }
     });
     let results = futures::future::join_all(attempts).await;
@@ -212,31 +224,39 @@ async fn purchases_are_found_by_reply_and_keep_the_current_token(store: Arc<dyn 
         Some(p.id.clone())
     );
 
+    let read = |store: Arc<dyn Store>| async move {
+        store
+            .get(&requested(8).id)
+            .await
+            .expect("get")
+            .expect("purchase")
+    };
+    assert_eq!(read(store.clone()).await.notice, Notice::Sent);
+    let first = ConfirmationToken::generate().hash();
     let change = recorded
         .after
-        .hold(&buyer(), at(60), Windows::default())
+        .hold(&buyer(), first.clone(), at(60), Windows::default())
         .expect("hold");
     store.apply(&change).await.expect("apply");
-    let first = ConfirmationToken::generate().hash();
-    let issued = change
-        .after
-        .issue_token(first.clone(), at(61))
-        .expect("issue");
-    store.apply(&issued).await.expect("apply");
-    let stored = store.get(&p.id).await.expect("get").expect("purchase");
+    let stored = read(store.clone()).await;
     assert_eq!(stored.token_hash, Some(first));
+    assert_eq!(
+        stored.notice,
+        Notice::Sending(at(60)),
+        "the claim is stored"
+    );
     let second = ConfirmationToken::generate().hash();
-    let reissued = issued
-        .after
-        .issue_token(second.clone(), at(62))
+    let reissued = stored
+        .issue_token(second.clone(), at(200), Duration::from_secs(60))
         .expect("reissue");
     store.apply(&reissued).await.expect("apply");
-    let stored = store.get(&p.id).await.expect("get").expect("purchase");
+    let stored = read(store).await;
     assert_eq!(
         stored.token_hash,
         Some(second),
         "a reissued link replaces the old one"
     );
+    assert_eq!(stored.notice, Notice::Sending(at(200)));
 }
 
 async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn Store>) {

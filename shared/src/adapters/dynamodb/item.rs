@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Purchase,
+    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice, Product, Purchase,
     PurchaseId, State, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
@@ -114,6 +114,9 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     if let Some(charge) = &p.charge_id {
         item.insert("charge_id".into(), s(charge));
     }
+    if let Notice::Sending(since) = p.notice {
+        item.insert("notice_sending".into(), n(since.seconds()));
+    }
     match (p.state.is_pending(), p.deadline) {
         (true, Some(deadline)) => {
             item.insert(DUE_PK.into(), s(DUE_PARTITION));
@@ -154,6 +157,10 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         price,
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
         charge_id: opt_s(item, "charge_id").map(str::to_owned),
+        notice: match item.contains_key("notice_sending") {
+            true => Notice::Sending(Timestamp(get_n(item, "notice_sending")?)),
+            false => Notice::Sent,
+        },
         created_at: Timestamp(get_n(item, "created_at")?),
         updated_at: Timestamp(get_n(item, "updated_at")?),
     })
@@ -249,6 +256,7 @@ mod tests {
         p.reply_tweet = Some(TweetId::parse("10").expect("id"));
         p.token_hash = Some(ConfirmationToken::generate().hash());
         p.charge_id = Some("ch_1".into());
+        p.notice = Notice::Sent;
         p.state = State::Paid;
         p.deadline = None;
         assert_eq!(purchase_from_item(&purchase_to_item(&p)).expect("parse"), p);

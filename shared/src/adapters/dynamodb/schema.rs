@@ -6,7 +6,7 @@
 //!
 //! | item | `pk` | holds | TTL |
 //! | --- | --- | --- | --- |
-//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and card token copied from their account), product, price, reply post, token hash, charge id | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
+//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and card token copied from their account), product, price, reply post, token hash, charge id, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
 //! | product | `PRODUCT#{folded hashtag}` | name, price, stock | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, card token | none |

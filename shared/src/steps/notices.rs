@@ -1,0 +1,71 @@
+//! The message a purchase's state owes the shopper, sent once: the write that enters the
+//! state claims it, the sender marks it sent (see [`Notice`]). Messages that belong to no
+//! purchase (a refusal to open one) go through effect records instead ([`super::effects`]).
+//!
+//! [`Notice`]: crate::domain::Notice
+
+use std::future::Future;
+
+use super::{StepError, Transition, transition};
+use crate::app::App;
+use crate::domain::{Change, NoticeStatus, Purchase, Refusal};
+
+/// For a delivery that found the state already entered (a redelivery, or a twin that lost
+/// the race): the purchase, claimed, when this delivery must now send the message itself
+/// because its sender died or gave up (`retake` takes it over); `None` when it was sent or
+/// no longer matters.
+pub(crate) async fn resume(
+    app: &App,
+    purchase: Purchase,
+    retake: impl Fn(&Purchase) -> Result<Change, Refusal>,
+) -> Result<Option<Purchase>, StepError> {
+    let lease = app.settings.effect_lease;
+    let in_flight = |p: &Purchase| StepError::InFlight(format!("the message of {}", p.id));
+    match purchase.notice_status(app.ports.clock.now(), lease) {
+        NoticeStatus::Sent => Ok(None),
+        NoticeStatus::Sending => Err(in_flight(&purchase)),
+        NoticeStatus::Abandoned => match transition(app, purchase, retake).await? {
+            Transition::Applied(p) => {
+                tracing::warn!("taking over a message whose sender did not finish");
+                Ok(Some(p))
+            }
+            // Another delivery took it over first.
+            Transition::Refused(_, p)
+                if p.notice_status(app.ports.clock.now(), lease) == NoticeStatus::Sending =>
+            {
+                Err(in_flight(&p))
+            }
+            Transition::Refused(..) | Transition::SoldOut(_) => Ok(None),
+        },
+    }
+}
+
+/// Sends the message this delivery has claimed, then closes it with `close` (which marks
+/// it sent, recording what sending returned). `retried` says an earlier sender may have
+/// reached the world, so look before posting again. If sending fails, the claim is handed
+/// back so that the retry need not wait for the lease.
+pub(crate) async fn send<T, Fut>(
+    app: &App,
+    purchase: Purchase,
+    retried: bool,
+    send: impl FnOnce(Purchase, bool) -> Fut,
+    close: impl Fn(&Purchase, &T) -> Result<Change, Refusal>,
+) -> Result<T, StepError>
+where
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let sent = match send(purchase.clone(), retried).await {
+        Ok(sent) => sent,
+        Err(error) => {
+            let now = app.ports.clock.now();
+            if let Err(release) = transition(app, purchase, |p| p.release_notice(now)).await {
+                tracing::warn!(error = %release, "could not hand back a failed message; it frees itself after the lease");
+            }
+            return Err(error);
+        }
+    };
+    // Refused means the purchase moved on meanwhile (the shopper already confirmed, say):
+    // the message went out all the same.
+    transition(app, purchase, |p| close(p, &sent)).await?;
+    Ok(sent)
+}
