@@ -103,7 +103,7 @@ impl FromStr for State {
 }
 
 /// The message a purchase's state owes the shopper (the prompt to retweet, the
-/// confirmation email, the receipt and thank-you), claimed in the same write that enters
+/// confirmation email, the receipt and thank-you, or why it ended), claimed in the same write that enters
 /// the state. The step that made that write sends it, then marks it sent; a redelivered
 /// event finds it sent, still being sent, or abandoned (its sender died or gave up, and
 /// the lease ran out) and only then sends it itself. One write claims, one write closes:
@@ -365,12 +365,13 @@ impl Purchase {
         }))
     }
 
-    /// The last unit went to someone else before this buyer retweeted.
+    /// The last unit went to someone else before this buyer retweeted; claims telling them.
     pub fn cancel_sold_out(&self, now: Timestamp) -> Result<Change, Refusal> {
         self.expect(State::AwaitingRetweet)?;
         let mut change = self.change(now, StockEffect::None, |p| {
             p.state = State::Cancelled;
             p.deadline = None;
+            p.notice = Notice::Sending(now);
         });
         change.deadline_after = None;
         Ok(change)
@@ -414,9 +415,13 @@ impl Purchase {
         }))
     }
 
+    /// The card was declined: the unit goes back on sale; claims telling the shopper.
     pub fn decline(&self, now: Timestamp) -> Result<Change, Refusal> {
         self.expect(State::Confirmed)?;
-        Ok(self.change(now, StockEffect::Release, |p| p.state = State::Declined))
+        Ok(self.change(now, StockEffect::Release, |p| {
+            p.state = State::Declined;
+            p.notice = Notice::Sending(now);
+        }))
     }
 
     /// Ships, and claims the receipt and the thank-you reply.
@@ -428,7 +433,8 @@ impl Purchase {
         }))
     }
 
-    /// A pending purchase whose window has passed; a held unit goes back on sale.
+    /// A pending purchase whose window has passed; a held unit goes back on sale; claims
+    /// telling the shopper.
     pub fn expire(&self, now: Timestamp) -> Result<Change, Refusal> {
         if !self.state.is_pending() {
             return Err(Refusal::WrongState(self.state));
@@ -444,6 +450,7 @@ impl Purchase {
         Ok(self.change(now, stock, |p| {
             p.state = State::Expired;
             p.deadline = None;
+            p.notice = Notice::Sending(now);
         }))
     }
 
@@ -655,6 +662,19 @@ mod tests {
             Notice::Sent,
             "a confirmed purchase owes nothing"
         );
+        let closing = [
+            confirmed.decline(at(MIN + 3)),
+            requested().cancel_sold_out(at(MIN + 3)),
+            held.expire(at(30 * MIN)),
+        ];
+        for change in closing {
+            let after = change.expect("close").after;
+            assert!(
+                matches!(after.notice, Notice::Sending(_)),
+                "{:?} tells the shopper",
+                after.state
+            );
+        }
         let shipped = apply(
             apply(confirmed.pay("ch_1".into(), at(MIN + 3)).expect("pay"))
                 .ship(at(MIN + 4))

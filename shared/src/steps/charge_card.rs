@@ -1,7 +1,7 @@
 //! The shopper confirmed: charge the card once, with the purchase id as the processor's
 //! idempotency key, so however often this runs the card is charged at most once.
 
-use super::{StepError, Transition, email_once, reply_once, traced, transition};
+use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
 use crate::domain::{Event, PaymentDeclined, PaymentSucceeded, Purchase, PurchaseConfirmed, State};
 use crate::messages;
@@ -33,7 +33,7 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
             return Ok(Outcome::NothingToDo(State::Paid));
         }
         State::Declined => {
-            declined(app, &purchase).await?;
+            declined(app, purchase, false).await?;
             return Ok(Outcome::NothingToDo(State::Declined));
         }
         other => return Ok(Outcome::NothingToDo(other)),
@@ -60,7 +60,7 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
         ChargeOutcome::Declined { reason } => {
             tracing::info!(reason = %reason, "card declined");
             match transition(app, purchase, |p| p.decline(now)).await? {
-                Transition::Applied(p) => declined(app, &p).await?,
+                Transition::Applied(p) => declined(app, p, true).await?,
                 Transition::Refused(_, p) | Transition::SoldOut(p) => {
                     return Ok(Outcome::NothingToDo(p.state));
                 }
@@ -77,21 +77,14 @@ async fn succeeded(app: &App, p: &Purchase) -> Result<(), StepError> {
     Ok(app.ports.bus.publish(&event).await?)
 }
 
-/// Tells the shopper (once) and publishes the decline.
-async fn declined(app: &App, p: &Purchase) -> Result<(), StepError> {
-    let text = messages::declined_reply(p);
-    reply_once(
-        app,
-        &format!("reply:{}:declined", p.id),
-        &p.request_tweet,
-        &text,
-    )
-    .await?;
-    let email = messages::declined_email(&p.email, p);
-    email_once(app, &format!("email:{}:declined", p.id), &email).await?;
+/// Tells the shopper (once; `claimed` when this delivery declined it) and publishes the
+/// decline.
+async fn declined(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError> {
     let event = Event::PaymentDeclined(PaymentDeclined {
         purchase_id: p.id.clone(),
     });
+    let email = |p: &Purchase| Some(messages::declined_email(&p.email, p));
+    notices::tell(app, p, claimed, messages::declined_reply, email).await?;
     Ok(app.ports.bus.publish(&event).await?)
 }
 

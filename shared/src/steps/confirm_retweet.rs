@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{StepError, Transition, email_once, notices, reply_once, traced, transition};
+use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
 use crate::domain::{
     ConfirmationRetweeted, ConfirmationToken, Event, LinkKey, Purchase, PurchaseCancelled,
@@ -128,9 +128,9 @@ async fn send_confirmation(
 
 async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError> {
     let now = app.ports.clock.now();
-    let p = match transition(app, purchase, |p| p.cancel_sold_out(now)).await? {
-        Transition::Applied(p) => p,
-        Transition::Refused(_, p) if p.state == State::Cancelled => p,
+    let (p, claimed) = match transition(app, purchase, |p| p.cancel_sold_out(now)).await? {
+        Transition::Applied(p) => (p, true),
+        Transition::Refused(_, p) if p.state == State::Cancelled => (p, false),
         Transition::Refused(_, p) | Transition::SoldOut(p) => {
             return Err(PortError::new(
                 "confirm_retweet",
@@ -139,23 +139,14 @@ async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError>
             .into());
         }
     };
-    let text = messages::sold_out(&p.buyer_screen_name, &p.product_name, &p.request_tweet);
-    reply_once(
-        app,
-        &format!("reply:{}:sold-out", p.id),
-        &p.request_tweet,
-        &text,
-    )
-    .await?;
-    let email = messages::sold_out_email(&p.email, &p);
-    email_once(app, &format!("email:{}:sold-out", p.id), &email).await?;
-    app.ports
-        .bus
-        .publish(&Event::PurchaseCancelled(PurchaseCancelled {
-            purchase_id: p.id,
-        }))
-        .await?;
-    Ok(())
+    let event = Event::PurchaseCancelled(PurchaseCancelled {
+        purchase_id: p.id.clone(),
+    });
+    let reply =
+        |p: &Purchase| messages::sold_out(&p.buyer_screen_name, &p.product_name, &p.request_tweet);
+    let email = |p: &Purchase| Some(messages::sold_out_email(&p.email, p));
+    notices::tell(app, p, claimed, reply, email).await?;
+    Ok(app.ports.bus.publish(&event).await?)
 }
 
 #[cfg(test)]

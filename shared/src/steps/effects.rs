@@ -1,5 +1,6 @@
-//! Side effects outside the store (posts, emails) done once per key, via [`Effects`]
-//! claims, so redelivered events do not reply or email twice.
+//! Replies that belong to no purchase (why none was opened) posted once per key, via
+//! [`Effects`] claims, so redelivered events do not reply twice. Messages about a purchase
+//! are claimed by the purchase itself (`super::notices`).
 //!
 //! [`Effects`]: crate::ports::Effects
 
@@ -8,7 +9,7 @@ use std::future::Future;
 use super::StepError;
 use crate::app::App;
 use crate::domain::TweetId;
-use crate::ports::{Claim, Email, PortError};
+use crate::ports::{Claim, PortError};
 
 /// Runs `effect` unless it was done already under `key`; returns what it returned then.
 /// The effect is told whether an earlier attempt may have reached the world.
@@ -42,7 +43,7 @@ where
 /// Replies as the brand at most once per `key`; returns the reply's id. After an attempt
 /// whose outcome is unknown (X may have posted it, then the answer or the record was
 /// lost), it looks for that reply on X before posting.
-pub async fn reply_once(
+pub(crate) async fn reply_once(
     app: &App,
     key: &str,
     to: &TweetId,
@@ -73,18 +74,6 @@ pub(crate) async fn post_reply(
     let id = social.reply(to, text).await?;
     tracing::info!(reply_tweet_id = %id, in_reply_to = %to, "replied on X");
     Ok(id)
-}
-
-/// Sends an email at most once per `key`.
-pub async fn email_once(app: &App, key: &str, email: &Email) -> Result<(), StepError> {
-    // SES has no lookup: an email whose send outcome was lost may be sent again.
-    once(app, key, |_| async {
-        app.ports.mailer.send(email).await?;
-        tracing::info!(key, "sent email");
-        Ok("sent".to_owned())
-    })
-    .await
-    .map(drop)
 }
 
 #[cfg(test)]

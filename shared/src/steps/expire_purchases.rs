@@ -4,7 +4,7 @@
 
 use tracing::Instrument;
 
-use super::{StepError, Transition, email_once, reply_once, transition};
+use super::{StepError, Transition, notices, transition};
 use crate::app::App;
 use crate::domain::{Event, Purchase, PurchaseExpired, PurchaseId, State};
 use crate::messages;
@@ -50,21 +50,11 @@ async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
         Transition::Refused(..) | Transition::SoldOut(_) => return Ok(false),
     };
     tracing::info!(was = %was, "purchase expired");
-    if was == State::AwaitingEmailConfirmation {
-        email_once(
-            app,
-            &format!("email:{}:expired", p.id),
-            &messages::expired_email(&p.email, &p),
-        )
-        .await?;
-    }
-    reply_once(
-        app,
-        &format!("reply:{}:expired", p.id),
-        &p.request_tweet,
-        &messages::expired_reply(&p),
-    )
-    .await?;
+    // Only a shopper who was sent a link is emailed that it expired.
+    let email = |p: &Purchase| {
+        (was == State::AwaitingEmailConfirmation).then(|| messages::expired_email(&p.email, p))
+    };
+    notices::tell(app, p.clone(), true, messages::expired_reply, email).await?;
     let event = Event::PurchaseExpired(PurchaseExpired {
         purchase_id: p.id.clone(),
     });

@@ -1,6 +1,5 @@
 //! Paid: ship the product, then send the receipt email and a reply on X, each once.
 
-use super::effects::post_reply;
 use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
 use crate::domain::{Event, PaymentSucceeded, Purchase, PurchaseShipped, State};
@@ -24,42 +23,24 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
         return Ok(Outcome::Missing);
     };
     let id = purchase.id.clone();
-    let (now, lease) = (app.ports.clock.now(), app.settings.effect_lease);
-    match transition(app, purchase, |p| p.ship(now)).await? {
+    let now = app.ports.clock.now();
+    let (shipped, claimed) = match transition(app, purchase, |p| p.ship(now)).await? {
         Transition::Applied(p) => {
             tracing::info!("order shipped");
-            notify(app, p, false).await?;
+            (p, true)
         }
         // A redelivery after shipping: the messages are out, going out, or abandoned.
-        Transition::Refused(_, p) if p.state == State::Shipped => {
-            if let Some(p) = notices::resume(app, p, |p| p.retake_notice(now, lease)).await? {
-                notify(app, p, true).await?;
-            }
-        }
+        Transition::Refused(_, p) if p.state == State::Shipped => (p, false),
         Transition::Refused(_, p) | Transition::SoldOut(p) => {
             return Ok(Outcome::NothingToDo(p.state));
         }
-    }
+    };
+    let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p));
+    notices::tell(app, shipped, claimed, messages::shipped, receipt).await?;
     // Published again on a redelivery: if the first publish was lost, this one counts.
     let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: id });
     app.ports.bus.publish(&event).await?;
     Ok(Outcome::Shipped)
-}
-
-/// The thank-you reply, then the receipt (the ship write claimed both). The reply goes
-/// first because a retry can look it up on X; SES has no lookup.
-async fn notify(app: &App, purchase: Purchase, retried: bool) -> Result<(), StepError> {
-    let now = app.ports.clock.now();
-    let send = |p: Purchase, retried| async move {
-        post_reply(app, &p.request_tweet, &messages::shipped(&p), retried).await?;
-        app.ports
-            .mailer
-            .send(&messages::receipt_email(&p.email, &p))
-            .await?;
-        tracing::info!("sent the receipt");
-        Ok(())
-    };
-    notices::send(app, purchase, retried, send, |p, ()| p.notice_sent(now)).await
 }
 
 #[cfg(test)]

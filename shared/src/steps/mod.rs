@@ -18,7 +18,7 @@ mod pages;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use effects::{email_once, reply_once};
+use effects::reply_once;
 
 use crate::app::App;
 use crate::domain::{Change, Purchase, PurchaseId, Refusal};

@@ -1,14 +1,16 @@
 //! The message a purchase's state owes the shopper, sent once: the write that enters the
-//! state claims it, the sender marks it sent (see [`Notice`]). Messages that belong to no
+//! state claims it, the sender marks it sent (see [`Notice`]). Replies that belong to no
 //! purchase (a refusal to open one) go through effect records instead ([`super::effects`]).
 //!
 //! [`Notice`]: crate::domain::Notice
 
 use std::future::Future;
 
+use super::effects::post_reply;
 use super::{StepError, Transition, transition};
 use crate::app::App;
 use crate::domain::{Change, NoticeStatus, Purchase, Refusal};
+use crate::ports::Email;
 
 /// For a delivery that found the state already entered (a redelivery, or a twin that lost
 /// the race): the purchase, claimed, when this delivery must now send the message itself
@@ -68,4 +70,36 @@ where
     // the message went out all the same.
     transition(app, purchase, |p| close(p, &sent)).await?;
     Ok(sent)
+}
+
+/// Tells the shopper what the purchase's state owes them: a reply to their request post,
+/// then (if any) an email, once. `claimed` says this delivery's own write entered the
+/// state; otherwise the message is sent only if its sender abandoned it.
+pub(crate) async fn tell(
+    app: &App,
+    purchase: Purchase,
+    claimed: bool,
+    reply: impl FnOnce(&Purchase) -> String,
+    email: impl FnOnce(&Purchase) -> Option<Email>,
+) -> Result<(), StepError> {
+    let now = app.ports.clock.now();
+    let (purchase, retried) = if claimed {
+        (purchase, false)
+    } else {
+        let lease = app.settings.effect_lease;
+        match resume(app, purchase, |p| p.retake_notice(now, lease)).await? {
+            Some(p) => (p, true),
+            None => return Ok(()),
+        }
+    };
+    // The reply goes first: a retry can look it up on X, while SES has no lookup.
+    let deliver = |p: Purchase, retried| async move {
+        post_reply(app, &p.request_tweet, &reply(&p), retried).await?;
+        if let Some(email) = email(&p) {
+            app.ports.mailer.send(&email).await?;
+            tracing::info!(subject = %email.subject, "sent an email");
+        }
+        Ok(())
+    };
+    send(app, purchase, retried, deliver, |p, ()| p.notice_sent(now)).await
 }
