@@ -78,8 +78,8 @@ pub trait Purchases: Send + Sync {
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
     /// The purchase whose confirmation request the brand posted as `tweet`.
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>>;
-    /// Pending purchases whose deadline is at or before `now`, at most `limit` of them.
-    async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>>;
+    /// Purchases due at or before `now` ([`Purchase::due_at`]), at most `limit` of them.
+    async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>>;
     /// Applies a transition and its stock effect atomically, or nothing at all.
     async fn apply(&self, change: &Change) -> PortResult<Applied>;
 }

@@ -238,6 +238,17 @@ impl Purchase {
         self.state.is_pending() && self.deadline.is_some_and(|d| d <= now)
     }
 
+    /// When the scheduled expiry step must look at this purchase: at a pending state's
+    /// deadline, or, once expired, as long as telling the shopper is unfinished (no event
+    /// will come to retry it).
+    pub fn due_at(&self) -> Option<Timestamp> {
+        match (self.state, self.notice) {
+            (state, _) if state.is_pending() => self.deadline,
+            (State::Expired, Notice::Sending(since)) => Some(since),
+            _ => None,
+        }
+    }
+
     fn open(&self, now: Timestamp) -> bool {
         self.deadline.is_some_and(|d| d > now)
     }

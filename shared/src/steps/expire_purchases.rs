@@ -1,5 +1,6 @@
 //! Run on a schedule: every pending purchase whose window has passed expires, its held
-//! unit goes back on sale, and the shopper is told. DynamoDB's TTL deletes the items much
+//! unit goes back on sale, and the shopper is told (again on the next run, if telling
+//! them failed: no event would retry it). DynamoDB's TTL deletes the items much
 //! later; correctness never waits for it.
 
 use tracing::Instrument;
@@ -9,7 +10,7 @@ use crate::app::App;
 use crate::domain::{Event, Purchase, PurchaseExpired, PurchaseId, State};
 use crate::messages;
 
-/// How many overdue purchases one run takes on; the next run takes the rest.
+/// How many due purchases one run takes on; the next run takes the rest.
 pub const BATCH: usize = 100;
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
     async {
         let now = app.ports.clock.now();
         let mut report = Report::default();
-        for purchase in app.ports.purchases.overdue(now, BATCH).await? {
+        for purchase in app.ports.purchases.due(now, BATCH).await? {
             let id = purchase.id.clone();
             let span = tracing::info_span!("expire", purchase_id = %id);
             match expire(app, purchase).instrument(span.clone()).await {
@@ -44,28 +45,46 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
 
 async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
     let now = app.ports.clock.now();
-    let was = purchase.state;
-    let p = match transition(app, purchase, |p| p.expire(now)).await? {
-        Transition::Applied(p) => p,
-        Transition::Refused(..) | Transition::SoldOut(_) => return Ok(false),
+    let (p, expired_now) = if purchase.state == State::Expired {
+        // Expired by an earlier run that could not finish telling the shopper.
+        (purchase, false)
+    } else {
+        let was = purchase.state;
+        match transition(app, purchase, |p| p.expire(now)).await? {
+            Transition::Applied(p) => {
+                tracing::info!(was = %was, "purchase expired");
+                (p, true)
+            }
+            Transition::Refused(..) | Transition::SoldOut(_) => return Ok(false),
+        }
     };
-    tracing::info!(was = %was, "purchase expired");
     // Only a shopper who was sent a link is emailed that it expired.
     let email = |p: &Purchase| {
-        (was == State::AwaitingEmailConfirmation).then(|| messages::expired_email(&p.email, p))
+        p.token_hash
+            .is_some()
+            .then(|| messages::expired_email(&p.email, p))
     };
-    notices::tell(app, p.clone(), true, messages::expired_reply, email).await?;
-    let event = Event::PurchaseExpired(PurchaseExpired {
-        purchase_id: p.id.clone(),
-    });
+    match notices::tell(app, p.clone(), expired_now, messages::expired_reply, email).await {
+        // An earlier run is still telling them.
+        Err(StepError::InFlight(_)) => return Ok(false),
+        other => other?,
+    }
+    let event = Event::PurchaseExpired(PurchaseExpired { purchase_id: p.id });
     app.ports.bus.publish(&event).await?;
-    Ok(true)
+    Ok(expired_now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ConfirmationRetweeted;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
+
+    use crate::adapters::memory::XStandIn;
+    use crate::domain::{ConfirmationRetweeted, TweetId};
+    use crate::ports::{PortError, PortResult, Social};
     use crate::steps::testing::{BUYER, World, id, tweet};
     use crate::steps::{confirm_retweet, request_purchase};
 
@@ -123,5 +142,56 @@ mod tests {
             1
         );
         assert_eq!(w.event_names(), ["PurchaseExpired", "PurchaseExpired"]);
+    }
+
+    /// X that refuses its first post.
+    struct DownOnce {
+        x: Arc<XStandIn>,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Social for DownOnce {
+        async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
+            if !self.down.swap(false, Ordering::SeqCst) {
+                return self.x.reply(to, text).await;
+            }
+            Err(PortError::new("x post", "HTTP 503"))
+        }
+
+        async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
+            self.x.find_reply(to, text).await
+        }
+    }
+
+    #[tokio::test]
+    async fn news_of_an_expiry_that_could_not_be_told_is_told_by_the_next_run() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        w.account(BUYER, "tok_visa").await;
+        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
+        let mut app = w.app.clone();
+        app.ports.social = Arc::new(DownOnce {
+            x: w.mem.x.clone(),
+            down: AtomicBool::new(true),
+        });
+        w.advance(15 * 60);
+        let first = handle(&app).await.expect("run");
+        assert_eq!(first.failed, 1);
+        assert_eq!(w.purchase("500").await.state, State::Expired);
+        let told = || {
+            let posts = w.mem.x.posts().into_iter();
+            posts.filter(|p| p.text.contains("has passed")).count()
+        };
+        assert_eq!(told(), 0);
+
+        let second = handle(&app).await.expect("run");
+        assert_eq!(second, Report::default());
+        assert_eq!(told(), 1);
+        assert_eq!(w.event_names(), ["PurchaseExpired"]);
+        handle(&app).await.expect("run");
+        assert_eq!(told(), 1, "told once");
     }
 }

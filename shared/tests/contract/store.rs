@@ -259,7 +259,9 @@ async fn purchases_are_found_by_reply_and_keep_the_current_token(store: Arc<dyn 
     assert_eq!(stored.notice, Notice::Sending(at(200)));
 }
 
-async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn Store>) {
+async fn due_lists_pending_purchases_past_their_deadline_and_untold_expiries(
+    store: Arc<dyn Store>,
+) {
     store.put_product(&product(3)).await.expect("product");
     let waiting = requested(9);
     store.insert(&waiting).await.expect("insert");
@@ -272,13 +274,13 @@ async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn
 
     assert!(
         store
-            .overdue(at(15 * 60 - 1), 10)
+            .due(at(15 * 60 - 1), 10)
             .await
             .expect("query")
             .is_empty()
     );
     let due: Vec<_> = store
-        .overdue(at(15 * 60), 10)
+        .due(at(15 * 60), 10)
         .await
         .expect("query")
         .into_iter()
@@ -286,7 +288,7 @@ async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn
         .collect();
     assert_eq!(due, std::slice::from_ref(&waiting.id));
     let mut due: Vec<_> = store
-        .overdue(at(60 + 15 * 60), 10)
+        .due(at(60 + 15 * 60), 10)
         .await
         .expect("query")
         .into_iter()
@@ -297,10 +299,21 @@ async fn overdue_lists_only_pending_purchases_past_their_deadline(store: Arc<dyn
     expected.sort();
     assert_eq!(due, expected);
     assert_eq!(
-        store.overdue(at(99_999), 1).await.expect("query").len(),
+        store.due(at(99_999), 1).await.expect("query").len(),
         1,
         "limit is honoured"
     );
+    // Expired, but the shopper not yet told: still due, until they are.
+    let end = at(60 + 15 * 60);
+    let expired = holding.expire(end).expect("expire");
+    store.apply(&expired).await.expect("apply");
+    let ids = |due: Vec<Purchase>| due.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let due = ids(store.due(end, 10).await.expect("query"));
+    assert!(due.contains(&holding.id), "{due:?}");
+    let told = expired.after.notice_sent(end).expect("told");
+    store.apply(&told).await.expect("apply");
+    let due = ids(store.due(end, 10).await.expect("query"));
+    assert_eq!(due, [waiting.id]);
 }
 
 async fn effects_are_claimed_once_and_taken_over_after_the_lease(store: Arc<dyn Store>) {
@@ -440,7 +453,7 @@ contract!(
     releasing_puts_the_unit_back_with_the_state_change,
     racing_holds_take_exactly_the_stock,
     purchases_are_found_by_reply_and_keep_the_current_token,
-    overdue_lists_only_pending_purchases_past_their_deadline,
+    due_lists_pending_purchases_past_their_deadline_and_untold_expiries,
     effects_are_claimed_once_and_taken_over_after_the_lease,
     accounts_and_products_round_trip,
     the_basis_of_a_purchase_is_read_in_one_go,

@@ -117,10 +117,12 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     if let Notice::Sending(since) = p.notice {
         item.insert("notice_sending".into(), n(since.seconds()));
     }
+    if let Some(due) = p.due_at() {
+        item.insert(DUE_PK.into(), s(DUE_PARTITION));
+        item.insert(DUE_AT.into(), n(due.seconds()));
+    }
     match (p.state.is_pending(), p.deadline) {
         (true, Some(deadline)) => {
-            item.insert(DUE_PK.into(), s(DUE_PARTITION));
-            item.insert(DUE_AT.into(), n(deadline.seconds()));
             item.insert(TTL.into(), ttl_after(deadline, KEEP_PENDING_SECS));
         }
         _ if matches!(p.state, State::Expired | State::Declined | State::Cancelled) => {

@@ -314,7 +314,7 @@ impl Purchases for DynamoStore {
         Ok(found.filter(|p| p.reply_tweet.as_ref() == Some(tweet)))
     }
 
-    async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+    async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
         METER.dynamodb_read(1);
         let output = self
             .client
@@ -329,13 +329,13 @@ impl Purchases for DynamoStore {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
-            .map_err(|e| err("query overdue", e))?;
+            .map_err(|e| err("query due", e))?;
         let items = output.items.unwrap_or_default();
         let purchases: Result<Vec<_>, _> = items.iter().map(purchase_from_item).collect();
         // The index is eventually consistent; the transition re-checks anyway.
         Ok(purchases?
             .into_iter()
-            .filter(|p| p.is_overdue(now))
+            .filter(|p| p.due_at().is_some_and(|at| at <= now))
             .collect())
     }
 

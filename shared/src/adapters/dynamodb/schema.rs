@@ -13,11 +13,13 @@
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
 //!
 //! Access patterns: get a purchase, product or account by key (consistent reads; a
-//! confirmation link and most retweets name their purchase); find a purchase by the
-//! brand's reply through its pointer, then by key, when a delivery names only that reply; list overdue purchases on the `by_deadline` index (`due` = `DUE` only while
-//! pending, `due_at` = deadline). Every transition is a conditional write on `version`
-//! (and on `deadline` when it matters); holding or releasing stock and writing the pointer
-//! happen in the same transaction.
+//! confirmation link and most retweets name their purchase; a new purchase's account and
+//! product come in one batch); find a purchase by the brand's reply through its pointer,
+//! then by key, when a delivery names only that reply; list due purchases on the
+//! `by_deadline` index (`due` = `DUE` and `due_at` = deadline while pending, and = when
+//! the message was claimed while an expired purchase's news is unsent). Every transition
+//! is a conditional write on `version` (and on `deadline` when it matters); holding or
+//! releasing stock and writing the pointer happen in the same transaction.
 
 pub const PK: &str = "pk";
 /// The TTL attribute, epoch seconds.

@@ -80,15 +80,15 @@ impl Purchases for MemoryStore {
             .cloned())
     }
 
-    async fn overdue(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+    async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
         let t = lock(&self.0);
         let mut due: Vec<_> = t
             .purchases
             .values()
-            .filter(|p| p.is_overdue(now))
+            .filter(|p| p.due_at().is_some_and(|at| at <= now))
             .cloned()
             .collect();
-        due.sort_by_key(|p| p.deadline);
+        due.sort_by_key(Purchase::due_at);
         due.truncate(limit);
         Ok(due)
     }
