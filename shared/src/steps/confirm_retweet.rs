@@ -152,11 +152,9 @@ async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Clock;
     use crate::domain::{ConfirmationRetweeted, TweetId};
-    use crate::ports::{Catalog, Purchases};
     use crate::steps::request_purchase;
-    use crate::steps::testing::{BUYER, STRANGER, World, id, tag, tweet};
+    use crate::steps::testing::{BUYER, STRANGER, World, id, tweet};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -187,18 +185,7 @@ mod tests {
     async fn a_retweet_before_the_prompt_is_recorded_is_retried_not_dropped() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        let account = w.account(BUYER, "tok_visa").await;
-        let product = w.mem.store.product(&tag("BuyGift25")).await;
-        let product = product.expect("read").expect("product");
-        let opened = Purchase::request(
-            tweet("500"),
-            &account,
-            "user2001".into(),
-            &product,
-            w.mem.clock.now(),
-            w.app.settings.windows,
-        );
-        w.mem.store.insert(&opened).await.expect("insert");
+        w.opened("500", "BuyGift25").await;
         // X has published the prompt; the purchase has not recorded it yet.
         let early = ConfirmationRetweeted {
             request_tweet_id: Some(tweet("500")),

@@ -127,9 +127,8 @@ async fn prompt(app: &App, purchase: Purchase, retried: bool) -> Result<Outcome,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Clock, Notice};
-    use crate::ports::{Catalog, Purchases};
-    use crate::steps::testing::{BUYER, World, tag, tweet};
+    use crate::domain::Notice;
+    use crate::steps::testing::{BUYER, World, tweet};
 
     #[tokio::test]
     async fn opens_a_purchase_and_asks_for_the_retweet() {
@@ -179,19 +178,8 @@ mod tests {
     async fn a_prompt_whose_sender_died_is_posted_by_a_redelivery_after_the_lease() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        let account = w.account(BUYER, "tok_visa").await;
-        let product = w.mem.store.product(&tag("BuyGift25")).await;
-        let product = product.expect("read").expect("product");
         // The first delivery opened the purchase (claiming the prompt), then died.
-        let opened = Purchase::request(
-            tweet("500"),
-            &account,
-            "user2001".into(),
-            &product,
-            w.mem.clock.now(),
-            w.app.settings.windows,
-        );
-        w.mem.store.insert(&opened).await.expect("insert");
+        let opened = w.opened("500", "BuyGift25").await;
         let event = w.request("500", BUYER, "BuyGift25");
         let early = handle(&w.app, &event).await;
         assert!(matches!(early, Err(StepError::InFlight(_))), "{early:?}");

@@ -6,8 +6,9 @@ use std::time::Duration;
 use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
-    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
-    Purchase, PurchaseId, PurchaseRequested, Timestamp, TokenHash, TweetId, UserId, Windows,
+    CardToken, Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money,
+    Product, Purchase, PurchaseId, PurchaseRequested, Timestamp, TokenHash, TweetId, UserId,
+    Windows,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
@@ -87,6 +88,24 @@ impl World {
         };
         self.mem.store.link(&account).await.expect("link");
         account
+    }
+
+    /// BUYER's purchase of `hashtag` for request post `tweet_id`, opened as
+    /// `request-purchase` opens it (claiming the prompt), as if it died right after that
+    /// write: nothing posted, nothing recorded.
+    pub async fn opened(&self, tweet_id: &str, hashtag: &str) -> Purchase {
+        let account = self.account(BUYER, "tok_visa").await;
+        let product = self.mem.store.product(&tag(hashtag)).await.expect("read");
+        let opened = Purchase::request(
+            tweet(tweet_id),
+            &account,
+            account.screen_name.clone(),
+            &product.expect("product exists"),
+            self.mem.clock.now(),
+            self.app.settings.windows,
+        );
+        self.mem.store.insert(&opened).await.expect("insert");
+        opened
     }
 
     pub fn request(&self, tweet_id: &str, user: &str, hashtag: &str) -> PurchaseRequested {
