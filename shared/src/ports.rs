@@ -9,8 +9,8 @@ use async_trait::async_trait;
 pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
-    CardToken, Change, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Purchase,
-    PurchaseId, Timestamp, TweetId, UserId,
+    CardToken, Change, EmailAddress, Event, Guarded, Hashtag, LinkedAccount, Money, Product,
+    Purchase, PurchaseId, Timestamp, TweetId, UserId,
 };
 
 /// An adapter could not do its job (network, throttling, a bug). Steps treat every such
@@ -61,6 +61,16 @@ pub enum Applied {
     SoldOut,
 }
 
+/// The outcome of applying a [`Guarded`] change, in the same request as the write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// Written: here is the purchase as it now stands.
+    Written(Purchase),
+    /// The guard refused: nothing was written. Here is the purchase as the write found it
+    /// (`None`: there is no such purchase), for the rules to say why.
+    Refused(Option<Purchase>),
+}
+
 /// What a new purchase is made of: the shopper's linked account and the product, as
 /// stored (either may be missing).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,6 +92,8 @@ pub trait Purchases: Send + Sync {
     async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>>;
     /// Applies a transition and its stock effect atomically, or nothing at all.
     async fn apply(&self, change: &Change) -> PortResult<Applied>;
+    /// Applies a transition decided without reading the purchase, in one request.
+    async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked>;
 }
 
 #[async_trait]

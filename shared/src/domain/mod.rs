@@ -4,6 +4,7 @@
 mod account;
 mod email;
 mod events;
+mod guarded;
 mod hashtag;
 mod ids;
 mod money;
@@ -18,13 +19,14 @@ pub use events::{
     ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseCancelled,
     PurchaseConfirmed, PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
 };
+pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, TweetId, UserId};
 pub use money::{Currency, InvalidMoney, Money};
 pub use product::Product;
 pub use purchase::{
-    Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, State, StockEffect, UnknownState,
-    Windows,
+    Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State, StockEffect,
+    UnknownState, Windows,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{ConfirmationToken, InvalidToken, LinkKey, TokenHash};

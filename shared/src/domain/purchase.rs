@@ -126,6 +126,29 @@ pub enum NoticeStatus {
     Abandoned,
 }
 
+/// Where a purchase stands: the part every transition may rewrite, and all a store needs
+/// to keep its due index and expiry (TTL) right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub state: State,
+    pub deadline: Option<Timestamp>,
+    pub notice: Notice,
+    pub updated_at: Timestamp,
+}
+
+impl Standing {
+    /// When the scheduled expiry step must look at the purchase: at a pending state's
+    /// deadline, or, once expired, as long as telling the shopper is unfinished (no event
+    /// will come to retry it).
+    pub fn due_at(&self) -> Option<Timestamp> {
+        match (self.state, self.notice) {
+            (state, _) if state.is_pending() => self.deadline,
+            (State::Expired, Notice::Sending(since)) => Some(since),
+            _ => None,
+        }
+    }
+}
+
 /// A purchase as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Purchase {
@@ -238,15 +261,18 @@ impl Purchase {
         self.state.is_pending() && self.deadline.is_some_and(|d| d <= now)
     }
 
-    /// When the scheduled expiry step must look at this purchase: at a pending state's
-    /// deadline, or, once expired, as long as telling the shopper is unfinished (no event
-    /// will come to retry it).
-    pub fn due_at(&self) -> Option<Timestamp> {
-        match (self.state, self.notice) {
-            (state, _) if state.is_pending() => self.deadline,
-            (State::Expired, Notice::Sending(since)) => Some(since),
-            _ => None,
+    pub fn standing(&self) -> Standing {
+        Standing {
+            state: self.state,
+            deadline: self.deadline,
+            notice: self.notice,
+            updated_at: self.updated_at,
         }
+    }
+
+    /// See [`Standing::due_at`].
+    pub fn due_at(&self) -> Option<Timestamp> {
+        self.standing().due_at()
     }
 
     fn open(&self, now: Timestamp) -> bool {

@@ -5,10 +5,13 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
+use super::StepError;
 use super::pages::{page, paragraph};
-use super::{StepError, Transition, transition};
 use crate::app::App;
-use crate::domain::{Event, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State};
+use crate::domain::{
+    Event, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
+};
+use crate::ports::{Checked, PortError};
 
 /// The route prefix; the token follows it.
 pub const PATH_PREFIX: &str = "/confirm/";
@@ -52,14 +55,16 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
     let Ok(key) = LinkKey::parse(raw.trim_end_matches('/')) else {
         return Ok(invalid_link());
     };
+    if *request.method() == Method::POST {
+        return confirm(app, &key).await;
+    }
     let purchase = app.ports.purchases.get(&key.purchase).await?;
     let Some(purchase) = purchase.filter(|p| p.issued(&key.token)) else {
         return Ok(invalid_link());
     };
-    tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
+    record_purchase(&purchase);
     match *request.method() {
         Method::GET | Method::HEAD => Ok(show(app, &purchase)),
-        Method::POST => confirm(app, purchase).await,
         _ => {
             let mut response = page(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "");
             response.headers_mut().insert(
@@ -69,6 +74,10 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
             Ok(response)
         }
     }
+}
+
+fn record_purchase(p: &Purchase) {
+    tracing::Span::current().record("purchase_id", tracing::field::display(&p.id));
 }
 
 fn show(app: &App, p: &Purchase) -> Response<String> {
@@ -125,17 +134,32 @@ fn closed(status: LinkStatus, p: &Purchase) -> Response<String> {
     }
 }
 
-async fn confirm(app: &App, purchase: Purchase) -> Result<Response<String>, StepError> {
+/// Confirms in one conditional write, without reading the purchase first; when the write
+/// is refused, the purchase as the write found it says why.
+async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError> {
     let now = app.ports.clock.now();
-    let p = match transition(app, purchase, |p| p.confirm(now)).await? {
-        Transition::Applied(p) => {
+    let confirm = Guarded::confirm(key, now);
+    let p = match app.ports.purchases.apply_guarded(&confirm).await? {
+        Checked::Written(p) => {
+            record_purchase(&p);
             tracing::info!("purchase confirmed");
             p
         }
-        Transition::Refused(Refusal::AlreadyDone, p) => p,
-        Transition::Refused(_, p) | Transition::SoldOut(p) => {
-            return Ok(closed(p.link_status(now), &p));
+        Checked::Refused(Some(p)) if p.issued(&key.token) => {
+            record_purchase(&p);
+            match p.confirm(now) {
+                Err(Refusal::AlreadyDone) => p,
+                Err(_) => return Ok(closed(p.link_status(now), &p)),
+                Ok(_) => {
+                    return Err(PortError::new(
+                        "confirm_page",
+                        "the store refused a confirmation the rules allow",
+                    )
+                    .into());
+                }
+            }
         }
+        Checked::Refused(_) => return Ok(invalid_link()),
     };
     if p.state == State::Confirmed {
         // Published again on a repeat POST: if the first publish was lost, this one charges.

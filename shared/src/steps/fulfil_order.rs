@@ -1,9 +1,10 @@
 //! Paid: ship the product, then send the receipt email and a reply on X, each once.
 
-use super::{StepError, Transition, notices, traced, transition};
+use super::{StepError, notices, traced};
 use crate::app::App;
-use crate::domain::{Event, PaymentSucceeded, Purchase, PurchaseShipped, State};
+use crate::domain::{Event, Guarded, PaymentSucceeded, Purchase, PurchaseShipped, State};
 use crate::messages;
+use crate::ports::Checked;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -18,23 +19,23 @@ pub async fn handle(app: &App, event: &PaymentSucceeded) -> Result<Outcome, Step
 }
 
 async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepError> {
-    let Some(purchase) = app.ports.purchases.get(&event.purchase_id).await? else {
-        tracing::warn!("no such purchase");
-        return Ok(Outcome::Missing);
-    };
-    let id = purchase.id.clone();
     let now = app.ports.clock.now();
-    let (shipped, claimed) = match transition(app, purchase, |p| p.ship(now)).await? {
-        Transition::Applied(p) => {
+    let ship = Guarded::ship(event.purchase_id.clone(), now);
+    // One write ships, without reading first: the purchase it returns has the address.
+    let (shipped, claimed) = match app.ports.purchases.apply_guarded(&ship).await? {
+        Checked::Written(p) => {
             tracing::info!("order shipped");
             (p, true)
         }
         // A redelivery after shipping: the messages are out, going out, or abandoned.
-        Transition::Refused(_, p) if p.state == State::Shipped => (p, false),
-        Transition::Refused(_, p) | Transition::SoldOut(p) => {
-            return Ok(Outcome::NothingToDo(p.state));
+        Checked::Refused(Some(p)) if p.state == State::Shipped => (p, false),
+        Checked::Refused(Some(p)) => return Ok(Outcome::NothingToDo(p.state)),
+        Checked::Refused(None) => {
+            tracing::warn!("no such purchase");
+            return Ok(Outcome::Missing);
         }
     };
+    let id = shipped.id.clone();
     let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p));
     notices::tell(app, shipped, claimed, messages::shipped, receipt).await?;
     // Published again on a redelivery: if the first publish was lost, this one counts.

@@ -7,10 +7,12 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    CardToken, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice,
-    Product, Purchase, State, Timestamp, TokenHash, TweetId, UserId, Windows,
+    CardToken, ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, LinkKey, LinkedAccount,
+    Money, Notice, Product, Purchase, State, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
-use hashbuy::ports::{Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, Purchases};
+use hashbuy::ports::{
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Purchases,
+};
 
 use crate::emulator;
 
@@ -142,6 +144,66 @@ async fn the_deadline_is_checked_in_the_write(store: Arc<dyn Store>) {
     assert_eq!(store.apply(&late).await.expect("apply"), Applied::Stale);
     let on_time = p.confirm(at(120)).expect("confirm");
     assert_eq!(store.apply(&on_time).await.expect("apply"), Applied::Done);
+}
+
+async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn Store>) {
+    store.put_product(&product(5)).await.expect("product");
+    let token = ConfirmationToken::generate();
+    let p = requested(20);
+    store.insert(&p).await.expect("insert");
+    let hold = p
+        .hold(&buyer(), token.hash(), at(60), Windows::default())
+        .expect("hold");
+    store.apply(&hold).await.expect("apply");
+    let held = hold.after;
+    let link = |token: &ConfirmationToken| LinkKey {
+        purchase: held.id.clone(),
+        token: token.clone(),
+    };
+    let refused = [
+        Guarded::confirm(&link(&ConfirmationToken::generate()), at(120)),
+        Guarded::confirm(&link(&token), at(16 * 60)),
+        Guarded::ship(held.id.clone(), at(120)),
+    ];
+    for change in refused {
+        assert_eq!(
+            store.apply_guarded(&change).await.expect("apply"),
+            Checked::Refused(Some(held.clone())),
+            "{change:?}"
+        );
+    }
+    assert_eq!(store.get(&held.id).await.expect("get"), Some(held.clone()));
+
+    let confirm = Guarded::confirm(&link(&token), at(120));
+    let confirmed = held.confirm(at(120)).expect("confirm").after;
+    let (first, second) =
+        tokio::join!(store.apply_guarded(&confirm), store.apply_guarded(&confirm));
+    let mut outcomes = [first.expect("apply"), second.expect("apply")];
+    outcomes.sort_by_key(|o| matches!(o, Checked::Refused(_)));
+    assert_eq!(
+        outcomes,
+        [
+            Checked::Written(confirmed.clone()),
+            Checked::Refused(Some(confirmed.clone()))
+        ],
+        "one write wins, the other finds it done"
+    );
+    assert_eq!(store.get(&held.id).await.expect("get"), Some(confirmed));
+    assert!(
+        store.due(at(24 * 3600), 10).await.expect("due").is_empty(),
+        "a confirmed purchase leaves the due index"
+    );
+
+    let missing = Guarded::ship(requested(21).id, at(120));
+    assert_eq!(
+        store.apply_guarded(&missing).await.expect("apply"),
+        Checked::Refused(None)
+    );
+    assert_eq!(
+        store.get(&missing.id).await.expect("get"),
+        None,
+        "nothing created"
+    );
 }
 
 async fn holding_takes_a_unit_and_never_goes_below_zero(store: Arc<dyn Store>) {
@@ -449,6 +511,7 @@ contract!(
     insert_keeps_the_first_purchase,
     a_change_applies_only_to_the_version_it_was_decided_from,
     the_deadline_is_checked_in_the_write,
+    a_guarded_change_is_written_only_where_its_guard_holds,
     holding_takes_a_unit_and_never_goes_below_zero,
     releasing_puts_the_unit_back_with_the_state_change,
     racing_holds_take_exactly_the_stock,

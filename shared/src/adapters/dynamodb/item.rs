@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
     CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice, Product, Purchase,
-    PurchaseId, State, Timestamp, TokenHash, TweetId, UserId,
+    PurchaseId, Standing, State, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
 
@@ -89,7 +89,6 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("kind".to_owned(), s("purchase")),
         ("id".to_owned(), s(p.id.as_str())),
         ("version".to_owned(), n(p.version)),
-        ("state".to_owned(), s(p.state.as_str())),
         ("buyer".to_owned(), s(p.buyer.as_str())),
         ("buyer_screen_name".to_owned(), s(&p.buyer_screen_name)),
         ("email".to_owned(), s(p.email.as_str())),
@@ -100,10 +99,11 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("price_minor".to_owned(), n(p.price.minor)),
         ("currency".to_owned(), s(p.price.currency.as_str())),
         ("created_at".to_owned(), n(p.created_at.seconds())),
-        ("updated_at".to_owned(), n(p.updated_at.seconds())),
     ]);
-    if let Some(deadline) = p.deadline {
-        item.insert("deadline".into(), n(deadline.seconds()));
+    for (name, value) in standing_attributes(&p.standing()) {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), value);
+        }
     }
     if let Some(reply) = &p.reply_tweet {
         item.insert("reply_tweet".into(), s(reply.as_str()));
@@ -114,23 +114,38 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     if let Some(charge) = &p.charge_id {
         item.insert("charge_id".into(), s(charge));
     }
-    if let Notice::Sending(since) = p.notice {
-        item.insert("notice_sending".into(), n(since.seconds()));
-    }
-    if let Some(due) = p.due_at() {
-        item.insert(DUE_PK.into(), s(DUE_PARTITION));
-        item.insert(DUE_AT.into(), n(due.seconds()));
-    }
-    match (p.state.is_pending(), p.deadline) {
-        (true, Some(deadline)) => {
-            item.insert(TTL.into(), ttl_after(deadline, KEEP_PENDING_SECS));
-        }
-        _ if matches!(p.state, State::Expired | State::Declined | State::Cancelled) => {
-            item.insert(TTL.into(), ttl_after(p.updated_at, KEEP_CLOSED_SECS));
-        }
-        _ => {}
-    }
     item
+}
+
+/// The attributes that follow from where a purchase stands, each with its value or `None`
+/// when the item must not have it: what every transition rewrites, the due index and the
+/// TTL included.
+pub fn standing_attributes(st: &Standing) -> [(&'static str, Option<AttributeValue>); 7] {
+    let due = st.due_at();
+    let ttl = match (st.state.is_pending(), st.deadline) {
+        (true, Some(deadline)) => Some(ttl_after(deadline, KEEP_PENDING_SECS)),
+        _ if matches!(
+            st.state,
+            State::Expired | State::Declined | State::Cancelled
+        ) =>
+        {
+            Some(ttl_after(st.updated_at, KEEP_CLOSED_SECS))
+        }
+        _ => None,
+    };
+    let since = match st.notice {
+        Notice::Sending(since) => Some(n(since.seconds())),
+        Notice::Sent => None,
+    };
+    [
+        ("state", Some(s(st.state.as_str()))),
+        ("updated_at", Some(n(st.updated_at.seconds()))),
+        ("deadline", st.deadline.map(|d| n(d.seconds()))),
+        ("notice_sending", since),
+        (DUE_PK, due.map(|_| s(DUE_PARTITION))),
+        (DUE_AT, due.map(|at| n(at.seconds()))),
+        (TTL, ttl),
+    ]
 }
 
 pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {

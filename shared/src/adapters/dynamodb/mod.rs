@@ -11,21 +11,24 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem, Update,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
 };
 
 use self::item::*;
 use self::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TweetId,
-    UserId,
+    Change, Guarded, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
+    TweetId, UserId,
 };
 use crate::metering::METER;
 use crate::ports::{
-    Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, PortError, PortResult, Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, PortError, PortResult,
+    Purchases,
 };
 
 /// How many times a batch read asks again for keys DynamoDB left unprocessed.
@@ -414,6 +417,71 @@ impl Purchases for DynamoStore {
                 other => Err(err("apply change", other)),
             },
             Err(e) => Err(err("apply change", e)),
+        }
+    }
+
+    async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked> {
+        let guard = &change.guard;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(purchase_key(&change.id)))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":from", s(guard.state.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut condition = "#state = :from".to_owned();
+        if let Some(now) = guard.open_at {
+            condition.push_str(" AND deadline > :open");
+            update = update.expression_attribute_values(":open", n(now.seconds()));
+        }
+        if let Some(hash) = &guard.token_hash {
+            condition.push_str(" AND token_hash = :hash");
+            update = update.expression_attribute_values(":hash", s(hash.as_str()));
+        }
+        let (mut set, mut remove) = (vec!["version = version + :one".to_owned()], Vec::new());
+        for (i, (name, value)) in standing_attributes(&change.standing())
+            .into_iter()
+            .enumerate()
+        {
+            let placeholder = format!("#a{i}");
+            update = update.expression_attribute_names(&placeholder, name);
+            match value {
+                Some(value) => {
+                    set.push(format!("{placeholder} = :a{i}"));
+                    update = update.expression_attribute_values(format!(":a{i}"), value);
+                }
+                None => remove.push(placeholder),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        METER.dynamodb_write(1, false);
+        let result = update
+            .update_expression(expression)
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(Checked::Written(purchase_from_item(&item)?))
+            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let found = match e.into_err() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => failed.item,
+                    _ => None,
+                };
+                let found = found.filter(|item| !item.is_empty());
+                Ok(Checked::Refused(
+                    found.as_ref().map(purchase_from_item).transpose()?,
+                ))
+            }
+            Err(e) => Err(err("apply guarded change", e)),
         }
     }
 }

@@ -6,11 +6,11 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{
-    Change, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp, TweetId,
-    UserId,
+    Change, Guarded, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
+    TweetId, UserId,
 };
 use crate::ports::{
-    Accounts, Applied, Basis, Catalog, Claim, Effects, Inserted, PortResult, Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, PortResult, Purchases,
 };
 
 #[derive(Debug)]
@@ -120,6 +120,18 @@ impl Purchases for MemoryStore {
         }
         t.purchases.insert(id.clone(), change.after.clone());
         Ok(Applied::Done)
+    }
+
+    async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked> {
+        let mut t = lock(&self.0);
+        let found = t.purchases.get(&change.id).cloned();
+        match found.as_ref().and_then(|p| change.applied_to(p)) {
+            Some(after) => {
+                t.purchases.insert(change.id.clone(), after.clone());
+                Ok(Checked::Written(after))
+            }
+            None => Ok(Checked::Refused(found)),
+        }
     }
 }
 

@@ -1,0 +1,199 @@
+//! Transitions written without reading the purchase first. Where a step needs nothing
+//! from the purchase to decide (the Confirm button names its purchase and carries its
+//! link; a paid order is shipped whatever else it holds), it spares the read: the rule is
+//! restated as a [`Guard`] that the store checks in the same conditional write, and the
+//! store hands back the purchase as written, or as it found it, so that the rules in
+//! [`Purchase`] say why not. The tests below hold each guard to the rule it restates.
+
+use super::{LinkKey, Notice, Purchase, PurchaseId, Standing, State, Timestamp, TokenHash};
+
+/// What the stored purchase must be for a [`Guarded`] change to be written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub state: State,
+    /// The stored deadline must be after this instant.
+    pub open_at: Option<Timestamp>,
+    /// The stored link hash must be this one.
+    pub token_hash: Option<TokenHash>,
+}
+
+impl Guard {
+    pub fn admits(&self, p: &Purchase) -> bool {
+        p.state == self.state
+            && self
+                .open_at
+                .is_none_or(|now| p.deadline.is_some_and(|d| d > now))
+            && self
+                .token_hash
+                .as_ref()
+                .is_none_or(|hash| p.token_hash.as_ref() == Some(hash))
+    }
+}
+
+/// A transition decided without reading the purchase: where the guard holds, the write
+/// sets the new state, its deadline and the message it claims, and bumps the version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guarded {
+    pub id: PurchaseId,
+    pub guard: Guard,
+    pub state: State,
+    pub deadline: Option<Timestamp>,
+    pub notice: Notice,
+    pub at: Timestamp,
+}
+
+impl Guarded {
+    /// [`Purchase::confirm`], for the purchase a link names, if the link is its current
+    /// one ([`Purchase::issued`]).
+    pub fn confirm(link: &LinkKey, now: Timestamp) -> Self {
+        Self {
+            id: link.purchase.clone(),
+            guard: Guard {
+                state: State::AwaitingEmailConfirmation,
+                open_at: Some(now),
+                token_hash: Some(link.token.hash()),
+            },
+            state: State::Confirmed,
+            deadline: None,
+            notice: Notice::Sent,
+            at: now,
+        }
+    }
+
+    /// [`Purchase::ship`].
+    pub fn ship(id: PurchaseId, now: Timestamp) -> Self {
+        Self {
+            id,
+            guard: Guard {
+                state: State::Paid,
+                open_at: None,
+                token_hash: None,
+            },
+            state: State::Shipped,
+            deadline: None,
+            notice: Notice::Sending(now),
+            at: now,
+        }
+    }
+
+    /// Where the purchase stands once written.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            state: self.state,
+            deadline: self.deadline,
+            notice: self.notice,
+            updated_at: self.at,
+        }
+    }
+
+    /// The purchase as the write leaves it, or `None` where the guard refuses it.
+    pub fn applied_to(&self, p: &Purchase) -> Option<Purchase> {
+        self.guard.admits(p).then(|| Purchase {
+            version: p.version + 1,
+            state: self.state,
+            deadline: self.deadline,
+            notice: self.notice,
+            updated_at: self.at,
+            ..p.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::{
+        CardToken, Change, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount,
+        Money, Product, Refusal, TweetId, UserId, Windows,
+    };
+
+    const T0: Timestamp = Timestamp(1_800_000_000);
+
+    fn at(minutes: u64) -> Timestamp {
+        T0.plus(Duration::from_secs(minutes * 60))
+    }
+
+    /// A purchase in every state the story reaches, emailed the link of `token`.
+    fn every_state(token: &ConfirmationToken) -> Vec<Purchase> {
+        let account = LinkedAccount {
+            x_user_id: UserId::parse("100").expect("id"),
+            screen_name: "ada".into(),
+            email: EmailAddress::parse("ada@example.com").expect("email"),
+            card: CardToken::new("tok_visa"),
+        };
+        let product = Product {
+            hashtag: Hashtag::parse("BuyMug").expect("tag"),
+            name: "Mug".into(),
+            price: Money::price(1200, Currency::parse("USD").expect("cur")).expect("price"),
+            stock: 3,
+        };
+        let windows = Windows::default();
+        let after = |step: Result<Change, Refusal>| step.expect("step").after;
+        let requested = Purchase::request(
+            TweetId::parse("9").expect("id"),
+            &account,
+            "ada".into(),
+            &product,
+            T0,
+            windows,
+        );
+        let held = after(requested.hold(&account.x_user_id, token.hash(), at(1), windows));
+        let confirmed = after(held.confirm(at(2)));
+        let paid = after(confirmed.pay("ch_1".into(), at(3)));
+        let shipped = after(paid.ship(at(4)));
+        let declined = after(confirmed.decline(at(3)));
+        let expired = after(held.expire(at(20)));
+        let cancelled = after(requested.cancel_sold_out(at(1)));
+        vec![
+            requested, held, confirmed, paid, shipped, declined, expired, cancelled,
+        ]
+    }
+
+    /// Holds a guarded change to the rule it restates: over every state, with the link
+    /// that was emailed and another, at instants before and after the windows close, it
+    /// writes exactly what the rule decides, and nothing where the rule refuses.
+    fn agrees(
+        guarded: impl Fn(&ConfirmationToken, Timestamp) -> Guarded,
+        rule: impl Fn(&Purchase, &ConfirmationToken, Timestamp) -> Result<Change, Refusal>,
+    ) {
+        let (emailed, other) = (ConfirmationToken::generate(), ConfirmationToken::generate());
+        for p in every_state(&emailed) {
+            for token in [&emailed, &other] {
+                for now in [at(1), at(5), at(16), at(40)] {
+                    let decided = rule(&p, token, now).ok().map(|c| c.after);
+                    assert_eq!(
+                        guarded(token, now).applied_to(&p),
+                        decided,
+                        "{} at {now:?}",
+                        p.state
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn confirming_by_link_follows_the_confirm_rule() {
+        let link = |token: &ConfirmationToken| LinkKey {
+            purchase: PurchaseId::parse("pur_9").expect("id"),
+            token: token.clone(),
+        };
+        agrees(
+            |token, now| Guarded::confirm(&link(token), now),
+            |p, token, now| match p.issued(token) {
+                true => p.confirm(now),
+                false => Err(Refusal::NotBuyer),
+            },
+        );
+    }
+
+    #[test]
+    fn shipping_follows_the_ship_rule() {
+        agrees(
+            |_, now| Guarded::ship(PurchaseId::parse("pur_9").expect("id"), now),
+            |p, _, now| p.ship(now),
+        );
+    }
+}
