@@ -169,18 +169,6 @@ pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
     )
 }
 
-pub fn sold_out_email(to: &EmailAddress, p: &Purchase) -> Email {
-    email(
-        to,
-        format!("{} sold out", short(&p.product_name)),
-        &[format!(
-            "Sorry, {} sold out before your retweet arrived, so nothing was charged.",
-            p.product_name
-        )],
-        None,
-    )
-}
-
 pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
     email(
         to,
@@ -280,7 +268,6 @@ mod tests {
             receipt_email(&to, &p),
             declined_email(&to, &p),
             expired_email(&to, &p),
-            sold_out_email(&to, &p),
         ] {
             assert!(!e.text.is_empty() && e.html.starts_with("<!doctype html>"));
         }

@@ -36,17 +36,12 @@ pub type PortResult<T> = Result<T, PortError>;
 /// The outcome of inserting a new purchase.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inserted {
+    /// Inserted, with a unit of its product held for it.
     New(Purchase),
     /// A purchase with that id already existed (a redelivered request); here it is.
     Existing(Purchase),
-}
-
-impl Inserted {
-    pub fn purchase(self) -> Purchase {
-        match self {
-            Inserted::New(p) | Inserted::Existing(p) => p,
-        }
-    }
+    /// No unit was left to hold: nothing was written.
+    SoldOut,
 }
 
 /// The outcome of applying a [`Change`].
@@ -57,8 +52,6 @@ pub enum Applied {
     /// The stored purchase moved on since the decision (another handler won, or the
     /// deadline passed): nothing was written. Reload and decide again.
     Stale,
-    /// The change had to hold a unit and none was left: nothing was written.
-    SoldOut,
 }
 
 /// The outcome of applying a [`Guarded`] change, in the same request as the write.
@@ -83,7 +76,8 @@ pub struct Basis {
 pub trait Purchases: Send + Sync {
     /// Reads the buyer's account and the product together, in one request to the store.
     async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis>;
-    /// Inserts a purchase unless one with its id exists.
+    /// Inserts a purchase unless one with its id exists, holding a unit of its product in
+    /// the same write.
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
     /// The purchase whose confirmation request the brand posted as `tweet`.

@@ -66,10 +66,6 @@ purchase_event!(
     /// A window passed; any held unit is back on sale.
     PurchaseExpired
 );
-purchase_event!(
-    /// The product sold out before the shopper confirmed.
-    PurchaseCancelled
-);
 
 /// Every event hashbuy publishes. On EventBridge the variant name is the `detail-type`
 /// and the payload is the `detail`.
@@ -82,7 +78,6 @@ pub enum Event {
     PaymentDeclined(PaymentDeclined),
     PurchaseShipped(PurchaseShipped),
     PurchaseExpired(PurchaseExpired),
-    PurchaseCancelled(PurchaseCancelled),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +93,7 @@ pub enum UnknownEvent {
 
 impl Event {
     /// The `detail-type` of every event, in the order of the purchase story.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 7] = [
         "PurchaseRequested",
         "ConfirmationRetweeted",
         "PurchaseConfirmed",
@@ -106,7 +101,6 @@ impl Event {
         "PaymentDeclined",
         "PurchaseShipped",
         "PurchaseExpired",
-        "PurchaseCancelled",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -118,7 +112,6 @@ impl Event {
             Event::PaymentDeclined(_) => "PaymentDeclined",
             Event::PurchaseShipped(_) => "PurchaseShipped",
             Event::PurchaseExpired(_) => "PurchaseExpired",
-            Event::PurchaseCancelled(_) => "PurchaseCancelled",
         }
     }
 
@@ -132,7 +125,6 @@ impl Event {
             Event::PaymentDeclined(e) => Some(&e.purchase_id),
             Event::PurchaseShipped(e) => Some(&e.purchase_id),
             Event::PurchaseExpired(e) => Some(&e.purchase_id),
-            Event::PurchaseCancelled(e) => Some(&e.purchase_id),
         }
     }
 
@@ -146,7 +138,6 @@ impl Event {
             Event::PaymentDeclined(e) => serde_json::to_value(e),
             Event::PurchaseShipped(e) => serde_json::to_value(e),
             Event::PurchaseExpired(e) => serde_json::to_value(e),
-            Event::PurchaseCancelled(e) => serde_json::to_value(e),
         };
         // Serializing these plain structs of strings cannot fail.
         value.unwrap_or(serde_json::Value::Null)
@@ -171,7 +162,6 @@ impl Event {
             "PaymentDeclined" => Event::PaymentDeclined(parse(name, detail)?),
             "PurchaseShipped" => Event::PurchaseShipped(parse(name, detail)?),
             "PurchaseExpired" => Event::PurchaseExpired(parse(name, detail)?),
-            "PurchaseCancelled" => Event::PurchaseCancelled(parse(name, detail)?),
             other => return Err(UnknownEvent::Name(other.to_owned())),
         })
     }
@@ -211,10 +201,7 @@ mod tests {
             Event::PurchaseShipped(PurchaseShipped {
                 purchase_id: pid.clone(),
             }),
-            Event::PurchaseExpired(PurchaseExpired {
-                purchase_id: pid.clone(),
-            }),
-            Event::PurchaseCancelled(PurchaseCancelled { purchase_id: pid }),
+            Event::PurchaseExpired(PurchaseExpired { purchase_id: pid }),
         ]
     }
 

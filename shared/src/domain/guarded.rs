@@ -1,11 +1,15 @@
 //! Transitions written without reading the purchase first. Where a step needs nothing
-//! from the purchase to decide (the Confirm button names its purchase and carries its
-//! link; a paid order is shipped whatever else it holds), it spares the read: the rule is
+//! from the purchase to decide (a retweet names the request and the prompt, the Confirm
+//! button its purchase and link; a paid order ships whatever else it holds), it spares
+//! the read: the rule is
 //! restated as a [`Guard`] that the store checks in the same conditional write, and the
 //! store hands back the purchase as written, or as it found it, so that the rules in
 //! [`Purchase`] say why not. The tests below hold each guard to the rule it restates.
 
-use super::{LinkKey, Notice, Purchase, PurchaseId, Standing, State, Timestamp, TokenHash};
+use super::{
+    LinkKey, Notice, Purchase, PurchaseId, Standing, State, Timestamp, TokenHash, TweetId, UserId,
+    Windows,
+};
 
 /// What the stored purchase must be for a [`Guarded`] change to be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +19,9 @@ pub struct Guard {
     pub open_at: Option<Timestamp>,
     /// The stored link hash must be this one.
     pub token_hash: Option<TokenHash>,
+    pub buyer: Option<UserId>,
+    /// The recorded prompt must be this post.
+    pub reply_tweet: Option<TweetId>,
 }
 
 impl Guard {
@@ -27,11 +34,27 @@ impl Guard {
                 .token_hash
                 .as_ref()
                 .is_none_or(|hash| p.token_hash.as_ref() == Some(hash))
+            && self.buyer.as_ref().is_none_or(|buyer| p.buyer == *buyer)
+            && self
+                .reply_tweet
+                .as_ref()
+                .is_none_or(|reply| p.reply_tweet.as_ref() == Some(reply))
+    }
+
+    fn state(state: State) -> Self {
+        Self {
+            state,
+            open_at: None,
+            token_hash: None,
+            buyer: None,
+            reply_tweet: None,
+        }
     }
 }
 
 /// A transition decided without reading the purchase: where the guard holds, the write
-/// sets the new state, its deadline and the message it claims, and bumps the version.
+/// sets the new state, its deadline and the message it claims (and a new link's hash, if
+/// any), and bumps the version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Guarded {
     pub id: PurchaseId,
@@ -39,23 +62,50 @@ pub struct Guarded {
     pub state: State,
     pub deadline: Option<Timestamp>,
     pub notice: Notice,
+    pub token_hash: Option<TokenHash>,
     pub at: Timestamp,
 }
 
 impl Guarded {
+    /// [`Purchase::retweeted`], for the purchase whose recorded prompt is `prompt`.
+    pub fn retweet(
+        id: PurchaseId,
+        prompt: &TweetId,
+        by: &UserId,
+        link: TokenHash,
+        now: Timestamp,
+        windows: Windows,
+    ) -> Self {
+        Self {
+            id,
+            guard: Guard {
+                open_at: Some(now),
+                buyer: Some(by.clone()),
+                reply_tweet: Some(prompt.clone()),
+                ..Guard::state(State::AwaitingRetweet)
+            },
+            state: State::AwaitingEmailConfirmation,
+            deadline: Some(now.plus(windows.email)),
+            notice: Notice::Sending(now),
+            token_hash: Some(link),
+            at: now,
+        }
+    }
+
     /// [`Purchase::confirm`], for the purchase a link names, if the link is its current
     /// one ([`Purchase::issued`]).
     pub fn confirm(link: &LinkKey, now: Timestamp) -> Self {
         Self {
             id: link.purchase.clone(),
             guard: Guard {
-                state: State::AwaitingEmailConfirmation,
                 open_at: Some(now),
                 token_hash: Some(link.token.hash()),
+                ..Guard::state(State::AwaitingEmailConfirmation)
             },
             state: State::Confirmed,
             deadline: None,
             notice: Notice::Sent,
+            token_hash: None,
             at: now,
         }
     }
@@ -64,14 +114,11 @@ impl Guarded {
     pub fn ship(id: PurchaseId, now: Timestamp) -> Self {
         Self {
             id,
-            guard: Guard {
-                state: State::Paid,
-                open_at: None,
-                token_hash: None,
-            },
+            guard: Guard::state(State::Paid),
             state: State::Shipped,
             deadline: None,
             notice: Notice::Sending(now),
+            token_hash: None,
             at: now,
         }
     }
@@ -93,6 +140,7 @@ impl Guarded {
             state: self.state,
             deadline: self.deadline,
             notice: self.notice,
+            token_hash: self.token_hash.clone().or_else(|| p.token_hash.clone()),
             updated_at: self.at,
             ..p.clone()
         })
@@ -106,7 +154,7 @@ mod tests {
     use super::*;
     use crate::domain::{
         CardToken, Change, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount,
-        Money, Product, Refusal, TweetId, UserId, Windows,
+        Money, Product, Refusal,
     };
 
     const T0: Timestamp = Timestamp(1_800_000_000);
@@ -139,15 +187,15 @@ mod tests {
             T0,
             windows,
         );
-        let held = after(requested.hold(&account.x_user_id, token.hash(), at(1), windows));
+        let prompted = after(requested.record_reply(TweetId::parse("10").expect("id"), T0));
+        let held = after(prompted.retweeted(&account.x_user_id, token.hash(), at(1), windows));
         let confirmed = after(held.confirm(at(2)));
         let paid = after(confirmed.pay("ch_1".into(), at(3)));
         let shipped = after(paid.ship(at(4)));
         let declined = after(confirmed.decline(at(3)));
         let expired = after(held.expire(at(20)));
-        let cancelled = after(requested.cancel_sold_out(at(1)));
         vec![
-            requested, held, confirmed, paid, shipped, declined, expired, cancelled,
+            requested, prompted, held, confirmed, paid, shipped, declined, expired,
         ]
     }
 
@@ -187,6 +235,28 @@ mod tests {
                 false => Err(Refusal::NotBuyer),
             },
         );
+    }
+
+    #[test]
+    fn a_retweet_follows_the_retweet_rule_for_the_recorded_prompt() {
+        let prompt = TweetId::parse("10").expect("id");
+        let unknown = TweetId::parse("11").expect("id");
+        let (buyer, stranger) = (
+            UserId::parse("100").expect("id"),
+            UserId::parse("666").expect("id"),
+        );
+        for (post, by) in [(&prompt, &buyer), (&prompt, &stranger), (&unknown, &buyer)] {
+            agrees(
+                |token, now| {
+                    let id = PurchaseId::parse("pur_9").expect("id");
+                    Guarded::retweet(id, post, by, token.hash(), now, Windows::default())
+                },
+                |p, token, now| match p.reply_tweet.as_ref() == Some(post) {
+                    true => p.retweeted(by, token.hash(), now, Windows::default()),
+                    false => Err(Refusal::WrongState(p.state)),
+                },
+            );
+        }
     }
 
     #[test]

@@ -16,8 +16,8 @@ mod token;
 pub use account::{CardToken, LinkedAccount};
 pub use email::{EmailAddress, InvalidEmail};
 pub use events::{
-    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseCancelled,
-    PurchaseConfirmed, PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
+    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseConfirmed,
+    PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
 };
 pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};

@@ -40,11 +40,10 @@ pub enum State {
     Shipped,
     Expired,
     Declined,
-    Cancelled,
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 7] = [
         State::AwaitingRetweet,
         State::AwaitingEmailConfirmation,
         State::Confirmed,
@@ -52,7 +51,6 @@ impl State {
         State::Shipped,
         State::Expired,
         State::Declined,
-        State::Cancelled,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -64,7 +62,6 @@ impl State {
             State::Shipped => "shipped",
             State::Expired => "expired",
             State::Declined => "declined",
-            State::Cancelled => "cancelled",
         }
     }
 
@@ -76,9 +73,13 @@ impl State {
         )
     }
 
-    /// States in which a unit of stock is set aside for this purchase.
+    /// States in which a unit of stock is set aside for this purchase: from the moment
+    /// the brand asks for the retweet, so that a shopper who is asked can buy.
     pub fn holds_stock(&self) -> bool {
-        matches!(self, State::AwaitingEmailConfirmation | State::Confirmed)
+        matches!(
+            self,
+            State::AwaitingRetweet | State::AwaitingEmailConfirmation | State::Confirmed
+        )
     }
 }
 
@@ -196,8 +197,6 @@ pub enum Refusal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StockEffect {
     None,
-    /// Take one unit off sale; the write fails if none is left.
-    Hold,
     /// Put the held unit back on sale.
     Release,
 }
@@ -225,7 +224,8 @@ pub enum LinkStatus {
 }
 
 impl Purchase {
-    /// A new purchase for a shopper's request post, awaiting their retweet.
+    /// A new purchase for a shopper's request post, awaiting their retweet. Stores insert
+    /// it together with the unit it holds.
     pub fn request(
         request_tweet: TweetId,
         account: &LinkedAccount,
@@ -378,9 +378,9 @@ impl Purchase {
         Ok(change)
     }
 
-    /// The buyer retweeted in time: hold a unit, open the email window, and claim the
-    /// confirmation email with the hash of the link it will carry.
-    pub fn hold(
+    /// The buyer retweeted in time: open the email window and claim the confirmation
+    /// email with the hash of the link it will carry.
+    pub fn retweeted(
         &self,
         by: &UserId,
         link: TokenHash,
@@ -394,24 +394,12 @@ impl Purchase {
         if !self.open(now) {
             return Err(Refusal::Expired);
         }
-        Ok(self.change(now, StockEffect::Hold, |p| {
+        Ok(self.change(now, StockEffect::None, |p| {
             p.state = State::AwaitingEmailConfirmation;
             p.deadline = Some(now.plus(windows.email));
             p.token_hash = Some(link);
             p.notice = Notice::Sending(now);
         }))
-    }
-
-    /// The last unit went to someone else before this buyer retweeted; claims telling them.
-    pub fn cancel_sold_out(&self, now: Timestamp) -> Result<Change, Refusal> {
-        self.expect(State::AwaitingRetweet)?;
-        let mut change = self.change(now, StockEffect::None, |p| {
-            p.state = State::Cancelled;
-            p.deadline = None;
-            p.notice = Notice::Sending(now);
-        });
-        change.deadline_after = None;
-        Ok(change)
     }
 
     /// Takes over an abandoned confirmation email with a new link, replacing the old one:
@@ -566,7 +554,7 @@ mod tests {
     fn awaiting_email() -> Purchase {
         apply(
             requested()
-                .hold(&buyer(), link(), at(MIN), Windows::default())
+                .retweeted(&buyer(), link(), at(MIN), Windows::default())
                 .expect("hold"),
         )
     }
@@ -598,27 +586,31 @@ mod tests {
     }
 
     #[test]
-    fn only_the_buyer_can_hold_and_only_in_time() {
+    fn only_the_buyer_can_retweet_and_only_in_time() {
         let p = requested();
         let stranger = UserId::parse("666").expect("id");
         assert_eq!(
-            p.hold(&stranger, link(), at(1), Windows::default()),
+            p.retweeted(&stranger, link(), at(1), Windows::default()),
             Err(Refusal::NotBuyer)
         );
         assert_eq!(
-            p.hold(&buyer(), link(), at(15 * MIN), Windows::default()),
+            p.retweeted(&buyer(), link(), at(15 * MIN), Windows::default()),
             Err(Refusal::Expired)
         );
         let c = p
-            .hold(&buyer(), link(), at(MIN), Windows::default())
-            .expect("hold");
-        assert_eq!(c.stock, StockEffect::Hold);
+            .retweeted(&buyer(), link(), at(MIN), Windows::default())
+            .expect("retweet");
+        assert_eq!(
+            c.stock,
+            StockEffect::None,
+            "the unit is held since the request"
+        );
         assert_eq!(c.deadline_after, Some(at(MIN)));
         assert_eq!(c.after.state, State::AwaitingEmailConfirmation);
         assert_eq!(c.after.deadline, Some(at(16 * MIN)));
         assert_eq!(
             c.after
-                .hold(&buyer(), link(), at(2 * MIN), Windows::default()),
+                .retweeted(&buyer(), link(), at(2 * MIN), Windows::default()),
             Err(Refusal::WrongState(State::AwaitingEmailConfirmation))
         );
     }
@@ -638,7 +630,10 @@ mod tests {
             windows,
         );
         assert_eq!(p.deadline, Some(at(60)));
-        let held = apply(p.hold(&buyer(), link(), at(10), windows).expect("hold"));
+        let held = apply(
+            p.retweeted(&buyer(), link(), at(10), windows)
+                .expect("hold"),
+        );
         assert_eq!(held.deadline, Some(at(40)));
     }
 
@@ -677,7 +672,7 @@ mod tests {
         let token = ConfirmationToken::generate();
         let held = apply(
             prompted
-                .hold(&buyer(), token.hash(), at(MIN), Windows::default())
+                .retweeted(&buyer(), token.hash(), at(MIN), Windows::default())
                 .expect("hold"),
         );
         assert_eq!(
@@ -699,11 +694,7 @@ mod tests {
             Notice::Sent,
             "a confirmed purchase owes nothing"
         );
-        let closing = [
-            confirmed.decline(at(MIN + 3)),
-            requested().cancel_sold_out(at(MIN + 3)),
-            held.expire(at(30 * MIN)),
-        ];
+        let closing = [confirmed.decline(at(MIN + 3)), held.expire(at(30 * MIN))];
         for change in closing {
             let after = change.expect("close").after;
             assert!(
@@ -811,14 +802,14 @@ mod tests {
     }
 
     #[test]
-    fn expiry_releases_only_what_was_held() {
+    fn expiry_puts_the_held_unit_back_on_sale() {
         let p = requested();
         assert!(!p.is_overdue(at(15 * MIN - 1)));
         assert!(p.expire(at(15 * MIN - 1)).is_err());
         let c = p.expire(at(15 * MIN)).expect("expire");
         assert_eq!(
             (c.after.state, c.stock, c.deadline_after),
-            (State::Expired, StockEffect::None, None)
+            (State::Expired, StockEffect::Release, None)
         );
 
         let held = awaiting_email();
@@ -834,16 +825,6 @@ mod tests {
 
         let confirmed = apply(held.confirm(at(2 * MIN)).expect("confirm"));
         assert!(!confirmed.is_overdue(at(100 * MIN)));
-    }
-
-    #[test]
-    fn sold_out_cancels_a_request() {
-        let c = requested().cancel_sold_out(at(1)).expect("cancel");
-        assert_eq!(
-            (c.after.state, c.stock),
-            (State::Cancelled, StockEffect::None)
-        );
-        assert!(awaiting_email().cancel_sold_out(at(1)).is_err());
     }
 
     #[test]

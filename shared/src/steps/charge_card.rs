@@ -50,7 +50,7 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
             tracing::info!(charge_id = %charge_id, amount_minor = purchase.price.minor, currency = purchase.price.currency.as_str(), "card charged");
             match transition(app, purchase, |p| p.pay(charge_id.clone(), now)).await? {
                 Transition::Applied(p) => succeeded(app, &p).await?,
-                Transition::Refused(_, p) | Transition::SoldOut(p) => {
+                Transition::Refused(p) => {
                     tracing::warn!(state = %p.state, "charged, but the purchase had already moved on");
                     return Ok(Outcome::NothingToDo(p.state));
                 }
@@ -61,7 +61,7 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
             tracing::info!(reason = %reason, "card declined");
             match transition(app, purchase, |p| p.decline(now)).await? {
                 Transition::Applied(p) => declined(app, p, true).await?,
-                Transition::Refused(_, p) | Transition::SoldOut(p) => {
+                Transition::Refused(p) => {
                     return Ok(Outcome::NothingToDo(p.state));
                 }
             }
@@ -106,7 +106,7 @@ mod tests {
         let p = w.purchase("500").await;
         let now = w.app.ports.clock.now();
         let held = p
-            .hold(&p.buyer, link(), now, w.app.settings.windows)
+            .retweeted(&p.buyer, link(), now, w.app.settings.windows)
             .expect("hold");
         w.mem.store.apply(&held).await.expect("apply");
         let c: Change = held.after.confirm(now).expect("confirm");

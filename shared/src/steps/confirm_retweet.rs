@@ -1,16 +1,16 @@
 //! Someone retweeted one of the brand's confirmation requests. If it is the buyer, in
-//! time, hold a unit and email the 15-minute confirmation link.
+//! time, open the email window and email the 15-minute confirmation link.
 
 use std::time::Duration;
 
-use super::{StepError, Transition, notices, traced, transition};
+use super::{StepError, notices, traced};
 use crate::app::App;
 use crate::domain::{
-    ConfirmationRetweeted, ConfirmationToken, Event, LinkKey, Purchase, PurchaseCancelled,
-    PurchaseId, Refusal, State,
+    ConfirmationRetweeted, ConfirmationToken, Guarded, LinkKey, Purchase, PurchaseId, Refusal,
+    State,
 };
 use crate::messages;
-use crate::ports::PortError;
+use crate::ports::{Checked, PortError};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -22,8 +22,6 @@ pub enum Outcome {
     NotBuyer,
     /// The retweet window had passed; the expiry step tells the shopper.
     TooLate,
-    /// No unit was left to hold; the shopper was told.
-    SoldOut,
     AlreadyPast(State),
 }
 
@@ -38,66 +36,75 @@ pub async fn handle(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome,
 }
 
 async fn decide(app: &App, event: &ConfirmationRetweeted) -> Result<Outcome, StepError> {
-    let Some(purchase) = prompted(app, event).await? else {
+    let Some(id) = prompted(app, event).await? else {
         return Ok(Outcome::UnknownPost);
     };
-    tracing::Span::current().record("purchase_id", tracing::field::display(&purchase.id));
-    let id = purchase.id.clone();
+    tracing::Span::current().record("purchase_id", tracing::field::display(&id));
     let (now, windows, lease) = (
         app.ports.clock.now(),
         app.settings.windows,
         app.settings.effect_lease,
     );
-    // The link is made before the write that holds the unit: that write stores its hash
-    // and claims the email that carries it.
+    // The link is made before the write that opens its window: that write stores its hash
+    // and claims the email that carries it. The write reads nothing first: when it is
+    // refused, the purchase as it found it says why.
     let token = ConfirmationToken::generate();
     let hash = token.hash();
-    match transition(app, purchase, |p| {
-        p.hold(&event.user_id, hash.clone(), now, windows)
-    })
-    .await?
-    {
-        Transition::Applied(p) => {
+    let (prompt, by) = (&event.brand_tweet_id, &event.user_id);
+    let retweet = Guarded::retweet(id.clone(), prompt, by, hash.clone(), now, windows);
+    let p = match app.ports.purchases.apply_guarded(&retweet).await? {
+        Checked::Written(p) => {
             send_confirmation(app, p, token, false).await?;
-            Ok(Outcome::EmailSent(id))
+            return Ok(Outcome::EmailSent(id));
         }
+        Checked::Refused(None) => return Ok(Outcome::UnknownPost),
+        Checked::Refused(Some(p)) => p,
+    };
+    if p.reply_tweet.as_ref() != Some(prompt) {
+        // Still waiting to record its prompt (X published it, the write after has not
+        // landed or is being retried): the retweet came too early, not from nowhere, so
+        // fail and have the event delivered again once the prompt is recorded.
+        if p.state == State::AwaitingRetweet && p.reply_tweet.is_none() {
+            return Err(StepError::Incomplete(format!(
+                "purchase {id} has not recorded its prompt yet"
+            )));
+        }
+        return Ok(Outcome::UnknownPost);
+    }
+    match p.retweeted(by, hash.clone(), now, windows) {
         // A redelivery: the email is out, going out, or abandoned, and then sent again
         // with a new link.
-        Transition::Refused(Refusal::WrongState(State::AwaitingEmailConfirmation), p) => {
+        Err(Refusal::WrongState(State::AwaitingEmailConfirmation)) => {
             let retake = |p: &Purchase| p.issue_token(hash.clone(), now, lease);
             if let Some(p) = notices::resume(app, p, retake).await? {
                 send_confirmation(app, p, token, true).await?;
             }
             Ok(Outcome::EmailSent(id))
         }
-        Transition::Refused(Refusal::NotBuyer, _) => Ok(Outcome::NotBuyer),
-        Transition::Refused(Refusal::Expired, _) => Ok(Outcome::TooLate),
-        Transition::SoldOut(p) | Transition::Refused(Refusal::WrongState(State::Cancelled), p) => {
-            cancel_sold_out(app, p).await?;
-            Ok(Outcome::SoldOut)
-        }
-        Transition::Refused(_, p) => Ok(Outcome::AlreadyPast(p.state)),
+        Err(Refusal::NotBuyer) => Ok(Outcome::NotBuyer),
+        Err(Refusal::Expired) => Ok(Outcome::TooLate),
+        Err(_) => Ok(Outcome::AlreadyPast(p.state)),
+        Ok(_) => Err(PortError::new(
+            "confirm_retweet",
+            "the store refused a retweet the rules allow",
+        )
+        .into()),
     }
 }
 
-/// The purchase whose prompt is the brand post in the event, if any. A retweet names the
-/// request that post answers, so that purchase is read by key; a reply with the hashtag
-/// names only the brand post, found through the store's pointer. If the request's purchase
-/// is still waiting to record its prompt (X published it, the write after has not landed
-/// or is being retried), the retweet came too early, not from nowhere: fail, so that the
-/// event is delivered again once the prompt is recorded.
-async fn prompted(app: &App, event: &ConfirmationRetweeted) -> Result<Option<Purchase>, StepError> {
-    let purchases = &app.ports.purchases;
-    let Some(request) = &event.request_tweet_id else {
-        return Ok(purchases.by_reply_tweet(&event.brand_tweet_id).await?);
-    };
-    let id = PurchaseId::for_request(request);
-    match purchases.get(&id).await? {
-        Some(p) if p.reply_tweet.as_ref() == Some(&event.brand_tweet_id) => Ok(Some(p)),
-        Some(p) if p.state == State::AwaitingRetweet && p.reply_tweet.is_none() => Err(
-            StepError::Incomplete(format!("purchase {id} has not recorded its prompt yet")),
-        ),
-        _ => Ok(None),
+/// The purchase whose prompt is the brand post in the event. A retweet names the request
+/// that post answers, which names the purchase; a reply with the hashtag names only the
+/// brand post, found through the store's pointer.
+async fn prompted(
+    app: &App,
+    event: &ConfirmationRetweeted,
+) -> Result<Option<PurchaseId>, StepError> {
+    match &event.request_tweet_id {
+        Some(request) => Ok(Some(PurchaseId::for_request(request))),
+        None => {
+            let found = app.ports.purchases.by_reply_tweet(&event.brand_tweet_id);
+            Ok(found.await?.map(|p| p.id))
+        }
     }
 }
 
@@ -124,29 +131,6 @@ async fn send_confirmation(
     };
     // SES has no lookup: an email whose send outcome was lost may be sent again.
     notices::send(app, purchase, retried, send, |p, ()| p.notice_sent(now)).await
-}
-
-async fn cancel_sold_out(app: &App, purchase: Purchase) -> Result<(), StepError> {
-    let now = app.ports.clock.now();
-    let (p, claimed) = match transition(app, purchase, |p| p.cancel_sold_out(now)).await? {
-        Transition::Applied(p) => (p, true),
-        Transition::Refused(_, p) if p.state == State::Cancelled => (p, false),
-        Transition::Refused(_, p) | Transition::SoldOut(p) => {
-            return Err(PortError::new(
-                "confirm_retweet",
-                format!("cannot cancel a purchase in state {}", p.state),
-            )
-            .into());
-        }
-    };
-    let event = Event::PurchaseCancelled(PurchaseCancelled {
-        purchase_id: p.id.clone(),
-    });
-    let reply =
-        |p: &Purchase| messages::sold_out(&p.buyer_screen_name, &p.product_name, &p.request_tweet);
-    let email = |p: &Purchase| Some(messages::sold_out_email(&p.email, p));
-    notices::tell(app, p, claimed, reply, email).await?;
-    Ok(app.ports.bus.publish(&event).await?)
 }
 
 #[cfg(test)]
@@ -251,7 +235,7 @@ mod tests {
             Outcome::NotBuyer
         );
         assert_eq!(w.purchase("500").await.state, State::AwaitingRetweet);
-        assert_eq!(w.stock("BuyGift25").await, 2);
+        assert_eq!(w.stock("BuyGift25").await, 1, "only the request's unit");
         assert!(w.mem.outbox.sent().is_empty());
     }
 
@@ -330,30 +314,7 @@ mod tests {
                 .expect("ok"),
             Outcome::UnknownPost
         );
-        assert_eq!(w.stock("BuyGift25").await, 2);
+        assert_eq!(w.stock("BuyGift25").await, 1, "only the request's unit");
         assert!(w.mem.outbox.sent().is_empty());
-    }
-
-    #[tokio::test]
-    async fn sold_out_at_the_retweet_cancels_and_says_so() {
-        let w = World::new();
-        let reply = requested(&w, 1).await;
-        w.product("BuyGift25", 0).await;
-        assert_eq!(
-            handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"),
-            Outcome::SoldOut
-        );
-        assert_eq!(
-            handle(&w.app, &retweet(BUYER, &reply)).await.expect("ok"),
-            Outcome::SoldOut
-        );
-        assert_eq!(w.purchase("500").await.state, State::Cancelled);
-        let posts = w.mem.x.posts();
-        assert_eq!(
-            posts.iter().filter(|p| p.text.contains("sold out")).count(),
-            1
-        );
-        assert_eq!(w.mem.outbox.sent().len(), 1);
-        assert!(w.event_names().contains(&"PurchaseCancelled"));
     }
 }

@@ -61,7 +61,7 @@ mod tests {
         let now = w.app.ports.clock.now();
         let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 3] = [
             &|p| {
-                p.hold(&p.buyer, link(), now, w.app.settings.windows)
+                p.retweeted(&p.buyer, link(), now, w.app.settings.windows)
                     .expect("hold")
             },
             &|p| p.confirm(now).expect("confirm"),

@@ -59,8 +59,8 @@ pub(crate) async fn traced<T: std::fmt::Debug>(
 #[derive(Debug)]
 pub(crate) enum Transition {
     Applied(Purchase),
-    Refused(Refusal, Purchase),
-    SoldOut(Purchase),
+    /// The rules refused it; here is the purchase they decided from.
+    Refused(Purchase),
 }
 
 const DECIDE_ATTEMPTS: usize = 5;
@@ -75,16 +75,10 @@ pub(crate) async fn transition(
     for _ in 0..DECIDE_ATTEMPTS {
         let change = match decide(&purchase) {
             Ok(change) => change,
-            Err(refusal) => return Ok(Transition::Refused(refusal, purchase)),
+            Err(_) => return Ok(Transition::Refused(purchase)),
         };
         match app.ports.purchases.apply(&change).await? {
             Applied::Done => return Ok(Transition::Applied(change.after)),
-            // No unit was left, unless the purchase itself had moved on (a twin delivery
-            // holding it first): then decide again from what is stored.
-            Applied::SoldOut => match app.ports.purchases.get(&purchase.id).await? {
-                Some(fresh) if fresh.version != purchase.version => purchase = fresh,
-                _ => return Ok(Transition::SoldOut(purchase)),
-            },
             Applied::Stale => match app.ports.purchases.get(&purchase.id).await? {
                 Some(fresh) => purchase = fresh,
                 None => return Err(StepError::Contention(purchase.id)),

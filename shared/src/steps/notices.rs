@@ -32,12 +32,12 @@ pub(crate) async fn resume(
                 Ok(Some(p))
             }
             // Another delivery took it over first.
-            Transition::Refused(_, p)
+            Transition::Refused(p)
                 if p.notice_status(app.ports.clock.now(), lease) == NoticeStatus::Sending =>
             {
                 Err(in_flight(&p))
             }
-            Transition::Refused(..) | Transition::SoldOut(_) => Ok(None),
+            Transition::Refused(..) => Ok(None),
         },
     }
 }

@@ -1,5 +1,5 @@
-//! A shopper posted a purchase hashtag: open a purchase and ask for the retweet, or say
-//! plainly why not (no linked account, unknown product, sold out).
+//! A shopper posted a purchase hashtag: open a purchase, holding a unit for it, and ask
+//! for the retweet, or say plainly why not (no linked account, unknown product, sold out).
 
 use super::effects::post_reply;
 use super::{StepError, notices, reply_once, traced};
@@ -49,6 +49,8 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
         return match ports.purchases.insert(&purchase).await? {
             Inserted::New(p) => prompt(app, p, false).await,
             Inserted::Existing(p) => resume(app, p).await,
+            // The last unit was held for someone else since the read.
+            Inserted::SoldOut => refuse(app, event, &basis).await,
         };
     }
     // A redelivery finds the purchase it opened, whatever changed since (the last unit
@@ -57,11 +59,11 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
     if let Some(existing) = ports.purchases.get(&id).await? {
         return resume(app, existing).await;
     }
-    refuse(app, event, basis).await
+    refuse(app, event, &basis).await
 }
 
 /// Tells the shopper, in one reply, why no purchase was opened.
-async fn refuse(app: &App, event: &PurchaseRequested, basis: Basis) -> Result<Outcome, StepError> {
+async fn refuse(app: &App, event: &PurchaseRequested, basis: &Basis) -> Result<Outcome, StepError> {
     // Every answer to one request post is the same single reply, whatever it says.
     let reply_key = format!("reply:{}", event.tweet_id);
     let answer =
@@ -75,7 +77,7 @@ async fn refuse(app: &App, event: &PurchaseRequested, basis: Basis) -> Result<Ou
         .await?;
         return Ok(Outcome::NotLinked);
     }
-    let Some(product) = basis.product else {
+    let Some(product) = &basis.product else {
         answer(messages::unknown_product(
             &event.screen_name,
             &event.hashtag,
@@ -128,7 +130,7 @@ async fn prompt(app: &App, purchase: Purchase, retried: bool) -> Result<Outcome,
 mod tests {
     use super::*;
     use crate::domain::Notice;
-    use crate::steps::testing::{BUYER, World, tweet};
+    use crate::steps::testing::{BUYER, STRANGER, World, tweet};
 
     #[tokio::test]
     async fn opens_a_purchase_and_asks_for_the_retweet() {
@@ -152,8 +154,8 @@ mod tests {
         assert_eq!(p.reply_tweet, Some(posts[0].id.clone()));
         assert_eq!(
             w.stock("BuyGift25").await,
-            5,
-            "nothing is held before the retweet"
+            4,
+            "the unit is held for the shopper who is asked to retweet"
         );
     }
 
@@ -194,6 +196,24 @@ mod tests {
         assert_eq!(p.notice, Notice::Sent);
         handle(&w.app, &event).await.expect("again");
         assert_eq!(w.mem.x.posts().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_last_unit_goes_to_the_first_to_ask_and_the_next_hears_it_sold_out() {
+        let w = World::new();
+        w.product("BuyGift25", 1).await;
+        w.account(BUYER, "tok_visa").await;
+        w.account(STRANGER, "tok_visa").await;
+        let first = handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await;
+        assert!(matches!(first, Ok(Outcome::AwaitingRetweet(_))), "{first:?}");
+        let second = handle(&w.app, &w.request("501", STRANGER, "BuyGift25")).await;
+        assert_eq!(second.expect("handled"), Outcome::SoldOut);
+        assert_eq!(w.stock("BuyGift25").await, 0);
+        assert_eq!(w.mem.store.purchases().len(), 1);
+        let posts = w.mem.x.posts();
+        assert_eq!(posts.len(), 2, "a prompt and a refusal");
+        assert_eq!(posts[1].in_reply_to, Some(tweet("501")));
+        assert!(posts[1].text.contains("sold out"), "{}", posts[1].text);
     }
 
     #[tokio::test]

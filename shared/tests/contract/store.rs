@@ -8,7 +8,7 @@ use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
     CardToken, ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, LinkKey, LinkedAccount,
-    Money, Notice, Product, Purchase, State, Timestamp, TokenHash, TweetId, UserId, Windows,
+    Money, Notice, Product, Purchase, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Purchases,
@@ -77,18 +77,20 @@ async fn stock(store: &dyn Store) -> u32 {
         .stock
 }
 
-/// Inserts a purchase and holds its unit, as a buyer's retweet would.
+/// Inserts a purchase (holding its unit) and opens its email window, as the buyer's
+/// retweet would.
 async fn held(store: &dyn Store, tweet: u64) -> Purchase {
     let p = requested(tweet);
     store.insert(&p).await.expect("insert");
     let change = p
-        .hold(&buyer(), link(), at(60), Windows::default())
-        .expect("hold");
+        .retweeted(&buyer(), link(), at(60), Windows::default())
+        .expect("retweet");
     assert_eq!(store.apply(&change).await.expect("apply"), Applied::Done);
     change.after
 }
 
 async fn insert_keeps_the_first_purchase(store: Arc<dyn Store>) {
+    store.put_product(&product(5)).await.expect("product");
     let p = requested(1);
     assert_eq!(
         store.insert(&p).await.expect("insert"),
@@ -101,6 +103,7 @@ async fn insert_keeps_the_first_purchase(store: Arc<dyn Store>) {
         Inserted::Existing(p.clone())
     );
     assert_eq!(store.get(&p.id).await.expect("get"), Some(p));
+    assert_eq!(stock(store.as_ref()).await, 4, "one unit held, once");
 }
 
 async fn a_change_applies_only_to_the_version_it_was_decided_from(store: Arc<dyn Store>) {
@@ -110,19 +113,17 @@ async fn a_change_applies_only_to_the_version_it_was_decided_from(store: Arc<dyn
     let reply = p
         .record_reply(TweetId::parse("99").expect("id"), at(1))
         .expect("reply");
-    let hold = p
-        .hold(&buyer(), link(), at(2), Windows::default())
-        .expect("hold");
+    let expire = p.expire(at(15 * 60)).expect("expire");
     assert_eq!(store.apply(&reply).await.expect("apply"), Applied::Done);
     assert_eq!(
-        store.apply(&hold).await.expect("apply"),
+        store.apply(&expire).await.expect("apply"),
         Applied::Stale,
         "decided from version 1, now 2"
     );
     assert_eq!(
         stock(store.as_ref()).await,
-        5,
-        "a stale change holds nothing"
+        4,
+        "a stale change releases nothing"
     );
     assert_eq!(
         store.apply(&reply).await.expect("apply"),
@@ -152,8 +153,8 @@ async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn S
     let p = requested(20);
     store.insert(&p).await.expect("insert");
     let hold = p
-        .hold(&buyer(), token.hash(), at(60), Windows::default())
-        .expect("hold");
+        .retweeted(&buyer(), token.hash(), at(60), Windows::default())
+        .expect("retweet");
     store.apply(&hold).await.expect("apply");
     let held = hold.after;
     let link = |token: &ConfirmationToken| LinkKey {
@@ -206,21 +207,31 @@ async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn S
     );
 }
 
-async fn holding_takes_a_unit_and_never_goes_below_zero(store: Arc<dyn Store>) {
+async fn inserting_holds_a_unit_and_never_goes_below_zero(store: Arc<dyn Store>) {
     store.put_product(&product(1)).await.expect("product");
-    held(store.as_ref(), 5).await;
+    let first = requested(5);
+    store.insert(&first).await.expect("insert");
     assert_eq!(stock(store.as_ref()).await, 0);
     let p = requested(6);
-    store.insert(&p).await.expect("insert");
-    let hold = p
-        .hold(&buyer(), link(), at(60), Windows::default())
-        .expect("hold");
-    assert_eq!(store.apply(&hold).await.expect("apply"), Applied::SoldOut);
+    assert_eq!(store.insert(&p).await.expect("insert"), Inserted::SoldOut);
     assert_eq!(stock(store.as_ref()).await, 0);
     assert_eq!(
-        store.get(&p.id).await.expect("get").map(|p| p.state),
-        Some(State::AwaitingRetweet),
+        store.get(&p.id).await.expect("get"),
+        None,
         "nothing written"
+    );
+    assert_eq!(
+        store.insert(&first).await.expect("insert"),
+        Inserted::Existing(first.clone()),
+        "a redelivered request finds its purchase, sold out or not"
+    );
+    let unknown = Purchase {
+        product: Hashtag::parse("BuyNothing").expect("tag"),
+        ..requested(7)
+    };
+    assert_eq!(
+        store.insert(&unknown).await.expect("insert"),
+        Inserted::SoldOut
     );
 }
 
@@ -239,31 +250,22 @@ async fn releasing_puts_the_unit_back_with_the_state_change(store: Arc<dyn Store
     assert_eq!(stock(store.as_ref()).await, 3);
 }
 
-async fn racing_holds_take_exactly_the_stock(store: Arc<dyn Store>) {
+async fn racing_inserts_hold_exactly_the_stock(store: Arc<dyn Store>) {
     const UNITS: u32 = 5;
     const BUYERS: u64 = 20;
     store.put_product(&product(UNITS)).await.expect("product");
-    let mut purchases = Vec::new();
-    for n in 0..BUYERS {
-        let p = requested(100 + n);
-        store.insert(&p).await.expect("insert");
-        purchases.push(p);
-    }
-    let attempts = purchases.iter().map(|p| {
+    let attempts = (0..BUYERS).map(|n| {
         let store = store.clone();
-        let change = p
-            .hold(&buyer(), link(), at(60), Windows::default())
-            .expect("hold");
-        async move { store.apply(&change).await.expect("apply") }
+        async move { store.insert(&requested(100 + n)).await.expect("insert") }
     });
     let results = futures::future::join_all(attempts).await;
     let won = results
         .iter()
-        .filter(|r| matches!(r, Applied::Done))
+        .filter(|r| matches!(r, Inserted::New(_)))
         .count();
     assert_eq!(won, UNITS as usize);
     assert_eq!(
-        results.iter().filter(|r| **r == Applied::SoldOut).count(),
+        results.iter().filter(|r| **r == Inserted::SoldOut).count(),
         (BUYERS - u64::from(UNITS)) as usize
     );
     assert_eq!(stock(store.as_ref()).await, 0);
@@ -297,7 +299,7 @@ async fn purchases_are_found_by_reply_and_keep_the_current_token(store: Arc<dyn 
     let first = ConfirmationToken::generate().hash();
     let change = recorded
         .after
-        .hold(&buyer(), first.clone(), at(60), Windows::default())
+        .retweeted(&buyer(), first.clone(), at(60), Windows::default())
         .expect("hold");
     store.apply(&change).await.expect("apply");
     let stored = read(store.clone()).await;
@@ -453,8 +455,8 @@ async fn accounts_and_products_round_trip(store: Arc<dyn Store>) {
     store.insert(&requested(13)).await.expect("insert");
     assert_eq!(
         store.products().await.expect("list"),
-        [product(4)],
-        "the catalog lists products only"
+        [product(3)],
+        "the catalog lists products only (one unit held)"
     );
 }
 
@@ -512,9 +514,9 @@ contract!(
     a_change_applies_only_to_the_version_it_was_decided_from,
     the_deadline_is_checked_in_the_write,
     a_guarded_change_is_written_only_where_its_guard_holds,
-    holding_takes_a_unit_and_never_goes_below_zero,
+    inserting_holds_a_unit_and_never_goes_below_zero,
     releasing_puts_the_unit_back_with_the_state_change,
-    racing_holds_take_exactly_the_stock,
+    racing_inserts_hold_exactly_the_stock,
     purchases_are_found_by_reply_and_keep_the_current_token,
     due_lists_pending_purchases_past_their_deadline_and_untold_expiries,
     effects_are_claimed_once_and_taken_over_after_the_lease,
@@ -567,6 +569,7 @@ async fn dynamodb_items_carry_the_ttl_the_table_enables() {
 #[tokio::test]
 async fn dynamodb_console_listing_sees_purchases() {
     let (store, _, _) = dynamo().await;
+    store.put_product(&product(1)).await.expect("product");
     store.insert(&requested(13)).await.expect("insert");
     let purchases = store.all_purchases().await.expect("scan");
     assert_eq!(purchases, [requested(13)]);

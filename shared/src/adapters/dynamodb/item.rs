@@ -124,11 +124,7 @@ pub fn standing_attributes(st: &Standing) -> [(&'static str, Option<AttributeVal
     let due = st.due_at();
     let ttl = match (st.state.is_pending(), st.deadline) {
         (true, Some(deadline)) => Some(ttl_after(deadline, KEEP_PENDING_SECS)),
-        _ if matches!(
-            st.state,
-            State::Expired | State::Declined | State::Cancelled
-        ) =>
-        {
+        _ if matches!(st.state, State::Expired | State::Declined) => {
             Some(ttl_after(st.updated_at, KEEP_CLOSED_SECS))
         }
         _ => None,

@@ -197,11 +197,11 @@ impl DynamoStore {
             .map_err(|e| err("build put", e))
     }
 
-    fn stock_update(&self, product: &Hashtag, effect: StockEffect) -> PortResult<Option<Update>> {
-        let (expression, condition) = match effect {
-            StockEffect::None => return Ok(None),
-            StockEffect::Hold => ("SET stock = stock - :one", "stock >= :one"),
-            StockEffect::Release => ("SET stock = stock + :one", "attribute_exists(pk)"),
+    /// Takes a unit off sale (`hold`; the write fails if none is left) or puts one back.
+    fn stock_update(&self, product: &Hashtag, hold: bool) -> PortResult<Update> {
+        let (expression, condition) = match hold {
+            true => ("SET stock = stock - :one", "stock >= :one"),
+            false => ("SET stock = stock + :one", "attribute_exists(pk)"),
         };
         Update::builder()
             .table_name(&self.table)
@@ -210,8 +210,26 @@ impl DynamoStore {
             .condition_expression(condition)
             .expression_attribute_values(":one", n(1))
             .build()
-            .map(Some)
             .map_err(|e| err("build update", e))
+    }
+}
+
+/// Which items' conditions cancelled a transaction (by position); any other failure is an
+/// error.
+fn cancelled(
+    e: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    context: &'static str,
+) -> PortResult<Vec<bool>> {
+    match e {
+        SdkError::ServiceError(e) => match e.into_err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Ok(cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect()),
+            other => Err(err(context, other)),
+        },
+        e => Err(err(context, e)),
     }
 }
 
@@ -283,24 +301,38 @@ impl Purchases for DynamoStore {
     }
 
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
-        METER.dynamodb_write(1, false);
-        let result = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(purchase_to_item(purchase)))
             .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| err("build put", e))?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder()
+                .update(self.stock_update(&purchase.product, true)?)
+                .build(),
+        ];
+        METER.dynamodb_write(items.len() as u64, true);
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Inserted::New(purchase.clone())),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+        let failed = match result {
+            Ok(_) => return Ok(Inserted::New(purchase.clone())),
+            Err(e) => cancelled(e, "insert purchase")?,
+        };
+        match failed.as_slice() {
+            [true, ..] => {
                 let existing = self.get(&purchase.id).await?;
                 existing
                     .map(Inserted::Existing)
                     .ok_or_else(|| PortError::new("insert purchase", "exists, then vanished"))
             }
-            Err(e) => Err(err("insert purchase", e)),
+            [false, true] => Ok(Inserted::SoldOut),
+            _ => Err(PortError::new("insert purchase", "transaction cancelled")),
         }
     }
 
@@ -345,7 +377,10 @@ impl Purchases for DynamoStore {
     async fn apply(&self, change: &Change) -> PortResult<Applied> {
         let after = &change.after;
         let (condition, values) = transition_condition(change);
-        let stock = self.stock_update(&after.product, change.stock)?;
+        let stock = match change.stock {
+            StockEffect::Release => Some(self.stock_update(&after.product, false)?),
+            StockEffect::None => None,
+        };
         let pointer = match &after.reply_tweet {
             Some(reply) if change.reply_recorded => Some(pointer_item(reply_key(reply), &after.id)),
             _ => None,
@@ -400,23 +435,10 @@ impl Purchases for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Applied::Done),
-            Err(SdkError::ServiceError(e)) => match e.into_err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let failed = |i: usize| {
-                        let reason = cancelled.cancellation_reasons().get(i);
-                        reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                    };
-                    if failed(0) {
-                        Ok(Applied::Stale)
-                    } else if change.stock == StockEffect::Hold && failed(1) {
-                        Ok(Applied::SoldOut)
-                    } else {
-                        Err(err("apply change", cancelled))
-                    }
-                }
-                other => Err(err("apply change", other)),
+            Err(e) => match cancelled(e, "apply change")?.first() {
+                Some(true) => Ok(Applied::Stale),
+                _ => Err(PortError::new("apply change", "transaction cancelled")),
             },
-            Err(e) => Err(err("apply change", e)),
         }
     }
 
@@ -441,6 +463,14 @@ impl Purchases for DynamoStore {
             condition.push_str(" AND token_hash = :hash");
             update = update.expression_attribute_values(":hash", s(hash.as_str()));
         }
+        if let Some(buyer) = &guard.buyer {
+            condition.push_str(" AND buyer = :buyer");
+            update = update.expression_attribute_values(":buyer", s(buyer.as_str()));
+        }
+        if let Some(reply) = &guard.reply_tweet {
+            condition.push_str(" AND reply_tweet = :prompt");
+            update = update.expression_attribute_values(":prompt", s(reply.as_str()));
+        }
         let (mut set, mut remove) = (vec!["version = version + :one".to_owned()], Vec::new());
         for (i, (name, value)) in standing_attributes(&change.standing())
             .into_iter()
@@ -455,6 +485,10 @@ impl Purchases for DynamoStore {
                 }
                 None => remove.push(placeholder),
             }
+        }
+        if let Some(hash) = &change.token_hash {
+            set.push("token_hash = :link".to_owned());
+            update = update.expression_attribute_values(":link", s(hash.as_str()));
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {

@@ -29,7 +29,7 @@ struct Tables {
 }
 
 /// Purchases, catalog, accounts and effect records behind one lock, which is what makes a
-/// state change and its stock effect a single atomic step here.
+/// purchase's write and its stock effect a single atomic step here.
 #[derive(Debug, Default)]
 pub struct MemoryStore(Mutex<Tables>);
 
@@ -63,6 +63,10 @@ impl Purchases for MemoryStore {
         let mut t = lock(&self.0);
         if let Some(existing) = t.purchases.get(&purchase.id) {
             return Ok(Inserted::Existing(existing.clone()));
+        }
+        match t.products.get_mut(purchase.product.key()) {
+            Some(product) if product.stock > 0 => product.stock -= 1,
+            _ => return Ok(Inserted::SoldOut),
         }
         t.purchases.insert(purchase.id.clone(), purchase.clone());
         Ok(Inserted::New(purchase.clone()))
@@ -105,18 +109,10 @@ impl Purchases for MemoryStore {
         if current.version != change.expected_version || !deadline_ok {
             return Ok(Applied::Stale);
         }
-        let key = change.after.product.key().to_owned();
-        match change.stock {
-            StockEffect::None => {}
-            StockEffect::Hold => match t.products.get_mut(&key) {
-                Some(product) if product.stock > 0 => product.stock -= 1,
-                _ => return Ok(Applied::SoldOut),
-            },
-            StockEffect::Release => {
-                if let Some(product) = t.products.get_mut(&key) {
-                    product.stock = product.stock.saturating_add(1);
-                }
-            }
+        if change.stock == StockEffect::Release
+            && let Some(product) = t.products.get_mut(change.after.product.key())
+        {
+            product.stock = product.stock.saturating_add(1);
         }
         t.purchases.insert(id.clone(), change.after.clone());
         Ok(Applied::Done)
