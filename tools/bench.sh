@@ -8,8 +8,8 @@
 #                           function's cold start, latency and peak memory; then handler
 #                           CPU per step (criterion).
 #   tools/bench.sh --cheap  what CI runs after tools/build-lambdas.sh: arm64 sizes and the
-#                           counts per purchase, held to tools/bench-baseline.json (none
-#                           may rise) rather than to the DynamoDB budget.
+#                           counts per purchase, held to the DynamoDB budget and to
+#                           tools/bench-baseline.json (none may rise).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tools/venv.sh

@@ -37,6 +37,27 @@ fn err(context: &'static str, e: impl std::fmt::Display) -> PortError {
     PortError::new(context, e)
 }
 
+impl Resources {
+    /// Stores a secret on the emulator, named after this stack, for functions that read
+    /// it at init; returns its id.
+    pub async fn secret(&self, name: &str, value: &serde_json::Value) -> PortResult<String> {
+        let id = format!("{}/{name}", self.bus_name);
+        aws_sdk_secretsmanager::Client::new(&self.config)
+            .create_secret()
+            .name(&id)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                err(
+                    "create secret",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e),
+                )
+            })?;
+        Ok(id)
+    }
+}
+
 pub async fn config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))

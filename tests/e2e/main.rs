@@ -91,7 +91,11 @@ async fn a_retweet_by_someone_else_does_nothing(stack: Stack) {
     stack.settle().await;
     assert_eq!(stack.states().await, ["awaiting_retweet"]);
     assert!(stack.email_subjects().await.is_empty());
-    assert_eq!(stack.stock().await, 9, "only the buyer's request holds a unit");
+    assert_eq!(
+        stack.stock().await,
+        9,
+        "only the buyer's request holds a unit"
+    );
 }
 
 async fn opening_the_link_charges_nothing(stack: Stack) {
@@ -292,19 +296,21 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
     assert_eq!(prompted.len(), units as usize, "one prompt per unit");
     assert_eq!(stack.stock().await, 0, "every unit held for someone asked");
     let brand = &brand;
-    let retweets = prompted.iter().map(|(shopper, id, text, request)| async move {
-        let original = Original {
-            id,
-            author: brand,
-            text,
-            in_reply_to: Some(request),
-        };
-        stack
-            .client
-            .retweet(shopper, &original)
-            .await
-            .expect("retweet")
-    });
+    let retweets = prompted
+        .iter()
+        .map(|(shopper, id, text, request)| async move {
+            let original = Original {
+                id,
+                author: brand,
+                text,
+                in_reply_to: Some(request),
+            };
+            stack
+                .client
+                .retweet(shopper, &original)
+                .await
+                .expect("retweet")
+        });
     futures::future::join_all(retweets).await;
     stack.settle().await;
     let links = stack.links().await;

@@ -19,16 +19,8 @@ async fn answers_the_crc_challenge_with_the_secret_from_secrets_manager() {
     let resources = hashbuy_local::aws::create(&endpoint)
         .await
         .expect("resources on the emulator");
-    let secrets = aws_sdk_secretsmanager::Client::new(&resources.config);
-    let secret_id = format!("{}/x", resources.bus_name);
     let secret = json!({"consumer_key": "ck", "consumer_secret": "from-secrets-manager"});
-    secrets
-        .create_secret()
-        .name(&secret_id)
-        .secret_string(secret.to_string())
-        .send()
-        .await
-        .expect("secret");
+    let secret_id = resources.secret("x", &secret).await.expect("secret");
 
     let runtime = RuntimeApi::start().await.expect("runtime api");
     let _function = spawn_function(

@@ -1,5 +1,7 @@
 //! The shopper confirmed: charge the card once, with the purchase id as the processor's
-//! idempotency key, so however often this runs the card is charged at most once.
+//! idempotency key, so however often this runs the card is charged at most once. The
+//! confirmation page charges at once ([`settle`]), while the shopper waits; this step
+//! charges on `PurchaseConfirmed`, which the page publishes when it could not.
 
 use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
@@ -26,6 +28,12 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
         tracing::warn!("no such purchase");
         return Ok(Outcome::Missing);
     };
+    settle(app, purchase).await
+}
+
+/// Charges a confirmed purchase and records the outcome, or, for one charged or declined
+/// already, re-publishes (and re-tells) what came of it.
+pub(crate) async fn settle(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
     match purchase.state {
         State::Confirmed => {}
         State::Paid => {

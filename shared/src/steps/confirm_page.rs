@@ -1,11 +1,13 @@
 //! The page behind the emailed link. A GET only shows the page (mail scanners open links
-//! by themselves); the Confirm button POSTs, and only that confirms, once, in time.
+//! by themselves); the Confirm button POSTs, and only that confirms, once, in time, and
+//! charges the card while the shopper waits.
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use super::StepError;
+use super::charge_card::{self, Outcome as Charged};
 use super::pages::{page, paragraph};
 use crate::app::App;
 use crate::domain::{
@@ -29,7 +31,7 @@ pub async fn handle(app: &App, request: Request<Bytes>) -> Response<String> {
                 page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Please try again",
-                    &paragraph("Something went wrong on our side and nothing was charged. Please reload this page in a moment."),
+                    &paragraph("Something went wrong on our side. Please try again in a moment: you are never charged twice."),
                 )
             }
         }
@@ -161,34 +163,58 @@ async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError
         }
         Checked::Refused(_) => return Ok(invalid_link()),
     };
-    if p.state == State::Confirmed {
-        // Published again on a repeat POST: if the first publish was lost, this one charges.
-        let event = Event::PurchaseConfirmed(PurchaseConfirmed {
-            purchase_id: p.id.clone(),
-        });
-        app.ports.bus.publish(&event).await?;
-    }
-    Ok(page(
-        StatusCode::OK,
-        "Thank you, your purchase is confirmed",
-        &paragraph(&format!(
-            "We are charging {} for {} now. A receipt follows by email.",
-            p.price, p.product_name
+    // The shopper is waiting: charge now and say how it went. A charge that cannot be
+    // made now is left to charge-card, through the event.
+    match charge_card::settle(app, p.clone()).await {
+        Ok(Charged::Paid | Charged::NothingToDo(State::Paid | State::Shipped)) => Ok(page(
+            StatusCode::OK,
+            "Thank you, your purchase is complete",
+            &paragraph(&format!(
+                "We charged {} for {}, once. It ships soon, and a receipt follows by email.",
+                p.price, p.product_name
+            )),
         )),
-    ))
+        Ok(Charged::Declined | Charged::NothingToDo(State::Declined)) => Ok(page(
+            StatusCode::PAYMENT_REQUIRED,
+            "Your card was declined",
+            &paragraph(
+                "Nothing was charged. Check the card linked to your account, then post the hashtag again.",
+            ),
+        )),
+        Ok(_) => Ok(closed(p.link_status(now), &p)),
+        Err(error) => {
+            tracing::warn!(error = %error, "could not charge while the shopper waited; charge-card will");
+            let event = Event::PurchaseConfirmed(PurchaseConfirmed {
+                purchase_id: p.id.clone(),
+            });
+            app.ports.bus.publish(&event).await?;
+            Ok(page(
+                StatusCode::OK,
+                "Thank you, your purchase is confirmed",
+                &paragraph(&format!(
+                    "We are charging {} for {}, once. A receipt follows by email.",
+                    p.price, p.product_name
+                )),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::app::Ports;
     use crate::domain::{ConfirmationRetweeted, ConfirmationToken};
+    use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortResult};
     use crate::steps::testing::{BUYER, World, id, tweet};
     use crate::steps::{confirm_retweet, request_purchase};
 
     /// A purchase awaiting email confirmation; returns the path of its link.
-    async fn emailed(w: &World) -> String {
+    async fn emailed(w: &World, card: &str) -> String {
         w.product("BuyGift25", 2).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, card).await;
         request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
             .await
             .expect("request");
@@ -219,7 +245,7 @@ mod tests {
     #[tokio::test]
     async fn a_get_shows_the_button_and_confirms_nothing() {
         let w = World::new();
-        let path = emailed(&w).await;
+        let path = emailed(&w, "tok_visa").await;
         for _ in 0..3 {
             let response = handle(&w.app, req(Method::GET, &path)).await;
             assert_eq!(response.status(), StatusCode::OK);
@@ -233,26 +259,85 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_post_confirms_once_and_a_repeat_only_republishes() {
+    async fn a_post_confirms_and_charges_once_and_a_repeat_charges_nothing_more() {
         let w = World::new();
-        let path = emailed(&w).await;
+        let path = emailed(&w, "tok_visa").await;
         let first = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(first.status(), StatusCode::OK);
-        assert_eq!(w.purchase("500").await.state, State::Confirmed);
+        assert!(first.body().contains("We charged"), "{}", first.body());
+        let p = w.purchase("500").await;
+        assert_eq!(p.state, State::Paid);
         let again = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(again.status(), StatusCode::OK);
-        assert!(
-            again.body().contains("already confirmed") || again.body().contains("is confirmed")
-        );
-        assert_eq!(w.event_names(), ["PurchaseConfirmed", "PurchaseConfirmed"]);
+        assert!(again.body().contains("once"), "{}", again.body());
+        let charges = w.mem.cards.charges();
+        assert_eq!(charges.len(), 1);
+        assert_eq!(charges[0].idempotency_key, p.id.as_str());
+        // A repeat publishes again: if the first publish was lost, this one ships.
+        assert_eq!(w.event_names(), ["PaymentSucceeded", "PaymentSucceeded"]);
         let shown = handle(&w.app, req(Method::GET, &path)).await;
         assert!(shown.body().contains("Already confirmed"));
     }
 
     #[tokio::test]
+    async fn a_declined_card_is_answered_on_the_page_and_the_unit_goes_back_on_sale() {
+        let w = World::new();
+        let path = emailed(&w, "tok_card_declined").await;
+        assert_eq!(w.stock("BuyGift25").await, 1);
+        let response = handle(&w.app, req(Method::POST, &path)).await;
+        assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+        assert!(response.body().contains("declined"));
+        assert_eq!(w.purchase("500").await.state, State::Declined);
+        assert_eq!(w.stock("BuyGift25").await, 2);
+        let told = w
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("declined"));
+        assert_eq!(told.count(), 1, "and on X, in case the page is closed");
+        assert_eq!(w.event_names(), ["PaymentDeclined"]);
+    }
+
+    struct ProcessorDown;
+
+    #[async_trait::async_trait]
+    impl Payments for ProcessorDown {
+        async fn charge(&self, _: &ChargeRequest) -> PortResult<ChargeOutcome> {
+            Err(PortError::new("card processor", "timed out"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_charge_that_cannot_be_made_now_is_left_to_charge_card() {
+        let w = World::new();
+        let path = emailed(&w, "tok_visa").await;
+        let ports = Ports {
+            payments: Arc::new(ProcessorDown),
+            ..w.app.ports.clone()
+        };
+        let down = App {
+            ports,
+            ..w.app.clone()
+        };
+        let response = handle(&down, req(Method::POST, &path)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.body().contains("We are charging"));
+        let p = w.purchase("500").await;
+        assert_eq!(p.state, State::Confirmed);
+        assert_eq!(w.event_names(), ["PurchaseConfirmed"]);
+        let event = PurchaseConfirmed { purchase_id: p.id };
+        assert_eq!(
+            charge_card::handle(&w.app, &event).await.expect("charge"),
+            Charged::Paid
+        );
+        assert_eq!(w.mem.cards.charges().len(), 1);
+    }
+
+    #[tokio::test]
     async fn after_the_window_the_link_is_dead_and_says_so() {
         let w = World::new();
-        let path = emailed(&w).await;
+        let path = emailed(&w, "tok_visa").await;
         w.advance(15 * 60);
         let response = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(response.status(), StatusCode::GONE);
@@ -271,7 +356,7 @@ mod tests {
     #[tokio::test]
     async fn bad_links_get_a_plain_404() {
         let w = World::new();
-        let good = emailed(&w).await;
+        let good = emailed(&w, "tok_visa").await;
         let token = ConfirmationToken::generate();
         let wrong_token = format!("/confirm/pur_500.{}", token.expose());
         let no_purchase = format!("/confirm/pur_999.{}", token.expose());

@@ -107,7 +107,11 @@ mod tests {
             request_tweet_id: None,
         };
         confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
-        assert_eq!(w.stock("BuyGift25").await, 1, "a unit held for each request");
+        assert_eq!(
+            w.stock("BuyGift25").await,
+            1,
+            "a unit held for each request"
+        );
 
         w.advance(9 * 60);
         assert_eq!(handle(&w.app).await.expect("run"), Report::default());

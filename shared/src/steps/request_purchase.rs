@@ -205,7 +205,10 @@ mod tests {
         w.account(BUYER, "tok_visa").await;
         w.account(STRANGER, "tok_visa").await;
         let first = handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await;
-        assert!(matches!(first, Ok(Outcome::AwaitingRetweet(_))), "{first:?}");
+        assert!(
+            matches!(first, Ok(Outcome::AwaitingRetweet(_))),
+            "{first:?}"
+        );
         let second = handle(&w.app, &w.request("501", STRANGER, "BuyGift25")).await;
         assert_eq!(second.expect("handled"), Outcome::SoldOut);
         assert_eq!(w.stock("BuyGift25").await, 0);
