@@ -257,7 +257,7 @@ async fn advance_clock(
         .await
         .map_err(internal)?;
     Ok(Json(
-        json!({"now": now.seconds(), "expired": report.expired, "failed": report.failed}),
+        json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed}),
     ))
 }
 

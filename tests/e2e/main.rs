@@ -26,7 +26,10 @@ pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
         .await
         .expect("confirm");
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("We charged"), "charged while the shopper waits: {page}");
+    assert!(
+        page.contains("We charged"),
+        "charged while the shopper waits: {page}"
+    );
     stack.settle().await;
 
     let charges = stack.json("/_local/charges").await;

@@ -25,8 +25,8 @@ pub use ids::{InvalidId, PurchaseId, TweetId, UserId};
 pub use money::{Currency, InvalidMoney, Money};
 pub use product::Product;
 pub use purchase::{
-    Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State, StockEffect,
-    UnknownState, Windows,
+    CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
+    StockEffect, UnknownState, Windows,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{ConfirmationToken, InvalidToken, LinkKey, TokenHash};

@@ -137,13 +137,19 @@ pub struct Standing {
     pub updated_at: Timestamp,
 }
 
+/// How long the confirmation page has to charge a confirmed purchase before the
+/// scheduled expiry step hands the charge to charge-card: longer than the page can run.
+pub const CHARGE_GRACE: Duration = Duration::from_secs(120);
+
 impl Standing {
-    /// When the scheduled expiry step must look at the purchase: at a pending state's
-    /// deadline, or, once expired, as long as telling the shopper is unfinished (no event
-    /// will come to retry it).
+    /// When the scheduled expiry step must look at the purchase (no event will come for
+    /// it): at a pending state's deadline; once confirmed, when the page should long have
+    /// charged it (a page that died half way leaves it unpaid); once expired, as long as
+    /// telling the shopper is unfinished.
     pub fn due_at(&self) -> Option<Timestamp> {
         match (self.state, self.notice) {
             (state, _) if state.is_pending() => self.deadline,
+            (State::Confirmed, _) => Some(self.updated_at.plus(CHARGE_GRACE)),
             (State::Expired, Notice::Sending(since)) => Some(since),
             _ => None,
         }
@@ -825,6 +831,13 @@ mod tests {
 
         let confirmed = apply(held.confirm(at(2 * MIN)).expect("confirm"));
         assert!(!confirmed.is_overdue(at(100 * MIN)));
+        assert_eq!(
+            confirmed.due_at(),
+            Some(at(4 * MIN)),
+            "an unpaid confirmation is looked at after the page's grace"
+        );
+        let paid = apply(confirmed.pay("ch_1".into(), at(3 * MIN)).expect("pay"));
+        assert_eq!(paid.due_at(), None);
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Run on a schedule: every pending purchase whose window has passed expires, its held
 //! unit goes back on sale, and the shopper is told (again on the next run, if telling
-//! them failed: no event would retry it). DynamoDB's TTL deletes the items much
-//! later; correctness never waits for it.
+//! them failed: no event would retry it). A confirmed purchase the page did not manage
+//! to charge is handed to charge-card. DynamoDB's TTL deletes the items much later;
+//! correctness never waits for it.
 
 use tracing::Instrument;
 
 use super::{StepError, Transition, notices, transition};
 use crate::app::App;
-use crate::domain::{Event, Purchase, PurchaseExpired, PurchaseId, State};
+use crate::domain::{Event, Purchase, PurchaseConfirmed, PurchaseExpired, PurchaseId, State};
 use crate::messages;
 
 /// How many due purchases one run takes on; the next run takes the rest.
@@ -16,6 +17,8 @@ pub const BATCH: usize = 100;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub expired: Vec<PurchaseId>,
+    /// Confirmed purchases left unpaid, handed to charge-card.
+    pub to_charge: Vec<PurchaseId>,
     pub failed: usize,
 }
 
@@ -27,23 +30,52 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
         for purchase in app.ports.purchases.due(now, BATCH).await? {
             let id = purchase.id.clone();
             let span = tracing::info_span!("expire", purchase_id = %id);
-            match expire(app, purchase).instrument(span.clone()).await {
-                Ok(true) => report.expired.push(id),
-                Ok(false) => {}
+            let swept = match purchase.state {
+                State::Confirmed => hand_to_charge(app, &id).instrument(span.clone()).await,
+                _ => expire(app, purchase).instrument(span.clone()).await,
+            };
+            match swept {
+                Ok(Swept::Expired) => report.expired.push(id),
+                Ok(Swept::ToCharge) => report.to_charge.push(id),
+                Ok(Swept::Nothing) => {}
                 Err(error) => {
-                    span.in_scope(|| tracing::error!(error = %error, "could not expire; the next run retries"));
+                    span.in_scope(|| tracing::error!(error = %error, "could not finish; the next run retries"));
                     report.failed += 1;
                 }
             }
         }
-        tracing::info!(expired = report.expired.len(), failed = report.failed, "expiry run done");
+        tracing::info!(
+            expired = report.expired.len(),
+            to_charge = report.to_charge.len(),
+            failed = report.failed,
+            "expiry run done"
+        );
         Ok(report)
     }
     .instrument(span)
     .await
 }
 
-async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
+/// What one run did with a due purchase.
+enum Swept {
+    Expired,
+    ToCharge,
+    Nothing,
+}
+
+/// A confirmed purchase still unpaid after the page's grace: the page died half way, so
+/// charge-card charges it (with the same idempotency key, so never twice). Each run asks
+/// again until it is paid or declined.
+async fn hand_to_charge(app: &App, id: &PurchaseId) -> Result<Swept, StepError> {
+    tracing::warn!("confirmed but not charged in time; handing it to charge-card");
+    let event = Event::PurchaseConfirmed(PurchaseConfirmed {
+        purchase_id: id.clone(),
+    });
+    app.ports.bus.publish(&event).await?;
+    Ok(Swept::ToCharge)
+}
+
+async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
     let now = app.ports.clock.now();
     let (p, expired_now) = if purchase.state == State::Expired {
         // Expired by an earlier run that could not finish telling the shopper.
@@ -55,7 +87,7 @@ async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
                 tracing::info!(was = %was, "purchase expired");
                 (p, true)
             }
-            Transition::Refused(..) => return Ok(false),
+            Transition::Refused(..) => return Ok(Swept::Nothing),
         }
     };
     // Only a shopper who was sent a link is emailed that it expired.
@@ -66,12 +98,15 @@ async fn expire(app: &App, purchase: Purchase) -> Result<bool, StepError> {
     };
     match notices::tell(app, p.clone(), expired_now, messages::expired_reply, email).await {
         // An earlier run is still telling them.
-        Err(StepError::InFlight(_)) => return Ok(false),
+        Err(StepError::InFlight(_)) => return Ok(Swept::Nothing),
         other => other?,
     }
     let event = Event::PurchaseExpired(PurchaseExpired { purchase_id: p.id });
     app.ports.bus.publish(&event).await?;
-    Ok(expired_now)
+    Ok(match expired_now {
+        true => Swept::Expired,
+        false => Swept::Nothing,
+    })
 }
 
 #[cfg(test)]
@@ -84,9 +119,9 @@ mod tests {
 
     use crate::adapters::memory::XStandIn;
     use crate::domain::{ConfirmationRetweeted, TweetId};
-    use crate::ports::{PortError, PortResult, Social};
-    use crate::steps::testing::{BUYER, World, id, tweet};
-    use crate::steps::{confirm_retweet, request_purchase};
+    use crate::ports::{PortError, PortResult, Purchases, Social};
+    use crate::steps::testing::{BUYER, World, id, link, tweet};
+    use crate::steps::{charge_card, confirm_retweet, request_purchase};
 
     #[tokio::test]
     async fn expires_overdue_purchases_and_releases_held_units() {
@@ -166,6 +201,35 @@ mod tests {
         async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
             self.x.find_reply(to, text).await
         }
+    }
+
+    #[tokio::test]
+    async fn a_confirmation_the_page_could_not_charge_is_handed_to_charge_card() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        let opened = w.opened("500", "BuyGift25").await;
+        let now = w.app.ports.clock.now();
+        let windows = w.app.settings.windows;
+        let held = opened.retweeted(&opened.buyer, link(), now, windows);
+        let held = held.expect("retweet");
+        w.mem.store.apply(&held).await.expect("apply");
+        // The page confirmed, then died before charging.
+        let confirm = held.after.confirm(now).expect("confirm");
+        w.mem.store.apply(&confirm).await.expect("apply");
+        w.advance(119);
+        assert_eq!(handle(&w.app).await.expect("run"), Report::default());
+        w.advance(1);
+        let report = handle(&w.app).await.expect("run");
+        assert_eq!(report.to_charge, std::slice::from_ref(&opened.id));
+        assert_eq!(w.event_names(), ["PurchaseConfirmed"]);
+        let event = PurchaseConfirmed {
+            purchase_id: opened.id,
+        };
+        charge_card::handle(&w.app, &event).await.expect("charge");
+        assert_eq!(w.purchase("500").await.state, State::Paid);
+        w.advance(60);
+        assert_eq!(handle(&w.app).await.expect("run"), Report::default());
+        assert_eq!(w.mem.cards.charges().len(), 1);
     }
 
     #[tokio::test]

@@ -191,8 +191,14 @@ async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn S
     );
     assert_eq!(store.get(&held.id).await.expect("get"), Some(confirmed));
     assert!(
-        store.due(at(24 * 3600), 10).await.expect("due").is_empty(),
-        "a confirmed purchase leaves the due index"
+        store.due(at(120 + 119), 10).await.expect("due").is_empty(),
+        "a confirmed purchase leaves the deadline behind"
+    );
+    let unpaid = store.due(at(120 + 120), 10).await.expect("due");
+    assert_eq!(
+        unpaid.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        [&held.id],
+        "and comes back once the page should long have charged it"
     );
 
     let missing = Guarded::ship(requested(21).id, at(120));
@@ -335,6 +341,9 @@ async fn due_lists_pending_purchases_past_their_deadline_and_untold_expiries(
         .confirm(at(120))
         .expect("confirm");
     store.apply(&confirmed).await.expect("apply");
+    // Paid: never due again.
+    let paid = confirmed.after.pay("ch_1".into(), at(121)).expect("pay");
+    store.apply(&paid).await.expect("apply");
 
     assert!(
         store
