@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use hashbuy::domain::{
     CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId,
 };
+use hashbuy::metering;
 use hashbuy::ports::ChargeOutcome;
 use hashbuy::ports::StreamRules;
 use hashbuy::steps::{expire_purchases, sync_stream_rules};
@@ -253,17 +254,22 @@ async fn advance_clock(
         .mem
         .clock
         .advance(Duration::from_secs(advance.advance_seconds));
-    let report = expire_purchases::handle(&local.app)
-        .await
-        .map_err(internal)?;
+    let expiry = expire_purchases::handle(&local.app);
+    let report = (metering::invocation("expire-purchases", expiry).await).map_err(internal)?;
     Ok(Json(
         json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed}),
     ))
 }
 
-/// What the stack asked of the billed services so far (see `hashbuy::metering`).
+/// What the stack asked of the billed services so far, in all and per function, and the
+/// IAM actions each function needed (see `hashbuy::metering`).
 async fn metrics() -> Json<Value> {
-    Json(json!(hashbuy::metering::METER.read()))
+    let meter = &hashbuy::metering::METER;
+    Json(json!({
+        "total": meter.read(),
+        "by_function": meter.read_by_function(),
+        "actions": meter.actions_by_function(),
+    }))
 }
 
 /// The stream rules the local X API holds.
@@ -274,8 +280,7 @@ async fn stream_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError>
 
 /// Runs the rules sync, as the scheduled function does; answers what it changed.
 async fn sync_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
-    let plan = sync_stream_rules::handle(&local.app)
-        .await
-        .map_err(internal)?;
+    let sync = sync_stream_rules::handle(&local.app);
+    let plan = (metering::invocation("sync-stream-rules", sync).await).map_err(internal)?;
     Ok(Json(json!(plan)))
 }

@@ -3,13 +3,17 @@
 //! in AWS, or the whole local stack, which runs each function's work as an [`invocation`]
 //! so that the counts can also be read per function.
 //!
+//! Each request is also recorded, per function, as the IAM action it needs
+//! (`dynamodb:GetItem`, `events:PutEvents`, ...), so that a test can hold the deployed
+//! policies to what the code really does.
+//!
 //! DynamoDB capacity follows its documented rules for small items: a write of an item
 //! up to 1 KB is one write unit, a strongly consistent read of up to 4 KB one read unit,
 //! and transactional requests cost double. hashbuy's items hold a few short strings and
 //! numbers, far below both sizes. Scans are not counted: only the console and the rules
 //! sync scan, never a purchase.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -48,6 +52,7 @@ pub struct Meter(Mutex<Tally>);
 struct Tally {
     total: Counts,
     by_function: BTreeMap<&'static str, Counts>,
+    actions: BTreeMap<&'static str, BTreeSet<&'static str>>,
 }
 
 /// The process's meter.
@@ -66,14 +71,27 @@ impl Meter {
                 invocations: 0,
             },
             by_function: BTreeMap::new(),
+            actions: BTreeMap::new(),
         }))
     }
 
-    fn add(&self, count: impl Fn(&mut Counts)) {
-        let mut tally = self
-            .0
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records that the current function needed the IAM action `action` (not counted:
+    /// scans, say, are no purchase's cost).
+    pub fn action(&self, action: &'static str) {
+        if let Ok(function) = FUNCTION.try_with(|f| *f) {
+            let mut tally = self.tally();
+            tally.actions.entry(function).or_default().insert(action);
+        }
+    }
+
+    fn add(&self, count: impl Fn(&mut Counts)) {
+        let mut tally = self.tally();
         count(&mut tally.total);
         if let Ok(function) = FUNCTION.try_with(|f| *f) {
             count(tally.by_function.entry(function).or_default());
@@ -81,15 +99,20 @@ impl Meter {
     }
 
     /// A consistent read, or a query, of `units` read units.
-    pub fn dynamodb_read(&self, units: u64) {
+    pub fn dynamodb_read(&self, action: &'static str, units: u64) {
+        self.action(action);
         self.add(|c| {
             c.dynamodb_requests += 1;
             c.read_units += units;
         });
     }
 
-    /// A write of `items` items, conditional or not (a failed condition is billed too).
-    pub fn dynamodb_write(&self, items: u64, transactional: bool) {
+    /// A write of `items` items, conditional or not (a failed condition is billed too),
+    /// needing `actions` (a transaction needs each of its items' actions).
+    pub fn dynamodb_write(&self, actions: &[&'static str], items: u64, transactional: bool) {
+        for action in actions {
+            self.action(action);
+        }
         self.add(|c| {
             c.dynamodb_requests += 1;
             c.write_units += items * if transactional { 2 } else { 1 };
@@ -97,10 +120,12 @@ impl Meter {
     }
 
     pub fn eventbridge_entry(&self) {
+        self.action("events:PutEvents");
         self.add(|c| c.eventbridge_entries += 1);
     }
 
     pub fn email(&self) {
+        self.action("ses:SendEmail");
         self.add(|c| c.emails += 1);
     }
 
@@ -113,18 +138,16 @@ impl Meter {
     }
 
     pub fn read(&self) -> Counts {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .total
+        self.tally().total
     }
 
     pub fn read_by_function(&self) -> BTreeMap<&'static str, Counts> {
-        let tally = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tally.by_function.clone()
+        self.tally().by_function.clone()
+    }
+
+    /// The IAM actions each function has needed so far.
+    pub fn actions_by_function(&self) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+        self.tally().actions.clone()
     }
 }
 
@@ -172,14 +195,14 @@ mod tests {
     #[tokio::test]
     async fn counts_in_total_and_per_function_and_since_subtracts() {
         let meter = Meter::new();
-        meter.dynamodb_read(1);
+        meter.dynamodb_read("dynamodb:GetItem", 1);
         let before = meter.read();
         invocation("charge-card", async {
-            meter.dynamodb_write(3, true);
+            meter.dynamodb_write(&["dynamodb:PutItem", "dynamodb:UpdateItem"], 3, true);
             meter.email();
         })
         .await;
-        meter.dynamodb_write(1, false);
+        meter.dynamodb_write(&["dynamodb:PutItem"], 1, false);
         let counted = meter.read().since(&before);
         assert_eq!(counted.dynamodb_requests, 2);
         assert_eq!(counted.write_units, 7);
@@ -187,5 +210,11 @@ mod tests {
         assert_eq!(counted.emails, 1);
         let charge = meter.read_by_function()["charge-card"];
         assert_eq!((charge.dynamodb_requests, charge.write_units), (1, 6));
+        let actions = meter.actions_by_function();
+        assert_eq!(
+            actions["charge-card"],
+            BTreeSet::from(["dynamodb:PutItem", "dynamodb:UpdateItem", "ses:SendEmail"]),
+            "only what the function itself asked for"
+        );
     }
 }

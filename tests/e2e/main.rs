@@ -4,6 +4,8 @@
 mod support;
 mod x_api;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use hashbuy_local::client::Original;
 use reqwest::Method;
 use serde_json::json;
@@ -419,4 +421,111 @@ scenarios!(
 #[tokio::test]
 async fn on_emulator_200_buyers_for_20_units_get_exactly_20_charges() {
     race(&Stack::spawn(Mode::Emulator).await, 200, 20).await;
+}
+
+/// The deployed policies allow what the code does: every function is driven on the
+/// emulator (a purchase shipped, a card declined, a processor down, a refusal, an expiry,
+/// a rules sync), and the IAM actions each one needed, recorded by the adapters, are held
+/// to its policy in `infra/template.yaml`.
+#[tokio::test]
+async fn on_emulator_every_function_may_do_what_its_code_does() {
+    let stack = Stack::spawn(Mode::Emulator).await;
+    stack.seed(10).await;
+    for (n, card) in [
+        (1, "tok_visa"),
+        (2, "tok_card_declined"),
+        (3, "tok_unavailable"),
+    ] {
+        let shopper = stack.shopper(n, card).await;
+        let request = stack.client.tweet(&shopper, &format!("#{PRODUCT}")).await;
+        stack.settle().await;
+        let link = stack
+            .retweet_prompt(&shopper, &request.expect("tweet").id)
+            .await;
+        stack
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("confirm");
+    }
+    let late = stack.shopper(4, "tok_visa").await;
+    stack
+        .client
+        .tweet(&late, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
+    stack
+        .client
+        .tweet(&late, "#BuyNothing")
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let advance = json!({"advance_seconds": 16 * 60});
+    stack
+        .client
+        .post_json("/_local/clock", &advance)
+        .await
+        .expect("clock");
+    let sync = stack
+        .client
+        .post_json("/_local/stream-rules/sync", &json!({}))
+        .await;
+    assert_eq!(sync.expect("sync").0, 200);
+    stack.settle().await;
+
+    let needed = stack.json("/_local/metrics").await["actions"].clone();
+    let needed: BTreeMap<String, BTreeSet<String>> =
+        serde_json::from_value(needed).expect("actions by function");
+    let functions: BTreeSet<_> = needed.keys().map(String::as_str).collect();
+    assert_eq!(
+        functions,
+        BTreeSet::from([
+            "charge-card",
+            "confirm-page",
+            "confirm-retweet",
+            "expire-purchases",
+            "fulfil-order",
+            "request-purchase",
+            "sync-stream-rules",
+            "x-webhook",
+        ]),
+        "every function asked AWS for something"
+    );
+    let allowed = policies();
+    for (function, actions) in &needed {
+        let missing: Vec<_> = actions.difference(&allowed[function]).collect();
+        assert!(
+            missing.is_empty(),
+            "{function} needs {missing:?}, which its policy does not allow"
+        );
+    }
+}
+
+/// Each function's allowed actions, by its binary's name, from the SAM template.
+fn policies() -> BTreeMap<String, BTreeSet<String>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).expect("read the template");
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let mut allowed = BTreeMap::new();
+    for function in resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+    {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str();
+        let statements = function["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default());
+        let actions = statements
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| match &s["Action"] {
+                serde_yaml::Value::Sequence(list) => list.clone(),
+                one => vec![one.clone()],
+            })
+            .filter_map(|a| a.as_str().map(str::to_owned));
+        allowed.insert(binary.expect("Binary").to_owned(), actions.collect());
+    }
+    allowed
 }

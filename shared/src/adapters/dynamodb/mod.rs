@@ -123,6 +123,7 @@ impl DynamoStore {
     /// the hourly stream-rules sync (the one function that lists the catalog; a scan
     /// costs the table's size in read units, which a TTL-trimmed table keeps small).
     async fn scan_kind(&self, kind: &str) -> PortResult<Vec<Item>> {
+        METER.action("dynamodb:Scan");
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -167,7 +168,7 @@ impl DynamoStore {
     }
 
     async fn get_item(&self, key: String) -> PortResult<Option<Item>> {
-        METER.dynamodb_read(1);
+        METER.dynamodb_read("dynamodb:GetItem", 1);
         let output = self
             .client
             .get_item()
@@ -212,6 +213,18 @@ impl DynamoStore {
             .build()
             .map_err(|e| err("build update", e))
     }
+}
+
+/// The IAM actions a transaction needs: each of its items' own.
+fn transact_actions(items: &[TransactWriteItem]) -> Vec<&'static str> {
+    items
+        .iter()
+        .map(|item| match (&item.put, &item.update) {
+            (Some(_), _) => "dynamodb:PutItem",
+            (_, Some(_)) => "dynamodb:UpdateItem",
+            _ => "dynamodb:ConditionCheckItem",
+        })
+        .collect()
 }
 
 /// Which items' conditions cancelled a transaction (by position); any other failure is an
@@ -269,7 +282,10 @@ impl Purchases for DynamoStore {
         let mut basis = Basis::default();
         // DynamoDB may leave keys unprocessed under throttling: ask again for those.
         for _ in 0..BATCH_ATTEMPTS {
-            METER.dynamodb_read(pending.values().map(|k| k.keys().len() as u64).sum());
+            METER.dynamodb_read(
+                "dynamodb:BatchGetItem",
+                pending.values().map(|k| k.keys().len() as u64).sum(),
+            );
             let output = self
                 .client
                 .batch_get_item()
@@ -313,7 +329,7 @@ impl Purchases for DynamoStore {
                 .update(self.stock_update(&purchase.product, true)?)
                 .build(),
         ];
-        METER.dynamodb_write(items.len() as u64, true);
+        METER.dynamodb_write(&transact_actions(&items), items.len() as u64, true);
         let result = self
             .client
             .transact_write_items()
@@ -350,7 +366,7 @@ impl Purchases for DynamoStore {
     }
 
     async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
-        METER.dynamodb_read(1);
+        METER.dynamodb_read("dynamodb:Query", 1);
         let output = self
             .client
             .query()
@@ -396,7 +412,7 @@ impl Purchases for DynamoStore {
             for (k, v) in values {
                 put = put.expression_attribute_values(k, v);
             }
-            METER.dynamodb_write(1, false);
+            METER.dynamodb_write(&["dynamodb:PutItem"], 1, false);
             return match put.send().await {
                 Ok(_) => Ok(Applied::Done),
                 Err(SdkError::ServiceError(e))
@@ -426,7 +442,7 @@ impl Purchases for DynamoStore {
         if let Some(pointer) = pointer {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
         }
-        METER.dynamodb_write(items.len() as u64, true);
+        METER.dynamodb_write(&transact_actions(&items), items.len() as u64, true);
         let result = self
             .client
             .transact_write_items()
@@ -494,7 +510,7 @@ impl Purchases for DynamoStore {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        METER.dynamodb_write(1, false);
+        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         let result = update
             .update_expression(expression)
             .condition_expression(condition)
@@ -531,7 +547,7 @@ impl Catalog for DynamoStore {
     }
 
     async fn put_product(&self, product: &Product) -> PortResult<()> {
-        METER.dynamodb_write(1, false);
+        METER.dynamodb_write(&["dynamodb:PutItem"], 1, false);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -565,7 +581,7 @@ impl Accounts for DynamoStore {
     }
 
     async fn link(&self, account: &LinkedAccount) -> PortResult<()> {
-        METER.dynamodb_write(1, false);
+        METER.dynamodb_write(&["dynamodb:PutItem"], 1, false);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -584,7 +600,7 @@ impl Effects for DynamoStore {
             .seconds()
             .saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
         // A released claim has `claimed_at` 0, so it is stale at once.
-        METER.dynamodb_write(1, false);
+        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         let result = self
             .client
             .update_item()
@@ -616,7 +632,7 @@ impl Effects for DynamoStore {
     }
 
     async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()> {
-        METER.dynamodb_write(1, false);
+        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         self.client
             .update_item()
             .table_name(&self.table)
@@ -634,7 +650,7 @@ impl Effects for DynamoStore {
 
     async fn release(&self, key: &str) -> PortResult<()> {
         // Kept, not deleted: the next claim must know an attempt came before it.
-        METER.dynamodb_write(1, false);
+        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         let result = self
             .client
             .update_item()

@@ -16,10 +16,13 @@
 //! confirmation link and most retweets name their purchase; a new purchase's account and
 //! product come in one batch); find a purchase by the brand's reply through its pointer,
 //! then by key, when a delivery names only that reply; list due purchases on the
-//! `by_deadline` index (`due` = `DUE` and `due_at` = deadline while pending, and = when
-//! the message was claimed while an expired purchase's news is unsent). Every transition
-//! is a conditional write on `version` (and on `deadline` when it matters); holding or
-//! releasing stock and writing the pointer happen in the same transaction.
+//! `by_deadline` index (`due` = `DUE`; `due_at` = the deadline while pending, two minutes
+//! after confirming while unpaid, and when the message was claimed while an expired
+//! purchase's news is unsent). Every transition is a conditional write: on `version`
+//! (and on `deadline` when it matters), or, for a transition decided without reading
+//! (`Guarded`), on the rule's own attributes, as an update returning the item. Holding a
+//! unit happens in the purchase's insert, releasing it and writing the pointer in the
+//! transition's transaction.
 
 pub const PK: &str = "pk";
 /// The TTL attribute, epoch seconds.

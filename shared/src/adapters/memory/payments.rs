@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{CardToken, Money};
-use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortResult};
+use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortError, PortResult};
 
 /// A charge as the card processor stand-in recorded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,9 +16,10 @@ pub struct RecordedCharge {
     pub outcome: ChargeOutcome,
 }
 
-/// A card processor stand-in: a card token containing `declined` is declined, anything
-/// else approved, and a repeated idempotency key returns the first outcome without
-/// charging again.
+/// A card processor stand-in: a card token containing `declined` is declined, one
+/// containing `unavailable` finds the processor down (an error; nothing is recorded),
+/// anything else is approved; a repeated idempotency key returns the first outcome
+/// without charging again.
 #[derive(Debug, Default)]
 pub struct CardProcessor {
     charges: Mutex<Vec<RecordedCharge>>,
@@ -34,6 +35,9 @@ impl CardProcessor {
 #[async_trait]
 impl Payments for CardProcessor {
     async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome> {
+        if request.card.expose().contains("unavailable") {
+            return Err(PortError::new("card processor", "unavailable"));
+        }
         let mut by_key = lock(&self.by_key);
         let mut charges = lock(&self.charges);
         if let Some(&i) = by_key.get(&request.idempotency_key) {
