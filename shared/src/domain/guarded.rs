@@ -1,10 +1,10 @@
 //! Transitions written without reading the purchase first. Where a step needs nothing
 //! from the purchase to decide (a retweet names the request and the prompt, the Confirm
 //! button its purchase and link; a paid order ships whatever else it holds), it spares
-//! the read: the rule is
-//! restated as a [`Guard`] that the store checks in the same conditional write, and the
-//! store hands back the purchase as written, or as it found it, so that the rules in
-//! [`Purchase`] say why not. The tests below hold each guard to the rule it restates.
+//! the read: the rule is restated as a [`Guard`] that the store checks in the same
+//! conditional write, and the store hands back the purchase as written, or as it found
+//! it, so that the rules in [`Purchase`] say why not. The tests below hold each guard to
+//! the rule it restates.
 
 use super::{
     LinkKey, Notice, Purchase, PurchaseId, Standing, State, Timestamp, TokenHash, TweetId, UserId,

@@ -163,8 +163,12 @@ async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError
         }
         Checked::Refused(_) => return Ok(invalid_link()),
     };
-    // The shopper is waiting: charge now and say how it went. A charge that cannot be
-    // made now is left to charge-card, through the event.
+    charge(app, p).await
+}
+
+/// Charges a confirmed purchase while the shopper waits, and says how it went; a charge
+/// that cannot be made now is left to charge-card, through the event.
+async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
     match charge_card::settle(app, p.clone()).await {
         Ok(Charged::Paid | Charged::NothingToDo(State::Paid | State::Shipped)) => Ok(page(
             StatusCode::OK,
@@ -181,7 +185,7 @@ async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError
                 "Nothing was charged. Check the card linked to your account, then post the hashtag again.",
             ),
         )),
-        Ok(_) => Ok(closed(p.link_status(now), &p)),
+        Ok(_) => Ok(closed(p.link_status(app.ports.clock.now()), &p)),
         Err(error) => {
             tracing::warn!(error = %error, "could not charge while the shopper waited; charge-card will");
             let event = Event::PurchaseConfirmed(PurchaseConfirmed {
