@@ -25,7 +25,7 @@ fn minutes(d: Duration) -> u64 {
 
 pub fn confirm_prompt(p: &Purchase, window: Duration) -> String {
     format!(
-        "@{} To buy {} for {}, retweet this post within {} minutes. {} (ref {})",
+        "@{} {} for {} is held for you: retweet this within {} minutes to buy it. {} (ref {})",
         p.buyer_screen_name,
         short(&p.product_name),
         p.price,
@@ -243,6 +243,7 @@ mod tests {
         assert!(text.contains(&p.product.confirmation().to_string()));
         assert!(text.contains("9999999.99 USD"));
         assert!(text.contains("15 minutes"));
+        assert!(text.contains("held for you"));
         assert!(text.contains(p.id.as_str()));
     }
 
