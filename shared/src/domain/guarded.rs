@@ -152,10 +152,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::{
-        CardToken, Change, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount,
-        Money, Product, Refusal,
-    };
+    use crate::domain::purchase::tests::requested;
+    use crate::domain::{Change, ConfirmationToken, Refusal};
 
     const T0: Timestamp = Timestamp(1_800_000_000);
 
@@ -165,30 +163,11 @@ mod tests {
 
     /// A purchase in every state the story reaches, emailed the link of `token`.
     fn every_state(token: &ConfirmationToken) -> Vec<Purchase> {
-        let account = LinkedAccount {
-            x_user_id: UserId::parse("100").expect("id"),
-            screen_name: "ada".into(),
-            email: EmailAddress::parse("ada@example.com").expect("email"),
-            card: CardToken::new("tok_visa"),
-        };
-        let product = Product {
-            hashtag: Hashtag::parse("BuyMug").expect("tag"),
-            name: "Mug".into(),
-            price: Money::price(1200, Currency::parse("USD").expect("cur")).expect("price"),
-            stock: 3,
-        };
         let windows = Windows::default();
         let after = |step: Result<Change, Refusal>| step.expect("step").after;
-        let requested = Purchase::request(
-            TweetId::parse("9").expect("id"),
-            &account,
-            "ada".into(),
-            &product,
-            T0,
-            windows,
-        );
+        let requested = requested();
         let prompted = after(requested.record_reply(TweetId::parse("10").expect("id"), T0));
-        let held = after(prompted.retweeted(&account.x_user_id, token.hash(), at(1), windows));
+        let held = after(prompted.retweeted(&requested.buyer, token.hash(), at(1), windows));
         let confirmed = after(held.confirm(at(2)));
         let paid = after(confirmed.pay("ch_1".into(), at(3)));
         let shipped = after(paid.ship(at(4)));

@@ -505,7 +505,7 @@ impl Purchase {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{ConfirmationToken, Currency};
 
@@ -542,7 +542,9 @@ mod tests {
         }
     }
 
-    fn requested() -> Purchase {
+    /// Ada's request for a mug at `T0`, awaiting her retweet (other domain tests start
+    /// from it too).
+    pub(in crate::domain) fn requested() -> Purchase {
         Purchase::request(
             TweetId::parse("9").expect("id"),
             &account(),

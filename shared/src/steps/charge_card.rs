@@ -101,17 +101,11 @@ mod tests {
     use super::*;
     use crate::domain::{Change, PurchaseId, StockEffect};
     use crate::ports::Purchases;
-    use crate::steps::request_purchase;
-    use crate::steps::testing::{BUYER, World, link, tweet};
+    use crate::steps::testing::{World, link, tweet};
 
     /// A confirmed purchase holding one unit, as if the earlier steps ran.
     async fn confirmed(w: &World, card: &str) -> PurchaseId {
-        w.product("BuyGift25", 3).await;
-        w.account(BUYER, card).await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
-        let p = w.purchase("500").await;
+        let p = w.requested(3, card).await;
         let now = w.app.ports.clock.now();
         let held = p
             .retweeted(&p.buyer, link(), now, w.app.settings.windows)
@@ -190,12 +184,7 @@ mod tests {
     #[tokio::test]
     async fn nothing_is_charged_unless_confirmed() {
         let w = World::new();
-        w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
-        let id = w.purchase("500").await.id;
+        let id = w.requested(3, "tok_visa").await.id;
         let event = PurchaseConfirmed { purchase_id: id };
         assert_eq!(
             handle(&w.app, &event).await.expect("ok"),

@@ -212,17 +212,12 @@ mod tests {
     use crate::app::Ports;
     use crate::domain::{ConfirmationRetweeted, ConfirmationToken};
     use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortResult};
+    use crate::steps::confirm_retweet;
     use crate::steps::testing::{BUYER, World, id, tweet};
-    use crate::steps::{confirm_retweet, request_purchase};
 
     /// A purchase awaiting email confirmation; returns the path of its link.
     async fn emailed(w: &World, card: &str) -> String {
-        w.product("BuyGift25", 2).await;
-        w.account(BUYER, card).await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
-        let reply = w.purchase("500").await.reply_tweet.expect("reply");
+        let reply = w.requested(2, card).await.reply_tweet.expect("reply");
         let rt = ConfirmationRetweeted {
             tweet_id: tweet("600"),
             user_id: id(BUYER),

@@ -137,7 +137,6 @@ async fn send_confirmation(
 mod tests {
     use super::*;
     use crate::domain::{ConfirmationRetweeted, TweetId};
-    use crate::steps::request_purchase;
     use crate::steps::testing::{BUYER, STRANGER, World, id, tweet};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -148,12 +147,8 @@ mod tests {
     use crate::ports::{Email, Mailer, PortResult};
 
     async fn requested(w: &World, stock: u32) -> TweetId {
-        w.product("BuyGift25", stock).await;
-        w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
-        w.purchase("500").await.reply_tweet.expect("reply recorded")
+        let p = w.requested(stock, "tok_visa").await;
+        p.reply_tweet.expect("reply recorded")
     }
 
     fn retweet(by: &str, of: &TweetId) -> ConfirmationRetweeted {

@@ -235,11 +235,7 @@ mod tests {
     #[tokio::test]
     async fn news_of_an_expiry_that_could_not_be_told_is_told_by_the_next_run() {
         let w = World::new();
-        w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
+        w.requested(3, "tok_visa").await;
         let mut app = w.app.clone();
         app.ports.social = Arc::new(DownOnce {
             x: w.mem.x.clone(),

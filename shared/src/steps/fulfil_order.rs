@@ -48,16 +48,10 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
 mod tests {
     use super::*;
     use crate::ports::Purchases;
-    use crate::steps::request_purchase;
-    use crate::steps::testing::{BUYER, World, link};
+    use crate::steps::testing::{World, link};
 
     async fn paid(w: &World) -> PaymentSucceeded {
-        w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
-        let mut p = w.purchase("500").await;
+        let mut p = w.requested(3, "tok_visa").await;
         let now = w.app.ports.clock.now();
         let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 3] = [
             &|p| {
@@ -138,12 +132,7 @@ mod tests {
     #[tokio::test]
     async fn an_unpaid_purchase_is_not_shipped() {
         let w = World::new();
-        w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
-        request_purchase::handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
-            .await
-            .expect("request");
-        let id = w.purchase("500").await.id;
+        let id = w.requested(3, "tok_visa").await.id;
         let outcome = handle(&w.app, &PaymentSucceeded { purchase_id: id })
             .await
             .expect("ok");

@@ -12,6 +12,7 @@ use crate::domain::{
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
+use crate::steps::request_purchase;
 
 pub const BRAND: &str = "1000";
 pub const BUYER: &str = "2001";
@@ -106,6 +107,17 @@ impl World {
         );
         self.mem.store.insert(&opened).await.expect("insert");
         opened
+    }
+
+    /// BuyGift25 with `stock` units, BUYER linked to `card`, and BUYER's request post 500
+    /// handled by `request-purchase`: the purchase awaits the retweet, its prompt posted.
+    pub async fn requested(&self, stock: u32, card: &str) -> Purchase {
+        self.product("BuyGift25", stock).await;
+        self.account(BUYER, card).await;
+        request_purchase::handle(&self.app, &self.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("request");
+        self.purchase("500").await
     }
 
     pub fn request(&self, tweet_id: &str, user: &str, hashtag: &str) -> PurchaseRequested {
