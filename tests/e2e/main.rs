@@ -207,6 +207,16 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
             401
         );
     }
+    // The CRC route signs with the same key, but never a delivery-shaped token.
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("crc_token", &body)
+        .finish();
+    let (status, _) = stack
+        .client
+        .page(Method::GET, &stack.client.url(&format!("/webhook?{query}")))
+        .await
+        .expect("crc");
+    assert_eq!(status, 400);
     stack.settle().await;
     assert_eq!(stack.json("/_local/tweets").await, json!([]));
     assert_eq!(stack.json("/_local/purchases").await, json!([]));

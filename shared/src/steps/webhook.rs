@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::app::App;
 use crate::x::posts::{Seen, classify};
-use crate::x::signature::{HEADER, WebhookKey};
+use crate::x::signature::{CrcToken, HEADER, WebhookKey};
 use crate::x::{activity, stream};
 
 /// Deliveries larger than this are refused before any parsing.
@@ -70,15 +70,27 @@ fn posts(body: &[u8]) -> Result<Vec<Seen>, serde_json::Error> {
         .collect())
 }
 
+/// Answers X's CRC challenge, only for tokens shaped as X makes them: the answer is an
+/// HMAC with the delivery key, so an arbitrary token would make this route a signer of
+/// forged deliveries (see [`crate::x::signature`]).
 fn crc(key: &WebhookKey, request: &Request<Bytes>) -> Response<String> {
     let query = request.uri().query().unwrap_or_default();
-    let token = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "crc_token");
-    match token {
-        Some((_, token)) if !token.is_empty() => reply(
+    let token = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "crc_token")
+        .map(|(_, token)| token);
+    match token.as_deref().map(CrcToken::parse) {
+        Some(Some(token)) => reply(
             StatusCode::OK,
-            json!({"response_token": key.sign(token.as_bytes())}),
+            json!({"response_token": key.answer_crc(&token)}),
         ),
-        _ => reply(
+        Some(None) => {
+            tracing::warn!("CRC refused: token not shaped as X's");
+            reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "crc_token must be 1 to 128 base64 characters"}),
+            )
+        }
+        None => reply(
             StatusCode::BAD_REQUEST,
             json!({"error": "missing crc_token"}),
         ),
@@ -103,6 +115,15 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
         return reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": "bad or missing signature"}),
+        );
+    }
+    // A CRC answer signs its token with the same key: only a JSON object is a delivery,
+    // and no CRC token is one.
+    if body.first() != Some(&b'{') {
+        tracing::warn!("delivery refused: not a JSON object");
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "malformed delivery: a delivery is a JSON object"}),
         );
     }
     let posts = match posts(body) {
@@ -172,11 +193,72 @@ mod tests {
         assert_eq!(response.status(), StatusCode::OK);
         let body: serde_json::Value = serde_json::from_str(response.body()).expect("json");
         assert_eq!(body["response_token"], key().sign(b"abc+="));
-        let missing = Request::get("/webhook").body(Bytes::new()).expect("req");
+        for refused in [
+            "/webhook",
+            "/webhook?crc_token=",
+            "/webhook?crc_token=%7B%7D",
+        ] {
+            let request = Request::get(refused).body(Bytes::new()).expect("req");
+            assert_eq!(
+                handle(&w.app, &key(), request).await.status(),
+                StatusCode::BAD_REQUEST,
+                "{refused}"
+            );
+        }
+    }
+
+    /// Asks the CRC route to sign `token`; then, if it did, posts a delivery whose body
+    /// is that token with the answer as its signature. Returns the delivery's status.
+    async fn replay_crc_answer_as_delivery(w: &World, token: &str) -> Option<StatusCode> {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("crc_token", token)
+            .finish();
+        let crc = Request::get(format!("/webhook?{query}"))
+            .body(Bytes::new())
+            .expect("req");
+        let answer = handle(&w.app, &key(), crc).await;
+        if answer.status() != StatusCode::OK {
+            return None;
+        }
+        let body: serde_json::Value = serde_json::from_str(answer.body()).expect("json");
+        let signature = body["response_token"].as_str().expect("token").to_owned();
+        Some(
+            handle(&w.app, &key(), post(token, Some(signature)))
+                .await
+                .status(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_crc_answer_never_signs_a_delivery() {
+        // The reproduction of the finding: a whole delivery put in `crc_token`.
+        let w = World::new();
         assert_eq!(
-            handle(&w.app, &key(), missing).await.status(),
-            StatusCode::BAD_REQUEST
+            replay_crc_answer_as_delivery(&w, &request_body()).await,
+            None
         );
+        assert!(w.bus.published().is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever token the CRC route signs, a delivery with that body and that
+        /// signature is refused and publishes nothing.
+        #[test]
+        fn no_token_the_crc_route_signs_is_a_valid_delivery(
+            token in proptest::prop_oneof![
+                "[A-Za-z0-9+/=_-]{1,140}",
+                "\\PC{0,64}",
+                "[ {}\\[\\]\":,a-z0-9]{1,64}",
+            ]
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+            let w = World::new();
+            if let Some(status) = runtime.block_on(replay_crc_answer_as_delivery(&w, &token)) {
+                proptest::prop_assert_ne!(status, StatusCode::OK);
+                proptest::prop_assert!(w.bus.published().is_empty());
+            }
+        }
     }
 
     #[tokio::test]

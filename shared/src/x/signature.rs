@@ -1,5 +1,11 @@
 //! X signs webhook deliveries, and answers its CRC challenges, with HMAC-SHA256 keyed by
 //! the app's consumer secret, base64-encoded and prefixed `sha256=`.
+//!
+//! The same key signs both, so a CRC answer for a token `T` *is* the signature of a
+//! delivery whose body is `T`. To keep the CRC route from signing deliveries for anyone
+//! who asks, the two sets are kept apart: a [`CrcToken`] is short and drawn from
+//! base64's alphabets (never `{`), and the webhook takes only a JSON object (`{` first)
+//! as a delivery.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -28,7 +34,13 @@ impl WebhookKey {
             .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
     }
 
-    /// `sha256=<base64 HMAC>` of `payload`: the signature header, or the CRC response token.
+    /// The CRC response token for an X challenge. Only a [`CrcToken`] is answered, so no
+    /// answer is ever a valid delivery signature.
+    pub fn answer_crc(&self, token: &CrcToken) -> String {
+        self.sign(token.0.as_bytes())
+    }
+
+    /// `sha256=<base64 HMAC>` of `payload`: the signature header X sends with a body.
     pub fn sign(&self, payload: &[u8]) -> String {
         let mut mac = self.mac();
         mac.update(payload);
@@ -46,6 +58,27 @@ impl WebhookKey {
         let mut mac = self.mac();
         mac.update(body);
         mac.verify_slice(&signature).is_ok()
+    }
+}
+
+/// A CRC challenge token as X sends them: base64 of random bytes (standard or URL-safe
+/// alphabet), at most [`CrcToken::MAX_LEN`] characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrcToken(String);
+
+impl CrcToken {
+    /// X's tokens are a few dozen characters; this leaves room and bounds the work.
+    pub const MAX_LEN: usize = 128;
+
+    /// The token, or `None` when it is empty, too long, or has a character outside
+    /// `A-Z a-z 0-9 + / - _ =`.
+    pub fn parse(token: &str) -> Option<Self> {
+        let shaped = !token.is_empty()
+            && token.len() <= Self::MAX_LEN
+            && token.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')
+            });
+        shaped.then(|| Self(token.to_owned()))
     }
 }
 
@@ -79,6 +112,29 @@ mod tests {
         assert!(key().verify(body, Some(&sig)));
         assert!(!key().verify(b"{\"tweet_create_events\":[ ]}", Some(&sig)));
         assert!(!WebhookKey::new(Secret::new("other")).verify(body, Some(&sig)));
+    }
+
+    #[test]
+    fn crc_tokens_are_shaped_like_xs() {
+        for good in [
+            "abc",
+            "Zm9vYmFy+/==",
+            "a-b_c",
+            &"A".repeat(CrcToken::MAX_LEN),
+        ] {
+            assert!(CrcToken::parse(good).is_some(), "{good}");
+        }
+        for bad in [
+            "",
+            "{\"tweet_create_events\":[]}",
+            " {}",
+            "a b",
+            "a\n",
+            "é",
+            &"A".repeat(CrcToken::MAX_LEN + 1),
+        ] {
+            assert!(CrcToken::parse(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]
