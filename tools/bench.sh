@@ -46,7 +46,10 @@ fi
 step "release builds (host)"
 packages=()
 for crate in functions/*/; do packages+=(-p "$(basename "$crate")"); done
-cargo build --release --locked "${packages[@]}" -p hashbuy-local
+# Two builds, not one: built together, the functions would link the library with the
+# local stack's `harness` feature; apart, each is what `sam build` deploys.
+cargo build --release --locked "${packages[@]}"
+cargo build --release --locked -p hashbuy-local
 
 step "bootstrap sizes"
 python3 tools/sizes.py --host --json target/bench/sizes.json

@@ -18,6 +18,8 @@ use hashbuy::domain::Event;
 use hashbuy::ports::{EventBus, PortError, PortResult};
 use hashbuy::routing::{self, ROUTES, Route};
 
+use crate::metering::Metered;
+
 use crate::bus::BusStats;
 
 /// Receives of one message before it is dead-lettered.
@@ -73,6 +75,24 @@ pub async fn config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// A DynamoDB client whose requests the meter counts.
+fn metered_dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(Metered)
+            .build(),
+    )
+}
+
+/// An EventBridge client whose requests the meter counts.
+pub fn metered_eventbridge(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(config)
+            .interceptor(Metered)
+            .build(),
+    )
+}
+
 /// Creates a fresh, uniquely named set of resources, so stacks can share an emulator.
 pub async fn create(endpoint: &str) -> PortResult<Resources> {
     let config = config(endpoint).await;
@@ -82,10 +102,14 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
         .unwrap_or(0);
     let name = format!("hashbuy-local-{}-{nanos}", std::process::id());
 
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), &name);
+    let store = DynamoStore::new(metered_dynamodb(&config), &name);
     store.create_table().await?;
 
-    let ses = aws_sdk_sesv2::Client::new(&config);
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&config)
+            .interceptor(Metered)
+            .build(),
+    );
     let domain = format!("{name}.example.com");
     ses.create_email_identity()
         .email_identity(&domain)
@@ -151,7 +175,7 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
                 )
             })?;
         let target = aws_sdk_eventbridge::types::Target::builder()
-            .id(route.function)
+            .id(route.function.name())
             .arn(arn)
             .build()
             .map_err(|e| err("target", e))?;
@@ -219,7 +243,7 @@ pub fn spawn_pollers(resources: &Resources, app: App, stats: Arc<BusStats>) {
                 let messages = match received {
                     Ok(output) => output.messages.unwrap_or_default(),
                     Err(e) => {
-                        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), queue = route.function, "poll failed");
+                        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), queue = route.function.name(), "poll failed");
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     }
@@ -261,14 +285,14 @@ async fn handle_message(
             Event::from_parts(&name, body["detail"].clone()).map_err(|e| e.to_string())
         });
     let done = match event {
-        Ok(event) => match routing::deliver(app, route.function, &event).await {
+        Ok(event) => match crate::bus::deliver(app, route.function, &event).await {
             Ok(()) => Some(true),
             Err(error) if receives >= MAX_RECEIVES => {
-                tracing::error!(error = %error, function = route.function, "delivery failed for good; dead-lettered");
+                tracing::error!(error = %error, function = route.function.name(), "delivery failed for good; dead-lettered");
                 Some(false)
             }
             Err(error) => {
-                tracing::warn!(error = %error, function = route.function, receives, "delivery failed; the queue redelivers");
+                tracing::warn!(error = %error, function = route.function.name(), receives, "delivery failed; the queue redelivers");
                 let handle = message.receipt_handle().unwrap_or_default();
                 let retry_soon = sqs
                     .change_message_visibility()
@@ -282,7 +306,7 @@ async fn handle_message(
             }
         },
         Err(error) => {
-            tracing::error!(error = %error, function = route.function, "undecodable event; dead-lettered");
+            tracing::error!(error = %error, function = route.function.name(), "undecodable event; dead-lettered");
             Some(false)
         }
     };

@@ -8,8 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hashbuy::app::App;
 use hashbuy::domain::Event;
+use hashbuy::function::Function;
 use hashbuy::ports::{EventBus, PortError, PortResult};
 use hashbuy::routing;
+use hashbuy::steps::StepError;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -109,16 +111,26 @@ impl Router {
     }
 }
 
-pub(crate) async fn deliver_with_retries(app: &App, function: &'static str, event: &Event) -> bool {
+/// Runs `function`'s step on `event` as one metered invocation, as its Lambda would.
+pub async fn deliver(app: &App, function: Function, event: &Event) -> Result<(), StepError> {
+    crate::metering::invocation(function, routing::dispatch(app, function, event)).await
+}
+
+pub(crate) async fn deliver_with_retries(app: &App, function: Function, event: &Event) -> bool {
     let purchase_id = event
         .purchase_id()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let span = tracing::info_span!("delivery", function, event = event.name(), purchase_id);
+    let span = tracing::info_span!(
+        "delivery",
+        function = function.name(),
+        event = event.name(),
+        purchase_id
+    );
     async {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {
-            match routing::deliver(app, function, event).await {
+            match deliver(app, function, event).await {
                 Ok(()) => return true,
                 Err(error) if attempt < ATTEMPTS => {
                     tracing::warn!(error = %error, attempt, "delivery failed; retrying");

@@ -13,13 +13,14 @@ use axum::routing::{get, post};
 use hashbuy::domain::{
     CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId,
 };
-use hashbuy::metering;
+use hashbuy::function::Function;
 use hashbuy::ports::ChargeOutcome;
 use hashbuy::ports::StreamRules;
 use hashbuy::steps::{expire_purchases, sync_stream_rules};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::metering;
 use crate::stack::{Local, Shared};
 
 pub fn routes() -> Router<Arc<Local>> {
@@ -255,16 +256,17 @@ async fn advance_clock(
         .clock
         .advance(Duration::from_secs(advance.advance_seconds));
     let expiry = expire_purchases::handle(&local.app);
-    let report = (metering::invocation("expire-purchases", expiry).await).map_err(internal)?;
+    let report =
+        (metering::invocation(Function::ExpirePurchases, expiry).await).map_err(internal)?;
     Ok(Json(
         json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed}),
     ))
 }
 
 /// What the stack asked of the billed services so far, in all and per function, and the
-/// IAM actions each function needed (see `hashbuy::metering`).
+/// IAM actions each function needed (see [`crate::metering`]).
 async fn metrics() -> Json<Value> {
-    let meter = &hashbuy::metering::METER;
+    let meter = &metering::METER;
     Json(json!({
         "total": meter.read(),
         "by_function": meter.read_by_function(),
@@ -281,6 +283,6 @@ async fn stream_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError>
 /// Runs the rules sync, as the scheduled function does; answers what it changed.
 async fn sync_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
     let sync = sync_stream_rules::handle(&local.app);
-    let plan = (metering::invocation("sync-stream-rules", sync).await).map_err(internal)?;
+    let plan = (metering::invocation(Function::SyncStreamRules, sync).await).map_err(internal)?;
     Ok(Json(json!(plan)))
 }

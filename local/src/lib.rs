@@ -8,6 +8,7 @@ pub mod bus;
 pub mod client;
 pub mod console;
 pub mod demo;
+pub mod metering;
 pub mod runtime_api;
 pub mod stack;
 pub mod views;

@@ -17,13 +17,14 @@ use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::{App, Ports};
 use hashbuy::domain::{Clock, SystemClock, Windows};
-use hashbuy::metering;
+use hashbuy::function::Function;
 use hashbuy::settings::{Brand, Settings};
 use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
 use crate::bus::{BusStats, LocalBus};
+use crate::metering::{self, CountedSocial};
 use crate::views::{AwsViews, MemoryViews, Views};
 use crate::x_server::{XKeys, XServer};
 use crate::{aws, console, x_server};
@@ -95,13 +96,13 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .timeout(Duration::from_secs(8))
         .build()
         .map_err(std::io::Error::other)?;
-    let social = Arc::new(XApi::new(
+    let social = Arc::new(CountedSocial(XApi::new(
         http.clone(),
         &x_base,
         config.x_keys.credentials.clone(),
         settings.brand.user_id.clone(),
         Arc::new(SystemClock),
-    ));
+    )));
     let stream_rules = Arc::new(XStreamRules::new(
         http,
         &x_base,
@@ -126,7 +127,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             let store = Arc::new(resources.store.clone());
             let bus = aws::CountingBus {
                 inner: EventBridgeBus::new(
-                    aws_sdk_eventbridge::Client::new(&resources.config),
+                    aws::metered_eventbridge(&resources.config),
                     &resources.bus_name,
                 ),
                 stats: stats.clone(),
@@ -194,7 +195,7 @@ fn plain(response: http::Response<String>) -> Response {
 }
 
 async fn x_webhook(State(local): Shared, request: Request) -> Response {
-    metering::invocation("x-webhook", async {
+    metering::invocation(Function::XWebhook, async {
         match buffered(request, webhook::MAX_BODY_BYTES).await {
             Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
             Err(response) => response,
@@ -204,7 +205,7 @@ async fn x_webhook(State(local): Shared, request: Request) -> Response {
 }
 
 async fn confirmation_page(State(local): Shared, request: Request) -> Response {
-    metering::invocation("confirm-page", async {
+    metering::invocation(Function::ConfirmPage, async {
         match buffered(request, 4 * 1024).await {
             Ok(request) => plain(confirm_page::handle(&local.app, request).await),
             Err(response) => response,

@@ -7,9 +7,9 @@
 pub mod adapters;
 pub mod app;
 pub mod domain;
+pub mod function;
 pub mod lambda;
 pub mod messages;
-pub mod metering;
 pub mod ports;
 pub mod routing;
 pub mod settings;

@@ -2,33 +2,31 @@
 //! stack's bus are both built from this one table, so they cannot drift apart.
 
 use crate::adapters::eventbridge::SOURCE;
-use crate::app::App;
 use crate::domain::Event;
-use crate::metering;
-use crate::steps::{StepError, charge_card, confirm_retweet, fulfil_order, request_purchase};
+use crate::function::Function;
 
 /// One EventBridge rule: events of these `detail-type`s go to this function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
-    pub function: &'static str,
+    pub function: Function,
     pub events: &'static [&'static str],
 }
 
 pub const ROUTES: [Route; 4] = [
     Route {
-        function: "request-purchase",
+        function: Function::RequestPurchase,
         events: &["PurchaseRequested"],
     },
     Route {
-        function: "confirm-retweet",
+        function: Function::ConfirmRetweet,
         events: &["ConfirmationRetweeted"],
     },
     Route {
-        function: "charge-card",
+        function: Function::ChargeCard,
         events: &["PurchaseConfirmed"],
     },
     Route {
-        function: "fulfil-order",
+        function: Function::FulfilOrder,
         events: &["PaymentSucceeded"],
     },
 ];
@@ -41,33 +39,38 @@ impl Route {
 }
 
 /// The functions an event is routed to.
-pub fn consumers(event: &Event) -> impl Iterator<Item = &'static str> + '_ {
+pub fn consumers(event: &Event) -> impl Iterator<Item = Function> + '_ {
     ROUTES
         .iter()
         .filter(|route| route.events.contains(&event.name()))
         .map(|route| route.function)
 }
 
-/// Runs `function`'s step on `event`, as its Lambda would: the local stack's delivery.
-pub async fn deliver(app: &App, function: &'static str, event: &Event) -> Result<(), StepError> {
-    metering::invocation(function, run(app, function, event)).await
-}
-
-async fn run(app: &App, function: &str, event: &Event) -> Result<(), StepError> {
+/// Runs `function`'s step on `event`, as its Lambda would: how the local stack and the
+/// redelivery tests deliver. Not in a Lambda, which runs its one step itself.
+#[cfg(feature = "harness")]
+pub async fn dispatch(
+    app: &crate::app::App,
+    function: Function,
+    event: &Event,
+) -> Result<(), crate::steps::StepError> {
+    use crate::steps::{charge_card, confirm_retweet, fulfil_order, request_purchase};
     match (function, event) {
-        ("request-purchase", Event::PurchaseRequested(e)) => {
+        (Function::RequestPurchase, Event::PurchaseRequested(e)) => {
             request_purchase::handle(app, e).await.map(drop)
         }
-        ("confirm-retweet", Event::ConfirmationRetweeted(e)) => {
+        (Function::ConfirmRetweet, Event::ConfirmationRetweeted(e)) => {
             confirm_retweet::handle(app, e).await.map(drop)
         }
-        ("charge-card", Event::PurchaseConfirmed(e)) => charge_card::handle(app, e).await.map(drop),
-        ("fulfil-order", Event::PaymentSucceeded(e)) => {
+        (Function::ChargeCard, Event::PurchaseConfirmed(e)) => {
+            charge_card::handle(app, e).await.map(drop)
+        }
+        (Function::FulfilOrder, Event::PaymentSucceeded(e)) => {
             fulfil_order::handle(app, e).await.map(drop)
         }
         _ => {
             tracing::warn!(
-                function,
+                function = function.name(),
                 event = event.name(),
                 "no such route; event dropped"
             );
@@ -90,6 +93,9 @@ mod tests {
         for name in Event::NAMES {
             let n = ROUTES.iter().filter(|r| r.events.contains(&name)).count();
             assert!(n <= 1, "{name} has {n} consumers");
+        }
+        for route in ROUTES {
+            assert_eq!(route.function.trigger(), crate::function::Trigger::Events);
         }
     }
 }

@@ -10,6 +10,7 @@ use hashbuy::domain::{
     ConfirmationRetweeted, Event, PaymentSucceeded, PurchaseConfirmed, PurchaseId,
     PurchaseRequested, TweetId, UserId,
 };
+use hashbuy::function::Function;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -65,10 +66,10 @@ fn ids(n: u64) -> Option<(TweetId, PurchaseId, UserId)> {
 /// The `n`th event for `function`: each does its real work on a purchase nobody made
 /// (a shopper who is not linked gets the reply saying so; the others find nothing to do),
 /// and each invocation gets fresh ids so that none is a redelivery.
-pub fn event(function: &str, n: u64) -> Option<Value> {
+pub fn event(function: Function, n: u64) -> Option<Value> {
     let (tweet, purchase_id, user) = ids(n)?;
     let event = match function {
-        "x-webhook" => {
+        Function::XWebhook => {
             return Some(http_api_event(
                 "GET",
                 "/webhook",
@@ -76,27 +77,26 @@ pub fn event(function: &str, n: u64) -> Option<Value> {
                 "crc_token=bench",
             ));
         }
-        "confirm-page" => {
+        Function::ConfirmPage => {
             let path = format!("/confirm/pur_1.{}", "A".repeat(43));
             return Some(http_api_event("GET", "/confirm/{token}", &path, ""));
         }
-        "expire-purchases" | "sync-stream-rules" => return Some(schedule()),
-        "request-purchase" => Event::PurchaseRequested(PurchaseRequested {
+        Function::ExpirePurchases | Function::SyncStreamRules => return Some(schedule()),
+        Function::RequestPurchase => Event::PurchaseRequested(PurchaseRequested {
             purchase_id,
             tweet_id: tweet,
             user_id: user,
             screen_name: "bench".into(),
             hashtag: "BuyBenchMug".into(),
         }),
-        "confirm-retweet" => Event::ConfirmationRetweeted(ConfirmationRetweeted {
+        Function::ConfirmRetweet => Event::ConfirmationRetweeted(ConfirmationRetweeted {
             tweet_id: tweet.clone(),
             user_id: user,
             brand_tweet_id: tweet,
             request_tweet_id: None,
         }),
-        "charge-card" => Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id }),
-        "fulfil-order" => Event::PaymentSucceeded(PaymentSucceeded { purchase_id }),
-        _ => return None,
+        Function::ChargeCard => Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id }),
+        Function::FulfilOrder => Event::PaymentSucceeded(PaymentSucceeded { purchase_id }),
     };
     Some(eventbridge(&event))
 }
@@ -126,7 +126,7 @@ struct Run {
 /// numbered from `first_event`.
 async fn run(
     binary: &Path,
-    function: &str,
+    function: Function,
     env: &Environment<'_>,
     first_event: u64,
 ) -> Result<Run, String> {
@@ -192,7 +192,7 @@ fn median(mut samples: Vec<Duration>) -> f64 {
 /// highest peak memory.
 pub async fn measure(
     binary: &Path,
-    function: &str,
+    function: Function,
     env: &Environment<'_>,
 ) -> Result<Figures, String> {
     let mut runs = Vec::with_capacity(COLD_STARTS);
@@ -200,7 +200,7 @@ pub async fn measure(
         runs.push(run(binary, function, env, start * (WARM as u64 + 1)).await?);
     }
     Ok(Figures {
-        function: function.to_owned(),
+        function: function.name().to_owned(),
         init_ms: median(runs.iter().map(|r| r.init).collect()),
         first_invocation_ms: median(runs.iter().map(|r| r.first).collect()),
         warm_p50_ms: median(runs.iter().flat_map(|r| r.warm.clone()).collect()),

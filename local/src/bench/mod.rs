@@ -8,24 +8,13 @@ mod purchases;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hashbuy::metering::Counts;
+use hashbuy::function::{Function, Trigger};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use self::functions::Figures;
 use self::purchases::{Bench, PerPurchase, Throughput};
-
-/// Every function, as `functions/` names them.
-pub const FUNCTIONS: [&str; 8] = [
-    "x-webhook",
-    "request-purchase",
-    "confirm-retweet",
-    "confirm-page",
-    "charge-card",
-    "fulfil-order",
-    "expire-purchases",
-    "sync-stream-rules",
-];
+use crate::metering::Counts;
 
 /// What a release is held to.
 pub mod budget {
@@ -94,9 +83,6 @@ pub struct Report {
     pub broken_budgets: Vec<String>,
 }
 
-/// The functions behind the HTTP API, which bills each request.
-const HTTP_FUNCTIONS: [&str; 2] = ["x-webhook", "confirm-page"];
-
 /// The AWS bill for 1,000 purchases: each function's invocations billed at its warm
 /// latency on the emulator (per millisecond, at its memory size), plus the requests to
 /// the table, the bus, SES and the HTTP API. `None` without per-function figures.
@@ -111,7 +97,8 @@ fn cost_per_1000(counts: &PerPurchase, functions: &[Figures]) -> Option<f64> {
         per_purchase += invocations
             * (price::LAMBDA_REQUEST
                 + MEMORY_GB * warm_ms.ceil() / 1000.0 * price::LAMBDA_ARM_GB_SECOND);
-        if HTTP_FUNCTIONS.contains(function) {
+        // The HTTP API bills each request to the functions behind it.
+        if Function::from_name(function).map(Function::trigger) == Some(Trigger::Http) {
             per_purchase += invocations * price::HTTP_API_REQUEST;
         }
     }
@@ -200,8 +187,8 @@ async fn measure_functions(
         x_api_base,
     };
     let mut figures = Vec::new();
-    for function in FUNCTIONS {
-        figures.push(functions::measure(&dir.join(function), function, &env).await?);
+    for function in Function::ALL {
+        figures.push(functions::measure(&dir.join(function.name()), function, &env).await?);
     }
     Ok(figures)
 }

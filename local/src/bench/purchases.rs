@@ -1,5 +1,5 @@
 //! Whole purchases through an in-process stack: what each costs in requests to the billed
-//! services (counted by the adapters, see `hashbuy::metering`), and how many complete per
+//! services (counted by the adapters, see `crate::metering`), and how many complete per
 //! second with how long a shopper waits.
 
 use std::collections::BTreeMap;
@@ -7,8 +7,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::metering::{Counts, METER};
 use hashbuy::domain::{UserId, Windows};
-use hashbuy::metering::{Counts, METER};
 use hashbuy::settings::{Brand, Secret};
 use hashbuy::x::oauth1::Credentials;
 use serde::Serialize;

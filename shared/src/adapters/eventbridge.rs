@@ -43,7 +43,6 @@ impl EventBus for EventBridgeBus {
             .build();
         let mut last_error = String::new();
         for attempt in 1..=ENTRY_ATTEMPTS {
-            crate::metering::METER.eventbridge_entry();
             let output = self
                 .client
                 .put_events()

@@ -45,7 +45,6 @@ impl Mailer for SesMailer {
                     .build(),
             )
             .build();
-        crate::metering::METER.email();
         self.client
             .send_email()
             .from_email_address(&self.from)

@@ -86,7 +86,6 @@ async fn answered(
     context: &'static str,
     sent: Result<reqwest::Response, reqwest::Error>,
 ) -> PortResult<reqwest::Response> {
-    crate::metering::METER.x_request();
     let response = sent.map_err(|e| PortError::new(context, e))?;
     let status = response.status();
     if status.is_success() {

@@ -81,7 +81,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
         let app = app.clone();
         async move {
             for function in routing::consumers(&event) {
-                routing::deliver(&app, function, &event)
+                routing::dispatch(&app, function, &event)
                     .await
                     .expect("delivery");
             }

@@ -11,6 +11,7 @@ use hashbuy::domain::{
     ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseConfirmed,
     PurchaseExpired, PurchaseId, PurchaseRequested, PurchaseShipped, TweetId, UserId,
 };
+use hashbuy::function::{Function, Trigger};
 use hashbuy::ports::EventBus;
 use hashbuy::routing::ROUTES;
 use serde_yaml::Value;
@@ -79,8 +80,25 @@ fn every_function_crate_has_exactly_one_function_resource() {
         "a binary is deployed twice: {binaries:?}"
     );
     assert_eq!(unique, crates);
+    let named: BTreeSet<String> = Function::ALL.iter().map(|f| f.name().to_owned()).collect();
+    assert_eq!(
+        named, crates,
+        "hashbuy::function::Function names every crate"
+    );
     for (id, f) in functions(&template) {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+        let function = Function::from_name(&binary(&f)).expect("a named function");
+        let kinds: BTreeSet<&str> = f["Properties"]["Events"]
+            .as_mapping()
+            .map(|events| events.values().filter_map(|e| e["Type"].as_str()).collect())
+            .unwrap_or_default();
+        let trigger = match kinds.iter().copied().collect::<Vec<_>>().as_slice() {
+            ["HttpApi"] => Trigger::Http,
+            ["EventBridgeRule"] => Trigger::Events,
+            ["Schedule"] => Trigger::Schedule,
+            other => panic!("{id}: one kind of trigger expected, found {other:?}"),
+        };
+        assert_eq!(function.trigger(), trigger, "{id}");
     }
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
@@ -110,7 +128,7 @@ fn the_rules_are_the_code_routes() {
         .iter()
         .map(|r| {
             (
-                r.function.to_owned(),
+                r.function.name().to_owned(),
                 r.events.iter().map(|e| (*e).to_owned()).collect(),
             )
         })
@@ -209,7 +227,9 @@ async fn each_event_reaches_exactly_the_functions_routed_for_it() {
         publisher.publish(&event).await.expect("publish");
     }
     for route in ROUTES {
-        let url = queues.get(route.function).expect("a rule for every route");
+        let url = queues
+            .get(route.function.name())
+            .expect("a rule for every route");
         let mut received: Vec<String> = emulator::drain(&config, url)
             .await
             .iter()

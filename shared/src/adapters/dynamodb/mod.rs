@@ -1,6 +1,8 @@
 //! The DynamoDB adapter: purchases, catalog and stock, linked accounts and effect records
 //! in one table. [`schema`] documents the items, keys and access patterns.
 
+#[cfg(feature = "harness")]
+mod harness;
 mod item;
 pub mod schema;
 
@@ -13,10 +15,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 
 use self::item::*;
@@ -25,7 +25,6 @@ use crate::domain::{
     Change, Guarded, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
     TweetId, UserId,
 };
-use crate::metering::METER;
 use crate::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, PortError, PortResult,
     Purchases,
@@ -64,66 +63,10 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Creates the table as the SAM template declares it, with TTL on: for the emulator
-    /// and the local stack. In AWS the template owns the table.
-    pub async fn create_table(&self) -> PortResult<()> {
-        let string_attr = |name: &str, t| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(t)
-                .build()
-                .map_err(|e| err("create table", e))
-        };
-        let key = |name: &str, t| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(t)
-                .build()
-                .map_err(|e| err("create table", e))
-        };
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(DUE_INDEX)
-            .key_schema(key(DUE_PK, KeyType::Hash)?)
-            .key_schema(key(DUE_AT, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| err("create table", e))?;
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(string_attr(PK, ScalarAttributeType::S)?)
-            .attribute_definitions(string_attr(DUE_PK, ScalarAttributeType::S)?)
-            .attribute_definitions(string_attr(DUE_AT, ScalarAttributeType::N)?)
-            .key_schema(key(PK, KeyType::Hash)?)
-            .global_secondary_indexes(index)
-            .send()
-            .await
-            .map_err(|e| err("create table", e))?;
-        let ttl = TimeToLiveSpecification::builder()
-            .attribute_name(TTL)
-            .enabled(true)
-            .build()
-            .map_err(|e| err("enable ttl", e))?;
-        self.client
-            .update_time_to_live()
-            .table_name(&self.table)
-            .time_to_live_specification(ttl)
-            .send()
-            .await
-            .map_err(|e| err("enable ttl", e))?;
-        Ok(())
-    }
-
     /// Every item of one kind, by a full scan: for the local console and tests, and for
     /// the hourly stream-rules sync (the one function that lists the catalog; a scan
     /// costs the table's size in read units, which a TTL-trimmed table keeps small).
     async fn scan_kind(&self, kind: &str) -> PortResult<Vec<Item>> {
-        METER.action("dynamodb:Scan");
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -146,29 +89,7 @@ impl DynamoStore {
         }
     }
 
-    /// Every linked account (console only; see [`Self::scan_kind`]).
-    pub async fn all_accounts(&self) -> PortResult<Vec<LinkedAccount>> {
-        self.scan_kind("account")
-            .await?
-            .iter()
-            .map(account_from_item)
-            .collect()
-    }
-
-    /// Every purchase, oldest first (console only; see [`Self::scan_kind`]).
-    pub async fn all_purchases(&self) -> PortResult<Vec<Purchase>> {
-        let mut all: Vec<_> = self
-            .scan_kind("purchase")
-            .await?
-            .iter()
-            .map(purchase_from_item)
-            .collect::<Result<_, _>>()?;
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(all)
-    }
-
     async fn get_item(&self, key: String) -> PortResult<Option<Item>> {
-        METER.dynamodb_read("dynamodb:GetItem", 1);
         let output = self
             .client
             .get_item()
@@ -213,18 +134,6 @@ impl DynamoStore {
             .build()
             .map_err(|e| err("build update", e))
     }
-}
-
-/// The IAM actions a transaction needs: each of its items' own.
-fn transact_actions(items: &[TransactWriteItem]) -> Vec<&'static str> {
-    items
-        .iter()
-        .map(|item| match (&item.put, &item.update) {
-            (Some(_), _) => "dynamodb:PutItem",
-            (_, Some(_)) => "dynamodb:UpdateItem",
-            _ => "dynamodb:ConditionCheckItem",
-        })
-        .collect()
 }
 
 /// Which items' conditions cancelled a transaction (by position); any other failure is an
@@ -282,10 +191,6 @@ impl Purchases for DynamoStore {
         let mut basis = Basis::default();
         // DynamoDB may leave keys unprocessed under throttling: ask again for those.
         for _ in 0..BATCH_ATTEMPTS {
-            METER.dynamodb_read(
-                "dynamodb:BatchGetItem",
-                pending.values().map(|k| k.keys().len() as u64).sum(),
-            );
             let output = self
                 .client
                 .batch_get_item()
@@ -329,7 +234,6 @@ impl Purchases for DynamoStore {
                 .update(self.stock_update(&purchase.product, true)?)
                 .build(),
         ];
-        METER.dynamodb_write(&transact_actions(&items), items.len() as u64, true);
         let result = self
             .client
             .transact_write_items()
@@ -366,7 +270,6 @@ impl Purchases for DynamoStore {
     }
 
     async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
-        METER.dynamodb_read("dynamodb:Query", 1);
         let output = self
             .client
             .query()
@@ -412,7 +315,6 @@ impl Purchases for DynamoStore {
             for (k, v) in values {
                 put = put.expression_attribute_values(k, v);
             }
-            METER.dynamodb_write(&["dynamodb:PutItem"], 1, false);
             return match put.send().await {
                 Ok(_) => Ok(Applied::Done),
                 Err(SdkError::ServiceError(e))
@@ -442,7 +344,6 @@ impl Purchases for DynamoStore {
         if let Some(pointer) = pointer {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
         }
-        METER.dynamodb_write(&transact_actions(&items), items.len() as u64, true);
         let result = self
             .client
             .transact_write_items()
@@ -510,7 +411,6 @@ impl Purchases for DynamoStore {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         let result = update
             .update_expression(expression)
             .condition_expression(condition)
@@ -547,7 +447,6 @@ impl Catalog for DynamoStore {
     }
 
     async fn put_product(&self, product: &Product) -> PortResult<()> {
-        METER.dynamodb_write(&["dynamodb:PutItem"], 1, false);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -581,7 +480,6 @@ impl Accounts for DynamoStore {
     }
 
     async fn link(&self, account: &LinkedAccount) -> PortResult<()> {
-        METER.dynamodb_write(&["dynamodb:PutItem"], 1, false);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -600,7 +498,6 @@ impl Effects for DynamoStore {
             .seconds()
             .saturating_sub(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
         // A released claim has `claimed_at` 0, so it is stale at once.
-        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         let result = self
             .client
             .update_item()
@@ -632,7 +529,6 @@ impl Effects for DynamoStore {
     }
 
     async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()> {
-        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         self.client
             .update_item()
             .table_name(&self.table)
@@ -650,7 +546,6 @@ impl Effects for DynamoStore {
 
     async fn release(&self, key: &str) -> PortResult<()> {
         // Kept, not deleted: the next claim must know an attempt came before it.
-        METER.dynamodb_write(&["dynamodb:UpdateItem"], 1, false);
         let result = self
             .client
             .update_item()

@@ -1,0 +1,92 @@
+//! What only the local stack and the tests ask of the table: creating it as the template
+//! does, and listing whole kinds for the console. Behind the `harness` feature, which no
+//! function enables.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use super::item::{account_from_item, purchase_from_item};
+use super::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
+use super::{DynamoStore, err};
+use crate::domain::{LinkedAccount, Purchase};
+use crate::ports::PortResult;
+
+impl DynamoStore {
+    /// Creates the table as the SAM template declares it, with TTL on: for the emulator
+    /// and the local stack. In AWS the template owns the table.
+    pub async fn create_table(&self) -> PortResult<()> {
+        let string_attr = |name: &str, t| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(t)
+                .build()
+                .map_err(|e| err("create table", e))
+        };
+        let key = |name: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(t)
+                .build()
+                .map_err(|e| err("create table", e))
+        };
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(DUE_INDEX)
+            .key_schema(key(DUE_PK, KeyType::Hash)?)
+            .key_schema(key(DUE_AT, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| err("create table", e))?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(string_attr(PK, ScalarAttributeType::S)?)
+            .attribute_definitions(string_attr(DUE_PK, ScalarAttributeType::S)?)
+            .attribute_definitions(string_attr(DUE_AT, ScalarAttributeType::N)?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .global_secondary_indexes(index)
+            .send()
+            .await
+            .map_err(|e| err("create table", e))?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(TTL)
+            .enabled(true)
+            .build()
+            .map_err(|e| err("enable ttl", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| err("enable ttl", e))?;
+        Ok(())
+    }
+
+    /// Every linked account (console only; see [`Self::scan_kind`]).
+    pub async fn all_accounts(&self) -> PortResult<Vec<LinkedAccount>> {
+        self.scan_kind("account")
+            .await?
+            .iter()
+            .map(account_from_item)
+            .collect()
+    }
+
+    /// Every purchase, oldest first (console only; see [`Self::scan_kind`]).
+    pub async fn all_purchases(&self) -> PortResult<Vec<Purchase>> {
+        let mut all: Vec<_> = self
+            .scan_kind("purchase")
+            .await?
+            .iter()
+            .map(purchase_from_item)
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(all)
+    }
+}
