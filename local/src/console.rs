@@ -118,12 +118,10 @@ async fn add_product(
     let price = Currency::parse(&new.currency)
         .and_then(|c| Money::price(new.price_cents, c))
         .map_err(bad_request)?;
-    if new.name.trim().is_empty() {
-        return Err(bad_request("a product needs a name"));
-    }
+    let name = Product::parse_name(&new.name).map_err(bad_request)?;
     let product = Product {
         hashtag,
-        name: new.name,
+        name,
         price,
         stock: new.stock,
     };

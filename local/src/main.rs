@@ -123,7 +123,7 @@ struct XArgs {
     #[arg(
         long,
         env = "X_CONSUMER_SECRET",
-        default_value = "local-consumer-secret",
+        default_value = DEFAULT_CONSUMER_SECRET,
         hide_env_values = true
     )]
     x_consumer_secret: String,
@@ -146,7 +146,7 @@ struct StackArgs {
     #[arg(
         long,
         env = "X_CONSUMER_SECRET",
-        default_value = "local-consumer-secret",
+        default_value = DEFAULT_CONSUMER_SECRET,
         hide_env_values = true
     )]
     x_consumer_secret: String,
@@ -156,7 +156,7 @@ struct StackArgs {
     #[arg(
         long,
         env = "X_ACCESS_TOKEN_SECRET",
-        default_value = "local-access-token-secret",
+        default_value = DEFAULT_ACCESS_TOKEN_SECRET,
         hide_env_values = true
     )]
     x_access_token_secret: String,
@@ -164,7 +164,7 @@ struct StackArgs {
     #[arg(
         long,
         env = "X_BEARER_TOKEN",
-        default_value = "local-bearer-token",
+        default_value = DEFAULT_BEARER_TOKEN,
         hide_env_values = true
     )]
     x_bearer_token: String,
@@ -183,10 +183,61 @@ struct StackArgs {
     /// sender, bus and rules there, instead of in memory.
     #[arg(long)]
     aws_endpoint: Option<String>,
+    /// Allow an address other than loopback. The console lists live confirmation links
+    /// and card tokens to anyone who asks, so this also requires your own X secrets.
+    #[arg(long)]
+    public: bool,
 }
 
+/// The built-in secrets: fine on loopback, refused on a network.
+const DEFAULT_CONSUMER_SECRET: &str = "local-consumer-secret";
+const DEFAULT_ACCESS_TOKEN_SECRET: &str = "local-access-token-secret";
+const DEFAULT_BEARER_TOKEN: &str = "local-bearer-token";
+
 impl StackArgs {
+    /// Refuses to serve beyond this machine unless asked to, and then only with secrets
+    /// of the operator's own.
+    fn check_exposure(&self) -> Result<(), String> {
+        if self.addr.ip().is_loopback() {
+            return Ok(());
+        }
+        if !self.public {
+            return Err(format!(
+                "refusing to listen on {}: the console (/_local) shows live confirmation \
+                 links and card tokens to anyone; use a loopback address, or pass --public",
+                self.addr
+            ));
+        }
+        let defaults = [
+            (
+                &self.x_consumer_secret,
+                DEFAULT_CONSUMER_SECRET,
+                "--x-consumer-secret",
+            ),
+            (
+                &self.x_access_token_secret,
+                DEFAULT_ACCESS_TOKEN_SECRET,
+                "--x-access-token-secret",
+            ),
+            (
+                &self.x_bearer_token,
+                DEFAULT_BEARER_TOKEN,
+                "--x-bearer-token",
+            ),
+        ];
+        match defaults
+            .iter()
+            .find(|(value, default, _)| value.as_str() == *default)
+        {
+            Some((_, _, flag)) => Err(format!(
+                "refusing --public with the built-in {flag}: anyone could sign deliveries; give your own"
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn config(&self) -> Result<stack::Config, String> {
+        self.check_exposure()?;
         let user_id = UserId::parse(&self.brand_id).map_err(|e| e.to_string())?;
         Ok(stack::Config {
             addr: self.addr,
@@ -339,5 +390,54 @@ async fn main() -> ExitCode {
             eprintln!("hashbuy-local: server stopped: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<(), String> {
+        let cli = Cli::try_parse_from(["hashbuy-local", "serve"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Serve(args) => args.check_exposure(),
+            _ => Err("not serve".into()),
+        }
+    }
+
+    #[test]
+    fn serves_beyond_loopback_only_when_asked_and_never_with_the_built_in_secrets() {
+        assert_eq!(serve(&["--addr", "127.0.0.1:0"]), Ok(()));
+        assert_eq!(serve(&["--addr", "[::1]:8080"]), Ok(()));
+        let refused = serve(&["--addr", "0.0.0.0:8080"]).expect_err("refused");
+        assert!(refused.contains("--public"), "{refused}");
+        let defaults = serve(&["--addr", "0.0.0.0:8080", "--public"]).expect_err("refused");
+        assert!(defaults.contains("built-in"), "{defaults}");
+        let partly = serve(&[
+            "--addr",
+            "0.0.0.0:8080",
+            "--public",
+            "--x-consumer-secret",
+            "a",
+            "--x-access-token-secret",
+            "b",
+        ]);
+        assert!(
+            partly.is_err(),
+            "the bearer token is still the built-in one"
+        );
+        let own = [
+            "--addr",
+            "0.0.0.0:8080",
+            "--public",
+            "--x-consumer-secret",
+            "a",
+            "--x-access-token-secret",
+            "b",
+            "--x-bearer-token",
+            "c",
+        ];
+        assert_eq!(serve(&own), Ok(()));
     }
 }

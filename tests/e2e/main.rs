@@ -243,6 +243,17 @@ async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: Stack) {
         .await
         .expect("console");
     assert_eq!(status, 400);
+    // A name reaches email subjects and posts: one line only.
+    let (status, _) = stack
+        .client
+        .post_json(
+            "/_local/products",
+            &json!({"hashtag": "BuyBell", "name": "Bell\r\nBcc: eve@example.com",
+                    "price_cents": 100, "currency": "USD", "stock": 1}),
+        )
+        .await
+        .expect("console");
+    assert_eq!(status, 400);
     let request = stack
         .client
         .tweet(&ada, &format!("#{PRODUCT}"))

@@ -10,7 +10,8 @@ pub struct InvalidId {
 }
 
 /// X's ids are 64-bit numbers sent as decimal strings (`id_str`); keep them as strings,
-/// validated, so they never lose precision.
+/// validated, so they never lose precision. X writes no leading zero, and neither may
+/// anyone else: `"0" + id` would otherwise be a second spelling of the same account.
 macro_rules! numeric_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
@@ -21,6 +22,7 @@ macro_rules! numeric_id {
         impl $name {
             pub fn parse(raw: &str) -> Result<Self, InvalidId> {
                 let ok = !raw.is_empty()
+                    && !raw.starts_with('0')
                     && raw.len() <= 20
                     && raw.bytes().all(|b| b.is_ascii_digit())
                     && raw.parse::<u64>().is_ok();
@@ -67,6 +69,32 @@ numeric_id!(
     TweetId,
     "X post id"
 );
+
+/// An X screen name (the handle after `@`): 1 to 15 letters, digits or underscores, as X
+/// allows. The brand's replies echo it, so nothing else is taken from a delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScreenName(String);
+
+impl ScreenName {
+    pub const MAX_LEN: usize = 15;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        let ok = (1..=Self::MAX_LEN).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidId {
+                kind: "X screen name",
+                value: raw.to_owned(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Identifies a purchase in every log line, event and item. It is derived from the post
 /// that asked for it, so a redelivered post can only ever name the same purchase.
@@ -125,9 +153,27 @@ mod tests {
             TweetId::parse("1850000000000000001").map(|t| t.to_string()),
             Ok("1850000000000000001".into())
         );
-        for bad in ["", "12a", "-1", "18446744073709551616", " 1"] {
+        for bad in ["", "12a", "-1", "18446744073709551616", " 1", "0", "01000"] {
             assert!(TweetId::parse(bad).is_err(), "{bad:?}");
             assert!(UserId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn screen_names_are_what_x_allows() {
+        for good in ["a", "ada_lovelace", "A1_", &"x".repeat(15)] {
+            assert!(ScreenName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            &"x".repeat(16),
+            "ada lovelace",
+            "ada\nlink",
+            "@ada",
+            "adé",
+            "a.b",
+        ] {
+            assert!(ScreenName::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -21,9 +21,9 @@ pub use events::{
 };
 pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
-pub use ids::{InvalidId, PurchaseId, TweetId, UserId};
+pub use ids::{InvalidId, PurchaseId, ScreenName, TweetId, UserId};
 pub use money::{Currency, InvalidMoney, Money};
-pub use product::Product;
+pub use product::{InvalidProductName, Product};
 pub use purchase::{
     CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
     StockEffect, UnknownState, Windows,

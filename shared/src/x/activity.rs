@@ -153,6 +153,27 @@ mod tests {
             classify(&post(tweet("x", "2001", &["BuyGift25"])), &brand()),
             None
         );
+        // A second spelling of the brand's id is no id at all.
+        let brand_zero = format!("0{BRAND}");
+        assert_eq!(
+            classify(&post(tweet("5", &brand_zero, &["BuyGift25"])), &brand()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_request_whose_screen_name_x_would_not_allow_is_ignored() {
+        for name in [
+            "",
+            "ada lovelace",
+            "evil\nhttps://x.example",
+            "a_very_long_name_",
+            "@ada",
+        ] {
+            let mut value = tweet("5", "2001", &["BuyGift25"]);
+            value["user"]["screen_name"] = json!(name);
+            assert_eq!(classify(&post(value), &brand()), None, "{name:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A post as hashbuy sees it, whichever way X delivered it, and what it means.
 
 use crate::domain::{
-    ConfirmationRetweeted, Event, Hashtag, PurchaseId, PurchaseRequested, TagKind, TweetId, UserId,
+    ConfirmationRetweeted, Event, Hashtag, PurchaseId, PurchaseRequested, ScreenName, TagKind,
+    TweetId, UserId,
 };
 
 /// The fields of a delivered post that matter here, in X's own strings.
@@ -46,7 +47,8 @@ fn confirms(tags: &[String]) -> bool {
 /// - the buyer's retweet of a brand post carrying a confirmation hashtag, or their reply
 ///   to such a post with the confirmation hashtag, is a [`ConfirmationRetweeted`];
 /// - any other post with a purchase hashtag is a [`PurchaseRequested`];
-/// - the brand's own posts, posts with malformed ids, and everything else are nothing.
+/// - the brand's own posts, posts with malformed ids, requests whose author's screen
+///   name is not one X allows (the reply would echo it), and everything else are nothing.
 pub fn classify(post: &Seen, brand: &UserId) -> Option<Event> {
     let author = UserId::parse(&post.author_id).ok()?;
     if author == *brand {
@@ -82,11 +84,12 @@ pub fn classify(post: &Seen, brand: &UserId) -> Option<Event> {
         TagKind::Purchase(tag) => Some(tag),
         _ => None,
     })?;
+    let screen_name = ScreenName::parse(&post.screen_name).ok()?;
     Some(Event::PurchaseRequested(PurchaseRequested {
         purchase_id: PurchaseId::for_request(&tweet_id),
         tweet_id,
         user_id: author,
-        screen_name: post.screen_name.clone(),
+        screen_name: screen_name.as_str().to_owned(),
         hashtag: tag.as_str().to_owned(),
     }))
 }
