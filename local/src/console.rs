@@ -17,6 +17,7 @@ use hashbuy::function::Function;
 use hashbuy::ports::ChargeOutcome;
 use hashbuy::ports::StreamRules;
 use hashbuy::steps::{expire_purchases, sync_stream_rules};
+use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -80,6 +81,10 @@ async fn health(State(local): Shared) -> Json<Value> {
     }))
 }
 
+/// What a purchase hashtag may weigh, so that the prompt, which carries it and its
+/// confirmation form whole, always fits in a post.
+const MAX_HASHTAG_WEIGHT: usize = 40;
+
 #[derive(Deserialize)]
 struct NewProduct {
     hashtag: String,
@@ -114,6 +119,12 @@ async fn add_product(
         return Err(bad_request(
             "a purchase hashtag starts with Buy, like #BuyGiftCard25",
         ));
+    }
+    // The prompt carries the confirmation hashtag whole; a CJK character weighs 2 on X.
+    if text::weight(hashtag.as_str()) > MAX_HASHTAG_WEIGHT {
+        return Err(bad_request(format!(
+            "a purchase hashtag weighs at most {MAX_HASHTAG_WEIGHT} on X (a CJK character or emoji counts 2)"
+        )));
     }
     let price = Currency::parse(&new.currency)
         .and_then(|c| Money::price(new.price_cents, c))

@@ -5,18 +5,14 @@ use std::time::Duration;
 
 use crate::domain::{EmailAddress, Purchase, TweetId};
 use crate::ports::Email;
+use crate::x::text;
 
-/// X's limit for a post, counted in characters.
-pub const TWEET_LIMIT: usize = 280;
-const NAME_LIMIT: usize = 40;
+/// What an echoed name or hashtag may weigh in a post (X's weights: a CJK character or
+/// an emoji counts 2), so that every reply fits in [`text::MAX_WEIGHT`].
+const ECHO_WEIGHT: usize = 40;
 
 fn short(name: &str) -> String {
-    if name.chars().count() <= NAME_LIMIT {
-        name.to_owned()
-    } else {
-        let cut: String = name.chars().take(NAME_LIMIT - 1).collect();
-        format!("{cut}…")
-    }
+    text::cut(name, ECHO_WEIGHT)
 }
 
 fn minutes(d: Duration) -> u64 {
@@ -43,7 +39,8 @@ pub fn not_linked(screen_name: &str, tweet: &TweetId, base_url: &str) -> String 
 
 pub fn unknown_product(screen_name: &str, hashtag: &str, tweet: &TweetId) -> String {
     format!(
-        "@{screen_name} Sorry, #{hashtag} is not something we sell. Nothing was charged. (ref {tweet})"
+        "@{screen_name} Sorry, #{} is not something we sell. Nothing was charged. (ref {tweet})",
+        short(hashtag)
     )
 }
 
@@ -215,23 +212,27 @@ mod tests {
 
     #[test]
     fn every_reply_fits_a_post_even_at_the_limits() {
-        let p = purchase(&"N".repeat(500), &"s".repeat(15));
         let tweet = TweetId::parse("18446744073709551615").expect("id");
-        let url = "https://hashbuy.example.com";
-        for text in [
-            confirm_prompt(&p, Duration::from_secs(900)),
-            not_linked(&p.buyer_screen_name, &tweet, url),
-            unknown_product(&p.buyer_screen_name, &"Y".repeat(100), &tweet),
-            sold_out(&p.buyer_screen_name, &p.product_name, &tweet),
-            shipped(&p),
-            declined_reply(&p),
-            expired_reply(&p),
+        let url = "https://hashbuy.example.com/account/a/long/way/down";
+        // Latin, then CJK and emoji, which X counts double.
+        for (name, tag) in [
+            ("N".repeat(500), "Y".repeat(100)),
+            ("語".repeat(80), "購".repeat(100)),
+            ("😀".repeat(80), "Buy".to_owned() + &"買".repeat(97)),
         ] {
-            assert!(
-                text.chars().count() <= TWEET_LIMIT,
-                "{} chars: {text}",
-                text.chars().count()
-            );
+            let p = purchase(&name, &"s".repeat(15));
+            for post in [
+                confirm_prompt(&p, Duration::from_secs(900)),
+                not_linked(&p.buyer_screen_name, &tweet, url),
+                unknown_product(&p.buyer_screen_name, &tag, &tweet),
+                sold_out(&p.buyer_screen_name, &p.product_name, &tweet),
+                shipped(&p),
+                declined_reply(&p),
+                expired_reply(&p),
+            ] {
+                let weight = text::weight(&post);
+                assert!(weight <= text::MAX_WEIGHT, "weighs {weight}: {post}");
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 //! What hashbuy knows of X: webhook deliveries (their signatures and payloads), OAuth 1.0a,
-//! and the filtered stream's rules.
+//! the filtered stream's rules, and how X weighs a post's length.
 
 pub mod activity;
 pub mod oauth1;
@@ -7,3 +7,4 @@ pub mod posts;
 pub mod rules;
 pub mod signature;
 pub mod stream;
+pub mod text;
