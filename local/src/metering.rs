@@ -1,7 +1,8 @@
 //! What the local stack asked of the billed services, counted as it asks: the benchmark
 //! prices a purchase from these counts, and a test holds the deployed IAM policies to
 //! the actions recorded here. Nothing of this ships: the stack installs [`Metered`] on
-//! its AWS SDK clients and wraps its X client in [`CountedSocial`]; the production
+//! its AWS SDK clients and wraps its X clients in [`CountedSocial`] and
+//! [`CountedStreamRules`]; the production
 //! adapters know nothing of it.
 //!
 //! Each function's work runs as an [`invocation`], so that what it asks is also counted
@@ -22,7 +23,7 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use hashbuy::domain::TweetId;
 use hashbuy::function::Function;
-use hashbuy::ports::{PortResult, Social};
+use hashbuy::ports::{Plan, PortResult, Social, StreamRule, StreamRules};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -295,6 +296,24 @@ impl<S: Social> Social for CountedSocial<S> {
     async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
         METER.add(|c| c.x_requests += 1);
         self.0.find_reply(to, text).await
+    }
+}
+
+/// The stream rules client, counted: a listing is one request, and a plan one request
+/// for its deletions and one for its additions, as the adapter sends them.
+pub struct CountedStreamRules<S>(pub S);
+
+#[async_trait]
+impl<S: StreamRules> StreamRules for CountedStreamRules<S> {
+    async fn list(&self) -> PortResult<Vec<StreamRule>> {
+        METER.add(|c| c.x_requests += 1);
+        self.0.list().await
+    }
+
+    async fn apply(&self, plan: &Plan) -> PortResult<()> {
+        let requests = u64::from(!plan.delete.is_empty()) + u64::from(!plan.add.is_empty());
+        METER.add(|c| c.x_requests += requests);
+        self.0.apply(plan).await
     }
 }
 

@@ -24,7 +24,7 @@ use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
 use crate::bus::{BusStats, LocalBus};
-use crate::metering::{self, CountedSocial};
+use crate::metering::{self, CountedSocial, CountedStreamRules};
 use crate::views::{AwsViews, MemoryViews, Views};
 use crate::x_server::{XKeys, XServer};
 use crate::{aws, console, x_server};
@@ -103,11 +103,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         settings.brand.user_id.clone(),
         Arc::new(SystemClock),
     )));
-    let stream_rules = Arc::new(XStreamRules::new(
+    let stream_rules = Arc::new(CountedStreamRules(XStreamRules::new(
         http,
         &x_base,
         config.x_keys.bearer_token.clone(),
-    ));
+    )));
     let (app, views): (App, Box<dyn Views>) = match &config.aws_endpoint {
         None => {
             let (bus, router) = LocalBus::new(stats.clone());
