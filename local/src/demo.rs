@@ -60,10 +60,33 @@ fn without_tags(html: &str) -> String {
             _ => {}
         }
     }
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace("&amp;", "&")
+    decode_entities(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Turns the numeric character references the templates write (`&#38;`) back into text.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("&#") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let decoded = after.find(';').and_then(|end| {
+            let c = after[..end].parse().ok().and_then(char::from_u32)?;
+            Some((c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 async fn settle(client: &Client) -> Result<(), DemoError> {
@@ -186,5 +209,18 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         Ok(())
     } else {
         Err(fail("expected the purchase shipped and exactly one charge"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_read_as_text() {
+        assert_eq!(
+            without_tags("<p>Mugs &#38; cups</p><p>&#60;3 &#bad; &#</p>"),
+            "Mugs & cups <3 &#bad; &#"
+        );
     }
 }

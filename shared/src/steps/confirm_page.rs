@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::StepError;
 use super::charge_card::{self, Outcome as Charged};
-use super::pages::{page, paragraph};
+use super::pages::{Body, page, paragraph};
 use crate::app::App;
 use crate::domain::{
     Event, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
@@ -68,7 +68,11 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
     match *request.method() {
         Method::GET | Method::HEAD => Ok(show(app, &purchase)),
         _ => {
-            let mut response = page(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "");
+            let mut response = page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not allowed",
+                &Body::default(),
+            );
             response.headers_mut().insert(
                 http::header::ALLOW,
                 http::HeaderValue::from_static("GET, POST"),
@@ -89,17 +93,14 @@ fn show(app: &App, p: &Purchase) -> Response<String> {
             let minutes = u64::try_from(deadline.seconds() - now.seconds())
                 .unwrap_or(0)
                 .div_ceil(60);
-            let body = format!(
-                "{}{}<form method=\"post\"><button type=\"submit\">Confirm and pay {}</button></form>",
-                paragraph(&format!(
-                    "You asked to buy {} for {}.",
-                    p.product_name, p.price
-                )),
-                paragraph(&format!(
-                    "This link works for {minutes} more minute(s). Your card is charged only when you press Confirm."
-                )),
-                crate::messages::escape_html(&p.price.to_string()),
-            );
+            let body = paragraph(format!(
+                "You asked to buy {} for {}.",
+                p.product_name, p.price
+            ))
+            .then(format!(
+                "This link works for {minutes} more minute(s). Your card is charged only when you press Confirm."
+            ))
+            .with_button(format!("Confirm and pay {}", p.price));
             page(StatusCode::OK, "Confirm your purchase", &body)
         }
         status => closed(status, p),
@@ -111,7 +112,7 @@ fn closed(status: LinkStatus, p: &Purchase) -> Response<String> {
         LinkStatus::AlreadyConfirmed => page(
             StatusCode::OK,
             "Already confirmed",
-            &paragraph(&format!(
+            &paragraph(format!(
                 "Your purchase of {} is confirmed. You are charged once, whatever you press.",
                 p.product_name
             )),
@@ -173,7 +174,7 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
         Ok(Charged::Paid | Charged::NothingToDo(State::Paid | State::Shipped)) => Ok(page(
             StatusCode::OK,
             "Thank you, your purchase is complete",
-            &paragraph(&format!(
+            &paragraph(format!(
                 "We charged {} for {}, once. It ships soon, and a receipt follows by email.",
                 p.price, p.product_name
             )),
@@ -195,7 +196,7 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
             Ok(page(
                 StatusCode::OK,
                 "Thank you, your purchase is confirmed",
-                &paragraph(&format!(
+                &paragraph(format!(
                     "We are charging {} for {}, once. A receipt follows by email.",
                     p.price, p.product_name
                 )),

@@ -1,54 +1,68 @@
-//! The confirmation page's HTML: small, self-contained, no scripts.
+//! hashbuy's pages: small, self-contained, no scripts. The HTML is an askama template
+//! (`shared/templates/page.html`), which escapes every value it is given.
 
+use askama::Template;
 use http::{Response, StatusCode, header};
-
-use crate::messages::escape_html;
 
 /// What every HTML response may do: no scripts, styles or images from anywhere, forms
 /// posting only back here, and no framing (no clickjacking of the Confirm button).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> Response<String> {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
-         <body><main><h1>{title}</h1>{body_html}</main></body></html>",
-        title = escape_html(title)
-    );
+/// What a page says under its title: paragraphs of plain text, and a button that posts
+/// back to the page, if it has one.
+#[derive(Debug, Default)]
+pub(crate) struct Body {
+    paragraphs: Vec<String>,
+    button: Option<String>,
+}
+
+/// A body of one paragraph.
+pub(crate) fn paragraph(text: impl Into<String>) -> Body {
+    Body::default().then(text)
+}
+
+impl Body {
+    /// This body with one more paragraph.
+    pub(crate) fn then(mut self, text: impl Into<String>) -> Self {
+        self.paragraphs.push(text.into());
+        self
+    }
+
+    /// This body with a button that POSTs to the page.
+    pub(crate) fn with_button(mut self, label: impl Into<String>) -> Self {
+        self.button = Some(label.into());
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    title: &'a str,
+    body: &'a Body,
+}
+
+pub(crate) fn page(status: StatusCode, title: &str, body: &Body) -> Response<String> {
+    let html = Page { title, body }.render().unwrap_or_else(|error| {
+        // Only a failing `Display` of a value could get here; none of ours fails.
+        tracing::error!(error = %error, "page did not render");
+        String::from("<!doctype html><title>hashbuy</title><p>Please try again.</p>")
+    });
     let mut response = Response::new(html);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::X_FRAME_OPTIONS,
-        header::HeaderValue::from_static("DENY"),
-    );
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
     response
-}
-
-pub(crate) fn paragraph(text: &str) -> String {
-    format!("<p>{}</p>", escape_html(text))
 }
 
 #[cfg(test)]
@@ -57,7 +71,7 @@ mod tests {
 
     #[test]
     fn every_page_carries_the_hardening_headers() {
-        let response = page(StatusCode::OK, "Confirm", "<p>x</p>");
+        let response = page(StatusCode::OK, "Confirm", &paragraph("x"));
         let header = |name| {
             response
                 .headers()
@@ -76,5 +90,28 @@ mod tests {
         assert!(!csp.contains("script-src"), "no page needs a script: {csp}");
         assert_eq!(header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
         assert_eq!(header(header::X_FRAME_OPTIONS), "DENY");
+        assert_eq!(header(header::CACHE_CONTROL), "no-store");
+    }
+
+    #[test]
+    fn what_a_page_says_is_escaped() {
+        let body =
+            paragraph("<script>alert(1)</script> & \"quotes\"").with_button("Pay <b>now</b>");
+        let html = page(StatusCode::OK, "<i>Title</i>", &body).into_body();
+        assert!(!html.contains("<script>") && !html.contains("<b>") && !html.contains("<i>"));
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;quotes&#34;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<title>&#60;i&#62;Title&#60;/i&#62;</title>"),
+            "{html}"
+        );
+        assert!(html.contains("<form method=\"post\"><button type=\"submit\">Pay &#60;b&#62;now&#60;/b&#62;</button></form>"), "{html}");
+        assert!(
+            !page(StatusCode::OK, "t", &paragraph("x"))
+                .into_body()
+                .contains("<form")
+        );
     }
 }
