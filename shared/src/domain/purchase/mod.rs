@@ -4,157 +4,20 @@
 //! deadline matters, only if the deadline has not passed), so two racing handlers can
 //! never both win and a redelivered event finds nothing left to do.
 
-use std::fmt;
-use std::str::FromStr;
+mod link;
+mod notice;
+mod state;
+
 use std::time::Duration;
 
 use super::{
-    CardToken, ConfirmationToken, EmailAddress, Hashtag, LinkedAccount, Money, Product, PurchaseId,
-    Timestamp, TokenHash, TweetId, UserId,
+    CardToken, EmailAddress, Hashtag, LinkedAccount, Money, Product, PurchaseId, Timestamp,
+    TokenHash, TweetId, UserId,
 };
 
-/// How long a shopper has at each step. Both default to 15 minutes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Windows {
-    /// From the brand's reply to the shopper's retweet.
-    pub retweet: Duration,
-    /// From the confirmation email to pressing Confirm.
-    pub email: Duration,
-}
-
-impl Default for Windows {
-    fn default() -> Self {
-        Self {
-            retweet: Duration::from_secs(15 * 60),
-            email: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    AwaitingRetweet,
-    AwaitingEmailConfirmation,
-    Confirmed,
-    Paid,
-    Shipped,
-    Expired,
-    Declined,
-}
-
-impl State {
-    pub const ALL: [State; 7] = [
-        State::AwaitingRetweet,
-        State::AwaitingEmailConfirmation,
-        State::Confirmed,
-        State::Paid,
-        State::Shipped,
-        State::Expired,
-        State::Declined,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            State::AwaitingRetweet => "awaiting_retweet",
-            State::AwaitingEmailConfirmation => "awaiting_email_confirmation",
-            State::Confirmed => "confirmed",
-            State::Paid => "paid",
-            State::Shipped => "shipped",
-            State::Expired => "expired",
-            State::Declined => "declined",
-        }
-    }
-
-    /// Pending states have a deadline, after which the purchase expires.
-    pub fn is_pending(&self) -> bool {
-        matches!(
-            self,
-            State::AwaitingRetweet | State::AwaitingEmailConfirmation
-        )
-    }
-
-    /// States in which a unit of stock is set aside for this purchase: from the moment
-    /// the brand asks for the retweet, so that a shopper who is asked can buy.
-    pub fn holds_stock(&self) -> bool {
-        matches!(
-            self,
-            State::AwaitingRetweet | State::AwaitingEmailConfirmation | State::Confirmed
-        )
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown purchase state {0:?}")]
-pub struct UnknownState(pub String);
-
-impl FromStr for State {
-    type Err = UnknownState;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        State::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownState(s.to_owned()))
-    }
-}
-
-/// The message a purchase's state owes the shopper (the prompt to retweet, the
-/// confirmation email, the receipt and thank-you, or why it ended), claimed in the same write that enters
-/// the state. The step that made that write sends it, then marks it sent; a redelivered
-/// event finds it sent, still being sent, or abandoned (its sender died or gave up, and
-/// the lease ran out) and only then sends it itself. One write claims, one write closes:
-/// no separate effect records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notice {
-    /// Claimed at this instant by whoever is sending it.
-    Sending(Timestamp),
-    /// Sent, or nothing owed.
-    Sent,
-}
-
-/// Where a state's message stands, for a delivery that did not claim it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoticeStatus {
-    Sent,
-    /// Someone claimed it less than a lease ago: leave it to them for now.
-    Sending,
-    /// Claimed, never marked sent, and the lease has run out: take it over.
-    Abandoned,
-}
-
-/// Where a purchase stands: the part every transition may rewrite, and all a store needs
-/// to keep its due index and expiry (TTL) right.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Standing {
-    pub state: State,
-    pub deadline: Option<Timestamp>,
-    pub notice: Notice,
-    pub updated_at: Timestamp,
-}
-
-/// How long the confirmation page has to charge a confirmed purchase before the
-/// scheduled expiry step hands the charge to charge-card: longer than the page can run.
-pub const CHARGE_GRACE: Duration = Duration::from_secs(120);
-
-impl Standing {
-    /// When the scheduled expiry step must look at the purchase (no event will come for
-    /// it): at a pending state's deadline; once confirmed, when the page should long have
-    /// charged it (a page that died half way leaves it unpaid); once expired, as long as
-    /// telling the shopper is unfinished.
-    pub fn due_at(&self) -> Option<Timestamp> {
-        match (self.state, self.notice) {
-            (state, _) if state.is_pending() => self.deadline,
-            (State::Confirmed, _) => Some(self.updated_at.plus(CHARGE_GRACE)),
-            (State::Expired, Notice::Sending(since)) => Some(since),
-            _ => None,
-        }
-    }
-}
+pub use link::LinkStatus;
+pub use notice::{CHARGE_GRACE, Notice, NoticeStatus, Standing};
+pub use state::{State, UnknownState, Windows};
 
 /// A purchase as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,15 +81,6 @@ pub struct Change {
     /// This change records the brand's reply post: stores index it by that post.
     pub reply_recorded: bool,
     pub after: Purchase,
-}
-
-/// What a confirmation link leads to right now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkStatus {
-    Open { deadline: Timestamp },
-    Expired,
-    AlreadyConfirmed,
-    Closed(State),
 }
 
 impl Purchase {
@@ -317,60 +171,6 @@ impl Purchase {
         } else {
             Err(Refusal::WrongState(self.state))
         }
-    }
-
-    /// Where the current state's message stands, for a delivery that did not claim it.
-    pub fn notice_status(&self, now: Timestamp, lease: Duration) -> NoticeStatus {
-        match self.notice {
-            Notice::Sent => NoticeStatus::Sent,
-            Notice::Sending(since) if since.plus(lease) > now => NoticeStatus::Sending,
-            Notice::Sending(_) => NoticeStatus::Abandoned,
-        }
-    }
-
-    /// Takes over an abandoned message: the caller sends it. (The confirmation email is
-    /// taken over by [`Self::issue_token`], which also replaces the link.)
-    pub fn retake_notice(&self, now: Timestamp, lease: Duration) -> Result<Change, Refusal> {
-        self.check_abandoned(now, lease)?;
-        if self.state == State::AwaitingEmailConfirmation {
-            return Err(Refusal::WrongState(self.state));
-        }
-        Ok(self.quiet_change(now, Notice::Sending(now)))
-    }
-
-    fn check_abandoned(&self, now: Timestamp, lease: Duration) -> Result<(), Refusal> {
-        match self.notice_status(now, lease) {
-            NoticeStatus::Abandoned if self.state.is_pending() && !self.open(now) => {
-                Err(Refusal::Expired)
-            }
-            NoticeStatus::Abandoned => Ok(()),
-            NoticeStatus::Sending => Err(Refusal::WrongState(self.state)),
-            NoticeStatus::Sent => Err(Refusal::AlreadyDone),
-        }
-    }
-
-    /// The current state's message went out.
-    pub fn notice_sent(&self, now: Timestamp) -> Result<Change, Refusal> {
-        match self.notice {
-            Notice::Sent => Err(Refusal::AlreadyDone),
-            Notice::Sending(_) => Ok(self.quiet_change(now, Notice::Sent)),
-        }
-    }
-
-    /// Sending failed: hand the message back at once (the next delivery need not wait for
-    /// the lease) and say it was attempted, so that the next sender looks before sending.
-    pub fn release_notice(&self, now: Timestamp) -> Result<Change, Refusal> {
-        match self.notice {
-            Notice::Sent => Err(Refusal::AlreadyDone),
-            Notice::Sending(_) => Ok(self.quiet_change(now, Notice::Sending(Timestamp(0)))),
-        }
-    }
-
-    /// A change to the notice alone: not bound to the deadline, which it does not move.
-    fn quiet_change(&self, now: Timestamp, notice: Notice) -> Change {
-        let mut change = self.change(now, StockEffect::None, |p| p.notice = notice);
-        change.deadline_after = None;
-        change
     }
 
     /// Remembers the brand's reply, so that a retweet of it can be traced back here, and
@@ -483,24 +283,6 @@ impl Purchase {
             p.deadline = None;
             p.notice = Notice::Sending(now);
         }))
-    }
-
-    /// Whether a link's token is the one last emailed for this purchase: a reissued link
-    /// replaces the old one. (Comparing hashes of 256-bit secrets leaks nothing to time.)
-    pub fn issued(&self, token: &ConfirmationToken) -> bool {
-        self.token_hash.as_ref() == Some(&token.hash())
-    }
-
-    /// What the confirmation page should say.
-    pub fn link_status(&self, now: Timestamp) -> LinkStatus {
-        match (self.state, self.deadline) {
-            (State::AwaitingEmailConfirmation, Some(deadline)) if deadline > now => {
-                LinkStatus::Open { deadline }
-            }
-            (State::AwaitingEmailConfirmation | State::Expired, _) => LinkStatus::Expired,
-            (State::Confirmed | State::Paid | State::Shipped, _) => LinkStatus::AlreadyConfirmed,
-            (other, _) => LinkStatus::Closed(other),
-        }
     }
 }
 

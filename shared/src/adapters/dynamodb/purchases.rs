@@ -1,0 +1,354 @@
+//! Purchases in the table: each transition one conditional write, a new purchase and
+//! the unit it holds in one transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+
+use super::item::{
+    account_from_item, account_key, get_s, n, pointer_item, product_from_item, product_key,
+    purchase_from_item, purchase_key, purchase_to_item, reply_key, s, standing_attributes,
+};
+use super::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK};
+use super::{DynamoStore, err};
+use crate::domain::{
+    Change, Guarded, Hashtag, Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
+};
+use crate::ports::{Applied, Basis, Checked, Inserted, PortError, PortResult, Purchases};
+
+/// How many times a batch read asks again for keys DynamoDB left unprocessed.
+const BATCH_ATTEMPTS: usize = 3;
+
+impl DynamoStore {
+    async fn pointed(&self, pointer: String) -> PortResult<Option<Purchase>> {
+        let Some(item) = self.get_item(pointer).await? else {
+            return Ok(None);
+        };
+        let id = PurchaseId::parse(get_s(&item, "purchase_id")?)
+            .map_err(|e| PortError::new("dynamodb item", e))?;
+        self.get(&id).await
+    }
+
+    /// Takes a unit off sale (`hold`; the write fails if none is left) or puts one back.
+    fn stock_update(&self, product: &Hashtag, hold: bool) -> PortResult<Update> {
+        let (expression, condition) = match hold {
+            true => ("SET stock = stock - :one", "stock >= :one"),
+            false => ("SET stock = stock + :one", "attribute_exists(pk)"),
+        };
+        Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(product_key(product)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| err("build update", e))
+    }
+}
+
+/// Which items' conditions cancelled a transaction (by position); any other failure is an
+/// error.
+fn cancelled(
+    e: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    context: &'static str,
+) -> PortResult<Vec<bool>> {
+    match e {
+        SdkError::ServiceError(e) => match e.into_err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Ok(cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect()),
+            other => Err(err(context, other)),
+        },
+        e => Err(err(context, e)),
+    }
+}
+
+/// The condition every transition writes under: the version it was decided from, and
+/// (when it matters) a deadline still ahead.
+fn transition_condition(
+    change: &Change,
+) -> (
+    String,
+    Vec<(String, aws_sdk_dynamodb::types::AttributeValue)>,
+) {
+    let mut values = vec![(":v".to_owned(), n(change.expected_version))];
+    let mut condition = "version = :v".to_owned();
+    if let Some(now) = change.deadline_after {
+        condition.push_str(" AND deadline > :now");
+        values.push((":now".to_owned(), n(now.seconds())));
+    }
+    (condition, values)
+}
+
+#[async_trait]
+impl Purchases for DynamoStore {
+    async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis> {
+        let keys = |keys: &[String]| {
+            let keys = keys.iter().map(|k| HashMap::from([(PK.to_owned(), s(k))]));
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys.collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| err("build batch get", e))
+        };
+        let (account_key, product_key) = (account_key(buyer), product_key(product));
+        let mut pending = HashMap::from([(
+            self.table.clone(),
+            keys(&[account_key.clone(), product_key.clone()])?,
+        )]);
+        let mut basis = Basis::default();
+        // DynamoDB may leave keys unprocessed under throttling: ask again for those.
+        for _ in 0..BATCH_ATTEMPTS {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(|e| err("batch get", e))?;
+            for item in output
+                .responses
+                .into_iter()
+                .flat_map(|r| r.into_values())
+                .flatten()
+            {
+                match get_s(&item, PK)? {
+                    key if key == account_key => basis.account = Some(account_from_item(&item)?),
+                    key if key == product_key => basis.product = Some(product_from_item(&item)?),
+                    _ => {}
+                }
+            }
+            pending = output.unprocessed_keys.unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(basis);
+            }
+        }
+        Err(PortError::new(
+            "batch get",
+            "keys left unprocessed; retry later",
+        ))
+    }
+
+    async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(purchase_to_item(purchase)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| err("build put", e))?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder()
+                .update(self.stock_update(&purchase.product, true)?)
+                .build(),
+        ];
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let failed = match result {
+            Ok(_) => return Ok(Inserted::New(purchase.clone())),
+            Err(e) => cancelled(e, "insert purchase")?,
+        };
+        match failed.as_slice() {
+            [true, ..] => {
+                let existing = self.get(&purchase.id).await?;
+                existing
+                    .map(Inserted::Existing)
+                    .ok_or_else(|| PortError::new("insert purchase", "exists, then vanished"))
+            }
+            [false, true] => Ok(Inserted::SoldOut),
+            _ => Err(PortError::new("insert purchase", "transaction cancelled")),
+        }
+    }
+
+    async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>> {
+        self.get_item(purchase_key(id))
+            .await?
+            .as_ref()
+            .map(purchase_from_item)
+            .transpose()
+    }
+
+    async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
+        let found = self.pointed(reply_key(tweet)).await?;
+        Ok(found.filter(|p| p.reply_tweet.as_ref() == Some(tweet)))
+    }
+
+    async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due = :due AND #at <= :now")
+            .expression_attribute_names("#due", DUE_PK)
+            .expression_attribute_names("#at", DUE_AT)
+            .expression_attribute_values(":due", s(DUE_PARTITION))
+            .expression_attribute_values(":now", n(now.seconds()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| err("query due", e))?;
+        let items = output.items.unwrap_or_default();
+        let purchases: Result<Vec<_>, _> = items.iter().map(purchase_from_item).collect();
+        // The index is eventually consistent; the transition re-checks anyway.
+        Ok(purchases?
+            .into_iter()
+            .filter(|p| p.due_at().is_some_and(|at| at <= now))
+            .collect())
+    }
+
+    async fn apply(&self, change: &Change) -> PortResult<Applied> {
+        let after = &change.after;
+        let (condition, values) = transition_condition(change);
+        let stock = match change.stock {
+            StockEffect::Release => Some(self.stock_update(&after.product, false)?),
+            StockEffect::None => None,
+        };
+        let pointer = match &after.reply_tweet {
+            Some(reply) if change.reply_recorded => Some(pointer_item(reply_key(reply), &after.id)),
+            _ => None,
+        };
+
+        if stock.is_none() && pointer.is_none() {
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(purchase_to_item(after)))
+                .condition_expression(condition);
+            for (k, v) in values {
+                put = put.expression_attribute_values(k, v);
+            }
+            return match put.send().await {
+                Ok(_) => Ok(Applied::Done),
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() =>
+                {
+                    Ok(Applied::Stale)
+                }
+                Err(e) => Err(err("apply change", e)),
+            };
+        }
+
+        let mut purchase_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(purchase_to_item(after)))
+            .condition_expression(condition);
+        for (k, v) in values {
+            purchase_put = purchase_put.expression_attribute_values(k, v);
+        }
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(purchase_put.build().map_err(|e| err("build put", e))?)
+                .build(),
+        ];
+        if let Some(update) = stock {
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        if let Some(pointer) = pointer {
+            items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Applied::Done),
+            Err(e) => match cancelled(e, "apply change")?.first() {
+                Some(true) => Ok(Applied::Stale),
+                _ => Err(PortError::new("apply change", "transaction cancelled")),
+            },
+        }
+    }
+
+    async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked> {
+        let guard = &change.guard;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(purchase_key(&change.id)))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":from", s(guard.state.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut condition = "#state = :from".to_owned();
+        if let Some(now) = guard.open_at {
+            condition.push_str(" AND deadline > :open");
+            update = update.expression_attribute_values(":open", n(now.seconds()));
+        }
+        if let Some(hash) = &guard.token_hash {
+            condition.push_str(" AND token_hash = :hash");
+            update = update.expression_attribute_values(":hash", s(hash.as_str()));
+        }
+        if let Some(buyer) = &guard.buyer {
+            condition.push_str(" AND buyer = :buyer");
+            update = update.expression_attribute_values(":buyer", s(buyer.as_str()));
+        }
+        if let Some(reply) = &guard.reply_tweet {
+            condition.push_str(" AND reply_tweet = :prompt");
+            update = update.expression_attribute_values(":prompt", s(reply.as_str()));
+        }
+        let (mut set, mut remove) = (vec!["version = version + :one".to_owned()], Vec::new());
+        for (i, (name, value)) in standing_attributes(&change.standing())
+            .into_iter()
+            .enumerate()
+        {
+            let placeholder = format!("#a{i}");
+            update = update.expression_attribute_names(&placeholder, name);
+            match value {
+                Some(value) => {
+                    set.push(format!("{placeholder} = :a{i}"));
+                    update = update.expression_attribute_values(format!(":a{i}"), value);
+                }
+                None => remove.push(placeholder),
+            }
+        }
+        if let Some(hash) = &change.token_hash {
+            set.push("token_hash = :link".to_owned());
+            update = update.expression_attribute_values(":link", s(hash.as_str()));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = update
+            .update_expression(expression)
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(Checked::Written(purchase_from_item(&item)?))
+            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let found = match e.into_err() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => failed.item,
+                    _ => None,
+                };
+                let found = found.filter(|item| !item.is_empty());
+                Ok(Checked::Refused(
+                    found.as_ref().map(purchase_from_item).transpose()?,
+                ))
+            }
+            Err(e) => Err(err("apply guarded change", e)),
+        }
+    }
+}

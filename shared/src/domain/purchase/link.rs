@@ -1,0 +1,33 @@
+//! What the emailed confirmation link leads to: the page's view of a purchase.
+
+use super::{Purchase, State};
+use crate::domain::{ConfirmationToken, Timestamp};
+
+/// What a confirmation link leads to right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    Open { deadline: Timestamp },
+    Expired,
+    AlreadyConfirmed,
+    Closed(State),
+}
+
+impl Purchase {
+    /// Whether a link's token is the one last emailed for this purchase: a reissued link
+    /// replaces the old one. (Comparing hashes of 256-bit secrets leaks nothing to time.)
+    pub fn issued(&self, token: &ConfirmationToken) -> bool {
+        self.token_hash.as_ref() == Some(&token.hash())
+    }
+
+    /// What the confirmation page should say.
+    pub fn link_status(&self, now: Timestamp) -> LinkStatus {
+        match (self.state, self.deadline) {
+            (State::AwaitingEmailConfirmation, Some(deadline)) if deadline > now => {
+                LinkStatus::Open { deadline }
+            }
+            (State::AwaitingEmailConfirmation | State::Expired, _) => LinkStatus::Expired,
+            (State::Confirmed | State::Paid | State::Shipped, _) => LinkStatus::AlreadyConfirmed,
+            (other, _) => LinkStatus::Closed(other),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Where a purchase can be, and how long a shopper has at each step.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How long a shopper has at each step. Both default to 15 minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Windows {
+    /// From the brand's reply to the shopper's retweet.
+    pub retweet: Duration,
+    /// From the confirmation email to pressing Confirm.
+    pub email: Duration,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Self {
+            retweet: Duration::from_secs(15 * 60),
+            email: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    AwaitingRetweet,
+    AwaitingEmailConfirmation,
+    Confirmed,
+    Paid,
+    Shipped,
+    Expired,
+    Declined,
+}
+
+impl State {
+    pub const ALL: [State; 7] = [
+        State::AwaitingRetweet,
+        State::AwaitingEmailConfirmation,
+        State::Confirmed,
+        State::Paid,
+        State::Shipped,
+        State::Expired,
+        State::Declined,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            State::AwaitingRetweet => "awaiting_retweet",
+            State::AwaitingEmailConfirmation => "awaiting_email_confirmation",
+            State::Confirmed => "confirmed",
+            State::Paid => "paid",
+            State::Shipped => "shipped",
+            State::Expired => "expired",
+            State::Declined => "declined",
+        }
+    }
+
+    /// Pending states have a deadline, after which the purchase expires.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            State::AwaitingRetweet | State::AwaitingEmailConfirmation
+        )
+    }
+
+    /// States in which a unit of stock is set aside for this purchase: from the moment
+    /// the brand asks for the retweet, so that a shopper who is asked can buy.
+    pub fn holds_stock(&self) -> bool {
+        matches!(
+            self,
+            State::AwaitingRetweet | State::AwaitingEmailConfirmation | State::Confirmed
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown purchase state {0:?}")]
+pub struct UnknownState(pub String);
+
+impl FromStr for State {
+    type Err = UnknownState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        State::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownState(s.to_owned()))
+    }
+}
