@@ -37,7 +37,7 @@ if $cheap; then
   step "bootstrap sizes (arm64, from sam build)"
   python3 tools/sizes.py --json target/bench/sizes.json
   step "counts per purchase"
-  cargo run --locked --quiet -p hashbuy-local -- bench --aws-endpoint "$endpoint" \
+  cargo run --locked --quiet -p hashbuy-local --bin hashbuy-bench -- --aws-endpoint "$endpoint" \
     --sizes target/bench/sizes.json --shoppers 0 \
     --baseline tools/bench-baseline.json --json target/bench/report.json
   exit
@@ -56,7 +56,7 @@ python3 tools/sizes.py --host --json target/bench/sizes.json
 
 step "purchases, throughput and functions"
 status=0
-target/release/hashbuy-local bench --aws-endpoint "$endpoint" --functions target/release \
+target/release/hashbuy-bench --aws-endpoint "$endpoint" --functions target/release \
   --sizes target/bench/sizes.json --json target/bench/report.json || status=$?
 
 step "handler CPU per step (criterion)"

@@ -1,7 +1,7 @@
 """Bootstrap sizes as Lambda receives them: each binary zipped (deflate, level 9) under
 the name `bootstrap`. Reads arm64 builds from `sam build` (.aws-sam/build) and, with
 --host, the host's release builds (target/release); prints a table, and with --json
-writes {arch: {function: {bytes, zipped}}} for `hashbuy-local bench --sizes`."""
+writes {arch: {function: {bytes, zipped}}} for `hashbuy-bench --sizes`."""
 
 import argparse
 import io

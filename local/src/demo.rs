@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::client::{Client, Original, XUser, link_in};
+use crate::simulators::shopper::{Client, Original, XUser, link_in};
 
 const SETTLE: Duration = Duration::from_secs(10);
 const PRODUCT: &str = "BuyAmexGiftCard25";

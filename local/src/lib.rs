@@ -1,15 +1,18 @@
-//! The local stack: every hashbuy function in one process, on in-memory adapters, with a
-//! bus that routes events the way the deployment's EventBridge rules do; and a client
-//! that plays a shopper against it (the demo, the end-to-end tests).
+//! hashbuy-local: every hashbuy function in one process, for demos, development, the
+//! end-to-end tests and the bench. Nothing here ships in a Lambda.
+//!
+//! - [`stack`]: the running stack: its HTTP server, the console (`/_local`), the bus that
+//!   routes events as the deployment's rules do, and what the console shows.
+//! - [`simulators`]: the outside world played locally: X's API, and a shopper posting
+//!   signed deliveries to the webhook.
+//! - [`harness`]: what runs the real parts locally: the Lambda Runtime API that function
+//!   binaries poll, and the resources the stack creates on the AWS emulator.
+//! - [`metering`]: what the stack asks of the billed services, counted.
+//! - [`demo`] and [`bench`]: the two programs built on the stack.
 
-pub mod aws;
 pub mod bench;
-pub mod bus;
-pub mod client;
-pub mod console;
 pub mod demo;
+pub mod harness;
 pub mod metering;
-pub mod runtime_api;
+pub mod simulators;
 pub mod stack;
-pub mod views;
-pub mod x_server;

@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use hashbuy::domain::{UserId, Windows};
 use hashbuy::settings::{Brand, Secret};
 use hashbuy::x::oauth1::Credentials;
-use hashbuy_local::client::{Client, Format, Original, XUser};
-use hashbuy_local::x_server::XKeys;
-use hashbuy_local::{bench, demo, stack};
+use hashbuy_local::simulators::shopper::{Client, Format, Original, XUser};
+use hashbuy_local::simulators::x_api::XKeys;
+use hashbuy_local::{demo, stack};
 
 #[derive(Parser)]
 #[command(
@@ -40,9 +40,6 @@ enum Command {
         x: XArgs,
         post_id: String,
     },
-    /// Measure purchases, functions and sizes against their budgets (see tools/bench.sh,
-    /// which builds and sizes the binaries first); exits 1 when a budget is broken.
-    Bench(BenchArgs),
     /// Make the stream rules of a running stack's X API match its catalog (the stack also
     /// does this whenever a product is added); prints what was added and deleted.
     SyncRules {
@@ -50,65 +47,6 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
-}
-
-#[derive(Args)]
-struct BenchArgs {
-    /// The emulator (moto server) the AWS adapters and the functions run against.
-    #[arg(long)]
-    aws_endpoint: String,
-    /// Directory of the functions' release binaries; without it, no per-function figures.
-    #[arg(long)]
-    functions: Option<std::path::PathBuf>,
-    /// Bootstrap sizes measured by tools/bench.sh (JSON).
-    #[arg(long)]
-    sizes: Option<std::path::PathBuf>,
-    /// Purchases run one by one to count requests.
-    #[arg(long, default_value_t = 5)]
-    purchases: u64,
-    /// Shoppers buying at once to measure throughput (at most 8 on the emulator); 0 skips it.
-    #[arg(long, default_value_t = 200)]
-    shoppers: u64,
-    /// Counts per purchase to hold this run to (none may rise), instead of the DynamoDB
-    /// budget: how CI keeps today's figures from getting worse.
-    #[arg(long)]
-    baseline: Option<std::path::PathBuf>,
-    /// Also write the report here, as JSON.
-    #[arg(long)]
-    json: Option<std::path::PathBuf>,
-}
-
-async fn bench(args: &BenchArgs) -> ExitCode {
-    let options = bench::Options {
-        aws_endpoint: args.aws_endpoint.clone(),
-        functions: args.functions.clone(),
-        sizes: args.sizes.clone(),
-        purchases: args.purchases.max(1),
-        shoppers: args.shoppers,
-        baseline: args.baseline.clone(),
-    };
-    let report = match bench::run(&options).await {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("hashbuy-local bench: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    bench::print(&report);
-    if let Some(path) = &args.json {
-        let written = serde_json::to_string_pretty(&report)
-            .map_err(|e| e.to_string())
-            .and_then(|json| std::fs::write(path, json).map_err(|e| e.to_string()));
-        if let Err(e) = written {
-            eprintln!("hashbuy-local bench: {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
-    }
-    if report.broken_budgets.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
 
 /// Who posts, to which stack, in which delivery format.
@@ -350,12 +288,6 @@ async fn main() -> ExitCode {
         Command::Tweet { x, text } => return report(simulate(x, None, text).await),
         Command::Retweet { x, post_id } => return report(simulate(x, Some(post_id), "").await),
         Command::SyncRules { url } => return report(sync_rules(url).await),
-        Command::Bench(args) => {
-            // Its shoppers retweet the moment a prompt appears, so retried steps (logged
-            // as errors) are expected; RUST_LOG shows them.
-            hashbuy::telemetry::init("off");
-            return bench(args).await;
-        }
     };
     // The demo tells its story on stdout; its logs stay quiet unless asked for.
     hashbuy::telemetry::init(if is_demo { "warn" } else { "info" });

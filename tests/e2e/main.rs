@@ -6,7 +6,7 @@ mod x_api;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hashbuy_local::client::Original;
+use hashbuy_local::simulators::shopper::Original;
 use reqwest::Method;
 use serde_json::json;
 use support::{Emailed, Mode, PRODUCT, Stack};
@@ -52,8 +52,11 @@ pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
 async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let post =
-        hashbuy_local::client::post_json("1850000000000000001", &ada, &format!("#{PRODUCT}"));
+    let post = hashbuy_local::simulators::shopper::v1_post(
+        "1850000000000000001",
+        &ada,
+        &format!("#{PRODUCT}"),
+    );
     for _ in 0..2 {
         assert_eq!(
             stack
@@ -181,7 +184,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
     let body = json!({"for_user_id": ada.id, "tweet_create_events": [
-        hashbuy_local::client::post_json("1850000000000000002", &ada, &format!("#{PRODUCT}"))
+        hashbuy_local::simulators::shopper::v1_post("1850000000000000002", &ada, &format!("#{PRODUCT}"))
     ]})
     .to_string();
     let wrong_key =

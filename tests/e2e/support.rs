@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::WebhookKey;
-use hashbuy_local::client::{Client, Original, XUser, link_in};
+use hashbuy_local::simulators::shopper::{Client, Original, XUser, link_in};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -26,7 +26,7 @@ pub const SECRET: &str = "e2e-consumer-secret";
 
 /// A shopper who posted the purchase hashtag and retweeted the brand's prompt.
 pub struct Emailed {
-    pub request: hashbuy_local::client::Delivered,
+    pub request: hashbuy_local::simulators::shopper::Delivered,
     /// The confirmation link from the email.
     pub link: String,
 }

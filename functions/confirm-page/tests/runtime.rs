@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use hashbuy_local::runtime_api::{RuntimeApi, http_api_event, spawn_function};
+use hashbuy_local::harness::runtime_api::{RuntimeApi, http_api_event, spawn_function};
 use serde_json::json;
 
 #[tokio::test]
 async fn an_unknown_link_gets_a_plain_404_page() {
     let endpoint = std::env::var("HASHBUY_TEST_AWS_ENDPOINT")
         .expect("HASHBUY_TEST_AWS_ENDPOINT: run the tests with tests/run.sh");
-    let resources = hashbuy_local::aws::create(&endpoint)
+    let resources = hashbuy_local::harness::emulator::create(&endpoint)
         .await
         .expect("resources on the emulator");
     // It charges cards and answers declines on X: it reads both secrets at init.

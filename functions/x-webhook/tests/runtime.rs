@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::WebhookKey;
-use hashbuy_local::runtime_api::{RuntimeApi, http_api_event, spawn_function};
+use hashbuy_local::harness::runtime_api::{RuntimeApi, http_api_event, spawn_function};
 use serde_json::json;
 
 fn endpoint() -> String {
@@ -16,7 +16,7 @@ fn endpoint() -> String {
 #[tokio::test]
 async fn answers_the_crc_challenge_with_the_secret_from_secrets_manager() {
     let endpoint = endpoint();
-    let resources = hashbuy_local::aws::create(&endpoint)
+    let resources = hashbuy_local::harness::emulator::create(&endpoint)
         .await
         .expect("resources on the emulator");
     let secret = json!({"consumer_key": "ck", "consumer_secret": "from-secrets-manager"});

@@ -14,8 +14,8 @@ use hashbuy::function::Function;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::aws::Resources;
-use crate::runtime_api::{RuntimeApi, http_api_event, spawn_function};
+use crate::harness::emulator::Resources;
+use crate::harness::runtime_api::{RuntimeApi, http_api_event, spawn_function};
 
 /// Cold starts per function; its figures are their medians.
 const COLD_STARTS: usize = 5;

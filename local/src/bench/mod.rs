@@ -1,4 +1,4 @@
-//! `hashbuy-local bench`: the figures that make hashbuy worth running in Rust, against
+//! `hashbuy-bench`: the figures that make hashbuy worth running in Rust, against
 //! their budgets. `tools/bench.sh` builds the release binaries, measures their sizes,
 //! starts the emulator and runs this; it exits non-zero when a budget is broken.
 
@@ -165,7 +165,7 @@ async fn measure_functions(
     endpoint: &str,
     x_api_base: &str,
 ) -> Result<Vec<Figures>, String> {
-    let resources = crate::aws::create(endpoint)
+    let resources = crate::harness::emulator::create(endpoint)
         .await
         .map_err(|e| e.to_string())?;
     let keys = json!({

@@ -14,9 +14,9 @@ use hashbuy::x::oauth1::Credentials;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::client::{Client, Original, XUser, link_in};
+use crate::simulators::shopper::{Client, Original, XUser, link_in};
+use crate::simulators::x_api::XKeys;
 use crate::stack::{self, Config, Running};
-use crate::x_server::XKeys;
 
 const PRODUCT: &str = "BuyBenchMug";
 const SECRET: &str = "bench-consumer-secret";

@@ -21,8 +21,8 @@ use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::state::{Local, LocalState};
 use crate::metering;
-use crate::stack::{Local, Shared};
 
 pub fn routes() -> Router<Arc<Local>> {
     Router::new()
@@ -71,7 +71,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ConsoleError>
     serde_json::from_slice(body).map_err(bad_request)
 }
 
-async fn health(State(local): Shared) -> Json<Value> {
+async fn health(State(local): LocalState) -> Json<Value> {
     let brand = &local.app.settings.brand;
     Json(json!({
         "brand": {"id": brand.user_id, "screen_name": brand.screen_name},
@@ -104,13 +104,13 @@ fn product_json(p: &Product) -> Value {
     })
 }
 
-async fn products(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+async fn products(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     let products = local.app.ports.catalog.products().await.map_err(internal)?;
     Ok(Json(products.iter().map(product_json).collect()))
 }
 
 async fn add_product(
-    State(local): Shared,
+    State(local): LocalState,
     body: axum::body::Bytes,
 ) -> Result<Response, ConsoleError> {
     let new: NewProduct = parse(&body)?;
@@ -162,7 +162,7 @@ struct NewAccount {
 }
 
 async fn add_account(
-    State(local): Shared,
+    State(local): LocalState,
     body: axum::body::Bytes,
 ) -> Result<Response, ConsoleError> {
     let new: NewAccount = parse(&body)?;
@@ -188,7 +188,7 @@ async fn add_account(
     Ok((StatusCode::CREATED, body).into_response())
 }
 
-async fn accounts(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+async fn accounts(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     let all = local.views.accounts().await.map_err(internal)?;
     Ok(Json(
         all.iter()
@@ -197,7 +197,7 @@ async fn accounts(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
     ))
 }
 
-async fn tweets(State(local): Shared) -> Json<Value> {
+async fn tweets(State(local): LocalState) -> Json<Value> {
     let posts = local.mem.x.posts();
     Json(
         posts
@@ -207,7 +207,7 @@ async fn tweets(State(local): Shared) -> Json<Value> {
     )
 }
 
-async fn emails(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+async fn emails(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     let sent = local.views.emails().await.map_err(internal)?;
     Ok(Json(
         sent.iter()
@@ -216,7 +216,7 @@ async fn emails(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
     ))
 }
 
-async fn charges(State(local): Shared) -> Json<Value> {
+async fn charges(State(local): LocalState) -> Json<Value> {
     let charges = local.mem.cards.charges();
     Json(
         charges
@@ -238,7 +238,7 @@ async fn charges(State(local): Shared) -> Json<Value> {
     )
 }
 
-async fn purchases(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+async fn purchases(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     let all = local.views.purchases().await.map_err(internal)?;
     Ok(Json(
         all.iter()
@@ -256,7 +256,7 @@ struct Advance {
 
 /// Moves the clock, then runs the expiry step as its schedule would.
 async fn advance_clock(
-    State(local): Shared,
+    State(local): LocalState,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ConsoleError> {
     let advance: Advance = parse(&body)?;
@@ -284,13 +284,13 @@ async fn metrics() -> Json<Value> {
 }
 
 /// The stream rules the local X API holds.
-async fn stream_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+async fn stream_rules(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     let rules = local.mem.x.list().await.map_err(internal)?;
     Ok(Json(json!(rules)))
 }
 
 /// Runs the rules sync, as the scheduled function does; answers what it changed.
-async fn sync_rules(State(local): Shared) -> Result<Json<Value>, ConsoleError> {
+async fn sync_rules(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     let sync = sync_stream_rules::handle(&local.app);
     let plan = (metering::invocation(Function::SyncStreamRules, sync).await).map_err(internal)?;
     Ok(Json(json!(plan)))

@@ -23,11 +23,20 @@ use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
-use crate::bus::{BusStats, LocalBus};
+pub mod bus;
+pub mod console;
+mod queues;
+mod state;
+pub mod views;
+
+pub use self::state::{Local, LocalState};
+
+use self::bus::{BusStats, LocalBus};
+use self::views::{AwsViews, MemoryViews, Views};
+use crate::harness::emulator as aws;
+
 use crate::metering::{self, CountedSocial, CountedStreamRules};
-use crate::views::{AwsViews, MemoryViews, Views};
-use crate::x_server::{XKeys, XServer};
-use crate::{aws, console, x_server};
+use crate::simulators::x_api::{self, XKeys, XServer};
 
 /// How the stack is set up; the command line fills this in.
 #[derive(Clone, Debug)]
@@ -44,20 +53,6 @@ pub struct Config {
     /// Run on the AWS adapters against this emulator instead of in memory.
     pub aws_endpoint: Option<String>,
 }
-
-/// What the HTTP handlers share.
-pub struct Local {
-    pub app: App,
-    /// The X and card processor stand-ins and the clock, in memory in both modes.
-    pub mem: InMemory,
-    /// The local X API in front of `mem.x`.
-    pub x_api: Arc<XServer>,
-    pub views: Box<dyn Views>,
-    pub key: WebhookKey,
-    pub bus: Arc<BusStats>,
-}
-
-pub type Shared = State<Arc<Local>>;
 
 /// A running stack.
 pub struct Running {
@@ -125,7 +120,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         Some(endpoint) => {
             let resources = aws::create(endpoint).await.map_err(std::io::Error::other)?;
             let store = Arc::new(resources.store.clone());
-            let bus = aws::CountingBus {
+            let bus = queues::CountingBus {
                 inner: EventBridgeBus::new(
                     aws::metered_eventbridge(&resources.config),
                     &resources.bus_name,
@@ -145,7 +140,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
                 clock: mem.clock.clone(),
             };
             let app = App { ports, settings };
-            aws::spawn_pollers(&resources, app.clone(), stats.clone());
+            queues::spawn_pollers(&resources, app.clone(), stats.clone());
             let views = AwsViews {
                 store: resources.store.clone(),
                 endpoint: endpoint.clone(),
@@ -170,7 +165,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .route("/confirm/{token}", any(confirmation_page))
         .nest("/_local", console::routes())
         .with_state(local.clone())
-        .merge(x_server::routes(x_api));
+        .merge(x_api::routes(x_api));
     let server = tokio::spawn(async move { axum::serve(listener, routes).await });
     Ok(Running {
         addr,
@@ -194,7 +189,7 @@ fn plain(response: http::Response<String>) -> Response {
     response.map(Body::from)
 }
 
-async fn x_webhook(State(local): Shared, request: Request) -> Response {
+async fn x_webhook(State(local): LocalState, request: Request) -> Response {
     metering::invocation(Function::XWebhook, async {
         match buffered(request, webhook::MAX_BODY_BYTES).await {
             Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
@@ -204,7 +199,7 @@ async fn x_webhook(State(local): Shared, request: Request) -> Response {
     .await
 }
 
-async fn confirmation_page(State(local): Shared, request: Request) -> Response {
+async fn confirmation_page(State(local): LocalState, request: Request) -> Response {
     metering::invocation(Function::ConfirmPage, async {
         match buffered(request, 4 * 1024).await {
             Ok(request) => plain(confirm_page::handle(&local.app, request).await),

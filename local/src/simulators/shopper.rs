@@ -48,7 +48,7 @@ pub fn hashtags(text: &str) -> Vec<String> {
 }
 
 /// A v1.1-shaped post, as the Account Activity API delivers it.
-pub fn post_json(id: &str, author: &XUser, text: &str) -> Value {
+pub fn v1_post(id: &str, author: &XUser, text: &str) -> Value {
     let tags: Vec<Value> = hashtags(text)
         .into_iter()
         .map(|t| json!({"text": t, "indices": [0, 0]}))
@@ -75,7 +75,7 @@ pub enum Format {
 }
 
 /// A v2 post object.
-pub fn post_json_v2(id: &str, author: &XUser, text: &str) -> Value {
+pub fn v2_post(id: &str, author: &XUser, text: &str) -> Value {
     let tags: Vec<Value> = hashtags(text)
         .into_iter()
         .map(|t| json!({"start": 0, "end": 0, "tag": t}))
@@ -162,11 +162,11 @@ impl Client {
         let id = self.fresh_id();
         let status = match format {
             Format::Aaa => {
-                self.deliver(&author.id, vec![post_json(&id, author, text)])
+                self.deliver(&author.id, vec![v1_post(&id, author, text)])
                     .await?
             }
             Format::V2 => {
-                self.deliver_v2(post_json_v2(&id, author, text), &[author], vec![])
+                self.deliver_v2(v2_post(&id, author, text), &[author], vec![])
                     .await?
             }
         };
@@ -193,8 +193,8 @@ impl Client {
         let text = format!("RT @{}: {}", original.author.screen_name, original.text);
         let status = match format {
             Format::Aaa => {
-                let mut post = post_json(&id, author, &text);
-                let mut retweeted = post_json(original.id, original.author, original.text);
+                let mut post = v1_post(&id, author, &text);
+                let mut retweeted = v1_post(original.id, original.author, original.text);
                 if let Some(to) = original.in_reply_to {
                     retweeted["in_reply_to_status_id_str"] = json!(to);
                 }
@@ -202,9 +202,9 @@ impl Client {
                 self.deliver(&author.id, vec![post]).await?
             }
             Format::V2 => {
-                let mut post = post_json_v2(&id, author, &text);
+                let mut post = v2_post(&id, author, &text);
                 post["referenced_tweets"] = json!([{"type": "retweeted", "id": original.id}]);
-                let mut retweeted = post_json_v2(original.id, original.author, original.text);
+                let mut retweeted = v2_post(original.id, original.author, original.text);
                 if let Some(to) = original.in_reply_to {
                     retweeted["referenced_tweets"] = json!([{"type": "replied_to", "id": to}]);
                 }

@@ -181,7 +181,7 @@ pub fn http_api_event(method: &str, route: &str, path: &str, query: &str) -> Val
 pub fn spawn_function(
     binary: &str,
     runtime: &RuntimeApi,
-    resources: &crate::aws::Resources,
+    resources: &crate::harness::emulator::Resources,
     endpoint: &str,
     extra: &[(&str, &str)],
 ) -> std::io::Result<tokio::process::Child> {

@@ -1,0 +1,28 @@
+//! What the stack's HTTP handlers share: the app, the stand-ins behind it, and what the
+//! console looks into.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use hashbuy::adapters::memory::InMemory;
+use hashbuy::app::App;
+use hashbuy::x::signature::WebhookKey;
+
+use super::bus::BusStats;
+use super::views::Views;
+use crate::simulators::x_api::XServer;
+
+/// What the HTTP handlers share.
+pub struct Local {
+    pub app: App,
+    /// The X and card processor stand-ins and the clock, in memory in both modes.
+    pub mem: InMemory,
+    /// The local X API in front of `mem.x`.
+    pub x_api: Arc<XServer>,
+    pub views: Box<dyn Views>,
+    pub key: WebhookKey,
+    pub bus: Arc<BusStats>,
+}
+
+/// The handlers' extractor for it.
+pub type LocalState = State<Arc<Local>>;
