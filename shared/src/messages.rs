@@ -53,6 +53,13 @@ pub fn sold_out(screen_name: &str, product_name: &str, tweet: &TweetId) -> Strin
     )
 }
 
+pub fn already_waiting(screen_name: &str, product_name: &str, tweet: &TweetId) -> String {
+    format!(
+        "@{screen_name} You already have {} waiting for you: retweet our earlier reply to buy it. Nothing was charged. (ref {tweet})",
+        short(product_name)
+    )
+}
+
 pub fn shipped(p: &Purchase) -> String {
     format!(
         "@{} Thank you! Your {} is on its way. Receipt sent by email. (ref {})",
@@ -221,6 +228,7 @@ mod tests {
                 not_linked(&p.buyer_screen_name, &tweet, url),
                 unknown_product(&p.buyer_screen_name, &tag, &tweet),
                 sold_out(&p.buyer_screen_name, &p.product_name, &tweet),
+                already_waiting(&p.buyer_screen_name, &p.product_name, &tweet),
                 shipped(&p),
                 declined_reply(&p),
                 expired_reply(&p),

@@ -42,6 +42,9 @@ pub enum Inserted {
     Existing(Purchase),
     /// No unit was left to hold: nothing was written.
     SoldOut,
+    /// The buyer already has this purchase of the same product holding a unit: one
+    /// shopper cannot hold all the stock. Nothing was written.
+    AlreadyOpen(PurchaseId),
 }
 
 /// The outcome of applying a [`Change`].
@@ -77,7 +80,8 @@ pub trait Purchases: Send + Sync {
     /// Reads the buyer's account and the product together, in one request to the store.
     async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis>;
     /// Inserts a purchase unless one with its id exists, holding a unit of its product in
-    /// the same write.
+    /// the same write, and unless its buyer has another purchase of that product still
+    /// holding a unit (at most one open purchase per shopper and product).
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
     /// The purchase whose confirmation request the brand posted as `tweet`.

@@ -244,7 +244,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
 pub fn print(report: &Report) {
     let counts = &report.counts_per_purchase;
     println!(
-        "per completed purchase, counted by the adapters on the emulator (DynamoDB budget {}):",
+        "per completed purchase, counted by the meter on the emulator (DynamoDB budget {}):",
         budget::DYNAMODB_REQUESTS_PER_PURCHASE
     );
     println!("function            DynamoDB req  RCU  WCU  EventBridge  emails  X API  invocations");

@@ -120,7 +120,7 @@ mod tests {
     use crate::adapters::memory::XStandIn;
     use crate::domain::{ConfirmationRetweeted, TweetId};
     use crate::ports::{PortError, PortResult, Purchases, Social};
-    use crate::steps::testing::{BUYER, World, id, link, tweet};
+    use crate::steps::testing::{BUYER, STRANGER, World, id, link, tweet};
     use crate::steps::{charge_card, confirm_retweet, request_purchase};
 
     #[tokio::test]
@@ -128,8 +128,10 @@ mod tests {
         let w = World::new();
         w.product("BuyGift25", 3).await;
         w.account(BUYER, "tok_visa").await;
-        for t in ["500", "501"] {
-            request_purchase::handle(&w.app, &w.request(t, BUYER, "BuyGift25"))
+        w.account(STRANGER, "tok_visa").await;
+        // Two shoppers: one holds a unit of a product at a time.
+        for (t, shopper) in [("500", STRANGER), ("501", BUYER)] {
+            request_purchase::handle(&w.app, &w.request(t, shopper, "BuyGift25"))
                 .await
                 .expect("request");
         }

@@ -1,5 +1,6 @@
 //! A shopper posted a purchase hashtag: open a purchase, holding a unit for it, and ask
-//! for the retweet, or say plainly why not (no linked account, unknown product, sold out).
+//! for the retweet, or say plainly why not (no linked account, unknown product, sold out,
+//! or one already waiting for them: a shopper holds at most one unit of a product).
 
 use super::effects::post_reply;
 use super::{StepError, notices, reply_once, traced};
@@ -14,6 +15,8 @@ pub enum Outcome {
     NotLinked,
     UnknownProduct,
     SoldOut,
+    /// The shopper already has a purchase of this product holding a unit.
+    AlreadyWaiting(PurchaseId),
     /// A redelivery: the purchase exists and has moved on.
     AlreadyHandled(State),
 }
@@ -51,6 +54,7 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
             Inserted::Existing(p) => resume(app, p).await,
             // The last unit was held for someone else since the read.
             Inserted::SoldOut => refuse(app, event, &basis).await,
+            Inserted::AlreadyOpen(open) => already_waiting(app, event, &product.name, open).await,
         };
     }
     // A redelivery finds the purchase it opened, whatever changed since (the last unit
@@ -62,12 +66,29 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
     refuse(app, event, &basis).await
 }
 
+/// Answers a request post once, whatever the answer says.
+async fn answer(app: &App, event: &PurchaseRequested, text: &str) -> Result<(), StepError> {
+    let reply_key = format!("reply:{}", event.tweet_id);
+    reply_once(app, &reply_key, &event.tweet_id, text)
+        .await
+        .map(drop)
+}
+
+/// Tells the shopper who already has a unit of this product held for them.
+async fn already_waiting(
+    app: &App,
+    event: &PurchaseRequested,
+    product_name: &str,
+    open: PurchaseId,
+) -> Result<Outcome, StepError> {
+    let text = messages::already_waiting(&event.screen_name, product_name, &event.tweet_id);
+    answer(app, event, &text).await?;
+    Ok(Outcome::AlreadyWaiting(open))
+}
+
 /// Tells the shopper, in one reply, why no purchase was opened.
 async fn refuse(app: &App, event: &PurchaseRequested, basis: &Basis) -> Result<Outcome, StepError> {
-    // Every answer to one request post is the same single reply, whatever it says.
-    let reply_key = format!("reply:{}", event.tweet_id);
-    let answer =
-        |text: String| async move { reply_once(app, &reply_key, &event.tweet_id, &text).await };
+    let answer = |text: String| async move { answer(app, event, &text).await };
     if basis.account.is_none() {
         answer(messages::not_linked(
             &event.screen_name,
@@ -217,6 +238,38 @@ mod tests {
         assert_eq!(posts.len(), 2, "a prompt and a refusal");
         assert_eq!(posts[1].in_reply_to, Some(tweet("501")));
         assert!(posts[1].text.contains("sold out"), "{}", posts[1].text);
+    }
+
+    #[tokio::test]
+    async fn a_shopper_who_already_has_one_waiting_is_told_so_and_holds_no_second_unit() {
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        w.account(BUYER, "tok_visa").await;
+        handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
+            .await
+            .expect("first");
+        let first = w.purchase("500").await.id;
+        for post in ["501", "502"] {
+            let outcome = handle(&w.app, &w.request(post, BUYER, "BuyGift25"))
+                .await
+                .expect("again");
+            assert_eq!(outcome, Outcome::AlreadyWaiting(first.clone()));
+        }
+        // Redelivered, the second post is answered once.
+        handle(&w.app, &w.request("501", BUYER, "BuyGift25"))
+            .await
+            .expect("redelivery");
+        assert_eq!(w.stock("BuyGift25").await, 4, "one unit held, not three");
+        assert_eq!(w.mem.store.purchases().len(), 1);
+        let replies: Vec<_> = w
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("already have"))
+            .map(|p| p.in_reply_to)
+            .collect();
+        assert_eq!(replies, [Some(tweet("501")), Some(tweet("502"))]);
     }
 
     #[tokio::test]

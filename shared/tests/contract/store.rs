@@ -53,10 +53,23 @@ fn account() -> LinkedAccount {
     }
 }
 
+/// A request post by a shopper of its own (a shopper holds at most one unit of a
+/// product: the tests that race for stock race between shoppers).
 fn requested(tweet: u64) -> Purchase {
+    requested_by(tweet, &shopper(tweet))
+}
+
+fn shopper(n: u64) -> LinkedAccount {
+    LinkedAccount {
+        x_user_id: UserId::parse(&(3_000_000 + n).to_string()).expect("id"),
+        ..account()
+    }
+}
+
+fn requested_by(tweet: u64, account: &LinkedAccount) -> Purchase {
     Purchase::request(
         TweetId::parse(&tweet.to_string()).expect("id"),
-        &account(),
+        account,
         "ada".into(),
         &product(1),
         T0,
@@ -83,7 +96,7 @@ async fn held(store: &dyn Store, tweet: u64) -> Purchase {
     let p = requested(tweet);
     store.insert(&p).await.expect("insert");
     let change = p
-        .retweeted(&buyer(), link(), at(60), Windows::default())
+        .retweeted(&p.buyer, link(), at(60), Windows::default())
         .expect("retweet");
     assert_eq!(store.apply(&change).await.expect("apply"), Applied::Done);
     change.after
@@ -153,7 +166,7 @@ async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn S
     let p = requested(20);
     store.insert(&p).await.expect("insert");
     let hold = p
-        .retweeted(&buyer(), token.hash(), at(60), Windows::default())
+        .retweeted(&p.buyer, token.hash(), at(60), Windows::default())
         .expect("retweet");
     store.apply(&hold).await.expect("apply");
     let held = hold.after;
@@ -256,6 +269,54 @@ async fn releasing_puts_the_unit_back_with_the_state_change(store: Arc<dyn Store
     assert_eq!(stock(store.as_ref()).await, 3);
 }
 
+async fn a_shopper_holds_one_unit_of_a_product_at_a_time(store: Arc<dyn Store>) {
+    store.put_product(&product(5)).await.expect("product");
+    let ada = account();
+    let first = requested_by(30, &ada);
+    assert_eq!(
+        store.insert(&first).await.expect("insert"),
+        Inserted::New(first.clone())
+    );
+    let second = requested_by(31, &ada);
+    assert_eq!(
+        store.insert(&second).await.expect("insert"),
+        Inserted::AlreadyOpen(first.id.clone())
+    );
+    assert_eq!(
+        store.get(&second.id).await.expect("get"),
+        None,
+        "nothing written"
+    );
+    assert_eq!(stock(store.as_ref()).await, 4, "one unit held for ada");
+    assert_eq!(
+        store.insert(&first).await.expect("insert"),
+        Inserted::Existing(first.clone()),
+        "a redelivered request still finds its purchase"
+    );
+    let other = requested(32);
+    assert!(matches!(
+        store.insert(&other).await.expect("insert"),
+        Inserted::New(_)
+    ));
+    // Once the first no longer holds its unit, ada may ask again.
+    let expire = first.expire(at(15 * 60)).expect("expire");
+    assert_eq!(store.apply(&expire).await.expect("apply"), Applied::Done);
+    let third = requested_by(33, &ada);
+    assert_eq!(
+        store.insert(&third).await.expect("insert"),
+        Inserted::New(third.clone())
+    );
+    assert_eq!(
+        store.insert(&requested_by(34, &ada)).await.expect("insert"),
+        Inserted::AlreadyOpen(third.id.clone())
+    );
+    assert_eq!(
+        stock(store.as_ref()).await,
+        3,
+        "ada's second and the other shopper's"
+    );
+}
+
 async fn racing_inserts_hold_exactly_the_stock(store: Arc<dyn Store>) {
     const UNITS: u32 = 5;
     const BUYERS: u64 = 20;
@@ -305,7 +366,12 @@ async fn purchases_are_found_by_reply_and_keep_the_current_token(store: Arc<dyn 
     let first = ConfirmationToken::generate().hash();
     let change = recorded
         .after
-        .retweeted(&buyer(), first.clone(), at(60), Windows::default())
+        .retweeted(
+            &recorded.after.buyer,
+            first.clone(),
+            at(60),
+            Windows::default(),
+        )
         .expect("hold");
     store.apply(&change).await.expect("apply");
     let stored = read(store.clone()).await;
@@ -526,6 +592,7 @@ contract!(
     inserting_holds_a_unit_and_never_goes_below_zero,
     releasing_puts_the_unit_back_with_the_state_change,
     racing_inserts_hold_exactly_the_stock,
+    a_shopper_holds_one_unit_of_a_product_at_a_time,
     purchases_are_found_by_reply_and_keep_the_current_token,
     due_lists_pending_purchases_past_their_deadline_and_untold_expiries,
     effects_are_claimed_once_and_taken_over_after_the_lease,

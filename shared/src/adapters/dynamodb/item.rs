@@ -43,6 +43,10 @@ pub fn reply_key(tweet: &TweetId) -> String {
 pub fn effect_key(key: &str) -> String {
     format!("EFFECT#{key}")
 }
+/// The item that says which purchase of `product` its buyer has open.
+pub fn open_key(buyer: &UserId, product: &Hashtag) -> String {
+    format!("OPEN#{buyer}#{}", product.key())
+}
 
 pub fn ttl_after(now: Timestamp, secs: i64) -> AttributeValue {
     n(now.seconds().saturating_add(secs))
@@ -228,6 +232,16 @@ pub fn pointer_item(key: String, to: &PurchaseId) -> Item {
         (PK.to_owned(), s(key)),
         ("kind".to_owned(), s("pointer")),
         ("purchase_id".to_owned(), s(to.as_str())),
+    ])
+}
+
+/// The buyer's open purchase of a product; stale once that purchase holds no unit.
+pub fn open_item(p: &Purchase) -> Item {
+    Item::from([
+        (PK.to_owned(), s(open_key(&p.buyer, &p.product))),
+        ("kind".to_owned(), s("open")),
+        ("purchase_id".to_owned(), s(p.id.as_str())),
+        (TTL.to_owned(), ttl_after(p.created_at, KEEP_CLOSED_SECS)),
     ])
 }
 

@@ -13,8 +13,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{
-    account_from_item, account_key, get_s, n, pointer_item, product_from_item, product_key,
-    purchase_from_item, purchase_key, purchase_to_item, reply_key, s, standing_attributes,
+    account_from_item, account_key, get_s, n, open_item, open_key, pointer_item, product_from_item,
+    product_key, purchase_from_item, purchase_key, purchase_to_item, reply_key, s,
+    standing_attributes,
 };
 use super::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK};
 use super::{DynamoStore, err};
@@ -22,6 +23,10 @@ use crate::domain::{
     Change, Guarded, Hashtag, Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
 };
 use crate::ports::{Applied, Basis, Checked, Inserted, PortError, PortResult, Purchases};
+
+/// How many times an insert looks again at the buyer's open purchase of the product
+/// (it may end, or be replaced, between two attempts).
+const OPEN_ATTEMPTS: usize = 3;
 
 /// How many times a batch read asks again for keys DynamoDB left unprocessed.
 const BATCH_ATTEMPTS: usize = 3;
@@ -139,38 +144,76 @@ impl Purchases for DynamoStore {
     }
 
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(purchase_to_item(purchase)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| err("build put", e))?;
-        let items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder()
-                .update(self.stock_update(&purchase.product, true)?)
-                .build(),
-        ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let failed = match result {
-            Ok(_) => return Ok(Inserted::New(purchase.clone())),
-            Err(e) => cancelled(e, "insert purchase")?,
-        };
-        match failed.as_slice() {
-            [true, ..] => {
-                let existing = self.get(&purchase.id).await?;
-                existing
-                    .map(Inserted::Existing)
-                    .ok_or_else(|| PortError::new("insert purchase", "exists, then vanished"))
+        // The buyer's open purchase of this product is named by one item, written in the
+        // same transaction. One that names a purchase no longer holding a unit is stale:
+        // it is taken over, conditioned on still naming that purchase.
+        let mut stale: Option<PurchaseId> = None;
+        for _ in 0..OPEN_ATTEMPTS {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(purchase_to_item(purchase)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| err("build put", e))?;
+            let mut open = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(open_item(purchase)))
+                .expression_attribute_values(":mine", s(purchase.id.as_str()));
+            open = match &stale {
+                None => {
+                    open.condition_expression("attribute_not_exists(pk) OR purchase_id = :mine")
+                }
+                Some(stale) => open
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR purchase_id IN (:mine, :stale)",
+                    )
+                    .expression_attribute_values(":stale", s(stale.as_str())),
+            };
+            let items = vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder()
+                    .update(self.stock_update(&purchase.product, true)?)
+                    .build(),
+                TransactWriteItem::builder()
+                    .put(open.build().map_err(|e| err("build put", e))?)
+                    .build(),
+            ];
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let failed = match result {
+                Ok(_) => return Ok(Inserted::New(purchase.clone())),
+                Err(e) => cancelled(e, "insert purchase")?,
+            };
+            match failed.as_slice() {
+                [true, ..] => {
+                    let existing = self.get(&purchase.id).await?;
+                    return existing
+                        .map(Inserted::Existing)
+                        .ok_or_else(|| PortError::new("insert purchase", "exists, then vanished"));
+                }
+                [false, _, true] => {
+                    let other = self
+                        .pointed(open_key(&purchase.buyer, &purchase.product))
+                        .await?;
+                    match other {
+                        Some(other) if other.state.holds_stock() => {
+                            return Ok(Inserted::AlreadyOpen(other.id));
+                        }
+                        other => stale = other.map(|p| p.id),
+                    }
+                }
+                [false, true, false] => return Ok(Inserted::SoldOut),
+                _ => return Err(PortError::new("insert purchase", "transaction cancelled")),
             }
-            [false, true] => Ok(Inserted::SoldOut),
-            _ => Err(PortError::new("insert purchase", "transaction cancelled")),
         }
+        Err(PortError::new(
+            "insert purchase",
+            "the buyer's open purchase kept changing; try again",
+        ))
     }
 
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>> {

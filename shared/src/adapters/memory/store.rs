@@ -64,6 +64,12 @@ impl Purchases for MemoryStore {
         if let Some(existing) = t.purchases.get(&purchase.id) {
             return Ok(Inserted::Existing(existing.clone()));
         }
+        let open = t.purchases.values().find(|p| {
+            p.buyer == purchase.buyer && p.product == purchase.product && p.state.holds_stock()
+        });
+        if let Some(open) = open {
+            return Ok(Inserted::AlreadyOpen(open.id.clone()));
+        }
         match t.products.get_mut(purchase.product.key()) {
             Some(product) if product.stock > 0 => product.stock -= 1,
             _ => return Ok(Inserted::SoldOut),
