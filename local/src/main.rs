@@ -121,6 +121,10 @@ struct StackArgs {
     /// sender, bus and rules there, instead of in memory.
     #[arg(long)]
     aws_endpoint: Option<String>,
+    /// At most one refusal reply (not linked, unknown, sold out, already waiting) per
+    /// author in each period of this many seconds; 0 answers every post.
+    #[arg(long, default_value_t = 3600)]
+    refusal_period_secs: u64,
     /// Allow an address other than loopback. The console lists live confirmation links
     /// and card tokens to anyone who asks, so this also requires your own X secrets.
     #[arg(long)]
@@ -198,6 +202,7 @@ impl StackArgs {
                 email: Duration::from_secs(self.email_window_secs),
             },
             aws_endpoint: self.aws_endpoint.clone(),
+            refusal_period: Duration::from_secs(self.refusal_period_secs),
         })
     }
 }

@@ -76,6 +76,7 @@ impl World {
                 windows: Windows::default(),
                 base_url: "https://shop.example".into(),
                 effect_lease: Duration::from_secs(60),
+                refusal_period: Duration::from_secs(3600),
             },
         };
         let product = Product {

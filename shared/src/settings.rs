@@ -43,6 +43,9 @@ pub struct Settings {
     /// How long a claimed side effect is left to its claimer before another delivery
     /// takes it over: longer than any function's timeout.
     pub effect_lease: Duration,
+    /// At most one refusal reply (not linked, unknown product, sold out, one already
+    /// waiting) per author in each period of this length; zero answers every post.
+    pub refusal_period: Duration,
 }
 
 impl Settings {

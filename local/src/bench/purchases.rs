@@ -1,5 +1,5 @@
 //! Whole purchases through an in-process stack: what each costs in requests to the billed
-//! services (counted by the adapters, see `crate::metering`), and how many complete per
+//! services (counted by the meter, see `crate::metering`), and how many complete per
 //! second with how long a shopper waits.
 
 use std::collections::BTreeMap;
@@ -95,6 +95,7 @@ async fn start(aws_endpoint: Option<&str>) -> Result<(Running, Client), String> 
         },
         windows: Windows::default(),
         aws_endpoint: aws_endpoint.map(str::to_owned),
+        refusal_period: Duration::from_secs(3600),
     };
     let running = stack::start(config).await.map_err(|e| e.to_string())?;
     let client = Client::new(&running.base_url, SECRET);

@@ -52,6 +52,8 @@ pub struct Config {
     pub windows: Windows,
     /// Run on the AWS adapters against this emulator instead of in memory.
     pub aws_endpoint: Option<String>,
+    /// At most one refusal reply per author in each period (see `Settings`).
+    pub refusal_period: Duration,
 }
 
 /// A running stack.
@@ -81,6 +83,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         windows: config.windows,
         base_url: base_url.clone(),
         effect_lease: Duration::from_secs(30),
+        refusal_period: config.refusal_period,
     };
     // The real X adapters, over HTTP, to this stack's X API or the one named.
     let x_base = config

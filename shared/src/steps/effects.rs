@@ -8,7 +8,7 @@ use std::future::Future;
 
 use super::StepError;
 use crate::app::App;
-use crate::domain::TweetId;
+use crate::domain::{TweetId, UserId};
 use crate::ports::{Claim, PortError};
 
 /// Runs `effect` unless it was done already under `key`; returns what it returned then.
@@ -56,6 +56,25 @@ pub(crate) async fn reply_once(
     })
     .await?;
     TweetId::parse(&id).map_err(|e| PortError::new("effects", e).into())
+}
+
+/// Whether `author` may be sent a refusal for `post` now. Only the first post of each
+/// period (per author) is answered, so that one account cannot make the brand post a
+/// reply per post and spend its X budget; a redelivery of that post still may. The
+/// period's slot is an effect record whose result is the post that took it.
+pub(crate) async fn may_refuse(
+    app: &App,
+    author: &UserId,
+    post: &TweetId,
+) -> Result<bool, StepError> {
+    let period = app.settings.refusal_period.as_secs();
+    if period == 0 {
+        return Ok(true);
+    }
+    let slot = app.ports.clock.now().seconds() / i64::try_from(period).unwrap_or(i64::MAX);
+    let key = format!("refusals:{author}:{slot}");
+    let holder = once(app, &key, |_| async { Ok(post.to_string()) }).await?;
+    Ok(holder == post.as_str())
 }
 
 /// Replies as the brand. After an attempt whose outcome is unknown (`retried`: X may have

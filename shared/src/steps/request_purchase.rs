@@ -2,7 +2,7 @@
 //! for the retweet, or say plainly why not (no linked account, unknown product, sold out,
 //! or one already waiting for them: a shopper holds at most one unit of a product).
 
-use super::effects::post_reply;
+use super::effects::{may_refuse, post_reply};
 use super::{StepError, notices, reply_once, traced};
 use crate::app::App;
 use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
@@ -66,8 +66,17 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
     refuse(app, event, &basis).await
 }
 
-/// Answers a request post once, whatever the answer says.
+/// Answers a request post once, whatever the answer says, unless its author was already
+/// refused in this period (`Settings::refusal_period`): then the post goes unanswered,
+/// and the log says so.
 async fn answer(app: &App, event: &PurchaseRequested, text: &str) -> Result<(), StepError> {
+    if !may_refuse(app, &event.user_id, &event.tweet_id).await? {
+        tracing::warn!(
+            refusal_throttled = true,
+            "refusal not posted: its author was answered in this period"
+        );
+        return Ok(());
+    }
     let reply_key = format!("reply:{}", event.tweet_id);
     reply_once(app, &reply_key, &event.tweet_id, text)
         .await
@@ -269,7 +278,57 @@ mod tests {
             .filter(|p| p.text.contains("already have"))
             .map(|p| p.in_reply_to)
             .collect();
-        assert_eq!(replies, [Some(tweet("501")), Some(tweet("502"))]);
+        assert_eq!(
+            replies,
+            [Some(tweet("501"))],
+            "one refusal per author per hour: 502 goes unanswered"
+        );
+    }
+
+    #[tokio::test]
+    async fn refusals_are_throttled_per_author_so_one_account_cannot_spend_the_brands_posts() {
+        let w = World::new();
+        w.account(BUYER, "tok_visa").await;
+        // 40 posts by one unlinked account, and 3 for something unknown by a linked one.
+        for n in 0..40 {
+            let post = (700 + n).to_string();
+            let outcome = handle(&w.app, &w.request(&post, STRANGER, "BuyGift25"))
+                .await
+                .expect("handled");
+            assert_eq!(outcome, Outcome::NotLinked);
+        }
+        for post in ["800", "801", "802"] {
+            handle(&w.app, &w.request(post, BUYER, "BuyNothing"))
+                .await
+                .expect("handled");
+        }
+        let answered = |w: &World| {
+            let mut to: Vec<_> = w
+                .mem
+                .x
+                .posts()
+                .into_iter()
+                .filter_map(|p| p.in_reply_to)
+                .collect();
+            to.sort();
+            to
+        };
+        assert_eq!(
+            answered(&w),
+            [tweet("700"), tweet("800")],
+            "one reply per author"
+        );
+        // The post that was answered, redelivered, is still answered once.
+        handle(&w.app, &w.request("700", STRANGER, "BuyGift25"))
+            .await
+            .expect("redelivery");
+        assert_eq!(w.mem.x.posts().len(), 2);
+        // An hour on, the next post is answered again.
+        w.advance(3600);
+        handle(&w.app, &w.request("741", STRANGER, "BuyGift25"))
+            .await
+            .expect("handled");
+        assert_eq!(w.mem.x.posts().len(), 3);
     }
 
     #[tokio::test]
@@ -298,6 +357,7 @@ mod tests {
                 .expect("ok"),
             Outcome::UnknownProduct
         );
+        w.advance(3600); // one refusal per author per hour
         assert_eq!(
             handle(&w.app, &w.request("503", BUYER, "BuyGone"))
                 .await

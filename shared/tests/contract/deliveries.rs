@@ -39,6 +39,7 @@ fn world() -> (App, Arc<RecordingBus>) {
         windows: Windows::default(),
         base_url: "https://shop.example".into(),
         effect_lease: Duration::from_secs(60),
+        refusal_period: Duration::from_secs(3600),
     };
     let app = App {
         ports: mem.ports(bus.clone()),

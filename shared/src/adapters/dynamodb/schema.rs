@@ -11,6 +11,7 @@
 //! | product | `PRODUCT#{folded hashtag}` | name, price, stock | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, card token | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
+//! | open purchase | `OPEN#{x user id}#{folded hashtag}` | the purchase id of the buyer's latest purchase of the product (it blocks another while that one holds a unit) | 30 days |
 //!
 //! Access patterns: get a purchase, product or account by key (consistent reads; a
 //! confirmation link and most retweets name their purchase; a new purchase's account and
