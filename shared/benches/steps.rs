@@ -77,6 +77,7 @@ impl World {
                 base_url: "https://shop.example".into(),
                 effect_lease: Duration::from_secs(60),
                 refusal_period: Duration::from_secs(3600),
+                request_horizon: Duration::from_secs(12 * 3600),
             },
         };
         let product = Product {
@@ -98,7 +99,8 @@ impl World {
             mem,
             bus,
             key: WebhookKey::new(Secret::new("bench-consumer-secret")),
-            next_post: 1_900_000_000_000_000_000,
+            // Posts numbered as X numbers them, made when the World's clock starts.
+            next_post: ((1_800_000_000_000 - hashbuy::domain::SNOWFLAKE_EPOCH_MS) as u64) << 22,
             purchases: 0,
         }
     }

@@ -46,6 +46,12 @@ pub struct Settings {
     /// At most one refusal reply (not linked, unknown product, sold out, one already
     /// waiting) per author in each period of this length; zero answers every post.
     pub refusal_period: Duration,
+    /// A purchase request whose post is older than this is ignored: a replayed delivery
+    /// must not open a purchase once the records that answered it the first time are
+    /// gone. Twelve hours by default: time for X's retries and an outage's catch-up, and
+    /// well inside every record's life (the shortest, a pending purchase's, ends a day
+    /// after its deadline; closed purchases and replies are kept 30 days).
+    pub request_horizon: Duration,
 }
 
 impl Settings {

@@ -190,6 +190,7 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
         },
         effect_lease: seconds("EFFECT_LEASE_SECONDS", 60)?,
         refusal_period: seconds("REFUSAL_PERIOD_SECONDS", 3600)?,
+        request_horizon: seconds("REQUEST_HORIZON_SECONDS", 12 * 3600)?,
     };
     let config = aws::load(optional("HASHBUY_AWS_ENDPOINT").as_deref()).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

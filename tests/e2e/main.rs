@@ -52,11 +52,8 @@ pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
 async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
-    let post = hashbuy_local::simulators::shopper::v1_post(
-        "1850000000000000001",
-        &ada,
-        &format!("#{PRODUCT}"),
-    );
+    let id = stack.client.fresh_id();
+    let post = hashbuy_local::simulators::shopper::v1_post(&id, &ada, &format!("#{PRODUCT}"));
     for _ in 0..2 {
         assert_eq!(
             stack
@@ -68,7 +65,7 @@ async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
         );
     }
     stack.settle().await;
-    assert_eq!(stack.replies_to("1850000000000000001").await.len(), 1);
+    assert_eq!(stack.replies_to(&id).await.len(), 1);
     assert_eq!(stack.states().await, ["awaiting_retweet"]);
 }
 
@@ -184,7 +181,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "tok_visa").await;
     let body = json!({"for_user_id": ada.id, "tweet_create_events": [
-        hashbuy_local::simulators::shopper::v1_post("1850000000000000002", &ada, &format!("#{PRODUCT}"))
+        hashbuy_local::simulators::shopper::v1_post(&stack.client.fresh_id(), &ada, &format!("#{PRODUCT}"))
     ]})
     .to_string();
     let wrong_key =
@@ -397,6 +394,26 @@ async fn the_simulator_in_v2_format_drives_the_same_story(stack: Stack) {
     );
     stack.settle().await;
     assert_eq!(stack.states().await, ["shipped"]);
+    // A second run of the simulator posts a new post (ids are snowflakes of the time,
+    // never reused), so the same shopper buys again instead of being taken for a
+    // redelivery; each run prints the id it used.
+    let again = cli(&["tweet", &format!("#{PRODUCT} once more")]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let printed = |run: &std::process::Output| String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        printed(&again).starts_with("delivered post "),
+        "{}",
+        printed(&again)
+    );
+    assert_ne!(printed(&tweeted), printed(&again));
+    stack.settle().await;
+    let mut states = stack.states().await;
+    states.sort();
+    assert_eq!(states, ["awaiting_retweet", "shipped"]);
     let unlinked = std::process::Command::new(env!("CARGO_BIN_EXE_hashbuy-local"))
         .args([
             "tweet",

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use hashbuy::domain::TweetId;
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::{HEADER, WebhookKey};
 use serde_json::{Value, json};
@@ -35,7 +36,8 @@ pub struct Client {
     base_url: String,
     http: reqwest::Client,
     key: WebhookKey,
-    next_id: AtomicU64,
+    /// The last post id handed out.
+    last_id: AtomicU64,
 }
 
 /// The hashtags X would find in `text`.
@@ -89,7 +91,7 @@ impl Client {
             base_url: base_url.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
             key: WebhookKey::new(Secret::new(consumer_secret)),
-            next_id: AtomicU64::new(1_860_000_000_000_000_000),
+            last_id: AtomicU64::new(0),
         }
     }
 
@@ -101,8 +103,25 @@ impl Client {
         format!("{}{path}", self.base_url)
     }
 
-    fn fresh_id(&self) -> String {
-        self.next_id.fetch_add(1, Ordering::SeqCst).to_string()
+    /// A new post id, numbered as X numbers posts (a snowflake of the current time, with
+    /// this process's id in the low bits), so that ids never repeat from one run of the
+    /// simulator to the next and the webhook's replay horizon takes them as fresh.
+    pub fn fresh_id(&self) -> String {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let made: u64 = TweetId::snowflake(now_ms, (std::process::id() & 0x3FF) << 12)
+            .as_str()
+            .parse()
+            .unwrap_or(0);
+        // Within one process, strictly increasing even within a millisecond.
+        let next = |last: u64| last.max(made.saturating_sub(1)) + 1;
+        let last = self
+            .last_id
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last)))
+            .unwrap_or_else(|last| last);
+        next(last).to_string()
     }
 
     /// Posts a raw body to the webhook with the given signature header.

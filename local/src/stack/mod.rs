@@ -84,6 +84,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         base_url: base_url.clone(),
         effect_lease: Duration::from_secs(30),
         refusal_period: config.refusal_period,
+        request_horizon: Duration::from_secs(12 * 3600),
     };
     // The real X adapters, over HTTP, to this stack's X API or the one named.
     let x_base = config

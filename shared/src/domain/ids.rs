@@ -2,6 +2,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::Timestamp;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("not a valid {kind}: {value:?}")]
 pub struct InvalidId {
@@ -69,6 +71,30 @@ numeric_id!(
     TweetId,
     "X post id"
 );
+
+/// X's ids are snowflakes: milliseconds since this instant (Unix milliseconds) in the
+/// bits above the lowest 22.
+pub const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
+
+impl TweetId {
+    /// When X made the post, read from its id. Ids from before snowflakes (2010) read as
+    /// their epoch: old, which is what they are.
+    pub fn created_at(&self) -> Timestamp {
+        let id: u64 = self.0.parse().unwrap_or(0);
+        let ms = i64::try_from(id >> 22).unwrap_or(i64::MAX);
+        Timestamp(ms.saturating_add(SNOWFLAKE_EPOCH_MS) / 1000)
+    }
+
+    /// The id X would give a post made `unix_ms` milliseconds after 1970, with `low` in
+    /// the 22 bits X fills with its worker and sequence numbers: for the simulators and
+    /// tests, which must number posts as X does.
+    pub fn snowflake(unix_ms: i64, low: u32) -> Self {
+        let since = u64::try_from(unix_ms.saturating_sub(SNOWFLAKE_EPOCH_MS)).unwrap_or(1);
+        let id = (since << 22) | u64::from(low & 0x3F_FFFF);
+        // Never zero, never with a leading zero: a valid id.
+        Self(id.max(1).to_string())
+    }
+}
 
 /// An X screen name (the handle after `@`): 1 to 15 letters, digits or underscores, as X
 /// allows. The brand's replies echo it, so nothing else is taken from a delivery.
@@ -175,6 +201,21 @@ mod tests {
         ] {
             assert!(ScreenName::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_post_id_says_when_x_made_it() {
+        // A post made on 2019-12-31 at 19:26:16.771 UTC.
+        let post = TweetId::parse("1212092628029698048").expect("id");
+        assert_eq!(post.created_at(), Timestamp(1_577_820_376));
+        let made = TweetId::snowflake(1_800_000_000_123, 7);
+        assert_eq!(made.created_at(), Timestamp(1_800_000_000));
+        assert!(TweetId::parse(made.as_str()).is_ok());
+        assert_ne!(made, TweetId::snowflake(1_800_000_000_123, 8));
+        assert_eq!(
+            TweetId::parse("500").expect("id").created_at(),
+            Timestamp(1_288_834_974)
+        );
     }
 
     #[test]

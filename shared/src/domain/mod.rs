@@ -21,7 +21,7 @@ pub use events::{
 };
 pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
-pub use ids::{InvalidId, PurchaseId, ScreenName, TweetId, UserId};
+pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, UserId};
 pub use money::{Currency, InvalidMoney, Money};
 pub use product::{InvalidProductName, Product};
 pub use purchase::{

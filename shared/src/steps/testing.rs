@@ -54,6 +54,7 @@ impl World {
             base_url: "https://shop.example".into(),
             effect_lease: Duration::from_secs(60),
             refusal_period: Duration::from_secs(3600),
+            request_horizon: Duration::from_secs(12 * 3600),
         };
         let app = App {
             ports: mem.ports(bus.clone()),

@@ -7,6 +7,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::app::App;
+use crate::domain::Event;
 use crate::x::posts::{Seen, classify};
 use crate::x::signature::{CrcToken, HEADER, WebhookKey};
 use crate::x::{activity, stream};
@@ -137,8 +138,19 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
         }
     };
     let brand = &app.settings.brand.user_id;
+    let now = app.ports.clock.now();
     let mut published = 0;
     for event in posts.iter().filter_map(|post| classify(post, brand)) {
+        if let Event::PurchaseRequested(request) = &event
+            && request
+                .tweet_id
+                .created_at()
+                .plus(app.settings.request_horizon)
+                < now
+        {
+            tracing::warn!(tweet_id = %request.tweet_id, stale_request = true, "request ignored: its post is older than the horizon (a replay?)");
+            continue;
+        }
         let purchase_id = event
             .purchase_id()
             .map(ToString::to_string)
@@ -159,6 +171,7 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TweetId;
     use crate::settings::Secret;
     use crate::steps::testing::{BRAND, World};
 
@@ -174,9 +187,19 @@ mod tests {
         builder.body(Bytes::from(body.to_owned())).expect("request")
     }
 
+    /// A post made `age_secs` before the World's clock reads, numbered as X numbers it.
+    fn post_id(w: &World, age_secs: u64) -> String {
+        let made = w.app.ports.clock.now().seconds() - i64::try_from(age_secs).expect("age");
+        TweetId::snowflake(made * 1000, 1).to_string()
+    }
+
     fn request_body() -> String {
+        request_body_with_id(&TweetId::snowflake(1_800_000_000_000, 1).to_string())
+    }
+
+    fn request_body_with_id(id: &str) -> String {
         json!({"for_user_id": BRAND, "tweet_create_events": [{
-            "id_str": "500", "text": "#BuyGift25 please",
+            "id_str": id, "text": "#BuyGift25 please",
             "user": {"id_str": "2001", "screen_name": "ada"},
             "entities": {"hashtags": [{"text": "BuyGift25", "indices": [0, 10]}]}
         }]})
@@ -278,8 +301,9 @@ mod tests {
     #[tokio::test]
     async fn a_filtered_stream_delivery_drives_the_same_story() {
         let w = World::new();
+        let id = post_id(&w, 5);
         let body = json!({
-            "data": {"id": "500", "text": "#BuyGift25", "author_id": "2001",
+            "data": {"id": id, "text": "#BuyGift25", "author_id": "2001",
                      "entities": {"hashtags": [{"start": 0, "end": 10, "tag": "BuyGift25"}]}},
             "includes": {"users": [{"id": "2001", "username": "ada"}]},
             "matching_rules": [{"id": "1", "tag": "BuyGift25"}]
@@ -298,8 +322,27 @@ mod tests {
         };
         assert_eq!(
             (request.tweet_id.as_str(), request.screen_name.as_str()),
-            ("500", "ada")
+            (id.as_str(), "ada")
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_older_than_the_horizon_is_a_replay_and_opens_nothing() {
+        let w = World::new();
+        let horizon = w.app.settings.request_horizon.as_secs();
+        for (age, published) in [(horizon + 60, 0), (horizon - 60, 1), (0, 1)] {
+            let body = request_body_with_id(&post_id(&w, age));
+            let response = handle(
+                &w.app,
+                &key(),
+                post(&body, Some(key().sign(body.as_bytes()))),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK, "age {age}");
+            let answer: serde_json::Value = serde_json::from_str(response.body()).expect("json");
+            assert_eq!(answer["published"], published, "age {age}");
+        }
+        assert_eq!(w.event_names(), ["PurchaseRequested", "PurchaseRequested"]);
     }
 
     #[tokio::test]

@@ -40,6 +40,8 @@ fn world() -> (App, Arc<RecordingBus>) {
         base_url: "https://shop.example".into(),
         effect_lease: Duration::from_secs(60),
         refusal_period: Duration::from_secs(3600),
+        // Fixtures are X\'s own posts, from years ago: no horizon here.
+        request_horizon: Duration::MAX,
     };
     let app = App {
         ports: mem.ports(bus.clone()),
