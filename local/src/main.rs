@@ -9,7 +9,7 @@ use hashbuy::domain::{UserId, Windows};
 use hashbuy::settings::{Brand, Secret};
 use hashbuy::x::oauth1::Credentials;
 use hashbuy_local::simulators::shopper::{Client, Format, Original, XUser};
-use hashbuy_local::simulators::x_api::XKeys;
+use hashbuy_local::simulators::x_api::{PostLimits, XKeys};
 use hashbuy_local::{demo, stack};
 
 #[derive(Parser)]
@@ -125,6 +125,12 @@ struct StackArgs {
     /// author in each period of this many seconds; 0 answers every post.
     #[arg(long, default_value_t = 3600)]
     refusal_period_secs: u64,
+    /// The local X API's write limits on the brand's posts, X's by default (posts and
+    /// reposts together); it answers 429 with `x-rate-limit-*` headers beyond them.
+    #[arg(long, default_value_t = 200)]
+    x_posts_per_15_minutes: u32,
+    #[arg(long, default_value_t = 300)]
+    x_posts_per_3_hours: u32,
     /// Allow an address other than loopback. The console lists live confirmation links
     /// and card tokens to anyone who asks, so this also requires your own X secrets.
     #[arg(long)]
@@ -203,6 +209,10 @@ impl StackArgs {
             },
             aws_endpoint: self.aws_endpoint.clone(),
             refusal_period: Duration::from_secs(self.refusal_period_secs),
+            x_post_limits: PostLimits(vec![
+                (Duration::from_secs(15 * 60), self.x_posts_per_15_minutes),
+                (Duration::from_secs(3 * 3600), self.x_posts_per_3_hours),
+            ]),
         })
     }
 }

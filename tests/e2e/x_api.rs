@@ -128,3 +128,58 @@ async fn stream_rules_follow_the_catalog() {
         "in sync: nothing to do"
     );
 }
+
+#[tokio::test]
+async fn the_local_x_api_enforces_xs_write_limits_with_its_headers() {
+    use std::sync::Arc;
+
+    use hashbuy::adapters::x_api::XApi;
+    use hashbuy::domain::{SystemClock, TweetId, UserId};
+    use hashbuy::ports::Social;
+    use hashbuy::settings::Secret;
+    use hashbuy::x::oauth1::Credentials;
+
+    let x = Stack::spawn_with(Mode::Memory, &["--x-posts-per-15-minutes", "2"]).await;
+    // The brand's own keys, as `serve` holds them by default (the consumer secret is the
+    // test's).
+    let brand = XApi::new(
+        reqwest::Client::new(),
+        x.client.base_url(),
+        Credentials {
+            consumer_key: "local-consumer-key".into(),
+            consumer_secret: Secret::new(crate::support::SECRET),
+            access_token: "local-access-token".into(),
+            access_token_secret: Secret::new("local-access-token-secret"),
+        },
+        UserId::parse("1000000000000000001").expect("id"),
+        Arc::new(SystemClock),
+    );
+    for n in 1..=2 {
+        let to = TweetId::parse(&format!("19000000000000000{n}")).expect("id");
+        brand
+            .reply(&to, &format!("reply {n}"))
+            .await
+            .expect("within the limit");
+    }
+    let to = TweetId::parse("190000000000000003").expect("id");
+    let refused = brand.reply(&to, "one too many").await.expect_err("429");
+    let said = refused.to_string();
+    assert!(
+        said.contains("429") && said.contains("rate limit resets at"),
+        "{said}"
+    );
+    assert_eq!(x.tweets().await.as_array().map(Vec::len), Some(2));
+    let health = x.json("/_local/health").await;
+    assert_eq!(health["x_api"]["rate_limited"], 1, "{health}");
+    // The window is the stack's clock: fifteen minutes on, the brand may post again.
+    let (status, _) = x
+        .client
+        .post_json("/_local/clock", &json!({"advance_seconds": 15 * 60}))
+        .await
+        .expect("clock");
+    assert_eq!(status, 200);
+    brand
+        .reply(&to, "after the window")
+        .await
+        .expect("a new window");
+}

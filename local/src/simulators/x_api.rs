@@ -1,10 +1,13 @@
 //! The local X API: the v2 routes hashbuy's X adapters call, served over HTTP so that the
 //! stack runs the real adapters. Like X, it checks every request's credentials (OAuth
 //! 1.0a user context for posts, the app's bearer token for stream rules) and answers 401
-//! otherwise; what it accepts lands in the X stand-in that `/_local/tweets` shows.
+//! otherwise; it enforces X's write limits (429 with `x-rate-limit-*` headers), and
+//! weighs a post's length as X does. What it accepts lands in the X stand-in that
+//! `/_local/tweets` shows.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -14,11 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use hashbuy::adapters::memory::XStandIn;
-use hashbuy::domain::TweetId;
+use hashbuy::domain::{Clock, Timestamp, TweetId};
 use hashbuy::ports::{Plan, Social, StreamRules};
 use hashbuy::settings::Secret;
 use hashbuy::x::oauth1::{self, Credentials};
 use hashbuy::x::rules::NewRule;
+use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,31 +33,126 @@ pub struct XKeys {
     pub bearer_token: Secret,
 }
 
+/// X's write limits for a user token, which the local X API enforces so that tests and
+/// the bench can drive the brand's posting budget: at most `limit` posts in any `window`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostLimits(pub Vec<(Duration, u32)>);
+
+impl Default for PostLimits {
+    /// X's, for posts and reposts together: 200 per 15 minutes, 300 per 3 hours.
+    fn default() -> Self {
+        Self(vec![
+            (Duration::from_secs(15 * 60), 200),
+            (Duration::from_secs(3 * 3600), 300),
+        ])
+    }
+}
+
+/// Where a token stands against one window, as X's `x-rate-limit-*` headers say it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Epoch seconds when the window's oldest post leaves it.
+    pub reset: i64,
+}
+
+impl PostLimits {
+    /// Takes one post at `now` from the budget, or says which window is spent. `posted`
+    /// holds the times of earlier accepted posts; the answer is the tightest window.
+    pub fn take(&self, posted: &mut Vec<Timestamp>, now: Timestamp) -> Result<Budget, Budget> {
+        let longest = self.0.iter().map(|(w, _)| *w).max().unwrap_or_default();
+        posted.retain(|t| t.plus(longest) > now);
+        let budgets: Vec<Budget> = self
+            .0
+            .iter()
+            .map(|(window, limit)| {
+                let inside: Vec<_> = posted.iter().filter(|t| t.plus(*window) > now).collect();
+                let used = u32::try_from(inside.len()).unwrap_or(u32::MAX);
+                Budget {
+                    limit: *limit,
+                    remaining: limit.saturating_sub(used),
+                    reset: inside
+                        .first()
+                        .map_or(now.plus(*window), |t| t.plus(*window))
+                        .seconds(),
+                }
+            })
+            .collect();
+        if let Some(spent) = budgets.iter().find(|b| b.remaining == 0) {
+            return Err(*spent);
+        }
+        posted.push(now);
+        let tightest = budgets.iter().min_by_key(|b| b.remaining).copied();
+        Ok(tightest.map_or(
+            Budget {
+                limit: 0,
+                remaining: 0,
+                reset: now.seconds(),
+            },
+            |b| Budget {
+                remaining: b.remaining - 1,
+                ..b
+            },
+        ))
+    }
+}
+
 pub struct XServer {
     keys: XKeys,
     x: Arc<XStandIn>,
+    limits: PostLimits,
+    clock: Arc<dyn Clock>,
+    /// When the brand's accepted posts were made, within the longest window.
+    posted: Mutex<Vec<Timestamp>>,
     accepted: AtomicU64,
     refused: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 type Shared = State<Arc<XServer>>;
 
 impl XServer {
-    pub fn new(keys: XKeys, x: Arc<XStandIn>) -> Arc<Self> {
+    /// Serves `x`, enforcing `limits` on posts by the time `clock` tells (the stack's, so
+    /// that moving it on resets the windows).
+    pub fn new(
+        keys: XKeys,
+        x: Arc<XStandIn>,
+        limits: PostLimits,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             keys,
             x,
+            limits,
+            clock,
+            posted: Mutex::new(Vec::new()),
             accepted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         })
     }
 
-    /// Requests answered, and requests refused for their credentials.
+    /// Requests answered, refused for their credentials, and refused for the limits.
     pub fn counts(&self) -> Value {
         json!({
             "accepted": self.accepted.load(Ordering::SeqCst),
             "refused": self.refused.load(Ordering::SeqCst),
+            "rate_limited": self.rate_limited.load(Ordering::SeqCst),
         })
+    }
+
+    /// Takes one post from the brand's budget, or says which window is spent.
+    fn take_post(&self) -> Result<Budget, Budget> {
+        let mut posted = self
+            .posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let taken = self.limits.take(&mut posted, self.clock.now());
+        if taken.is_err() {
+            self.rate_limited.fetch_add(1, Ordering::SeqCst);
+        }
+        taken
     }
 
     /// Checks the OAuth 1.0a signature against the URL the client signed: this server's
@@ -115,6 +214,27 @@ fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 
+/// X's rate-limit headers on an answer.
+fn with_budget(mut response: Response, budget: Budget) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-rate-limit-limit", i64::from(budget.limit)),
+        ("x-rate-limit-remaining", i64::from(budget.remaining)),
+        ("x-rate-limit-reset", budget.reset),
+    ] {
+        headers.insert(name, http::HeaderValue::from(value));
+    }
+    response
+}
+
+fn too_many(budget: Budget) -> Response {
+    let body = json!({"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"});
+    with_budget(
+        (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
+        budget,
+    )
+}
+
 fn invalid(detail: impl std::fmt::Display) -> Response {
     let body = json!({"title": "Invalid Request", "detail": detail.to_string()});
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
@@ -156,13 +276,17 @@ async fn create_post(
     else {
         return invalid("reply.in_reply_to_tweet_id must name a post");
     };
-    if post.text.chars().count() > 280 {
-        return invalid("text is longer than 280 characters");
+    if text::weight(&post.text) > text::MAX_WEIGHT {
+        return invalid("text is longer than 280 (X's weighted length)");
     }
+    let budget = match server.take_post() {
+        Ok(budget) => budget,
+        Err(spent) => return too_many(spent),
+    };
     match server.x.reply(&to, &post.text).await {
         Ok(id) => {
             let body = json!({"data": {"id": id, "text": post.text}});
-            (StatusCode::CREATED, Json(body)).into_response()
+            with_budget((StatusCode::CREATED, Json(body)).into_response(), budget)
         }
         Err(e) => internal(e),
     }
@@ -268,4 +392,41 @@ async fn change_rules(State(server): Shared, headers: HeaderMap, body: Bytes) ->
         body["errors"] = json!(errors);
     }
     Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> Timestamp {
+        Timestamp(1_800_000_000).plus(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn posts_within_every_window_and_says_when_each_resets() {
+        let limits = PostLimits(vec![
+            (Duration::from_secs(900), 2),
+            (Duration::from_secs(3600), 3),
+        ]);
+        let mut posted = Vec::new();
+        let first = limits.take(&mut posted, at(0)).expect("first");
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        limits.take(&mut posted, at(10)).expect("second");
+        let spent = limits
+            .take(&mut posted, at(20))
+            .expect_err("the 15-minute window is spent");
+        assert_eq!(
+            (spent.limit, spent.remaining, spent.reset),
+            (2, 0, at(900).seconds())
+        );
+        limits
+            .take(&mut posted, at(900))
+            .expect("the first left the short window");
+        let spent = limits
+            .take(&mut posted, at(1900))
+            .expect_err("the hour is spent");
+        assert_eq!((spent.limit, spent.reset), (3, at(3600).seconds()));
+        limits.take(&mut posted, at(3600)).expect("an hour on");
+        assert_eq!(posted.len(), 3, "only what the longest window still holds");
+    }
 }

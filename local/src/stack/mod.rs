@@ -36,7 +36,7 @@ use self::views::{AwsViews, MemoryViews, Views};
 use crate::harness::emulator as aws;
 
 use crate::metering::{self, CountedSocial, CountedStreamRules};
-use crate::simulators::x_api::{self, XKeys, XServer};
+use crate::simulators::x_api::{self, PostLimits, XKeys, XServer};
 
 /// How the stack is set up; the command line fills this in.
 #[derive(Clone, Debug)]
@@ -54,6 +54,8 @@ pub struct Config {
     pub aws_endpoint: Option<String>,
     /// At most one refusal reply per author in each period (see `Settings`).
     pub refusal_period: Duration,
+    /// The write limits the local X API enforces on the brand's posts.
+    pub x_post_limits: PostLimits,
 }
 
 /// A running stack.
@@ -154,7 +156,12 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             (app, Box::new(views))
         }
     };
-    let x_api = XServer::new(config.x_keys.clone(), mem.x.clone());
+    let x_api = XServer::new(
+        config.x_keys.clone(),
+        mem.x.clone(),
+        config.x_post_limits.clone(),
+        mem.clock.clone(),
+    );
     let local = Arc::new(Local {
         app,
         views,
