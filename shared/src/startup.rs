@@ -7,12 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::adapters::aws;
 use crate::adapters::card_processor::CardProcessorApi;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::x_api::{XApi, XStreamRules};
+use crate::adapters::{aws, https};
 use crate::app::{App, Ports};
 use crate::domain::{Clock, SystemClock, TweetId, UserId, Windows};
 use crate::ports::{
@@ -192,7 +192,11 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
         refusal_period: seconds("REFUSAL_PERIOD_SECONDS", 3600)?,
         request_horizon: seconds("REQUEST_HORIZON_SECONDS", 12 * 3600)?,
     };
-    let config = aws::load(optional("HASHBUY_AWS_ENDPOINT").as_deref()).await;
+    let http = https::client().map_err(|e| StartupError::Invalid {
+        name: "http client",
+        reason: e.to_string(),
+    })?;
+    let config = aws::load(optional("HASHBUY_AWS_ENDPOINT").as_deref(), &http).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&config),
@@ -208,13 +212,6 @@ pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
         var("EVENT_BUS_NAME")?,
     );
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(8))
-        .build()
-        .map_err(|e| StartupError::Invalid {
-            name: "http client",
-            reason: e.to_string(),
-        })?;
 
     let mut x_consumer_secret = None;
     let mut social: Arc<dyn Social> = Arc::new(NotWired("X"));

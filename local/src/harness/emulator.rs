@@ -51,6 +51,7 @@ impl Resources {
 
 pub async fn config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(hashbuy::adapters::https::for_sdk(&reqwest::Client::new()))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
             "local",

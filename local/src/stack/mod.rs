@@ -93,10 +93,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .x_api_base
         .clone()
         .unwrap_or_else(|| base_url.clone());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(8))
-        .build()
-        .map_err(std::io::Error::other)?;
+    let http = hashbuy::adapters::https::client().map_err(std::io::Error::other)?;
     let social = Arc::new(CountedSocial(XApi::new(
         http.clone(),
         &x_base,

@@ -4,6 +4,7 @@ pub mod aws;
 pub mod card_processor;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod https;
 pub mod memory;
 pub mod ses;
 pub mod x_api;

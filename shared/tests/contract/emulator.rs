@@ -21,6 +21,7 @@ pub fn endpoint() -> String {
 
 pub async fn config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(hashbuy::adapters::https::for_sdk(&reqwest::Client::new()))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
             "testing", "testing", None, None, "emulator",
