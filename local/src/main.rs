@@ -361,30 +361,17 @@ mod tests {
         assert!(refused.contains("--public"), "{refused}");
         let defaults = serve(&["--addr", "0.0.0.0:8080", "--public"]).expect_err("refused");
         assert!(defaults.contains("built-in"), "{defaults}");
-        let partly = serve(&[
-            "--addr",
-            "0.0.0.0:8080",
-            "--public",
-            "--x-consumer-secret",
-            "a",
-            "--x-access-token-secret",
-            "b",
-        ]);
-        assert!(
-            partly.is_err(),
-            "the bearer token is still the built-in one"
-        );
+        // With --public, each built-in secret is refused until all three are the operator's.
+        let public = ["--addr", "0.0.0.0:8080", "--public"];
         let own = [
-            "--addr",
-            "0.0.0.0:8080",
-            "--public",
-            "--x-consumer-secret",
-            "a",
-            "--x-access-token-secret",
-            "b",
-            "--x-bearer-token",
-            "c",
+            ["--x-consumer-secret", "a"],
+            ["--x-access-token-secret", "b"],
+            ["--x-bearer-token", "c"],
         ];
-        assert_eq!(serve(&own), Ok(()));
+        for given in 0..own.len() {
+            let args = [&public[..], &own[..given].concat()].concat();
+            assert!(serve(&args).is_err(), "{given} of 3 secrets given");
+        }
+        assert_eq!(serve(&[&public[..], &own.concat()].concat()), Ok(()));
     }
 }
