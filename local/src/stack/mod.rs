@@ -130,18 +130,15 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
                 ),
                 stats: stats.clone(),
             };
-            let ports = Ports {
-                purchases: store.clone(),
-                catalog: store.clone(),
-                accounts: store.clone(),
-                effects: store,
-                mailer: Arc::new(resources.mailer.clone()),
-                bus: Arc::new(bus),
+            let ports = Ports::new(
+                store,
+                Arc::new(resources.mailer.clone()),
+                Arc::new(bus),
                 social,
                 stream_rules,
-                payments: mem.cards.clone(),
-                clock: mem.clock.clone(),
-            };
+                mem.cards.clone(),
+                mem.clock.clone(),
+            );
             let app = App { ports, settings };
             queues::spawn_pollers(&resources, app.clone(), stats.clone());
             let views = AwsViews {

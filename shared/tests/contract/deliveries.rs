@@ -40,7 +40,7 @@ fn world() -> (App, Arc<RecordingBus>) {
         base_url: "https://shop.example".into(),
         effect_lease: Duration::from_secs(60),
         refusal_period: Duration::from_secs(3600),
-        // Fixtures are X\'s own posts, from years ago: no horizon here.
+        // The fixtures are X's own posts, made years ago: no horizon here.
         request_horizon: Duration::MAX,
     };
     let app = App {

@@ -46,8 +46,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
         base_url: "https://shop.example".into(),
         effect_lease: Duration::from_secs(60),
         refusal_period: Duration::from_secs(3600),
-        // Fixtures are X\'s own posts, from years ago: no horizon here.
-        request_horizon: Duration::MAX,
+        request_horizon: Duration::from_secs(12 * 3600),
     };
     let app = App { ports, settings };
     let tag = Hashtag::parse("BuyMug").expect("tag");

@@ -66,17 +66,14 @@ impl InMemory {
 
     /// The ports, with events going to `bus`.
     pub fn ports(&self, bus: std::sync::Arc<dyn EventBus>) -> crate::app::Ports {
-        crate::app::Ports {
-            purchases: self.store.clone(),
-            catalog: self.store.clone(),
-            accounts: self.store.clone(),
-            effects: self.store.clone(),
-            mailer: self.outbox.clone(),
+        crate::app::Ports::new(
+            self.store.clone(),
+            self.outbox.clone(),
             bus,
-            social: self.x.clone(),
-            stream_rules: self.x.clone(),
-            payments: self.cards.clone(),
-            clock: self.clock.clone(),
-        }
+            self.x.clone(),
+            self.x.clone(),
+            self.cards.clone(),
+            self.clock.clone(),
+        )
     }
 }

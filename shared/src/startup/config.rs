@@ -1,0 +1,208 @@
+//! A function's configuration, read from its environment once per cold start into one
+//! typed value: what to talk to (table, bus, sender, secrets, APIs) and the steps'
+//! [`Settings`]. Each function reads only what its [`Needs`] say.
+
+use std::time::Duration;
+
+use super::Needs;
+use crate::domain::{UserId, Windows};
+use crate::settings::{Brand, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read secret {id}: {reason}")]
+    Secret { id: String, reason: String },
+}
+
+/// Reads variables by name: the process's environment in a Lambda, a table in tests.
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, StartupError> {
+        self.optional(name).ok_or(StartupError::Missing(name))
+    }
+
+    fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, StartupError> {
+        match self.optional(name) {
+            None => Ok(Duration::from_secs(default)),
+            Some(v) => v
+                .parse()
+                .map(Duration::from_secs)
+                .map_err(|e: std::num::ParseIntError| StartupError::Invalid {
+                    name,
+                    reason: e.to_string(),
+                }),
+        }
+    }
+}
+
+/// Everything a deployed function is configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub settings: Settings,
+    /// An emulator's address instead of AWS (`HASHBUY_AWS_ENDPOINT`).
+    pub aws_endpoint: Option<String>,
+    pub table: String,
+    pub event_bus: String,
+    pub ses_from: String,
+    pub ses_configuration_set: Option<String>,
+    /// Secrets Manager ids, when the function's needs include them.
+    pub x_secret_id: Option<String>,
+    pub card_secret_id: Option<String>,
+    pub card_processor_base_url: Option<String>,
+    pub x_api_base: String,
+}
+
+impl Config {
+    /// Reads the environment. Fails naming the first variable missing or invalid, so a
+    /// misconfigured deployment says so at its first invocation.
+    pub fn from_env(needs: Needs) -> Result<Self, StartupError> {
+        Self::from_vars(needs, |name| std::env::var(name).ok())
+    }
+
+    /// The same, reading variables through `lookup`.
+    pub fn from_vars(
+        needs: Needs,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, StartupError> {
+        let env = Vars(lookup);
+        let (var, optional) = (|n| env.required(n), |n| env.optional(n));
+        let seconds = |n, default| env.seconds(n, default);
+        let brand = Brand {
+            user_id: UserId::parse(&var("BRAND_X_USER_ID")?).map_err(|e| {
+                StartupError::Invalid {
+                    name: "BRAND_X_USER_ID",
+                    reason: e.to_string(),
+                }
+            })?,
+            screen_name: var("BRAND_SCREEN_NAME")?,
+        };
+        let settings = Settings {
+            brand,
+            windows: Windows {
+                retweet: seconds("RETWEET_WINDOW_SECONDS", 15 * 60)?,
+                email: seconds("EMAIL_WINDOW_SECONDS", 15 * 60)?,
+            },
+            base_url: if needs.links {
+                var("PUBLIC_BASE_URL")?
+            } else {
+                String::new()
+            },
+            effect_lease: seconds("EFFECT_LEASE_SECONDS", 60)?,
+            refusal_period: seconds("REFUSAL_PERIOD_SECONDS", 3600)?,
+            request_horizon: seconds("REQUEST_HORIZON_SECONDS", 12 * 3600)?,
+        };
+        let needs_x = needs.x_replies || needs.x_webhook || needs.x_stream_rules;
+        Ok(Self {
+            settings,
+            aws_endpoint: optional("HASHBUY_AWS_ENDPOINT"),
+            table: var("TABLE_NAME")?,
+            event_bus: var("EVENT_BUS_NAME")?,
+            ses_from: var("SES_FROM_ADDRESS")?,
+            ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+            x_secret_id: needs_x.then(|| var("X_SECRET_ID")).transpose()?,
+            card_secret_id: needs
+                .card_processor
+                .then(|| var("CARD_SECRET_ID"))
+                .transpose()?,
+            card_processor_base_url: needs
+                .card_processor
+                .then(|| var("CARD_PROCESSOR_BASE_URL"))
+                .transpose()?,
+            x_api_base: optional("X_API_BASE_URL").unwrap_or_else(|| "https://api.x.com".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn parse(needs: Needs, vars: &[(&str, &str)]) -> Result<Config, StartupError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(needs, |name| vars.get(name).cloned())
+    }
+
+    const BASE: [(&str, &str); 5] = [
+        ("BRAND_X_USER_ID", "1000"),
+        ("BRAND_SCREEN_NAME", "hashbuy"),
+        ("TABLE_NAME", "t"),
+        ("EVENT_BUS_NAME", "b"),
+        ("SES_FROM_ADDRESS", "orders@shop.example"),
+    ];
+
+    #[test]
+    fn reads_what_a_function_needs_with_defaults() {
+        let config = parse(Needs::default(), &BASE).expect("config");
+        assert_eq!(config.settings.windows.retweet, Duration::from_secs(900));
+        assert_eq!(
+            config.settings.request_horizon,
+            Duration::from_secs(12 * 3600)
+        );
+        assert_eq!(config.x_api_base, "https://api.x.com");
+        assert_eq!((config.x_secret_id, config.card_secret_id), (None, None));
+        let card = Needs {
+            card_processor: true,
+            ..Needs::default()
+        };
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("CARD_SECRET_ID", "hashbuy/card"),
+            ("CARD_PROCESSOR_BASE_URL", "https://p"),
+        ]);
+        let config = parse(card, &vars).expect("config");
+        assert_eq!(config.card_secret_id.as_deref(), Some("hashbuy/card"));
+    }
+
+    #[test]
+    fn names_what_is_missing_or_invalid() {
+        let without_table: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "TABLE_NAME")
+            .collect();
+        assert!(matches!(
+            parse(Needs::default(), &without_table),
+            Err(StartupError::Missing("TABLE_NAME"))
+        ));
+        let links = Needs {
+            links: true,
+            ..Needs::default()
+        };
+        assert!(matches!(
+            parse(links, &BASE),
+            Err(StartupError::Missing("PUBLIC_BASE_URL"))
+        ));
+        let mut vars = BASE.to_vec();
+        vars.push(("RETWEET_WINDOW_SECONDS", "soon"));
+        assert!(matches!(
+            parse(Needs::default(), &vars),
+            Err(StartupError::Invalid {
+                name: "RETWEET_WINDOW_SECONDS",
+                ..
+            })
+        ));
+        let mut vars = BASE.to_vec();
+        vars[0] = ("BRAND_X_USER_ID", "01000");
+        assert!(matches!(
+            parse(Needs::default(), &vars),
+            Err(StartupError::Invalid {
+                name: "BRAND_X_USER_ID",
+                ..
+            })
+        ));
+    }
+}

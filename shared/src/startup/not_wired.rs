@@ -1,0 +1,50 @@
+//! The ports a function does not use: any call is a wiring bug, reported as an error.
+
+use async_trait::async_trait;
+
+use crate::domain::TweetId;
+use crate::ports::{
+    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, Social, StreamRule,
+    StreamRules,
+};
+
+/// Stands in for a port the function was not configured with.
+pub(super) struct NotWired(pub(super) &'static str);
+
+impl NotWired {
+    fn error(&self) -> PortError {
+        PortError::new(
+            "wiring",
+            format!("{} is not configured for this function", self.0),
+        )
+    }
+}
+
+#[async_trait]
+impl Social for NotWired {
+    async fn reply(&self, _: &TweetId, _: &str) -> PortResult<TweetId> {
+        Err(self.error())
+    }
+
+    async fn find_reply(&self, _: &TweetId, _: &str) -> PortResult<Option<TweetId>> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl StreamRules for NotWired {
+    async fn list(&self) -> PortResult<Vec<StreamRule>> {
+        Err(self.error())
+    }
+
+    async fn apply(&self, _: &Plan) -> PortResult<()> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl Payments for NotWired {
+    async fn charge(&self, _: &ChargeRequest) -> PortResult<ChargeOutcome> {
+        Err(self.error())
+    }
+}
