@@ -32,6 +32,25 @@ const OPEN_ATTEMPTS: usize = 3;
 const BATCH_ATTEMPTS: usize = 3;
 
 impl DynamoStore {
+    /// Writes `items` in one transaction: `None` when written, or which items' conditions
+    /// cancelled it.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        context: &'static str,
+    ) -> PortResult<Option<Vec<bool>>> {
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(e) => cancelled(e, context).map(Some),
+        }
+    }
+
     async fn pointed(&self, pointer: String) -> PortResult<Option<Purchase>> {
         let Some(item) = self.get_item(pointer).await? else {
             return Ok(None);
@@ -178,15 +197,8 @@ impl Purchases for DynamoStore {
                     .put(open.build().map_err(|e| err("build put", e))?)
                     .build(),
             ];
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let failed = match result {
-                Ok(_) => return Ok(Inserted::New(purchase.clone())),
-                Err(e) => cancelled(e, "insert purchase")?,
+            let Some(failed) = self.transact(items, "insert purchase").await? else {
+                return Ok(Inserted::New(purchase.clone()));
             };
             match failed.as_slice() {
                 [true, ..] => {
@@ -304,15 +316,9 @@ impl Purchases for DynamoStore {
         if let Some(pointer) = pointer {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Applied::Done),
-            Err(e) => match cancelled(e, "apply change")?.first() {
+        match self.transact(items, "apply change").await? {
+            None => Ok(Applied::Done),
+            Some(failed) => match failed.first() {
                 Some(true) => Ok(Applied::Stale),
                 _ => Err(PortError::new("apply change", "transaction cancelled")),
             },
