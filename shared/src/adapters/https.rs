@@ -1,12 +1,13 @@
 //! One HTTPS client for everything a function calls: the AWS SDK clients send through
 //! the same `reqwest` client as the X and card processor adapters. One TLS stack, one
-//! connection pool, and the root certificates loaded once, lazily, at the first TLS
-//! handshake (rustls' platform verifier reads the system store then): a cold start that
-//! talks plain HTTP to an emulator, or has not yet made its first HTTPS call, loads none.
-//! The SDK's own HTTPS client, which loaded the roots again at init, is not built in.
+//! connection pool, and the system's root certificates read once per cold start (when
+//! reqwest builds rustls' platform verifier), where the SDK's own HTTPS client, no longer
+//! built in, read them a second time.
 //!
 //! The system store, not roots compiled in: Amazon Linux updates its CA bundle with the
-//! runtime, so a revoked or added root reaches the functions without a redeploy.
+//! runtime, so a revoked or added root reaches the functions without a redeploy. The
+//! price is reading it at init; compiled-in roots would save that, for a rebuild per
+//! root-store change.
 
 use std::time::Duration;
 
