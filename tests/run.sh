@@ -37,6 +37,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests: unit, contract (in memory and on the emulator), end to end"
 cargo test --workspace --locked 2>&1 | tee target/test.log
+# Tests that inject faults capture the logs they cause and show them only on failure, so a
+# passing run prints no ERROR line; one here is a log that escaped its test.
+if grep -q '"level":"ERROR"' target/test.log; then
+  echo "tests passed but printed ERROR log lines (above): capture them in the test that causes them" >&2
+  exit 1
+fi
 
 step "benchmarks, each step once as a smoke test (tools/bench.sh measures them)"
 cargo test --locked -p hashbuy --bench steps

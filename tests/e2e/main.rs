@@ -522,6 +522,16 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
     assert_eq!(sync.expect("sync").0, 200);
     stack.settle().await;
 
+    // The processor that stayed down ends in the dead-letter queue, reported at ERROR; the
+    // stack's logs are captured, so a green run does not print it.
+    assert!(
+        stack
+            .logs
+            .lines()
+            .iter()
+            .any(|line| { line.contains(r#""level":"ERROR""#) && line.contains("dead-lettered") }),
+        "the dead letter is logged at ERROR"
+    );
     let needed = stack.json("/_local/metrics").await["actions"].clone();
     let needed: BTreeMap<String, BTreeSet<String>> =
         serde_json::from_value(needed).expect("actions by function");

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::WebhookKey;
+use hashbuy_local::harness::logs::CapturedLogs;
 use hashbuy_local::simulators::shopper::{Client, Original, XUser, link_in};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -44,6 +45,8 @@ pub struct Stack {
     pub client: Client,
     /// The stack whose X API the brand posts to: this one, unless pointed elsewhere.
     pub x: Client,
+    /// The stack's logs: tests inject faults whose ERROR lines a green run keeps quiet.
+    pub logs: CapturedLogs,
     _child: Child,
 }
 
@@ -83,9 +86,11 @@ impl Stack {
                 std::env::var("HASHBUY_E2E_LOG").unwrap_or_else(|_| "error".into()),
             )
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("spawn hashbuy-local");
+        let logs = CapturedLogs::capture(child.stderr.take().expect("stderr"));
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
@@ -102,6 +107,7 @@ impl Stack {
         Self {
             x: Client::new(&url, SECRET),
             client,
+            logs,
             _child: child,
         }
     }

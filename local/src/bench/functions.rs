@@ -145,9 +145,12 @@ async fn run(
     ];
     let binary = binary.to_string_lossy();
     let spawned = Instant::now();
-    let child = spawn_function(&binary, &runtime, env.resources, env.endpoint, &extra)
+    let function_process = spawn_function(&binary, &runtime, env.resources, env.endpoint, &extra)
         .map_err(|e| fail("spawn", e.to_string()))?;
-    let pid = child.id().ok_or_else(|| fail("spawn", "no pid".into()))?;
+    let pid = function_process
+        .child
+        .id()
+        .ok_or_else(|| fail("spawn", "no pid".into()))?;
     let deadline = spawned + Duration::from_secs(20);
     let init = loop {
         if let Some(polled) = runtime.first_poll() {
@@ -173,7 +176,7 @@ async fn run(
         }
     }
     let peak_rss_kb = peak_rss_kb(pid).ok_or_else(|| fail("rss", "no /proc status".into()))?;
-    drop(child);
+    drop(function_process);
     let first = latencies.remove(0);
     Ok(Run {
         init,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::harness::logs::CapturedLogs;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -176,6 +177,13 @@ pub fn http_api_event(method: &str, route: &str, path: &str, query: &str) -> Val
     })
 }
 
+/// A function binary running under a [`RuntimeApi`]; killed when dropped.
+pub struct Spawned {
+    pub child: tokio::process::Child,
+    /// Its logs, shown only if the test fails.
+    pub logs: CapturedLogs,
+}
+
 /// Runs a function binary under this Runtime API with the environment its template gives
 /// it, on the AWS resources `resources` created on the emulator at `endpoint`.
 pub fn spawn_function(
@@ -184,7 +192,7 @@ pub fn spawn_function(
     resources: &crate::harness::emulator::Resources,
     endpoint: &str,
     extra: &[(&str, &str)],
-) -> std::io::Result<tokio::process::Child> {
+) -> std::io::Result<Spawned> {
     let mut command = tokio::process::Command::new(binary);
     command
         .env_clear()
@@ -205,9 +213,18 @@ pub fn spawn_function(
         .env("BRAND_X_USER_ID", "1000")
         .env("BRAND_SCREEN_NAME", "hashbuy")
         .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
     for (name, value) in extra {
         command.env(name, value);
     }
-    command.spawn()
+    let mut child = command.spawn()?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stderr"))?;
+    Ok(Spawned {
+        child,
+        logs: CapturedLogs::capture(stderr),
+    })
 }
