@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::simulators::shopper::{Client, Original, XUser, link_in};
 use crate::simulators::x_api::{PostLimits, XKeys};
-use crate::stack::{self, Config, Running};
+use crate::stack::{self, ClockMode, Config, Running};
 
 const PRODUCT: &str = "BuyBenchMug";
 const SECRET: &str = "bench-consumer-secret";
@@ -99,6 +99,8 @@ async fn start(aws_endpoint: Option<&str>) -> Result<(Running, Client), String> 
         // Throughput measures hashbuy, so X's write limits are off here: 200 shoppers at
         // once would spend the brand's 15 minutes of posts in one run.
         x_post_limits: PostLimits(Vec::new()),
+        // Nothing on a timer: the counts per purchase are the purchases' own.
+        clock: ClockMode::Frozen,
     };
     let running = stack::start(config).await.map_err(|e| e.to_string())?;
     let client = Client::new(&running.base_url, SECRET);

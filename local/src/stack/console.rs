@@ -16,11 +16,12 @@ use hashbuy::domain::{
 use hashbuy::function::Function;
 use hashbuy::ports::ChargeOutcome;
 use hashbuy::ports::StreamRules;
-use hashbuy::steps::{expire_purchases, sync_stream_rules};
+use hashbuy::steps::sync_stream_rules;
 use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::schedule;
 use super::state::{Local, LocalState};
 use crate::metering;
 
@@ -76,6 +77,7 @@ async fn health(State(local): LocalState) -> Json<Value> {
     Json(json!({
         "brand": {"id": brand.user_id, "screen_name": brand.screen_name},
         "now": local.app.ports.clock.now().seconds(),
+        "clock": clock(&local),
         "bus": {"in_flight": local.bus.in_flight(), "dead_lettered": local.bus.dead_lettered()},
         "x_api": local.x_api.counts(),
     }))
@@ -254,19 +256,24 @@ struct Advance {
     advance_seconds: u64,
 }
 
-/// Moves the clock, then runs the expiry step as its schedule would.
+/// How the stack's clock runs, so that nobody waits for a frozen one.
+fn clock(local: &Local) -> Value {
+    let clock = &local.mem.clock;
+    if clock.follows_machine() {
+        json!({"mode": "real time", "skipped_seconds": clock.skipped().as_secs()})
+    } else {
+        json!({"mode": "frozen: moves only on POST /_local/clock"})
+    }
+}
+
+/// Skips the clock ahead, then runs the expiry step as its schedule would.
 async fn advance_clock(
     State(local): LocalState,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ConsoleError> {
     let advance: Advance = parse(&body)?;
-    let now = local
-        .mem
-        .clock
-        .advance(Duration::from_secs(advance.advance_seconds));
-    let expiry = expire_purchases::handle(&local.app);
-    let report =
-        (metering::invocation(Function::ExpirePurchases, expiry).await).map_err(internal)?;
+    let skip = Duration::from_secs(advance.advance_seconds);
+    let (now, report) = schedule::expire(&local, skip).await.map_err(internal)?;
     Ok(Json(
         json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed}),
     ))

@@ -16,7 +16,7 @@ use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::{App, Ports};
-use hashbuy::domain::{Clock, SystemClock, Windows};
+use hashbuy::domain::{Clock, ManualClock, SystemClock, Windows};
 use hashbuy::function::Function;
 use hashbuy::settings::{Brand, Settings};
 use hashbuy::steps::{confirm_page, webhook};
@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 pub mod bus;
 pub mod console;
 mod queues;
+pub mod schedule;
 mod state;
 pub mod views;
 
@@ -56,6 +57,42 @@ pub struct Config {
     pub refusal_period: Duration,
     /// The write limits the local X API enforces on the brand's posts.
     pub x_post_limits: PostLimits,
+    /// Real time (with the expiry step every minute, as scheduled in AWS), or frozen until
+    /// the console moves it: scripted runs that count requests want nothing on a timer.
+    pub clock: ClockMode,
+}
+
+impl Config {
+    /// Which adapters run where, and how the clock runs: said at start, so that an
+    /// in-memory run is never mistaken for one on the emulator.
+    pub fn describe(&self) -> String {
+        let state = match &self.aws_endpoint {
+            None => "in memory, in this process: the purchases table, the emails sent, and an in-process event bus".to_owned(),
+            Some(endpoint) => format!(
+                "on the AWS adapters against the emulator at {endpoint}: DynamoDB, SES and EventBridge, whose rules deliver events to one SQS queue per function"
+            ),
+        };
+        let x = match &self.x_api_base {
+            None => "the real X adapters, over HTTP, to this stack's own X API (/2/...)".to_owned(),
+            Some(base) => format!("the real X adapters, over HTTP, to the X API at {base}"),
+        };
+        let clock = match self.clock {
+            ClockMode::RealTime => {
+                "real time (skip ahead with POST /_local/clock); the expiry step runs every minute"
+            }
+            ClockMode::Frozen => "frozen: it moves only on POST /_local/clock",
+        };
+        format!(
+            "state and events: {state}\nX: {x}\ncard processor: an in-process stand-in\nclock: {clock}"
+        )
+    }
+}
+
+/// How the stack's clock runs; either way `POST /_local/clock` skips it ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    RealTime,
+    Frozen,
 }
 
 /// A running stack.
@@ -78,7 +115,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
 
-    let mem = InMemory::new(config.brand.user_id.clone(), SystemClock.now());
+    let clock = match config.clock {
+        ClockMode::RealTime => ManualClock::following_machine(),
+        ClockMode::Frozen => ManualClock::starting_at(SystemClock.now()),
+    };
+    let mem = InMemory::with_clock(config.brand.user_id.clone(), clock);
     let stats = Arc::new(BusStats::default());
     let settings = Settings {
         brand: config.brand,
@@ -163,7 +204,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         x_api: x_api.clone(),
         key: WebhookKey::new(config.x_keys.credentials.consumer_secret),
         bus: stats,
+        expiry: tokio::sync::Mutex::new(()),
     });
+    if config.clock == ClockMode::RealTime {
+        schedule::spawn(local.clone());
+    }
 
     let routes = Router::new()
         .route("/webhook", any(x_webhook))

@@ -22,6 +22,8 @@ pub struct Local {
     pub views: Box<dyn Views>,
     pub key: WebhookKey,
     pub bus: Arc<BusStats>,
+    /// Held by each run of the expiry step (see `schedule`).
+    pub expiry: tokio::sync::Mutex<()>,
 }
 
 /// The handlers' extractor for it.

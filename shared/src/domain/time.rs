@@ -47,28 +47,61 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that starts at the machine's time and moves only when told to.
+/// A clock moved by hand, for tests and the local stack: either frozen at a start, or
+/// following the machine's time; both can be skipped ahead.
 #[derive(Debug)]
-pub struct ManualClock(AtomicI64);
+pub struct ManualClock {
+    /// Seconds since the epoch (frozen), or seconds skipped ahead of the machine's time.
+    offset: AtomicI64,
+    follows_machine: bool,
+}
 
 impl ManualClock {
+    /// Stands still at `t` until advanced.
     pub fn starting_at(t: Timestamp) -> Self {
-        Self(AtomicI64::new(t.0))
+        Self {
+            offset: AtomicI64::new(t.0),
+            follows_machine: false,
+        }
     }
 
+    /// Runs with the machine's time, plus whatever it is advanced by.
+    pub fn following_machine() -> Self {
+        Self {
+            offset: AtomicI64::new(0),
+            follows_machine: true,
+        }
+    }
+
+    pub fn follows_machine(&self) -> bool {
+        self.follows_machine
+    }
+
+    /// Skips ahead by `d`; answers the new time.
     pub fn advance(&self, d: Duration) -> Timestamp {
         let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        Timestamp(
-            self.0
-                .fetch_add(secs, Ordering::SeqCst)
-                .saturating_add(secs),
-        )
+        self.offset.fetch_add(secs, Ordering::SeqCst);
+        self.now()
+    }
+
+    /// How far it has been skipped ahead of the machine's time (0 when frozen).
+    pub fn skipped(&self) -> Duration {
+        if self.follows_machine {
+            Duration::from_secs(u64::try_from(self.offset.load(Ordering::SeqCst)).unwrap_or(0))
+        } else {
+            Duration::ZERO
+        }
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
+        let offset = self.offset.load(Ordering::SeqCst);
+        if self.follows_machine {
+            Timestamp(SystemClock.now().0.saturating_add(offset))
+        } else {
+            Timestamp(offset)
+        }
     }
 }
 
@@ -82,6 +115,21 @@ mod tests {
         assert_eq!(clock.now(), Timestamp(1_000));
         assert_eq!(clock.advance(Duration::from_secs(901)), Timestamp(1_901));
         assert_eq!(clock.now(), Timestamp(1_901));
+        assert_eq!(clock.skipped(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_clock_following_the_machine_runs_and_can_be_skipped_ahead() {
+        let clock = ManualClock::following_machine();
+        let before = SystemClock.now();
+        assert!(clock.now() >= before && clock.now() <= SystemClock.now());
+        let skipped = clock.advance(Duration::from_secs(900));
+        assert!(
+            skipped >= before.plus(Duration::from_secs(900)),
+            "{skipped}"
+        );
+        assert!(clock.now() <= SystemClock.now().plus(Duration::from_secs(900)));
+        assert_eq!(clock.skipped(), Duration::from_secs(900));
     }
 
     #[test]

@@ -53,14 +53,19 @@ pub struct InMemory {
 }
 
 impl InMemory {
+    /// A world whose clock stands at `now` until advanced.
     pub fn new(brand: crate::domain::UserId, now: crate::domain::Timestamp) -> Self {
+        Self::with_clock(brand, crate::domain::ManualClock::starting_at(now))
+    }
+
+    pub fn with_clock(brand: crate::domain::UserId, clock: crate::domain::ManualClock) -> Self {
         use std::sync::Arc;
         Self {
             store: Arc::new(MemoryStore::default()),
             outbox: Arc::new(Outbox::default()),
             x: Arc::new(XStandIn::new(brand)),
             cards: Arc::new(CardProcessor::default()),
-            clock: Arc::new(crate::domain::ManualClock::starting_at(now)),
+            clock: Arc::new(clock),
         }
     }
 
