@@ -46,6 +46,15 @@ fn show_email(email: &Value) -> String {
     text
 }
 
+/// What a page says: the text of its `<main>`, its button's label included.
+fn page_text(html: &str) -> String {
+    let main = match (html.find("<main>"), html.find("</main>")) {
+        (Some(start), Some(end)) if start < end => &html[start..end],
+        _ => html,
+    };
+    without_tags(main)
+}
+
 fn without_tags(html: &str) -> String {
     let mut text = String::new();
     let mut in_tag = false;
@@ -160,13 +169,16 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
     let email_text = show_email(email);
     let link = link_in(&email_text).ok_or_else(|| fail("the email has no confirmation link"))?;
 
-    let (status, _) = client.page(reqwest::Method::GET, &link).await?;
+    let (status, page) = client.page(reqwest::Method::GET, &link).await?;
     say(
-        "the shopper opens the link",
-        &format!("GET {link} -> {status}: the page shows a Confirm button; nothing is charged yet"),
+        "the shopper opens the link (nothing is charged yet)",
+        &format!("GET {link} -> {status}\n{}", page_text(&page)),
     );
-    let (status, _) = client.page(reqwest::Method::POST, &link).await?;
-    say("the shopper presses Confirm", &format!("POST -> {status}"));
+    let (status, page) = client.page(reqwest::Method::POST, &link).await?;
+    say(
+        "the shopper presses Confirm",
+        &format!("POST -> {status}\n{}", page_text(&page)),
+    );
     settle(client).await?;
 
     let charges = client.get_json("/_local/charges").await?;
@@ -222,5 +234,11 @@ mod tests {
             without_tags("<p>Mugs &#38; cups</p><p>&#60;3 &#bad; &#</p>"),
             "Mugs & cups <3 &#bad; &#"
         );
+    }
+
+    #[test]
+    fn a_page_reads_as_its_main_text() {
+        let page = "<html><head><title>Paid</title></head><body><main><h1>Paid</h1><p>Your card was charged $12.00.</p></main></body></html>";
+        assert_eq!(page_text(page), "Paid Your card was charged $12.00.");
     }
 }

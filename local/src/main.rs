@@ -131,6 +131,10 @@ struct StackArgs {
     x_posts_per_15_minutes: u32,
     #[arg(long, default_value_t = 300)]
     x_posts_per_3_hours: u32,
+    /// Freeze the clock: it then moves only on POST /_local/clock. By default it follows
+    /// real time, and the expiry step runs every minute as it is scheduled in AWS.
+    #[arg(long)]
+    frozen_clock: bool,
     /// Allow an address other than loopback. The console lists live confirmation links
     /// and card tokens to anyone who asks, so this also requires your own X secrets.
     #[arg(long)]
@@ -213,6 +217,11 @@ impl StackArgs {
                 (Duration::from_secs(15 * 60), self.x_posts_per_15_minutes),
                 (Duration::from_secs(3 * 3600), self.x_posts_per_3_hours),
             ]),
+            clock: if self.frozen_clock {
+                stack::ClockMode::Frozen
+            } else {
+                stack::ClockMode::RealTime
+            },
         })
     }
 }
@@ -313,14 +322,16 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let running = match stack::start(config).await {
+    let running = match stack::start(config.clone()).await {
         Ok(running) => running,
         Err(e) => {
             eprintln!("hashbuy-local: cannot listen on {}: {e}", args.addr);
             return ExitCode::FAILURE;
         }
     };
+    let adapters = config.describe();
     if is_demo {
+        println!("{adapters}\n");
         let client = Client::new(&running.base_url, &args.x_consumer_secret);
         return match demo::run(&client).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -330,7 +341,11 @@ async fn main() -> ExitCode {
             }
         };
     }
-    println!("hashbuy-local listening on {}", running.base_url);
+    // The first line names the address (the end-to-end tests read it from there).
+    println!(
+        "hashbuy-local listening on {}\n{adapters}",
+        running.base_url
+    );
     match running.wait().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
