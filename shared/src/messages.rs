@@ -245,7 +245,7 @@ mod tests {
         let text = confirm_prompt(&p, Duration::from_secs(900));
         assert!(text.starts_with("@ada "));
         assert!(text.contains(&p.product.confirmation().to_string()));
-        assert!(text.contains("9999999.99 USD"));
+        assert!(text.contains("$9,999,999.99"), "{text}");
         assert!(text.contains("15 minutes"));
         assert!(text.contains("held for you"));
         assert!(text.contains(p.id.as_str()));

@@ -7,6 +7,7 @@ mod events;
 mod guarded;
 mod hashtag;
 mod ids;
+mod language;
 mod money;
 mod product;
 mod purchase;
@@ -22,7 +23,8 @@ pub use events::{
 pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, UserId};
-pub use money::{Currency, InvalidMoney, Money};
+pub use language::{Language, UnknownLanguage};
+pub use money::{Currency, InLanguage, InvalidMoney, Money};
 pub use product::{InvalidProductName, Product};
 pub use purchase::{
     CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
