@@ -26,6 +26,8 @@ use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::x_webhooks::{self, Registry};
+
 /// The keys X would hold for hashbuy's app and the brand account.
 #[derive(Clone, Debug)]
 pub struct XKeys {
@@ -99,7 +101,7 @@ impl PostLimits {
 }
 
 pub struct XServer {
-    keys: XKeys,
+    pub(super) keys: XKeys,
     x: Arc<XStandIn>,
     limits: PostLimits,
     clock: Arc<dyn Clock>,
@@ -108,6 +110,8 @@ pub struct XServer {
     accepted: AtomicU64,
     refused: AtomicU64,
     rate_limited: AtomicU64,
+    /// Webhooks, the stream's links and subscriptions (see `x_webhooks`).
+    pub(super) webhooks: Mutex<Registry>,
 }
 
 type Shared = State<Arc<XServer>>;
@@ -130,6 +134,7 @@ impl XServer {
             accepted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            webhooks: Mutex::new(Registry::default()),
         })
     }
 
@@ -157,7 +162,7 @@ impl XServer {
 
     /// Checks the OAuth 1.0a signature against the URL the client signed: this server's
     /// address as the client named it (`Host`), the path, and the query parameters.
-    fn user_context(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    pub(super) fn user_context(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
         let host = headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -180,7 +185,7 @@ impl XServer {
         ))
     }
 
-    fn app_only(&self, headers: &HeaderMap) -> bool {
+    pub(super) fn app_only(&self, headers: &HeaderMap) -> bool {
         use subtle::ConstantTimeEq;
         let expected = format!("Bearer {}", self.keys.bearer_token.expose());
         let given = headers
@@ -206,10 +211,11 @@ pub fn routes(server: Arc<XServer>) -> Router {
             "/2/tweets/search/stream/rules",
             get(list_rules).post(change_rules),
         )
+        .merge(x_webhooks::routes())
         .with_state(server)
 }
 
-fn unauthorized() -> Response {
+pub(super) fn unauthorized() -> Response {
     let body = json!({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"});
     (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
@@ -235,7 +241,7 @@ fn too_many(budget: Budget) -> Response {
     )
 }
 
-fn invalid(detail: impl std::fmt::Display) -> Response {
+pub(super) fn invalid(detail: impl std::fmt::Display) -> Response {
     let body = json!({"title": "Invalid Request", "detail": detail.to_string()});
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }

@@ -54,21 +54,44 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<String> {
 /// The posts of a delivery, in either format X sends to the same URL: the Account
 /// Activity API's `tweet_create_events` (other event kinds are accepted and ignored), or
 /// the filtered stream webhooks' single post under `data`.
-fn posts(body: &[u8]) -> Result<Vec<Seen>, serde_json::Error> {
+fn posts(body: &[u8]) -> Result<Posts, serde_json::Error> {
     let value: serde_json::Value = serde_json::from_slice(body)?;
     if !value.is_object() {
         return Err(serde::de::Error::custom("a delivery is a JSON object"));
     }
     if value.get("data").is_some() {
         let delivery: stream::Delivery = serde_json::from_value(value)?;
-        return Ok(vec![delivery.seen()]);
+        let unexpanded = delivery.unexpanded_retweet();
+        if let Some(original) = unexpanded {
+            tracing::warn!(
+                misconfigured = "stream_link_without_expansions",
+                post_id = %delivery.data.id,
+                original,
+                "a retweet arrived without its original, so it cannot count as a confirmation: link the filtered stream with expansions=referenced_tweets.id (hashbuy-admin connect-x does)"
+            );
+        }
+        return Ok(Posts {
+            seen: vec![delivery.seen()],
+            unexpanded_retweets: usize::from(unexpanded.is_some()),
+        });
     }
     let delivery: activity::Delivery = serde_json::from_value(value)?;
-    Ok(delivery
-        .tweet_create_events
-        .iter()
-        .map(activity::Post::seen)
-        .collect())
+    Ok(Posts {
+        seen: delivery
+            .tweet_create_events
+            .iter()
+            .map(activity::Post::seen)
+            .collect(),
+        unexpanded_retweets: 0,
+    })
+}
+
+/// What a delivery holds.
+struct Posts {
+    seen: Vec<Seen>,
+    /// Retweets that arrived without their original (see [`stream::LINK_PARAMETERS`]),
+    /// counted in the answer and logged with `misconfigured`.
+    unexpanded_retweets: usize,
 }
 
 /// Answers X's CRC challenge, only for tokens shaped as X makes them: the answer is an
@@ -140,7 +163,7 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
     let brand = &app.settings.brand.user_id;
     let now = app.ports.clock.now();
     let mut published = 0;
-    for event in posts.iter().filter_map(|post| classify(post, brand)) {
+    for event in posts.seen.iter().filter_map(|post| classify(post, brand)) {
         if let Event::PurchaseRequested(request) = &event
             && request
                 .tweet_id
@@ -165,7 +188,10 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
         tracing::info!(purchase_id, event = event.name(), "published");
         published += 1;
     }
-    reply(StatusCode::OK, json!({"published": published}))
+    reply(
+        StatusCode::OK,
+        json!({"published": published, "unexpanded_retweets": posts.unexpanded_retweets}),
+    )
 }
 
 #[cfg(test)]
@@ -324,6 +350,38 @@ mod tests {
             (request.tweet_id.as_str(), request.screen_name.as_str()),
             (id.as_str(), "ada")
         );
+    }
+
+    /// A stream link made without `expansions=referenced_tweets.id` delivers retweets
+    /// without their original: counted and logged as a misconfiguration, never silent.
+    #[tokio::test]
+    async fn a_retweet_without_its_original_is_counted_as_a_misconfiguration() {
+        let w = World::new();
+        let retweet = |includes: serde_json::Value| {
+            json!({
+                "data": {"id": post_id(&w, 5), "text": "RT @hashbuy", "author_id": "2001",
+                         "referenced_tweets": [{"type": "retweeted", "id": "77"}]},
+                "includes": includes
+            })
+            .to_string()
+        };
+        let expanded = json!({"users": [{"id": "2001", "username": "ada"}],
+            "tweets": [{"id": "77", "text": "#BuyGift25_Confirm", "author_id": BRAND}]});
+        for (includes, unexpanded) in [
+            (json!({"users": [{"id": "2001", "username": "ada"}]}), 1),
+            (expanded, 0),
+        ] {
+            let body = retweet(includes);
+            let response = handle(
+                &w.app,
+                &key(),
+                post(&body, Some(key().sign(body.as_bytes()))),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let answer: serde_json::Value = serde_json::from_str(response.body()).expect("json");
+            assert_eq!(answer["unexpanded_retweets"], unexpanded, "{answer}");
+        }
     }
 
     #[tokio::test]

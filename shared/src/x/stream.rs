@@ -75,7 +75,29 @@ impl Post {
     }
 }
 
+/// The query parameters of the link between the filtered stream and hashbuy's webhook
+/// (`POST /2/tweets/search/webhooks/{webhook_id}`): without `referenced_tweets.id` a
+/// retweet arrives without its original, and without `author_id` without its author's
+/// name.
+pub const LINK_PARAMETERS: [(&str, &str); 3] = [
+    ("expansions", "author_id,referenced_tweets.id"),
+    (
+        "tweet.fields",
+        "author_id,entities,in_reply_to_user_id,referenced_tweets",
+    ),
+    ("user.fields", "username"),
+];
+
 impl Delivery {
+    /// The id of the original when this is a retweet that arrived without it: the
+    /// stream's link lacks the expansions hashbuy needs (a misconfiguration, not a
+    /// shopper's doing).
+    pub fn unexpanded_retweet(&self) -> Option<&str> {
+        self.data
+            .referenced("retweeted")
+            .filter(|id| !self.includes.tweets.iter().any(|t| t.id == *id))
+    }
+
     /// The post in the shape both delivery formats share. A retweet whose original is not
     /// expanded under `includes.tweets` cannot be checked, so it counts as no retweet of ours.
     pub fn seen(&self) -> Seen {
