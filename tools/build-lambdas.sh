@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `sam build` from a clean tree: every function cross-compiled for arm64 by cargo-lambda
 # (zig links; no Docker), then the size of each deployable bootstrap, zipped as Lambda
-# receives it. The SAM CLI and cargo-lambda are pinned in tools/requirements-sam.txt.
+# receives it. The SAM CLI and cargo-lambda are pinned in tools/requirements-sam.txt and
+# tools/requirements-cargo-lambda.txt.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tools/venv.sh
 
 sam_venv="$(ensure_venv sam tools/requirements-sam.txt)"
-export PATH="$sam_venv/bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+cargo_lambda_venv="$(ensure_venv cargo-lambda tools/requirements-cargo-lambda.txt)"
+export PATH="$sam_venv/bin:$cargo_lambda_venv/bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 rustup target add aarch64-unknown-linux-gnu
 
 start=$SECONDS
