@@ -12,6 +12,9 @@ cargo_lambda_venv="$(ensure_venv cargo-lambda tools/requirements-cargo-lambda.tx
 export PATH="$sam_venv/bin:$cargo_lambda_venv/bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 rustup target add aarch64-unknown-linux-gnu
 
+# No call is made; sam wants a region to resolve AWS::Region.
+sam validate --lint --template-file infra/template.yaml
+
 start=$SECONDS
 sam build
 echo "sam build took $((SECONDS - start)) s"
