@@ -38,6 +38,8 @@ async fn stack_with(consumer_secret: &str) -> Running {
         windows: Windows::default(),
         aws_endpoint: None,
         refusal_period: Duration::from_secs(3600),
+        thank_you_replies: false,
+        refusal_share_percent: 10,
         x_post_limits: PostLimits::default(),
         clock: ClockMode::Frozen,
     };

@@ -200,10 +200,10 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
     if let Some(receipt) = emails.as_array().and_then(|e| e.last()) {
         show_email(receipt);
     }
-    let thanks = last_reply_to(client, &request.id).await?;
-    say(
-        &format!("@{} replies", brand.screen_name),
-        thanks["text"].as_str().unwrap_or_default(),
+    let replies = client.get_json("/_local/tweets").await?;
+    let posts = replies.as_array().map_or(0, Vec::len);
+    println!(
+        "\nThe brand posted {posts} time(s) on X for this purchase: the prompt. The rest went by email."
     );
 
     let purchases = client.get_json("/_local/purchases").await?;

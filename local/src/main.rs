@@ -125,6 +125,14 @@ struct StackArgs {
     /// author in each period of this many seconds; 0 answers every post.
     #[arg(long, default_value_t = 3600)]
     refusal_period_secs: u64,
+    /// At most this share of the brand's posts (300 per 3 hours on X) goes to refusals, in
+    /// percent; the rest is kept for the prompts that sell.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100))]
+    refusal_share_percent: u8,
+    /// Also reply "thank you" on X when an order ships (off: the receipt goes by email,
+    /// and the prompt is the one brand post a purchase spends).
+    #[arg(long)]
+    thank_you_replies: bool,
     /// The local X API's write limits on the brand's posts, X's by default (posts and
     /// reposts together); it answers 429 with `x-rate-limit-*` headers beyond them.
     #[arg(long, default_value_t = 200)]
@@ -213,6 +221,8 @@ impl StackArgs {
             },
             aws_endpoint: self.aws_endpoint.clone(),
             refusal_period: Duration::from_secs(self.refusal_period_secs),
+            thank_you_replies: self.thank_you_replies,
+            refusal_share_percent: self.refusal_share_percent,
             x_post_limits: PostLimits(vec![
                 (Duration::from_secs(15 * 60), self.x_posts_per_15_minutes),
                 (Duration::from_secs(3 * 3600), self.x_posts_per_3_hours),

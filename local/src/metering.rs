@@ -51,6 +51,9 @@ pub struct Counts {
     pub eventbridge_entries: u64,
     pub emails: u64,
     pub x_requests: u64,
+    /// The brand's posts on X (replies), within `x_requests`: X allows 300 in 3 hours.
+    #[serde(default)]
+    pub brand_posts: u64,
     /// Function invocations, as the local stack makes them (Lambda counts its own).
     pub invocations: u64,
 }
@@ -76,6 +79,7 @@ impl Meter {
                 eventbridge_entries: 0,
                 emails: 0,
                 x_requests: 0,
+                brand_posts: 0,
                 invocations: 0,
             },
             by_function: BTreeMap::new(),
@@ -133,7 +137,7 @@ impl Meter {
 
 impl Counts {
     /// Each count with its name, as the report names it.
-    pub fn named(&self) -> [(&'static str, u64); 7] {
+    pub fn named(&self) -> [(&'static str, u64); 8] {
         [
             ("dynamodb_requests", self.dynamodb_requests),
             ("read_units", self.read_units),
@@ -141,6 +145,7 @@ impl Counts {
             ("eventbridge_entries", self.eventbridge_entries),
             ("emails", self.emails),
             ("x_requests", self.x_requests),
+            ("brand_posts", self.brand_posts),
             ("invocations", self.invocations),
         ]
     }
@@ -163,6 +168,7 @@ impl Counts {
             eventbridge_entries: f(self.eventbridge_entries, other.eventbridge_entries),
             emails: f(self.emails, other.emails),
             x_requests: f(self.x_requests, other.x_requests),
+            brand_posts: f(self.brand_posts, other.brand_posts),
             invocations: f(self.invocations, other.invocations),
         }
     }
@@ -289,7 +295,10 @@ pub struct CountedSocial<S>(pub S);
 #[async_trait]
 impl<S: Social> Social for CountedSocial<S> {
     async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
-        METER.add(|c| c.x_requests += 1);
+        METER.add(|c| {
+            c.x_requests += 1;
+            c.brand_posts += 1;
+        });
         self.0.reply(to, text).await
     }
 

@@ -14,7 +14,7 @@ use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::app::App;
 use hashbuy::domain::{
     CardToken, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Timestamp,
-    UserId, Windows,
+    UserId,
 };
 use hashbuy::ports::{Accounts, Catalog};
 use hashbuy::settings::{Brand, Secret, Settings};
@@ -68,17 +68,13 @@ impl World {
         let bus = Arc::new(RecordingBus::default());
         let app = App {
             ports: mem.ports(bus.clone()),
-            settings: Settings {
-                brand: Brand {
+            settings: Settings::new(
+                Brand {
                     user_id: brand,
                     screen_name: "hashbuy".into(),
                 },
-                windows: Windows::default(),
-                base_url: "https://shop.example".into(),
-                effect_lease: Duration::from_secs(60),
-                refusal_period: Duration::from_secs(3600),
-                request_horizon: Duration::from_secs(12 * 3600),
-            },
+                "https://shop.example",
+            ),
         };
         let product = Product {
             hashtag: parse(Hashtag::parse(PRODUCT)),

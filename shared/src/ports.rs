@@ -131,6 +131,9 @@ pub trait Effects: Send + Sync {
     /// Gives up an unfinished claim after a failure, so a retry need not wait the lease;
     /// the next claim is told it is a retry.
     async fn release(&self, key: &str) -> PortResult<()>;
+    /// Spends one of `limit` units counted under `key` (one window of a budget): `false`
+    /// once all are taken. The count is kept as long as a finished effect's record.
+    async fn spend(&self, key: &str, limit: u64, now: Timestamp) -> PortResult<bool>;
 }
 
 /// An email with both an HTML and a plain-text part.

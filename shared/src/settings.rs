@@ -52,9 +52,43 @@ pub struct Settings {
     /// well inside every record's life (the shortest, a pending purchase's, ends a day
     /// after its deadline; closed purchases and replies are kept 30 days).
     pub request_horizon: Duration,
+    /// Whether a shipped order also gets a thank-you reply on X. Off by default: the
+    /// receipt goes by email, and X allows the brand 300 posts in 3 hours, so the prompt
+    /// to retweet is the one post a purchase spends.
+    pub thank_you_replies: bool,
+    /// The share of the brand's posts (X allows [`BRAND_POSTS_PER_WINDOW`] per
+    /// [`POSTING_WINDOW`]) that refusals may take, in percent: what is left is for the
+    /// prompts that sell. 10 by default.
+    pub refusal_share_percent: u8,
 }
 
+/// X's limit on a user's posts over its longest window: 300 in 3 hours (X's manage-Posts
+/// rate limits; 200 in 15 minutes is the shorter one).
+pub const BRAND_POSTS_PER_WINDOW: u64 = 300;
+pub const POSTING_WINDOW: Duration = Duration::from_secs(3 * 3600);
+
 impl Settings {
+    /// The defaults a deployment starts from (the README's configuration table): both
+    /// windows 15 minutes, a one-minute effect lease, one refusal per author an hour, a
+    /// 12-hour request horizon, no thank-you replies.
+    pub fn new(brand: Brand, base_url: impl Into<String>) -> Self {
+        Self {
+            brand,
+            windows: Windows::default(),
+            base_url: base_url.into(),
+            effect_lease: Duration::from_secs(60),
+            refusal_period: Duration::from_secs(3600),
+            request_horizon: Duration::from_secs(12 * 3600),
+            thank_you_replies: false,
+            refusal_share_percent: 10,
+        }
+    }
+
+    /// How many refusals may be posted in one [`POSTING_WINDOW`].
+    pub fn refusals_per_window(&self) -> u64 {
+        BRAND_POSTS_PER_WINDOW * u64::from(self.refusal_share_percent.min(100)) / 100
+    }
+
     pub fn confirmation_link(&self, key: &LinkKey) -> String {
         let base = self.base_url.trim_end_matches('/');
         format!("{base}/confirm/{}", key.expose())

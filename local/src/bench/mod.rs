@@ -24,6 +24,9 @@ pub mod budget {
     /// Megabytes here are 10^6 bytes, as `tools/sizes.py` prints them.
     pub const ZIP_BYTES: u64 = 4_000_000;
     pub const DYNAMODB_REQUESTS_PER_PURCHASE: u64 = 10;
+    /// The brand's posts per completed purchase: the prompt only. X allows 300 in 3
+    /// hours, so this is what one brand account can sell in 3 hours.
+    pub const BRAND_POSTS_PER_PURCHASE: u64 = 1;
 }
 
 /// List prices used for the cost of 1,000 purchases: AWS, us-east-1, as published on the
@@ -149,6 +152,13 @@ fn check(report: &Report) -> Vec<String> {
             budget::DYNAMODB_REQUESTS_PER_PURCHASE
         ));
     }
+    if counts.brand_posts > budget::BRAND_POSTS_PER_PURCHASE {
+        broken.push(format!(
+            "{} brand posts per purchase > {}",
+            counts.brand_posts,
+            budget::BRAND_POSTS_PER_PURCHASE
+        ));
+    }
     // Below the budget, the baseline keeps any count from creeping up unnoticed.
     if let Some(baseline) = &report.baseline {
         for ((name, now), (_, before)) in counts.named().into_iter().zip(baseline.named()) {
@@ -247,11 +257,13 @@ pub fn print(report: &Report) {
         "per completed purchase, counted by the meter on the emulator (DynamoDB budget {}):",
         budget::DYNAMODB_REQUESTS_PER_PURCHASE
     );
-    println!("function            DynamoDB req  RCU  WCU  EventBridge  emails  X API  invocations");
+    println!(
+        "function            DynamoDB req  RCU  WCU  EventBridge  emails  X API  posts  invocations"
+    );
     let rows = counts.by_function.iter().map(|(f, c)| (*f, c));
     for (function, c) in rows.chain([("all", &counts.total)]) {
         println!(
-            "{:<18} {:>13} {:>4} {:>4} {:>12} {:>7} {:>6} {:>12}",
+            "{:<18} {:>13} {:>4} {:>4} {:>12} {:>7} {:>6} {:>6} {:>12}",
             function,
             c.dynamodb_requests,
             c.read_units,
@@ -259,6 +271,7 @@ pub fn print(report: &Report) {
             c.eventbridge_entries,
             c.emails,
             c.x_requests,
+            c.brand_posts,
             c.invocations
         );
     }

@@ -55,6 +55,10 @@ pub struct Config {
     pub aws_endpoint: Option<String>,
     /// At most one refusal reply per author in each period (see `Settings`).
     pub refusal_period: Duration,
+    /// Whether shipped orders also get a thank-you reply (see `Settings`).
+    pub thank_you_replies: bool,
+    /// The share of the brand's posts refusals may take, in percent (see `Settings`).
+    pub refusal_share_percent: u8,
     /// The write limits the local X API enforces on the brand's posts.
     pub x_post_limits: PostLimits,
     /// Real time (with the expiry step every minute, as scheduled in AWS), or frozen until
@@ -122,12 +126,12 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let mem = InMemory::with_clock(config.brand.user_id.clone(), clock);
     let stats = Arc::new(BusStats::default());
     let settings = Settings {
-        brand: config.brand,
         windows: config.windows,
-        base_url: base_url.clone(),
         effect_lease: Duration::from_secs(30),
         refusal_period: config.refusal_period,
-        request_horizon: Duration::from_secs(12 * 3600),
+        thank_you_replies: config.thank_you_replies,
+        refusal_share_percent: config.refusal_share_percent,
+        ..Settings::new(config.brand, base_url.clone())
     };
     // The real X adapters, over HTTP, to this stack's X API or the one named.
     let x_base = config

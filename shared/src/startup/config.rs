@@ -30,6 +30,33 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         self.optional(name).ok_or(StartupError::Missing(name))
     }
 
+    /// A whole percentage, 0 to 100.
+    fn percent(&self, name: &'static str, default: u8) -> Result<u8, StartupError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or(StartupError::Invalid {
+                    name,
+                    reason: "expected a whole number from 0 to 100".into(),
+                }),
+        }
+    }
+
+    /// `true` or `false`; unset is `false`.
+    fn flag(&self, name: &'static str) -> Result<bool, StartupError> {
+        match self.optional(name).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(StartupError::Invalid {
+                name,
+                reason: "expected true or false".into(),
+            }),
+        }
+    }
+
     fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, StartupError> {
         match self.optional(name) {
             None => Ok(Duration::from_secs(default)),
@@ -85,20 +112,22 @@ impl Config {
             })?,
             screen_name: var("BRAND_SCREEN_NAME")?,
         };
+        let base_url = if needs.links {
+            var("PUBLIC_BASE_URL")?
+        } else {
+            String::new()
+        };
         let settings = Settings {
-            brand,
             windows: Windows {
                 retweet: seconds("RETWEET_WINDOW_SECONDS", 15 * 60)?,
                 email: seconds("EMAIL_WINDOW_SECONDS", 15 * 60)?,
             },
-            base_url: if needs.links {
-                var("PUBLIC_BASE_URL")?
-            } else {
-                String::new()
-            },
             effect_lease: seconds("EFFECT_LEASE_SECONDS", 60)?,
             refusal_period: seconds("REFUSAL_PERIOD_SECONDS", 3600)?,
             request_horizon: seconds("REQUEST_HORIZON_SECONDS", 12 * 3600)?,
+            thank_you_replies: env.flag("THANK_YOU_REPLIES")?,
+            refusal_share_percent: env.percent("REFUSAL_SHARE_PERCENT", 10)?,
+            ..Settings::new(brand, base_url)
         };
         let needs_x = needs.x_replies || needs.x_webhook || needs.x_stream_rules;
         Ok(Self {
@@ -153,6 +182,8 @@ mod tests {
             Duration::from_secs(12 * 3600)
         );
         assert_eq!(config.x_api_base, "https://api.x.com");
+        assert!(!config.settings.thank_you_replies);
+        assert_eq!(config.settings.refusals_per_window(), 30);
         assert_eq!((config.x_secret_id, config.card_secret_id), (None, None));
         let card = Needs {
             card_processor: true,
@@ -185,6 +216,24 @@ mod tests {
         assert!(matches!(
             parse(links, &BASE),
             Err(StartupError::Missing("PUBLIC_BASE_URL"))
+        ));
+        let mut vars = BASE.to_vec();
+        vars.push(("REFUSAL_SHARE_PERCENT", "120"));
+        assert!(matches!(
+            parse(Needs::default(), &vars),
+            Err(StartupError::Invalid {
+                name: "REFUSAL_SHARE_PERCENT",
+                ..
+            })
+        ));
+        let mut vars = BASE.to_vec();
+        vars.push(("THANK_YOU_REPLIES", "yes"));
+        assert!(matches!(
+            parse(Needs::default(), &vars),
+            Err(StartupError::Invalid {
+                name: "THANK_YOU_REPLIES",
+                ..
+            })
         ));
         let mut vars = BASE.to_vec();
         vars.push(("RETWEET_WINDOW_SECONDS", "soon"));

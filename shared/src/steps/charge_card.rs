@@ -92,7 +92,8 @@ async fn declined(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError
         purchase_id: p.id.clone(),
     });
     let email = |p: &Purchase| Some(messages::declined_email(&p.email, p));
-    notices::tell(app, p, claimed, messages::declined_reply, email).await?;
+    let reply = |p: &Purchase| Some(messages::declined_reply(p));
+    notices::tell(app, p, claimed, reply, email).await?;
     Ok(app.ports.bus.publish(&event).await?)
 }
 

@@ -10,6 +10,7 @@ use super::StepError;
 use crate::app::App;
 use crate::domain::{TweetId, UserId};
 use crate::ports::{Claim, PortError};
+use crate::settings::POSTING_WINDOW;
 
 /// Runs `effect` unless it was done already under `key`; returns what it returned then.
 /// The effect is told whether an earlier attempt may have reached the world.
@@ -58,23 +59,58 @@ pub(crate) async fn reply_once(
     TweetId::parse(&id).map_err(|e| PortError::new("effects", e).into())
 }
 
+/// Whether a refusal may be posted in answer to a post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefusalSlot {
+    Granted,
+    /// Its author was already answered in this period.
+    AuthorAnswered,
+    /// Refusals have had their share of the brand's posts in this 3-hour window.
+    OverShare,
+}
+
 /// Whether `author` may be sent a refusal for `post` now. Only the first post of each
 /// period (per author) is answered, so that one account cannot make the brand post a
-/// reply per post and spend its X budget; a redelivery of that post still may. The
-/// period's slot is an effect record whose result is the post that took it.
+/// reply per post; and all refusals together take at most their share of the brand's
+/// posts in each 3-hour window (`Settings::refusals_per_window`), so that many accounts
+/// cannot either. The decision is an effect record whose result names the post that took
+/// the slot, so a redelivery of that post gets the same answer and spends nothing more.
 pub(crate) async fn may_refuse(
     app: &App,
     author: &UserId,
     post: &TweetId,
-) -> Result<bool, StepError> {
-    let period = app.settings.refusal_period.as_secs();
-    if period == 0 {
-        return Ok(true);
-    }
-    let slot = app.ports.clock.now().seconds() / i64::try_from(period).unwrap_or(i64::MAX);
-    let key = format!("refusals:{author}:{slot}");
-    let holder = once(app, &key, |_| async { Ok(post.to_string()) }).await?;
-    Ok(holder == post.as_str())
+) -> Result<RefusalSlot, StepError> {
+    let now = app.ports.clock.now().seconds();
+    let period = i64::try_from(app.settings.refusal_period.as_secs()).unwrap_or(i64::MAX);
+    let key = match period {
+        // Every post may be answered: the record is the post's own.
+        0 => format!("refusals:{author}:post:{post}"),
+        period => format!("refusals:{author}:{}", now / period),
+    };
+    let window = now / i64::try_from(POSTING_WINDOW.as_secs()).unwrap_or(i64::MAX);
+    let over_share = format!("over-share:{post}");
+    let holder = once(app, &key, |_| async {
+        let share = format!("refusal-share:{window}");
+        let limit = app.settings.refusals_per_window();
+        let granted = app
+            .ports
+            .effects
+            .spend(&share, limit, app.ports.clock.now())
+            .await?;
+        Ok(if granted {
+            post.to_string()
+        } else {
+            over_share.clone()
+        })
+    })
+    .await?;
+    Ok(if holder == post.as_str() {
+        RefusalSlot::Granted
+    } else if holder == over_share {
+        RefusalSlot::OverShare
+    } else {
+        RefusalSlot::AuthorAnswered
+    })
 }
 
 /// Replies as the brand. After an attempt whose outcome is unknown (`retried`: X may have

@@ -96,7 +96,8 @@ async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
             .is_some()
             .then(|| messages::expired_email(&p.email, p))
     };
-    match notices::tell(app, p.clone(), expired_now, messages::expired_reply, email).await {
+    let reply = |p: &Purchase| Some(messages::expired_reply(p));
+    match notices::tell(app, p.clone(), expired_now, reply, email).await {
         // An earlier run is still telling them.
         Err(StepError::InFlight(_)) => return Ok(Swept::Nothing),
         other => other?,

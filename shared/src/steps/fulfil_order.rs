@@ -1,4 +1,5 @@
-//! Paid: ship the product, then send the receipt email and a reply on X, each once.
+//! Paid: ship the product, then send the receipt email, once; a thank-you reply on X only
+//! when turned on (`Settings::thank_you_replies`): the brand's posts are budgeted.
 
 use super::{StepError, notices, traced};
 use crate::app::App;
@@ -37,7 +38,8 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
     };
     let id = shipped.id.clone();
     let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p));
-    notices::tell(app, shipped, claimed, messages::shipped, receipt).await?;
+    let thanks = |p: &Purchase| app.settings.thank_you_replies.then(|| messages::shipped(p));
+    notices::tell(app, shipped, claimed, thanks, receipt).await?;
     // Published again on a redelivery: if the first publish was lost, this one counts.
     let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: id });
     app.ports.bus.publish(&event).await?;
@@ -69,10 +71,19 @@ mod tests {
         PaymentSucceeded { purchase_id: p.id }
     }
 
+    fn thanks(w: &World) -> usize {
+        let posts = w.mem.x.posts();
+        posts
+            .iter()
+            .filter(|p| p.text.contains("on its way"))
+            .count()
+    }
+
     #[tokio::test]
-    async fn ships_and_sends_receipt_and_reply_once() {
+    async fn ships_and_sends_the_receipt_once_and_posts_nothing_by_default() {
         let w = World::new();
         let event = paid(&w).await;
+        let posts_before = w.mem.x.posts().len();
         assert_eq!(
             handle(&w.app, &event).await.expect("ship"),
             Outcome::Shipped
@@ -86,14 +97,11 @@ mod tests {
         assert_eq!(mail.len(), 1);
         assert!(mail[0].subject.starts_with("Receipt"));
         assert!(mail[0].text.contains("ch_9"));
-        let thanks: Vec<_> = w
-            .mem
-            .x
-            .posts()
-            .into_iter()
-            .filter(|p| p.text.contains("on its way"))
-            .collect();
-        assert_eq!(thanks.len(), 1);
+        assert_eq!(
+            w.mem.x.posts().len(),
+            posts_before,
+            "the prompt is the purchase's one brand post"
+        );
         assert_eq!(
             w.stock("BuyGift25").await,
             2,
@@ -102,8 +110,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_thank_you_reply_when_turned_on_goes_once() {
+        let mut w = World::new();
+        w.app.settings.thank_you_replies = true;
+        let event = paid(&w).await;
+        handle(&w.app, &event).await.expect("ship");
+        handle(&w.app, &event).await.expect("again");
+        assert_eq!(thanks(&w), 1);
+        assert_eq!(w.mem.outbox.sent().len(), 1);
+    }
+
+    #[tokio::test]
     async fn a_shipment_whose_sender_died_is_announced_by_a_redelivery_after_the_lease() {
-        let w = World::new();
+        let mut w = World::new();
+        w.app.settings.thank_you_replies = true;
         let event = paid(&w).await;
         // The first delivery shipped (claiming the messages), then died.
         let p = w.purchase("500").await;
@@ -119,13 +139,7 @@ mod tests {
         assert_eq!(handle(&w.app, &event).await.expect("ok"), Outcome::Shipped);
         handle(&w.app, &event).await.expect("again");
         assert_eq!(w.mem.outbox.sent().len(), 1);
-        let thanks = w
-            .mem
-            .x
-            .posts()
-            .into_iter()
-            .filter(|p| p.text.contains("on its way"));
-        assert_eq!(thanks.count(), 1);
+        assert_eq!(thanks(&w), 1);
         assert_eq!(w.event_names(), ["PurchaseShipped", "PurchaseShipped"]);
     }
 

@@ -72,14 +72,14 @@ where
     Ok(sent)
 }
 
-/// Tells the shopper what the purchase's state owes them: a reply to their request post,
-/// then (if any) an email, once. `claimed` says this delivery's own write entered the
+/// Tells the shopper what the purchase's state owes them: a reply to their request post
+/// (if any), then an email (if any), once. `claimed` says this delivery's own write entered the
 /// state; otherwise the message is sent only if its sender abandoned it.
 pub(crate) async fn tell(
     app: &App,
     purchase: Purchase,
     claimed: bool,
-    reply: impl FnOnce(&Purchase) -> String,
+    reply: impl FnOnce(&Purchase) -> Option<String>,
     email: impl FnOnce(&Purchase) -> Option<Email>,
 ) -> Result<(), StepError> {
     let now = app.ports.clock.now();
@@ -94,7 +94,9 @@ pub(crate) async fn tell(
     };
     // The reply goes first: a retry can look it up on X, while SES has no lookup.
     let deliver = |p: Purchase, retried| async move {
-        post_reply(app, &p.request_tweet, &reply(&p), retried).await?;
+        if let Some(text) = reply(&p) {
+            post_reply(app, &p.request_tweet, &text, retried).await?;
+        }
         if let Some(email) = email(&p) {
             app.ports.mailer.send(&email).await?;
             tracing::info!(subject = %email.subject, "sent an email");

@@ -2,7 +2,7 @@
 //! for the retweet, or say plainly why not (no linked account, unknown product, sold out,
 //! or one already waiting for them: a shopper holds at most one unit of a product).
 
-use super::effects::{may_refuse, post_reply};
+use super::effects::{RefusalSlot, may_refuse, post_reply};
 use super::{StepError, notices, reply_once, traced};
 use crate::app::App;
 use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
@@ -70,12 +70,22 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
 /// refused in this period (`Settings::refusal_period`): then the post goes unanswered,
 /// and the log says so.
 async fn answer(app: &App, event: &PurchaseRequested, text: &str) -> Result<(), StepError> {
-    if !may_refuse(app, &event.user_id, &event.tweet_id).await? {
-        tracing::warn!(
-            refusal_throttled = true,
-            "refusal not posted: its author was answered in this period"
-        );
-        return Ok(());
+    match may_refuse(app, &event.user_id, &event.tweet_id).await? {
+        RefusalSlot::Granted => {}
+        RefusalSlot::AuthorAnswered => {
+            tracing::warn!(
+                refusal_throttled = "author",
+                "refusal not posted: its author was answered in this period"
+            );
+            return Ok(());
+        }
+        RefusalSlot::OverShare => {
+            tracing::warn!(
+                refusal_throttled = "share",
+                "refusal not posted: refusals have had their share of the brand's posts in this 3-hour window"
+            );
+            return Ok(());
+        }
     }
     let reply_key = format!("reply:{}", event.tweet_id);
     reply_once(app, &reply_key, &event.tweet_id, text)
@@ -283,6 +293,52 @@ mod tests {
             [Some(tweet("501"))],
             "one refusal per author per hour: 502 goes unanswered"
         );
+    }
+
+    /// Many accounts, each answered once, still cannot spend more than refusals' share of
+    /// the brand's posts in a 3-hour window (1% of 300 here: 3).
+    #[tokio::test]
+    async fn refusals_together_take_at_most_their_share_of_the_brands_posts() {
+        let mut w = World::new();
+        w.app.settings.refusal_share_percent = 1;
+        w.product("BuyGift25", 5).await;
+        for n in 0..5 {
+            let stranger = (90_000 + n).to_string();
+            let post = (900 + n).to_string();
+            let outcome = handle(&w.app, &w.request(&post, &stranger, "BuyGift25"))
+                .await
+                .expect("handled");
+            assert_eq!(
+                outcome,
+                Outcome::NotLinked,
+                "answered or not, it is refused"
+            );
+        }
+        assert_eq!(w.mem.x.posts().len(), 3, "the share: 3 refusals");
+        // A redelivery of an answered post spends nothing more; one left out stays out.
+        for post in ["900", "904"] {
+            let stranger = if post == "900" { "90000" } else { "90004" };
+            handle(&w.app, &w.request(post, stranger, "BuyGift25"))
+                .await
+                .expect("redelivery");
+        }
+        assert_eq!(w.mem.x.posts().len(), 3);
+        // Prompts are never held to the share.
+        w.account(BUYER, "tok_visa").await;
+        let outcome = handle(&w.app, &w.request("950", BUYER, "BuyGift25"))
+            .await
+            .expect("handled");
+        assert!(
+            matches!(outcome, Outcome::AwaitingRetweet(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(w.mem.x.posts().len(), 4);
+        // The next 3-hour window has a share of its own.
+        w.advance(3 * 3600);
+        handle(&w.app, &w.request("960", "90003", "BuyGift25"))
+            .await
+            .expect("handled");
+        assert_eq!(w.mem.x.posts().len(), 5);
     }
 
     #[tokio::test]

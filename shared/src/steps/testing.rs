@@ -8,7 +8,6 @@ use crate::app::App;
 use crate::domain::{
     CardToken, Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money,
     Product, Purchase, PurchaseId, PurchaseRequested, Timestamp, TokenHash, TweetId, UserId,
-    Windows,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
@@ -45,17 +44,11 @@ impl World {
     pub fn new() -> Self {
         let mem = InMemory::new(id(BRAND), Timestamp(1_800_000_000));
         let bus = Arc::new(RecordingBus::default());
-        let settings = Settings {
-            brand: Brand {
-                user_id: id(BRAND),
-                screen_name: "hashbuy".into(),
-            },
-            windows: Windows::default(),
-            base_url: "https://shop.example".into(),
-            effect_lease: Duration::from_secs(60),
-            refusal_period: Duration::from_secs(3600),
-            request_horizon: Duration::from_secs(12 * 3600),
+        let brand = Brand {
+            user_id: id(BRAND),
+            screen_name: "hashbuy".into(),
         };
+        let settings = Settings::new(brand, "https://shop.example");
         let app = App {
             ports: mem.ports(bus.clone()),
             settings,

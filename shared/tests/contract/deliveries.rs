@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::app::App;
-use hashbuy::domain::{Event, Timestamp, UserId, Windows};
+use hashbuy::domain::{Event, Timestamp, UserId};
 use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::steps::webhook;
 use hashbuy::x::signature::{HEADER, WebhookKey};
@@ -31,17 +31,14 @@ fn world() -> (App, Arc<RecordingBus>) {
     let brand = UserId::parse(BRAND).expect("id");
     let mem = InMemory::new(brand.clone(), Timestamp(1_800_000_000));
     let bus = Arc::new(RecordingBus::default());
+    let brand = Brand {
+        user_id: brand,
+        screen_name: "hashbuy".into(),
+    };
     let settings = Settings {
-        brand: Brand {
-            user_id: brand,
-            screen_name: "hashbuy".into(),
-        },
-        windows: Windows::default(),
-        base_url: "https://shop.example".into(),
-        effect_lease: Duration::from_secs(60),
-        refusal_period: Duration::from_secs(3600),
         // The fixtures are X's own posts, made years ago: no horizon here.
         request_horizon: Duration::MAX,
+        ..Settings::new(brand, "https://shop.example")
     };
     let app = App {
         ports: mem.ports(bus.clone()),

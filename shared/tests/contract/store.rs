@@ -515,6 +515,25 @@ async fn effects_are_claimed_once_and_taken_over_after_the_lease(store: Arc<dyn 
     assert_eq!(claims.iter().filter(acquired).count(), 1);
 }
 
+async fn a_budget_gives_exactly_its_limit_even_to_racers(store: Arc<dyn Store>) {
+    assert!(store.spend("refusals:1", 2, T0).await.expect("take"));
+    assert!(store.spend("refusals:1", 2, T0).await.expect("take"));
+    assert!(
+        !store.spend("refusals:1", 2, T0).await.expect("take"),
+        "spent"
+    );
+    assert!(
+        store.spend("refusals:2", 2, T0).await.expect("take"),
+        "another window has its own"
+    );
+    let racers = (0..10).map(|_| {
+        let store = store.clone();
+        async move { store.spend("race", 3, T0).await.expect("take") }
+    });
+    let taken = futures::future::join_all(racers).await;
+    assert_eq!(taken.iter().filter(|t| **t).count(), 3);
+}
+
 async fn accounts_and_products_round_trip(store: Arc<dyn Store>) {
     let account = account();
     assert_eq!(store.account(&buyer()).await.expect("read"), None);
@@ -596,6 +615,7 @@ contract!(
     purchases_are_found_by_reply_and_keep_the_current_token,
     due_lists_pending_purchases_past_their_deadline_and_untold_expiries,
     effects_are_claimed_once_and_taken_over_after_the_lease,
+    a_budget_gives_exactly_its_limit_even_to_racers,
     accounts_and_products_round_trip,
     the_basis_of_a_purchase_is_read_in_one_go,
 );

@@ -1,5 +1,5 @@
 //! Effect records in the table: claim, do, complete, for replies that belong to no
-//! purchase.
+//! purchase; and budget counts (a conditional `ADD`), for what a window allows.
 
 use std::time::Duration;
 
@@ -64,6 +64,30 @@ impl Effects for DynamoStore {
             .await
             .map_err(|e| err("complete effect", e))?;
         Ok(())
+    }
+
+    async fn spend(&self, key: &str, limit: u64, now: Timestamp) -> PortResult<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(effect_key(key)))
+            .update_expression("ADD #taken :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#taken) OR #taken < :limit")
+            .expression_attribute_names("#taken", "taken")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":ttl", closed_ttl(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(err("take from a budget", e)),
+        }
     }
 
     async fn release(&self, key: &str) -> PortResult<()> {

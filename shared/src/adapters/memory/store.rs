@@ -26,6 +26,7 @@ struct Tables {
     products: HashMap<String, Product>,
     accounts: HashMap<UserId, LinkedAccount>,
     effects: HashMap<String, EffectRecord>,
+    counts: HashMap<String, u64>,
 }
 
 /// Purchases, catalog, accounts and effect records behind one lock, which is what makes a
@@ -208,6 +209,16 @@ impl Effects for MemoryStore {
             },
         );
         Ok(())
+    }
+
+    async fn spend(&self, key: &str, limit: u64, _now: Timestamp) -> PortResult<bool> {
+        let mut t = lock(&self.0);
+        let taken = t.counts.entry(key.to_owned()).or_insert(0);
+        if *taken >= limit {
+            return Ok(false);
+        }
+        *taken += 1;
+        Ok(true)
     }
 
     async fn release(&self, key: &str) -> PortResult<()> {
