@@ -78,6 +78,17 @@ pub fn declined_reply(p: &Purchase) -> String {
     )
 }
 
+/// For a purchase whose prompt never went out in time (X kept refusing the brand's posts):
+/// the unit held for the shopper is back on sale.
+pub fn unanswered_reply(p: &Purchase) -> String {
+    format!(
+        "@{} Sorry, we could not answer your request for {} in time, so nothing was charged. Post the hashtag again to try once more. (ref {})",
+        p.buyer_screen_name,
+        short(&p.product_name),
+        p.id
+    )
+}
+
 pub fn expired_reply(p: &Purchase) -> String {
     format!(
         "@{} The time to confirm {} has passed, so nothing was charged. Post the hashtag again to start over. (ref {})",
@@ -232,6 +243,7 @@ mod tests {
                 shipped(&p),
                 declined_reply(&p),
                 expired_reply(&p),
+                unanswered_reply(&p),
             ] {
                 let weight = text::weight(&post);
                 assert!(weight <= text::MAX_WEIGHT, "weighs {weight}: {post}");

@@ -340,7 +340,13 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
     futures::future::join_all(retweets).await;
     stack.settle().await;
     let links = stack.links().await;
-    assert_eq!(links.len(), units as usize, "one email per held unit");
+    assert_eq!(
+        links.len(),
+        units as usize,
+        "one email per held unit; states {:?}, health {}",
+        stack.states().await,
+        stack.json("/_local/health").await
+    );
     futures::future::join_all(links.iter().map(|l| stack.client.page(Method::POST, l))).await;
     stack.settle().await;
     let charges = stack.json("/_local/charges").await;

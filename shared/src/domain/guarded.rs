@@ -166,7 +166,11 @@ mod tests {
         let windows = Windows::default();
         let after = |step: Result<Change, Refusal>| step.expect("step").after;
         let requested = requested();
-        let prompted = after(requested.record_reply(TweetId::parse("10").expect("id"), T0));
+        let prompted = after(requested.record_reply(
+            TweetId::parse("10").expect("id"),
+            T0,
+            Windows::default(),
+        ));
         let held = after(prompted.retweeted(&requested.buyer, token.hash(), at(1), windows));
         let confirmed = after(held.confirm(at(2)));
         let paid = after(confirmed.pay("ch_1".into(), at(3)));

@@ -96,7 +96,11 @@ async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
             .is_some()
             .then(|| messages::expired_email(&p.email, p))
     };
-    let reply = |p: &Purchase| Some(messages::expired_reply(p));
+    // A purchase whose prompt never went out is apologised for, not "too late".
+    let reply = |p: &Purchase| match p.reply_tweet {
+        None => Some(messages::unanswered_reply(p)),
+        Some(_) => Some(messages::expired_reply(p)),
+    };
     match notices::tell(app, p.clone(), expired_now, reply, email).await {
         // An earlier run is still telling them.
         Err(StepError::InFlight(_)) => return Ok(Swept::Nothing),
@@ -233,6 +237,63 @@ mod tests {
         w.advance(60);
         assert_eq!(handle(&w.app).await.expect("run"), Report::default());
         assert_eq!(w.mem.cards.charges().len(), 1);
+    }
+
+    /// X that refuses the brand's posts until opened: its posting budget is spent.
+    struct Spent {
+        x: Arc<XStandIn>,
+        open: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Social for Spent {
+        async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
+            if self.open.load(Ordering::SeqCst) {
+                return self.x.reply(to, text).await;
+            }
+            Err(PortError::new("x post", "HTTP 429 Too Many Requests"))
+        }
+
+        async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
+            self.x.find_reply(to, text).await
+        }
+    }
+
+    /// A prompt X would not take within the purchase's first window expires it: the unit
+    /// goes back on sale, and the shopper hears why once X takes posts again.
+    #[tokio::test]
+    async fn a_prompt_that_never_went_out_releases_the_unit_and_is_apologised_for() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        w.account(BUYER, "tok_visa").await;
+        let x = Arc::new(Spent {
+            x: w.mem.x.clone(),
+            open: AtomicBool::new(false),
+        });
+        let mut app = w.app.clone();
+        app.ports.social = x.clone();
+        let request = w.request("500", BUYER, "BuyGift25");
+        assert!(request_purchase::handle(&app, &request).await.is_err());
+        assert_eq!(w.stock("BuyGift25").await, 2, "held while the prompt waits");
+
+        w.advance(15 * 60);
+        let report = handle(&app).await.expect("run");
+        assert_eq!(
+            report.failed, 1,
+            "expired, but the shopper cannot be told yet"
+        );
+        assert_eq!(w.purchase("500").await.state, State::Expired);
+        assert_eq!(w.stock("BuyGift25").await, 3, "the unit is back on sale");
+
+        x.open.store(true, Ordering::SeqCst);
+        handle(&app).await.expect("run");
+        let posts = w.mem.x.posts();
+        assert_eq!(posts.len(), 1, "no prompt, one apology: {posts:?}");
+        assert!(
+            posts[0].text.contains("could not answer"),
+            "{}",
+            posts[0].text
+        );
     }
 
     #[tokio::test]

@@ -154,13 +154,13 @@ async fn resume(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
 async fn prompt(app: &App, purchase: Purchase, retried: bool) -> Result<Outcome, StepError> {
     let id = purchase.id.clone();
     let text = messages::confirm_prompt(&purchase, app.settings.windows.retweet);
-    let now = app.ports.clock.now();
     notices::send(
         app,
         purchase,
         retried,
         |p, retried| async move { post_reply(app, &p.request_tweet, &text, retried).await },
-        |p, reply| p.record_reply(reply.clone(), now),
+        // Read after posting: the window starts when the prompt is out.
+        |p, reply| p.record_reply(reply.clone(), app.ports.clock.now(), app.settings.windows),
     )
     .await?;
     Ok(Outcome::AwaitingRetweet(id))
@@ -234,6 +234,12 @@ mod tests {
         let p = w.purchase("500").await;
         assert_eq!(p.reply_tweet, Some(posts[0].id.clone()));
         assert_eq!(p.notice, Notice::Sent);
+        let posted = w.app.ports.clock.now();
+        assert_eq!(
+            p.deadline,
+            Some(posted.plus(w.app.settings.windows.retweet)),
+            "the window starts when the prompt is out, a minute late here"
+        );
         handle(&w.app, &event).await.expect("again");
         assert_eq!(w.mem.x.posts().len(), 1);
     }

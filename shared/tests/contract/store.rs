@@ -124,7 +124,7 @@ async fn a_change_applies_only_to_the_version_it_was_decided_from(store: Arc<dyn
     let p = requested(2);
     store.insert(&p).await.expect("insert");
     let reply = p
-        .record_reply(TweetId::parse("99").expect("id"), at(1))
+        .record_reply(TweetId::parse("99").expect("id"), at(1), Windows::default())
         .expect("reply");
     let expire = p.expire(at(15 * 60)).expect("expire");
     assert_eq!(store.apply(&reply).await.expect("apply"), Applied::Done);
@@ -144,7 +144,7 @@ async fn a_change_applies_only_to_the_version_it_was_decided_from(store: Arc<dyn
         "a replayed change is a no-op"
     );
     let missing = requested(3)
-        .record_reply(TweetId::parse("98").expect("id"), at(1))
+        .record_reply(TweetId::parse("98").expect("id"), at(1), Windows::default())
         .expect("reply");
     assert_eq!(store.apply(&missing).await.expect("apply"), Applied::Stale);
 }
@@ -344,7 +344,9 @@ async fn purchases_are_found_by_reply_and_keep_the_current_token(store: Arc<dyn 
     store.insert(&p).await.expect("insert");
     let reply = TweetId::parse("800").expect("id");
     assert_eq!(store.by_reply_tweet(&reply).await.expect("find"), None);
-    let recorded = p.record_reply(reply.clone(), at(1)).expect("reply");
+    let recorded = p
+        .record_reply(reply.clone(), at(1), Windows::default())
+        .expect("reply");
     store.apply(&recorded).await.expect("apply");
     assert_eq!(
         store

@@ -174,12 +174,26 @@ impl Purchase {
     }
 
     /// Remembers the brand's reply, so that a retweet of it can be traced back here, and
-    /// marks the prompt sent.
-    pub fn record_reply(&self, reply: TweetId, now: Timestamp) -> Result<Change, Refusal> {
+    /// marks the prompt sent. The retweet window starts now, when the prompt is out: a
+    /// prompt that waited (X's rate limit, say) never leaves the shopper less than the
+    /// whole window. Until then the purchase's first deadline bounds the wait: a prompt
+    /// not out by then expires the purchase and releases its unit.
+    pub fn record_reply(
+        &self,
+        reply: TweetId,
+        now: Timestamp,
+        windows: Windows,
+    ) -> Result<Change, Refusal> {
         if self.reply_tweet.is_some() {
             return Err(Refusal::AlreadyDone);
         }
-        let mut change = self.change(now, StockEffect::None, |p| p.reply_tweet = Some(reply));
+        let awaiting = self.state == State::AwaitingRetweet;
+        let mut change = self.change(now, StockEffect::None, |p| {
+            p.reply_tweet = Some(reply);
+            if awaiting {
+                p.deadline = Some(now.plus(windows.retweet));
+            }
+        });
         change.deadline_after = None;
         Ok(change)
     }
@@ -362,7 +376,7 @@ pub(super) mod tests {
     fn every_change_bumps_the_version_it_expects() {
         let p = requested();
         let c = p
-            .record_reply(TweetId::parse("10").expect("id"), at(1))
+            .record_reply(TweetId::parse("10").expect("id"), at(1), Windows::default())
             .expect("reply");
         assert_eq!(c.expected_version, 1);
         assert_eq!(c.after.version, 2);
@@ -370,7 +384,7 @@ pub(super) mod tests {
         assert_eq!(c.deadline_after, None);
         assert!(c.reply_recorded);
         assert_eq!(
-            apply(c).record_reply(TweetId::parse("11").expect("id"), at(2)),
+            apply(c).record_reply(TweetId::parse("11").expect("id"), at(2), Windows::default()),
             Err(Refusal::AlreadyDone)
         );
     }
@@ -454,7 +468,7 @@ pub(super) mod tests {
             "the request claims the prompt"
         );
         let prompted = apply(
-            p.record_reply(TweetId::parse("10").expect("id"), at(1))
+            p.record_reply(TweetId::parse("10").expect("id"), at(1), Windows::default())
                 .expect("reply"),
         );
         assert_eq!(prompted.notice, Notice::Sent);
