@@ -13,17 +13,19 @@ pub struct Brand {
     pub screen_name: String,
 }
 
-/// A secret string that never shows in `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret string (a key, a token): never shown in `Debug` output, and zeroed in memory
+/// when dropped (`secrecy` does the keeping; this names the one way to read it).
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(secrecy::SecretString::from(s.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
     }
 }
 
@@ -92,5 +94,33 @@ impl Settings {
     pub fn confirmation_link(&self, key: &LinkKey) -> String {
         let base = self.base_url.trim_end_matches('/');
         format!("{base}/confirm/{}", key.expose())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_reads_only_through_expose() {
+        let secret = Secret::new("s3cret-key");
+        assert_eq!(secret.expose(), "s3cret-key");
+        assert_eq!(secret.clone().expose(), "s3cret-key");
+        let shown = format!("{secret:?} {:?}", Some(&secret));
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn refusals_take_their_share_of_the_brands_posts() {
+        let brand = Brand {
+            user_id: UserId::parse("1000").expect("id"),
+            screen_name: "hashbuy".into(),
+        };
+        let mut settings = Settings::new(brand, "https://shop.example");
+        assert_eq!(settings.refusals_per_window(), 30);
+        settings.refusal_share_percent = 0;
+        assert_eq!(settings.refusals_per_window(), 0);
+        settings.refusal_share_percent = 250;
+        assert_eq!(settings.refusals_per_window(), 300, "never more than all");
     }
 }

@@ -1,5 +1,12 @@
 //! Items to and from domain values. Anything read back that does not parse is an error,
 //! never a panic: the table is outside the program.
+//!
+//! Written by hand rather than derived with `serde_dynamo`: an item is not the serde image
+//! of its domain value. Its key carries a prefix, its TTL and the sparse `by_deadline`
+//! index's attributes are computed from the state, an attribute exists only while a
+//! message is being sent, and a transition writes only its state's attributes. Derived
+//! codecs would need a second set of item structs mirroring all this, with conversions:
+//! the same mapping twice. The contract tests hold these functions to the round trip.
 
 use std::collections::HashMap;
 
