@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -162,7 +163,7 @@ impl XServer {
 
     /// Checks the OAuth 1.0a signature against the URL the client signed: this server's
     /// address as the client named it (`Host`), the path, and the query parameters.
-    pub(super) fn user_context(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    fn user_context(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
         let host = headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -185,7 +186,7 @@ impl XServer {
         ))
     }
 
-    pub(super) fn app_only(&self, headers: &HeaderMap) -> bool {
+    fn app_only(&self, headers: &HeaderMap) -> bool {
         use subtle::ConstantTimeEq;
         let expected = format!("Bearer {}", self.keys.bearer_token.expose());
         let given = headers
@@ -199,6 +200,42 @@ impl XServer {
         let counter = if ok { &self.accepted } else { &self.refused };
         counter.fetch_add(1, Ordering::SeqCst);
         ok
+    }
+}
+
+/// A request signed as the brand (OAuth 1.0a user context); 401 otherwise.
+pub(super) struct BrandSigned;
+
+impl FromRequestParts<Arc<XServer>> for BrandSigned {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        server: &Arc<XServer>,
+    ) -> Result<Self, Self::Rejection> {
+        if server.user_context(&parts.method, &parts.uri, &parts.headers) {
+            Ok(Self)
+        } else {
+            Err(unauthorized())
+        }
+    }
+}
+
+/// A request carrying the app's bearer token; 401 otherwise.
+pub(super) struct AppOnly;
+
+impl FromRequestParts<Arc<XServer>> for AppOnly {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        server: &Arc<XServer>,
+    ) -> Result<Self, Self::Rejection> {
+        if server.app_only(&parts.headers) {
+            Ok(Self)
+        } else {
+            Err(unauthorized())
+        }
     }
 }
 
@@ -261,16 +298,7 @@ struct ReplyTo {
     in_reply_to_tweet_id: String,
 }
 
-async fn create_post(
-    State(server): Shared,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !server.user_context(&method, &uri, &headers) {
-        return unauthorized();
-    }
+async fn create_post(_: BrandSigned, State(server): Shared, body: Bytes) -> Response {
     let post: NewPost = match serde_json::from_slice(&body) {
         Ok(post) => post,
         Err(e) => return invalid(e),
@@ -300,15 +328,11 @@ async fn create_post(
 
 /// `GET /2/users/{id}/tweets`: the brand's posts, newest first, with what they reply to.
 async fn user_posts(
+    _: BrandSigned,
     State(server): Shared,
     Path(id): Path<String>,
-    method: Method,
     uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
-    if !server.user_context(&method, &uri, &headers) {
-        return unauthorized();
-    }
     let limit = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "max_results")
         .and_then(|(_, v)| v.parse().ok())
@@ -338,10 +362,7 @@ async fn user_posts(
     Json(body).into_response()
 }
 
-async fn list_rules(State(server): Shared, headers: HeaderMap) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn list_rules(_: AppOnly, State(server): Shared) -> Response {
     match server.x.list().await {
         Ok(rules) if rules.is_empty() => Json(json!({"meta": {"result_count": 0}})).into_response(),
         Ok(rules) => {
@@ -365,10 +386,7 @@ struct Ids {
 
 /// `POST /2/tweets/search/stream/rules` with `add` or `delete`. Like X, a rule whose value
 /// is already there is not created again and is reported in `errors`.
-async fn change_rules(State(server): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn change_rules(_: AppOnly, State(server): Shared, body: Bytes) -> Response {
     let change: RulesChange = match serde_json::from_slice(&body) {
         Ok(change) => change,
         Err(e) => return invalid(e),

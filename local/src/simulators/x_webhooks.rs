@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -25,7 +25,7 @@ use hashbuy::x::stream::LINK_PARAMETERS;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::x_api::{XServer, invalid, unauthorized};
+use super::x_api::{AppOnly, BrandSigned, XServer, invalid};
 
 /// The webhooks, links and subscriptions the local X API holds.
 #[derive(Default)]
@@ -98,10 +98,7 @@ async fn crc_check(url: &str, consumer_secret: &Secret, nonce: u64) -> Result<()
     }
 }
 
-async fn list_webhooks(State(server): Shared, headers: HeaderMap) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn list_webhooks(_: AppOnly, State(server): Shared) -> Response {
     let webhooks: Vec<Value> = registry(&server)
         .webhooks
         .iter()
@@ -120,10 +117,7 @@ struct NewWebhook {
     url: String,
 }
 
-async fn create_webhook(State(server): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn create_webhook(_: AppOnly, State(server): Shared, body: Bytes) -> Response {
     let new: NewWebhook = match serde_json::from_slice(&body) {
         Ok(new) => new,
         Err(e) => return invalid(e),
@@ -150,14 +144,7 @@ async fn create_webhook(State(server): Shared, headers: HeaderMap, body: Bytes) 
 }
 
 /// `PUT /2/webhooks/{id}`: sends the CRC check again and records the outcome.
-async fn revalidate_webhook(
-    State(server): Shared,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn revalidate_webhook(_: AppOnly, State(server): Shared, Path(id): Path<String>) -> Response {
     let (url, nonce) = {
         let mut registry = registry(&server);
         registry.next_id += 1;
@@ -177,10 +164,7 @@ async fn revalidate_webhook(
     Json(json!({"data": {"valid": valid}})).into_response()
 }
 
-async fn list_links(State(server): Shared, headers: HeaderMap) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn list_links(_: AppOnly, State(server): Shared) -> Response {
     let links: Vec<Value> = registry(&server)
         .links
         .iter()
@@ -211,14 +195,11 @@ fn missing_parameters(query: &[(String, String)]) -> Vec<String> {
 }
 
 async fn link_stream(
+    _: AppOnly,
     State(server): Shared,
     Path(id): Path<String>,
     uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
     let query: Vec<(String, String)> =
         form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .into_owned()
@@ -241,42 +222,17 @@ async fn link_stream(
     Json(json!({"data": {"provisioned": true}})).into_response()
 }
 
-async fn unlink_stream(
-    State(server): Shared,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !server.app_only(&headers) {
-        return unauthorized();
-    }
+async fn unlink_stream(_: AppOnly, State(server): Shared, Path(id): Path<String>) -> Response {
     registry(&server).links.retain(|(linked, _)| *linked != id);
     Json(json!({"data": {"deleted": true}})).into_response()
 }
 
-async fn subscription(
-    State(server): Shared,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    if !server.user_context(&method, &uri, &headers) {
-        return unauthorized();
-    }
+async fn subscription(_: BrandSigned, State(server): Shared, Path(id): Path<String>) -> Response {
     let subscribed = registry(&server).subscriptions.contains(&id);
     Json(json!({"data": {"subscribed": subscribed}})).into_response()
 }
 
-async fn subscribe(
-    State(server): Shared,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    if !server.user_context(&method, &uri, &headers) {
-        return unauthorized();
-    }
+async fn subscribe(_: BrandSigned, State(server): Shared, Path(id): Path<String>) -> Response {
     let mut registry = registry(&server);
     if !registry.webhooks.iter().any(|w| w.id == id) {
         return invalid("no such webhook");

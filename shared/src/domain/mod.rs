@@ -10,6 +10,8 @@ mod ids;
 mod language;
 mod money;
 mod product;
+#[cfg(test)]
+mod properties;
 mod purchase;
 mod time;
 mod token;

@@ -217,41 +217,20 @@ mod tests {
             parse(links, &BASE),
             Err(StartupError::Missing("PUBLIC_BASE_URL"))
         ));
-        let mut vars = BASE.to_vec();
-        vars.push(("REFUSAL_SHARE_PERCENT", "120"));
-        assert!(matches!(
-            parse(Needs::default(), &vars),
-            Err(StartupError::Invalid {
-                name: "REFUSAL_SHARE_PERCENT",
-                ..
-            })
-        ));
-        let mut vars = BASE.to_vec();
-        vars.push(("THANK_YOU_REPLIES", "yes"));
-        assert!(matches!(
-            parse(Needs::default(), &vars),
-            Err(StartupError::Invalid {
-                name: "THANK_YOU_REPLIES",
-                ..
-            })
-        ));
-        let mut vars = BASE.to_vec();
-        vars.push(("RETWEET_WINDOW_SECONDS", "soon"));
-        assert!(matches!(
-            parse(Needs::default(), &vars),
-            Err(StartupError::Invalid {
-                name: "RETWEET_WINDOW_SECONDS",
-                ..
-            })
-        ));
-        let mut vars = BASE.to_vec();
-        vars[0] = ("BRAND_X_USER_ID", "01000");
-        assert!(matches!(
-            parse(Needs::default(), &vars),
-            Err(StartupError::Invalid {
-                name: "BRAND_X_USER_ID",
-                ..
-            })
-        ));
+        // Each variable set to a value it cannot take is named as invalid.
+        for (name, bad) in [
+            ("REFUSAL_SHARE_PERCENT", "120"),
+            ("THANK_YOU_REPLIES", "yes"),
+            ("RETWEET_WINDOW_SECONDS", "soon"),
+            ("BRAND_X_USER_ID", "01000"),
+        ] {
+            let mut vars: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != name).collect();
+            vars.push((name, bad));
+            let refused = parse(Needs::default(), &vars);
+            assert!(
+                matches!(&refused, Err(StartupError::Invalid { name: n, .. }) if *n == name),
+                "{name}={bad}: {refused:?}"
+            );
+        }
     }
 }

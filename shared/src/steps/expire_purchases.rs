@@ -118,7 +118,7 @@ async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     use async_trait::async_trait;
 
@@ -190,19 +190,32 @@ mod tests {
         assert_eq!(w.event_names(), ["PurchaseExpired", "PurchaseExpired"]);
     }
 
-    /// X that refuses its first post.
-    struct DownOnce {
+    /// X that refuses the brand's next `refusals` posts (`u32::MAX`: until told otherwise,
+    /// as when the brand's posting budget is spent).
+    struct Refusing {
         x: Arc<XStandIn>,
-        down: AtomicBool,
+        refusals: AtomicU32,
+    }
+
+    impl Refusing {
+        fn new(x: &Arc<XStandIn>, refusals: u32) -> Arc<Self> {
+            Arc::new(Self {
+                x: x.clone(),
+                refusals: AtomicU32::new(refusals),
+            })
+        }
     }
 
     #[async_trait]
-    impl Social for DownOnce {
+    impl Social for Refusing {
         async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
-            if !self.down.swap(false, Ordering::SeqCst) {
-                return self.x.reply(to, text).await;
+            let refused = self
+                .refusals
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if refused.is_ok() {
+                return Err(PortError::new("x post", "HTTP 429 Too Many Requests"));
             }
-            Err(PortError::new("x post", "HTTP 503"))
+            self.x.reply(to, text).await
         }
 
         async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
@@ -239,26 +252,6 @@ mod tests {
         assert_eq!(w.mem.cards.charges().len(), 1);
     }
 
-    /// X that refuses the brand's posts until opened: its posting budget is spent.
-    struct Spent {
-        x: Arc<XStandIn>,
-        open: AtomicBool,
-    }
-
-    #[async_trait]
-    impl Social for Spent {
-        async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
-            if self.open.load(Ordering::SeqCst) {
-                return self.x.reply(to, text).await;
-            }
-            Err(PortError::new("x post", "HTTP 429 Too Many Requests"))
-        }
-
-        async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
-            self.x.find_reply(to, text).await
-        }
-    }
-
     /// A prompt X would not take within the purchase's first window expires it: the unit
     /// goes back on sale, and the shopper hears why once X takes posts again.
     #[tokio::test]
@@ -266,10 +259,7 @@ mod tests {
         let w = World::new();
         w.product("BuyGift25", 3).await;
         w.account(BUYER, "tok_visa").await;
-        let x = Arc::new(Spent {
-            x: w.mem.x.clone(),
-            open: AtomicBool::new(false),
-        });
+        let x = Refusing::new(&w.mem.x, u32::MAX);
         let mut app = w.app.clone();
         app.ports.social = x.clone();
         let request = w.request("500", BUYER, "BuyGift25");
@@ -285,7 +275,7 @@ mod tests {
         assert_eq!(w.purchase("500").await.state, State::Expired);
         assert_eq!(w.stock("BuyGift25").await, 3, "the unit is back on sale");
 
-        x.open.store(true, Ordering::SeqCst);
+        x.refusals.store(0, Ordering::SeqCst);
         handle(&app).await.expect("run");
         let posts = w.mem.x.posts();
         assert_eq!(posts.len(), 1, "no prompt, one apology: {posts:?}");
@@ -301,10 +291,7 @@ mod tests {
         let w = World::new();
         w.requested(3, "tok_visa").await;
         let mut app = w.app.clone();
-        app.ports.social = Arc::new(DownOnce {
-            x: w.mem.x.clone(),
-            down: AtomicBool::new(true),
-        });
+        app.ports.social = Refusing::new(&w.mem.x, 1);
         w.advance(15 * 60);
         let first = handle(&app).await.expect("run");
         assert_eq!(first.failed, 1);

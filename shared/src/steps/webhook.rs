@@ -219,6 +219,16 @@ mod tests {
         TweetId::snowflake(made * 1000, 1).to_string()
     }
 
+    /// Delivers `body` signed with the webhook's key, as X would.
+    async fn signed(w: &World, body: &str) -> Response<String> {
+        handle(
+            &w.app,
+            &key(),
+            post(body, Some(key().sign(body.as_bytes()))),
+        )
+        .await
+    }
+
     fn request_body() -> String {
         request_body_with_id(&TweetId::snowflake(1_800_000_000_000, 1).to_string())
     }
@@ -314,12 +324,7 @@ mod tests {
     async fn a_signed_delivery_publishes_what_happened() {
         let w = World::new();
         let body = request_body();
-        let response = handle(
-            &w.app,
-            &key(),
-            post(&body, Some(key().sign(body.as_bytes()))),
-        )
-        .await;
+        let response = signed(&w, &body).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(w.event_names(), ["PurchaseRequested"]);
     }
@@ -335,12 +340,7 @@ mod tests {
             "matching_rules": [{"id": "1", "tag": "BuyGift25"}]
         })
         .to_string();
-        let response = handle(
-            &w.app,
-            &key(),
-            post(&body, Some(key().sign(body.as_bytes()))),
-        )
-        .await;
+        let response = signed(&w, &body).await;
         assert_eq!(response.status(), StatusCode::OK);
         let published = w.bus.published();
         let [crate::domain::Event::PurchaseRequested(request)] = published.as_slice() else {
@@ -372,12 +372,7 @@ mod tests {
             (expanded, 0),
         ] {
             let body = retweet(includes);
-            let response = handle(
-                &w.app,
-                &key(),
-                post(&body, Some(key().sign(body.as_bytes()))),
-            )
-            .await;
+            let response = signed(&w, &body).await;
             assert_eq!(response.status(), StatusCode::OK);
             let answer: serde_json::Value = serde_json::from_str(response.body()).expect("json");
             assert_eq!(answer["unexpanded_retweets"], unexpanded, "{answer}");
@@ -390,12 +385,7 @@ mod tests {
         let horizon = w.app.settings.request_horizon.as_secs();
         for (age, published) in [(horizon + 60, 0), (horizon - 60, 1), (0, 1)] {
             let body = request_body_with_id(&post_id(&w, age));
-            let response = handle(
-                &w.app,
-                &key(),
-                post(&body, Some(key().sign(body.as_bytes()))),
-            )
-            .await;
+            let response = signed(&w, &body).await;
             assert_eq!(response.status(), StatusCode::OK, "age {age}");
             let answer: serde_json::Value = serde_json::from_str(response.body()).expect("json");
             assert_eq!(answer["published"], published, "age {age}");
