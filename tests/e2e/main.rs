@@ -465,6 +465,145 @@ scenarios!(
     the_simulator_in_v2_format_drives_the_same_story,
 );
 
+/// A flash sale with X's write limits on (20 posts per 15 minutes here, so that 40
+/// shoppers for 25 units run into them): the brand posts exactly what X allows, each
+/// request is answered at most once, every prompt that went out sells once, and the units
+/// whose prompt X refused are held only until the first window closes, then go back on
+/// sale with an apology to the shopper. Stock is conserved; nothing is charged twice.
+async fn a_flash_sale_within_x_limits_conserves_stock_and_charges_once(mode: Mode) {
+    let limits = [
+        "--x-posts-per-15-minutes",
+        "20",
+        "--x-posts-per-3-hours",
+        "300",
+    ];
+    let stack = Stack::spawn_with(mode, &limits).await;
+    let units = 25;
+    stack.seed(units).await;
+    let buyers = futures::future::join_all((1..=40).map(|n| stack.shopper(n, "tok_visa"))).await;
+    let text = format!("#{PRODUCT}");
+    let requests =
+        futures::future::join_all(buyers.iter().map(|s| stack.client.tweet(s, &text))).await;
+    stack.settle().await;
+
+    let health = stack.json("/_local/health").await;
+    assert!(
+        health["x_api"]["rate_limited"].as_u64() > Some(0),
+        "the limit bit: {health}"
+    );
+    assert_eq!(
+        stack.tweets().await.as_array().map(Vec::len),
+        Some(20),
+        "X took 20 posts"
+    );
+    assert_eq!(stack.stock().await, 0, "every unit held for someone");
+    let brand = stack.brand().await;
+    let mut prompted = Vec::new();
+    for (shopper, request) in buyers.iter().zip(&requests) {
+        let request = request.as_ref().expect("tweet").id.clone();
+        let answers = stack.replies_to(&request).await;
+        assert!(
+            answers.len() <= 1,
+            "at most one answer per request: {answers:?}"
+        );
+        if answers.first().is_some_and(|a| a.contains("_Confirm")) {
+            let (id, text) = stack.prompt_for(&request).await;
+            prompted.push((shopper, id, text, request));
+        }
+    }
+    let sold = prompted.len();
+    assert!(
+        sold >= 5,
+        "X's 20 posts went to prompts and at most 15 refusals"
+    );
+
+    let (brand, stack) = (&brand, &stack);
+    let retweets = prompted
+        .iter()
+        .map(|(shopper, id, text, request)| async move {
+            let original = Original {
+                id,
+                author: brand,
+                text,
+                in_reply_to: Some(request),
+            };
+            stack
+                .client
+                .retweet(shopper, &original)
+                .await
+                .expect("retweet")
+        });
+    futures::future::join_all(retweets).await;
+    stack.settle().await;
+    let links = stack.links().await;
+    assert_eq!(links.len(), sold, "one email per prompt that went out");
+    futures::future::join_all(links.iter().map(|l| stack.client.page(Method::POST, l))).await;
+    stack.settle().await;
+
+    // Fifteen minutes on, X takes posts again and the first windows have closed.
+    let advance = json!({"advance_seconds": 15 * 60});
+    let (status, _) = stack
+        .client
+        .post_json("/_local/clock", &advance)
+        .await
+        .expect("clock");
+    assert_eq!(status, 200);
+    stack.settle().await;
+
+    let charges = stack.json("/_local/charges").await;
+    let charged: BTreeSet<_> = charges
+        .as_array()
+        .expect("charges")
+        .iter()
+        .map(|c| c["purchase_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        charges.as_array().map(Vec::len),
+        Some(sold),
+        "one charge per sale"
+    );
+    assert_eq!(charged.len(), sold, "no purchase charged twice");
+    let states = stack.states().await;
+    let shipped = states.iter().filter(|s| *s == "shipped").count();
+    let expired = states.iter().filter(|s| *s == "expired").count();
+    assert_eq!(
+        (shipped, expired),
+        (sold, units as usize - sold),
+        "{states:?}"
+    );
+    assert_eq!(
+        shipped as u64 + stack.stock().await,
+        u64::from(units),
+        "stock conserved: sold plus back on sale"
+    );
+    let tweets = stack.tweets().await;
+    let apologies = tweets
+        .as_array()
+        .expect("tweets")
+        .iter()
+        .filter(|t| {
+            t["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("could not answer"))
+        })
+        .count();
+    assert_eq!(
+        apologies,
+        units as usize - sold,
+        "each unanswered shopper told once"
+    );
+}
+
+#[tokio::test]
+async fn in_memory_a_flash_sale_within_x_limits() {
+    a_flash_sale_within_x_limits_conserves_stock_and_charges_once(Mode::Memory).await;
+}
+
+#[tokio::test]
+async fn on_emulator_a_flash_sale_within_x_limits() {
+    a_flash_sale_within_x_limits_conserves_stock_and_charges_once(Mode::Emulator).await;
+}
+
 /// Refusals, even to many different accounts, take at most their share of the brand's
 /// posts (1% of 300 in 3 hours here: 3); a shopper's prompt is never held to it.
 #[tokio::test]
