@@ -143,6 +143,9 @@ struct StackArgs {
     /// real time, and the expiry step runs every minute as it is scheduled in AWS.
     #[arg(long)]
     frozen_clock: bool,
+    /// Seconds between runs of the expiry step on a real-time clock.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    expiry_every_secs: u64,
     /// Allow an address other than loopback. The console lists live confirmation links
     /// and card tokens to anyone who asks, so this also requires your own X secrets.
     #[arg(long)]
@@ -230,7 +233,9 @@ impl StackArgs {
             clock: if self.frozen_clock {
                 stack::ClockMode::Frozen
             } else {
-                stack::ClockMode::RealTime
+                stack::ClockMode::RealTime {
+                    expiry_every: Duration::from_secs(self.expiry_every_secs),
+                }
             },
         })
     }

@@ -604,6 +604,35 @@ async fn on_emulator_a_flash_sale_within_x_limits() {
     a_flash_sale_within_x_limits_conserves_stock_and_charges_once(Mode::Emulator).await;
 }
 
+/// The stack's clock runs: a window left alone closes by itself, as the schedule closes
+/// it in AWS (every second here instead of every minute), with no skip of the clock.
+#[tokio::test]
+async fn a_window_left_alone_closes_by_itself() {
+    let args = ["--retweet-window-secs", "1", "--expiry-every-secs", "1"];
+    let stack = Stack::spawn_with(Mode::Memory, &args).await;
+    stack.seed(3).await;
+    let ada = stack.shopper(1, "tok_visa").await;
+    stack
+        .client
+        .tweet(&ada, &format!("#{PRODUCT}"))
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let mut states = stack.states().await;
+    for _ in 0..100 {
+        if states == ["expired"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        states = stack.states().await;
+    }
+    assert_eq!(states, ["expired"]);
+    stack.settle().await;
+    assert_eq!(stack.stock().await, 3, "the unit is back on sale");
+    let health = stack.json("/_local/health").await;
+    assert_eq!(health["clock"]["skipped_seconds"], 0, "{health}");
+}
+
 /// Refusals, even to many different accounts, take at most their share of the brand's
 /// posts (1% of 300 in 3 hours here: 3); a shopper's prompt is never held to it.
 #[tokio::test]

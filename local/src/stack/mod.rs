@@ -81,10 +81,11 @@ impl Config {
             Some(base) => format!("the real X adapters, over HTTP, to the X API at {base}"),
         };
         let clock = match self.clock {
-            ClockMode::RealTime => {
-                "real time (skip ahead with POST /_local/clock); the expiry step runs every minute"
-            }
-            ClockMode::Frozen => "frozen: it moves only on POST /_local/clock",
+            ClockMode::RealTime { expiry_every } => format!(
+                "real time (skip ahead with POST /_local/clock); the expiry step runs every {} s",
+                expiry_every.as_secs()
+            ),
+            ClockMode::Frozen => "frozen: it moves only on POST /_local/clock".to_owned(),
         };
         format!(
             "state and events: {state}\nX: {x}\ncard processor: an in-process stand-in\nclock: {clock}"
@@ -95,7 +96,10 @@ impl Config {
 /// How the stack's clock runs; either way `POST /_local/clock` skips it ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockMode {
-    RealTime,
+    /// The machine's time, with the expiry step run this often (a minute in AWS).
+    RealTime {
+        expiry_every: Duration,
+    },
     Frozen,
 }
 
@@ -120,7 +124,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let base_url = format!("http://{addr}");
 
     let clock = match config.clock {
-        ClockMode::RealTime => ManualClock::following_machine(),
+        ClockMode::RealTime { .. } => ManualClock::following_machine(),
         ClockMode::Frozen => ManualClock::starting_at(SystemClock.now()),
     };
     let mem = InMemory::with_clock(config.brand.user_id.clone(), clock);
@@ -210,8 +214,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         bus: stats,
         expiry: tokio::sync::Mutex::new(()),
     });
-    if config.clock == ClockMode::RealTime {
-        schedule::spawn(local.clone());
+    if let ClockMode::RealTime { expiry_every } = config.clock {
+        schedule::spawn(local.clone(), expiry_every);
     }
 
     let routes = Router::new()
@@ -261,4 +265,59 @@ async fn confirmation_page(State(local): LocalState, request: Request) -> Respon
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hashbuy::domain::UserId;
+    use hashbuy::settings::Secret;
+    use hashbuy::x::oauth1::Credentials;
+
+    fn config(aws_endpoint: Option<&str>, clock: ClockMode) -> Config {
+        let secret = || Secret::new("s");
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            x_keys: XKeys {
+                credentials: Credentials {
+                    consumer_key: "k".into(),
+                    consumer_secret: secret(),
+                    access_token: "t".into(),
+                    access_token_secret: secret(),
+                },
+                bearer_token: secret(),
+            },
+            x_api_base: None,
+            brand: Brand {
+                user_id: UserId::parse("1000").expect("id"),
+                screen_name: "hashbuy".into(),
+            },
+            windows: Windows::default(),
+            aws_endpoint: aws_endpoint.map(str::to_owned),
+            refusal_period: Duration::from_secs(3600),
+            thank_you_replies: false,
+            refusal_share_percent: 10,
+            x_post_limits: PostLimits::default(),
+            clock,
+        }
+    }
+
+    #[test]
+    fn says_which_adapters_run_where_and_how_the_clock_runs() {
+        let every_minute = ClockMode::RealTime {
+            expiry_every: Duration::from_secs(60),
+        };
+        let memory = config(None, every_minute).describe();
+        assert!(memory.contains("in memory"), "{memory}");
+        assert!(
+            memory.contains("real time") && memory.contains("every 60 s"),
+            "{memory}"
+        );
+        let emulator = config(Some("http://127.0.0.1:5055"), ClockMode::Frozen).describe();
+        assert!(
+            emulator.contains("AWS adapters against the emulator at http://127.0.0.1:5055"),
+            "{emulator}"
+        );
+        assert!(emulator.contains("frozen"), "{emulator}");
+    }
 }

@@ -12,9 +12,6 @@ use hashbuy::steps::expire_purchases::{self, Report};
 use super::state::Local;
 use crate::metering;
 
-/// How often the schedule runs, as `ExpirePurchasesFunction`'s rule does.
-pub const EVERY: Duration = Duration::from_secs(60);
-
 /// Skips the clock ahead by `skip` (zero for a scheduled run), then runs the expiry step.
 /// One run at a time, as the function's reserved concurrency of one ensures in AWS: a
 /// scheduled run cannot slip between a skip and the run that reports on it.
@@ -33,10 +30,11 @@ pub async fn expire(local: &Local, skip: Duration) -> Result<(Timestamp, Report)
     Ok((now, report))
 }
 
-/// Runs the expiry step every minute, for as long as the stack runs.
-pub fn spawn(local: std::sync::Arc<Local>) {
+/// Runs the expiry step every `every` (a minute, as `ExpirePurchasesFunction`'s rule
+/// does), for as long as the stack runs.
+pub fn spawn(local: std::sync::Arc<Local>, every: Duration) {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(EVERY);
+        let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
