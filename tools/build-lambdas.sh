@@ -9,7 +9,9 @@ source tools/venv.sh
 
 sam_venv="$(ensure_venv sam tools/requirements-sam.txt)"
 cargo_lambda_venv="$(ensure_venv cargo-lambda tools/requirements-cargo-lambda.txt)"
-export PATH="$sam_venv/bin:$cargo_lambda_venv/bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+# cargo-lambda's venv first: cargo-lambda finds zig through `python3 -m ziglang`, so the
+# `python3` on PATH must be the one ziglang is installed in (sam keeps its own shebang).
+export PATH="$cargo_lambda_venv/bin:$sam_venv/bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 rustup target add aarch64-unknown-linux-gnu
 
 # No call is made; sam wants a region to resolve AWS::Region.
