@@ -295,33 +295,12 @@ async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges(stack: St
     race(&stack, 12, 5).await;
 }
 
-/// `shoppers` shoppers ask at once for a product with `units` in stock: the first `units`
-/// to be handled are asked to retweet, each with a unit held, and the others hear it sold
-/// out. All who were asked retweet at once and confirm at once: exactly `units` are
-/// charged and shipped.
-async fn race(stack: &Stack, shoppers: u64, units: u32) {
-    stack.seed(units).await;
-    let buyers =
-        futures::future::join_all((1..=shoppers).map(|n| stack.shopper(n, "tok_visa"))).await;
-    let text = format!("#{PRODUCT}");
-    let requests =
-        futures::future::join_all(buyers.iter().map(|s| stack.client.tweet(s, &text))).await;
-    stack.settle().await;
-    let brand = stack.brand().await;
-    let mut prompted = Vec::new();
-    for (shopper, request) in buyers.iter().zip(&requests) {
-        let request = request.as_ref().expect("tweet").id.clone();
-        let answers = stack.replies_to(&request).await;
-        assert_eq!(answers.len(), 1, "one answer per request: {answers:?}");
-        if answers[0].contains("sold out") {
-            continue;
-        }
-        let (id, text) = stack.prompt_for(&request).await;
-        prompted.push((shopper, id, text, request));
-    }
-    assert_eq!(prompted.len(), units as usize, "one prompt per unit");
-    assert_eq!(stack.stock().await, 0, "every unit held for someone asked");
-    let brand = &brand;
+/// A shopper asked to retweet: who, the prompt's id and text, and the request it answers.
+type Prompted<'a> = (&'a XUser, String, String, String);
+
+/// Every prompted shopper retweets their prompt at once; returns once the bus settles.
+async fn retweet_all(stack: &Stack, prompted: &[Prompted<'_>]) {
+    let brand = &stack.brand().await;
     let retweets = prompted
         .iter()
         .map(|(shopper, id, text, request)| async move {
@@ -339,6 +318,34 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
         });
     futures::future::join_all(retweets).await;
     stack.settle().await;
+}
+
+/// `shoppers` shoppers ask at once for a product with `units` in stock: the first `units`
+/// to be handled are asked to retweet, each with a unit held, and the others hear it sold
+/// out. All who were asked retweet at once and confirm at once: exactly `units` are
+/// charged and shipped.
+async fn race(stack: &Stack, shoppers: u64, units: u32) {
+    stack.seed(units).await;
+    let buyers =
+        futures::future::join_all((1..=shoppers).map(|n| stack.shopper(n, "tok_visa"))).await;
+    let text = format!("#{PRODUCT}");
+    let requests =
+        futures::future::join_all(buyers.iter().map(|s| stack.client.tweet(s, &text))).await;
+    stack.settle().await;
+    let mut prompted = Vec::new();
+    for (shopper, request) in buyers.iter().zip(&requests) {
+        let request = request.as_ref().expect("tweet").id.clone();
+        let answers = stack.replies_to(&request).await;
+        assert_eq!(answers.len(), 1, "one answer per request: {answers:?}");
+        if answers[0].contains("sold out") {
+            continue;
+        }
+        let (id, text) = stack.prompt_for(&request).await;
+        prompted.push((shopper, id, text, request));
+    }
+    assert_eq!(prompted.len(), units as usize, "one prompt per unit");
+    assert_eq!(stack.stock().await, 0, "every unit held for someone asked");
+    retweet_all(stack, &prompted).await;
     let links = stack.links().await;
     assert_eq!(
         links.len(),
@@ -497,7 +504,6 @@ async fn a_flash_sale_within_x_limits_conserves_stock_and_charges_once(mode: Mod
         "X took 20 posts"
     );
     assert_eq!(stack.stock().await, 0, "every unit held for someone");
-    let brand = stack.brand().await;
     let mut prompted = Vec::new();
     for (shopper, request) in buyers.iter().zip(&requests) {
         let request = request.as_ref().expect("tweet").id.clone();
@@ -517,24 +523,7 @@ async fn a_flash_sale_within_x_limits_conserves_stock_and_charges_once(mode: Mod
         "X's 20 posts went to prompts and at most 15 refusals"
     );
 
-    let (brand, stack) = (&brand, &stack);
-    let retweets = prompted
-        .iter()
-        .map(|(shopper, id, text, request)| async move {
-            let original = Original {
-                id,
-                author: brand,
-                text,
-                in_reply_to: Some(request),
-            };
-            stack
-                .client
-                .retweet(shopper, &original)
-                .await
-                .expect("retweet")
-        });
-    futures::future::join_all(retweets).await;
-    stack.settle().await;
+    retweet_all(&stack, &prompted).await;
     let links = stack.links().await;
     assert_eq!(links.len(), sold, "one email per prompt that went out");
     futures::future::join_all(links.iter().map(|l| stack.client.page(Method::POST, l))).await;
