@@ -7,7 +7,7 @@
 use hashbuy::domain::{Clock, SystemClock};
 use hashbuy::settings::Secret;
 use hashbuy::x::oauth1::{Credentials, Stamp, authorization};
-use hashbuy::x::stream::LINK_PARAMETERS;
+use hashbuy::x::stream::{LINK_PARAMETERS, missing_link_parameters};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -281,14 +281,7 @@ impl XAdmin {
 
 /// Whether a listed link carries every parameter hashbuy needs.
 fn has_link_parameters(fields: &[String]) -> bool {
-    LINK_PARAMETERS.iter().all(|(name, wanted)| {
-        let given: Vec<&str> = fields
-            .iter()
-            .filter_map(|f| f.strip_prefix(name)?.strip_prefix('='))
-            .flat_map(|v| v.split(','))
-            .collect();
-        wanted.split(',').all(|value| given.contains(&value))
-    })
+    missing_link_parameters(fields.iter().filter_map(|f| f.split_once('='))).is_empty()
 }
 
 async fn answer<T: serde::de::DeserializeOwned>(

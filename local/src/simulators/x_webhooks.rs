@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use hashbuy::settings::Secret;
 use hashbuy::x::signature::{CrcToken, WebhookKey};
-use hashbuy::x::stream::LINK_PARAMETERS;
+use hashbuy::x::stream::missing_link_parameters;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -176,22 +176,9 @@ async fn list_links(_: AppOnly, State(server): Shared) -> Response {
     Json(json!({"data": {"links": links}})).into_response()
 }
 
-/// What of [`LINK_PARAMETERS`] a link's query lacks, as `name=value` entries.
+/// What of `hashbuy::x::stream::LINK_PARAMETERS` a link's query lacks.
 fn missing_parameters(query: &[(String, String)]) -> Vec<String> {
-    let mut missing = Vec::new();
-    for (name, wanted) in LINK_PARAMETERS {
-        let given: Vec<&str> = query
-            .iter()
-            .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
-            .collect();
-        for value in wanted.split(',') {
-            if !given.contains(&value) {
-                missing.push(format!("{name}={value}"));
-            }
-        }
-    }
-    missing
+    missing_link_parameters(query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 async fn link_stream(
@@ -246,6 +233,8 @@ async fn subscribe(_: BrandSigned, State(server): Shared, Path(id): Path<String>
 
 #[cfg(test)]
 mod tests {
+    use hashbuy::x::stream::LINK_PARAMETERS;
+
     use super::*;
 
     fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -88,6 +88,28 @@ pub const LINK_PARAMETERS: [(&str, &str); 3] = [
     ("user.fields", "username"),
 ];
 
+/// What of [`LINK_PARAMETERS`] a link's parameters (`name`, comma-separated values) lack,
+/// as `name=value` entries: empty when the link delivers everything hashbuy reads.
+pub fn missing_link_parameters<'a>(
+    given: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (name, wanted) in LINK_PARAMETERS {
+        let values: Vec<&str> = given
+            .clone()
+            .into_iter()
+            .filter(|(k, _)| *k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .collect();
+        for value in wanted.split(',') {
+            if !values.contains(&value) {
+                missing.push(format!("{name}={value}"));
+            }
+        }
+    }
+    missing
+}
+
 impl Delivery {
     /// The id of the original when this is a retweet that arrived without it: the
     /// stream's link lacks the expansions hashbuy needs (a misconfiguration, not a
