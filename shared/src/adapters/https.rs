@@ -1,14 +1,14 @@
 //! One HTTPS client for everything a function calls: the AWS SDK clients send through
 //! the same `reqwest` client as the X and card processor adapters. One TLS stack, one
-//! connection pool, and the system's root certificates read once per cold start (when
-//! reqwest builds rustls' platform verifier), where the SDK's own HTTPS client, no longer
-//! built in, read them a second time.
+//! connection pool, one root store.
 //!
-//! The system store, not roots compiled in: Amazon Linux updates its CA bundle with the
-//! runtime, so a revoked or added root reaches the functions without a redeploy. The
-//! price is reading it at init; compiled-in roots would save that, for a rebuild per
-//! root-store change.
-
+//! The roots are Mozilla's, compiled in (`webpki-roots`), not read from the system: a
+//! cold start then touches no certificate file (reqwest's default, rustls' platform
+//! verifier, read /etc/ssl/certs — ~150 files — at every init, the largest part of it).
+//! The price: a root added or revoked reaches the functions with the next build of
+//! hashbuy (a `cargo update -p webpki-roots`), not with the runtime's CA bundle. Every
+//! endpoint hashbuy calls (AWS, X, the card processor) chains to a long-lived public root.
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
@@ -26,11 +26,26 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The process's HTTPS client, for the adapters that speak HTTP themselves.
-pub fn client() -> reqwest::Result<reqwest::Client> {
+pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls()?)
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
+        .map_err(|e| e.to_string())
+}
+
+/// TLS 1.2 and 1.3 over aws-lc-rs, trusting the compiled-in roots.
+fn tls() -> Result<rustls::ClientConfig, String> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// `client`, as the AWS SDK's HTTP client.
