@@ -2,15 +2,13 @@
 //! sends the CRC check to the webhook being registered, and checks the stream link's
 //! parameters.
 
-use std::net::SocketAddr;
 use std::process::Output;
-use std::time::Duration;
 
-use hashbuy::domain::{UserId, Windows};
+use hashbuy::domain::UserId;
 use hashbuy::settings::{Brand, Secret};
 use hashbuy::x::oauth1::Credentials;
-use hashbuy_local::simulators::x_api::{PostLimits, XKeys};
-use hashbuy_local::stack::{self, ClockMode, Config, Running};
+use hashbuy_local::simulators::x_api::XKeys;
+use hashbuy_local::stack::{self, Config, Running};
 
 const BEARER: &str = "admin-test-bearer";
 
@@ -27,22 +25,11 @@ fn keys(consumer_secret: &str) -> XKeys {
 }
 
 async fn stack_with(consumer_secret: &str) -> Running {
-    let config = Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        x_keys: keys(consumer_secret),
-        x_api_base: None,
-        brand: Brand {
-            user_id: UserId::parse("1000").expect("id"),
-            screen_name: "hashbuy".into(),
-        },
-        windows: Windows::default(),
-        aws_endpoint: None,
-        refusal_period: Duration::from_secs(3600),
-        thank_you_replies: false,
-        refusal_share_percent: 10,
-        x_post_limits: PostLimits::default(),
-        clock: ClockMode::Frozen,
+    let brand = Brand {
+        user_id: UserId::parse("1000").expect("id"),
+        screen_name: "hashbuy".into(),
     };
+    let config = Config::local(keys(consumer_secret), brand);
     stack::start(config).await.expect("stack")
 }
 

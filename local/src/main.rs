@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use hashbuy::domain::{UserId, Windows};
-use hashbuy::settings::{Brand, Secret};
+use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::x::oauth1::Credentials;
 use hashbuy_local::simulators::shopper::{Client, Format, Original, XUser};
 use hashbuy_local::simulators::x_api::{PostLimits, XKeys};
@@ -199,6 +199,28 @@ impl StackArgs {
         }
     }
 
+    /// The steps' settings from the flags: the same type, with the same defaults, that a
+    /// Lambda reads from its environment (`hashbuy::startup::Config`).
+    fn settings(&self, brand: UserId) -> Settings {
+        let brand = Brand {
+            user_id: brand,
+            screen_name: self.brand_screen_name.clone(),
+        };
+        Settings {
+            windows: Windows {
+                retweet: Duration::from_secs(self.retweet_window_secs),
+                email: Duration::from_secs(self.email_window_secs),
+            },
+            // Shorter than a deployment's: a stopped local step is taken over sooner.
+            effect_lease: Duration::from_secs(30),
+            refusal_period: Duration::from_secs(self.refusal_period_secs),
+            thank_you_replies: self.thank_you_replies,
+            refusal_share_percent: self.refusal_share_percent,
+            // The base URL is the address the stack binds.
+            ..Settings::new(brand, "")
+        }
+    }
+
     fn config(&self) -> Result<stack::Config, String> {
         self.check_exposure()?;
         let user_id = UserId::parse(&self.brand_id).map_err(|e| e.to_string())?;
@@ -214,18 +236,8 @@ impl StackArgs {
                 bearer_token: Secret::new(self.x_bearer_token.clone()),
             },
             x_api_base: self.x_api_base.clone(),
-            brand: Brand {
-                user_id,
-                screen_name: self.brand_screen_name.clone(),
-            },
-            windows: Windows {
-                retweet: Duration::from_secs(self.retweet_window_secs),
-                email: Duration::from_secs(self.email_window_secs),
-            },
+            settings: self.settings(user_id),
             aws_endpoint: self.aws_endpoint.clone(),
-            refusal_period: Duration::from_secs(self.refusal_period_secs),
-            thank_you_replies: self.thank_you_replies,
-            refusal_share_percent: self.refusal_share_percent,
             x_post_limits: PostLimits(vec![
                 (Duration::from_secs(15 * 60), self.x_posts_per_15_minutes),
                 (Duration::from_secs(3 * 3600), self.x_posts_per_3_hours),

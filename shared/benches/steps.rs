@@ -66,16 +66,16 @@ impl World {
         let brand = parse(UserId::parse(BRAND));
         let mem = InMemory::new(brand.clone(), Timestamp(1_800_000_000));
         let bus = Arc::new(RecordingBus::default());
-        let app = App {
-            ports: mem.ports(bus.clone()),
-            settings: Settings::new(
+        let app = mem.app(
+            bus.clone(),
+            Settings::new(
                 Brand {
                     user_id: brand,
                     screen_name: "hashbuy".into(),
                 },
                 "https://shop.example",
             ),
-        };
+        );
         let product = Product {
             hashtag: parse(Hashtag::parse(PRODUCT)),
             name: "Bench mug".into(),

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::metering::{Counts, METER};
-use hashbuy::domain::{UserId, Windows};
+use hashbuy::domain::UserId;
 use hashbuy::settings::{Brand, Secret};
 use hashbuy::x::oauth1::Credentials;
 use serde::Serialize;
@@ -16,7 +15,7 @@ use serde_json::json;
 
 use crate::simulators::shopper::{Client, Original, XUser, link_in};
 use crate::simulators::x_api::{PostLimits, XKeys};
-use crate::stack::{self, ClockMode, Config, Running};
+use crate::stack::{self, Config, Running};
 
 const PRODUCT: &str = "BuyBenchMug";
 const SECRET: &str = "bench-consumer-secret";
@@ -77,32 +76,26 @@ impl Bench {
 }
 
 async fn start(aws_endpoint: Option<&str>) -> Result<(Running, Client), String> {
+    let keys = XKeys {
+        credentials: Credentials {
+            consumer_key: "bench-consumer-key".into(),
+            consumer_secret: Secret::new(SECRET),
+            access_token: "bench-access-token".into(),
+            access_token_secret: Secret::new("bench-access-token-secret"),
+        },
+        bearer_token: Secret::new("bench-bearer-token"),
+    };
+    let brand = Brand {
+        user_id: UserId::parse("1000000000000000001").map_err(|e| e.to_string())?,
+        screen_name: "hashbuy".into(),
+    };
+    // A frozen clock (nothing on a timer: the counts per purchase are the purchases' own).
     let config = Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        x_keys: XKeys {
-            credentials: Credentials {
-                consumer_key: "bench-consumer-key".into(),
-                consumer_secret: Secret::new(SECRET),
-                access_token: "bench-access-token".into(),
-                access_token_secret: Secret::new("bench-access-token-secret"),
-            },
-            bearer_token: Secret::new("bench-bearer-token"),
-        },
-        x_api_base: None,
-        brand: Brand {
-            user_id: UserId::parse("1000000000000000001").map_err(|e| e.to_string())?,
-            screen_name: "hashbuy".into(),
-        },
-        windows: Windows::default(),
         aws_endpoint: aws_endpoint.map(str::to_owned),
-        refusal_period: Duration::from_secs(3600),
-        thank_you_replies: false,
-        refusal_share_percent: 10,
         // Throughput measures hashbuy, so X's write limits are off here: 200 shoppers at
         // once would spend the brand's 15 minutes of posts in one run.
         x_post_limits: PostLimits(Vec::new()),
-        // Nothing on a timer: the counts per purchase are the purchases' own.
-        clock: ClockMode::Frozen,
+        ..Config::local(keys, brand)
     };
     let running = stack::start(config).await.map_err(|e| e.to_string())?;
     let client = Client::new(&running.base_url, SECRET);

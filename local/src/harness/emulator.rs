@@ -7,9 +7,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
 use hashbuy::adapters::dynamodb::DynamoStore;
-use hashbuy::adapters::ses::SesMailer;
 use hashbuy::ports::{PortError, PortResult};
 use hashbuy::routing::{ROUTES, Route};
+use hashbuy::startup::{AwsNames, AwsServices};
 
 use crate::metering::Metered;
 
@@ -17,7 +17,6 @@ use crate::metering::Metered;
 pub struct Resources {
     pub config: SdkConfig,
     pub store: DynamoStore,
-    pub mailer: SesMailer,
     pub sender: String,
     pub bus_name: String,
     /// Each route's queue, which its rule on the bus targets.
@@ -29,6 +28,21 @@ fn err(context: &'static str, e: impl std::fmt::Display) -> PortError {
 }
 
 impl Resources {
+    /// The stack's backend on these resources, through clients the meter counts.
+    pub fn services(&self) -> AwsServices {
+        AwsServices {
+            dynamodb: metered_dynamodb(&self.config),
+            eventbridge: metered_eventbridge(&self.config),
+            ses: metered_ses(&self.config),
+            names: AwsNames {
+                table: self.store.table().to_owned(),
+                event_bus: self.bus_name.clone(),
+                ses_from: self.sender.clone(),
+                ses_configuration_set: None,
+            },
+        }
+    }
+
     /// Stores a secret on the emulator, named after this stack, for functions that read
     /// it at init; returns its id.
     pub async fn secret(&self, name: &str, value: &serde_json::Value) -> PortResult<String> {
@@ -75,9 +89,18 @@ fn metered_dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 }
 
 /// An EventBridge client whose requests the meter counts.
-pub fn metered_eventbridge(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
+fn metered_eventbridge(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
     aws_sdk_eventbridge::Client::from_conf(
         aws_sdk_eventbridge::config::Builder::from(config)
+            .interceptor(Metered)
+            .build(),
+    )
+}
+
+/// An SES client whose requests the meter counts.
+fn metered_ses(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(config)
             .interceptor(Metered)
             .build(),
     )
@@ -95,11 +118,7 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
     let store = DynamoStore::new(metered_dynamodb(&config), &name);
     store.create_table().await?;
 
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&config)
-            .interceptor(Metered)
-            .build(),
-    );
+    let ses = aws_sdk_sesv2::Client::new(&config);
     let domain = format!("{name}.example.com");
     ses.create_email_identity()
         .email_identity(&domain)
@@ -112,7 +131,6 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
             )
         })?;
     let sender = format!("orders@{domain}");
-    let mailer = SesMailer::new(ses, &sender, None);
 
     let events = aws_sdk_eventbridge::Client::new(&config);
     events
@@ -187,7 +205,6 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
     Ok(Resources {
         config,
         store,
-        mailer,
         sender,
         bus_name: name,
         queues,

@@ -12,13 +12,13 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
-use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
-use hashbuy::app::{App, Ports};
-use hashbuy::domain::{Clock, ManualClock, SystemClock, Windows};
+use hashbuy::app::App;
+use hashbuy::domain::{Clock, ManualClock, SystemClock};
 use hashbuy::function::Function;
 use hashbuy::settings::{Brand, Settings};
+use hashbuy::startup::{self, Backend, Outside};
 use hashbuy::steps::{confirm_page, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
@@ -49,16 +49,11 @@ pub struct Config {
     pub x_keys: XKeys,
     /// Where the X adapters send requests; `None` is this stack's own X API.
     pub x_api_base: Option<String>,
-    pub brand: Brand,
-    pub windows: Windows,
+    /// The steps' settings, the same type a Lambda reads from its environment; their
+    /// `base_url` is set to the address the stack binds.
+    pub settings: Settings,
     /// Run on the AWS adapters against this emulator instead of in memory.
     pub aws_endpoint: Option<String>,
-    /// At most one refusal reply per author in each period (see `Settings`).
-    pub refusal_period: Duration,
-    /// Whether shipped orders also get a thank-you reply (see `Settings`).
-    pub thank_you_replies: bool,
-    /// The share of the brand's posts refusals may take, in percent (see `Settings`).
-    pub refusal_share_percent: u8,
     /// The write limits the local X API enforces on the brand's posts.
     pub x_post_limits: PostLimits,
     /// Real time (with the expiry step every minute, as scheduled in AWS), or frozen until
@@ -67,6 +62,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// A stack on a free loopback port with these keys and this brand, the default
+    /// settings, X's write limits, in memory, with a frozen clock: what tests and the bench
+    /// start from, changing what they measure.
+    pub fn local(x_keys: XKeys, brand: Brand) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            x_keys,
+            x_api_base: None,
+            settings: Settings::new(brand, ""),
+            aws_endpoint: None,
+            x_post_limits: PostLimits::default(),
+            clock: ClockMode::Frozen,
+        }
+    }
+
     /// Which adapters run where, and how the clock runs: said at start, so that an
     /// in-memory run is never mistaken for one on the emulator.
     pub fn describe(&self) -> String {
@@ -127,15 +137,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         ClockMode::RealTime { .. } => ManualClock::following_machine(),
         ClockMode::Frozen => ManualClock::starting_at(SystemClock.now()),
     };
-    let mem = InMemory::with_clock(config.brand.user_id.clone(), clock);
+    let mem = InMemory::with_clock(config.settings.brand.user_id.clone(), clock);
     let stats = Arc::new(BusStats::default());
     let settings = Settings {
-        windows: config.windows,
-        effect_lease: Duration::from_secs(30),
-        refusal_period: config.refusal_period,
-        thank_you_replies: config.thank_you_replies,
-        refusal_share_percent: config.refusal_share_percent,
-        ..Settings::new(config.brand, base_url.clone())
+        base_url: base_url.clone(),
+        ..config.settings
     };
     // The real X adapters, over HTTP, to this stack's X API or the one named.
     let x_base = config
@@ -143,25 +149,29 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
     let http = hashbuy::adapters::https::client().map_err(std::io::Error::other)?;
-    let social = Arc::new(CountedSocial(XApi::new(
-        http.clone(),
-        &x_base,
-        config.x_keys.credentials.clone(),
-        settings.brand.user_id.clone(),
-        Arc::new(SystemClock),
-    )));
-    let stream_rules = Arc::new(CountedStreamRules(XStreamRules::new(
-        http,
-        &x_base,
-        config.x_keys.bearer_token.clone(),
-    )));
+    let outside = Outside {
+        social: Arc::new(CountedSocial(XApi::new(
+            http.clone(),
+            &x_base,
+            config.x_keys.credentials.clone(),
+            settings.brand.user_id.clone(),
+            Arc::new(SystemClock),
+        ))),
+        stream_rules: Arc::new(CountedStreamRules(XStreamRules::new(
+            http,
+            &x_base,
+            config.x_keys.bearer_token.clone(),
+        ))),
+        ..mem.outside()
+    };
     let (app, views): (App, Box<dyn Views>) = match &config.aws_endpoint {
         None => {
             let (bus, router) = LocalBus::new(stats.clone());
-            let mut ports = mem.ports(Arc::new(bus));
-            ports.social = social;
-            ports.stream_rules = stream_rules;
-            let app = App { ports, settings };
+            let backend = Backend::InMemory {
+                mem: mem.clone(),
+                bus: Arc::new(bus),
+            };
+            let app = startup::app(backend, outside, settings);
             router.spawn(app.clone());
             let views = MemoryViews {
                 store: mem.store.clone(),
@@ -171,24 +181,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         }
         Some(endpoint) => {
             let resources = aws::create(endpoint).await.map_err(std::io::Error::other)?;
-            let store = Arc::new(resources.store.clone());
-            let bus = queues::CountingBus {
-                inner: EventBridgeBus::new(
-                    aws::metered_eventbridge(&resources.config),
-                    &resources.bus_name,
-                ),
+            let mut app = startup::app(Backend::Aws(resources.services()), outside, settings);
+            app.ports.bus = Arc::new(queues::CountingBus {
+                inner: app.ports.bus.clone(),
                 stats: stats.clone(),
-            };
-            let ports = Ports::new(
-                store,
-                Arc::new(resources.mailer.clone()),
-                Arc::new(bus),
-                social,
-                stream_rules,
-                mem.cards.clone(),
-                mem.clock.clone(),
-            );
-            let app = App { ports, settings };
+            });
             queues::spawn_pollers(&resources, app.clone(), stats.clone());
             let views = AwsViews {
                 store: resources.store.clone(),
@@ -276,29 +273,23 @@ mod tests {
 
     fn config(aws_endpoint: Option<&str>, clock: ClockMode) -> Config {
         let secret = || Secret::new("s");
+        let keys = XKeys {
+            credentials: Credentials {
+                consumer_key: "k".into(),
+                consumer_secret: secret(),
+                access_token: "t".into(),
+                access_token_secret: secret(),
+            },
+            bearer_token: secret(),
+        };
+        let brand = Brand {
+            user_id: UserId::parse("1000").expect("id"),
+            screen_name: "hashbuy".into(),
+        };
         Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            x_keys: XKeys {
-                credentials: Credentials {
-                    consumer_key: "k".into(),
-                    consumer_secret: secret(),
-                    access_token: "t".into(),
-                    access_token_secret: secret(),
-                },
-                bearer_token: secret(),
-            },
-            x_api_base: None,
-            brand: Brand {
-                user_id: UserId::parse("1000").expect("id"),
-                screen_name: "hashbuy".into(),
-            },
-            windows: Windows::default(),
             aws_endpoint: aws_endpoint.map(str::to_owned),
-            refusal_period: Duration::from_secs(3600),
-            thank_you_replies: false,
-            refusal_share_percent: 10,
-            x_post_limits: PostLimits::default(),
             clock,
+            ..Config::local(keys, brand)
         }
     }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::app::App;
 use hashbuy::domain::Event;
 use hashbuy::ports::{EventBus, PortResult};
@@ -22,7 +21,7 @@ const MAX_RECEIVES: u32 = 6;
 /// EventBridge, counting each delivery its rules will make, so the console can tell when
 /// everything has settled.
 pub struct CountingBus {
-    pub inner: EventBridgeBus,
+    pub inner: Arc<dyn EventBus>,
     pub stats: Arc<BusStats>,
 }
 

@@ -16,6 +16,9 @@ pub enum StartupError {
     Invalid { name: &'static str, reason: String },
     #[error("cannot read secret {id}: {reason}")]
     Secret { id: String, reason: String },
+    /// A port built on first use could not be: what it needed failed first.
+    #[error(transparent)]
+    Port(#[from] crate::ports::PortError),
 }
 
 /// Reads variables by name: the process's environment in a Lambda, a table in tests.
@@ -71,16 +74,23 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
+/// The AWS resources a function uses, by name (the template passes them in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsNames {
+    pub table: String,
+    pub event_bus: String,
+    /// The verified sender of every email.
+    pub ses_from: String,
+    pub ses_configuration_set: Option<String>,
+}
+
 /// Everything a deployed function is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub settings: Settings,
     /// An emulator's address instead of AWS (`HASHBUY_AWS_ENDPOINT`).
     pub aws_endpoint: Option<String>,
-    pub table: String,
-    pub event_bus: String,
-    pub ses_from: String,
-    pub ses_configuration_set: Option<String>,
+    pub names: AwsNames,
     /// Secrets Manager ids, when the function's needs include them.
     pub x_secret_id: Option<String>,
     pub card_secret_id: Option<String>,
@@ -133,10 +143,12 @@ impl Config {
         Ok(Self {
             settings,
             aws_endpoint: optional("HASHBUY_AWS_ENDPOINT"),
-            table: var("TABLE_NAME")?,
-            event_bus: var("EVENT_BUS_NAME")?,
-            ses_from: var("SES_FROM_ADDRESS")?,
-            ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+            names: AwsNames {
+                table: var("TABLE_NAME")?,
+                event_bus: var("EVENT_BUS_NAME")?,
+                ses_from: var("SES_FROM_ADDRESS")?,
+                ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+            },
             x_secret_id: needs_x.then(|| var("X_SECRET_ID")).transpose()?,
             card_secret_id: needs
                 .card_processor

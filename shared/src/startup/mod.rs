@@ -1,27 +1,112 @@
-//! Building the app once per cold start: the configuration from the environment
-//! ([`Config`]), the secrets from Secrets Manager, one HTTPS client and one SDK client
-//! per service, wired into [`Ports`].
+//! Building the app, in one place for everyone who runs it: [`app`] assembles it from a
+//! [`Backend`] (where purchases, events and mail go) and what lies [`Outside`] (X, the card
+//! processor, the clock). The Lambdas come through [`from_env`]; the local stack and the
+//! tests call [`app`] with their own backend and outside world.
 
 mod config;
 mod not_wired;
+mod on_first_use;
 mod secrets;
 
 use std::sync::Arc;
 
-pub use self::config::{Config, StartupError};
+use aws_config::SdkConfig;
+
+pub use self::config::{AwsNames, Config, StartupError};
 use self::not_wired::NotWired;
+pub use self::on_first_use::OnFirstUse;
 use self::secrets::{CardSecret, XSecret};
 use crate::adapters::card_processor::CardProcessorApi;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
+use crate::adapters::memory::InMemory;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::adapters::{aws, https};
 use crate::app::{App, Ports};
 use crate::domain::{Clock, SystemClock};
-use crate::ports::{Payments, Social, StreamRules};
-use crate::settings::Secret;
+use crate::ports::{EventBus, Payments, Social, StreamRules};
+use crate::settings::{Secret, Settings};
 use crate::x::oauth1::Credentials;
+use crate::x::signature::WebhookKey;
+
+/// Where the app keeps its state, publishes its events and sends its mail.
+pub enum Backend {
+    /// This process's memory, with events going to `bus`: the steps' tests and the local
+    /// stack.
+    InMemory {
+        mem: InMemory,
+        bus: Arc<dyn EventBus>,
+    },
+    /// DynamoDB, EventBridge and SES — AWS's, or an emulator's — through these clients.
+    Aws(AwsServices),
+}
+
+/// One client per AWS service the app uses, and the names of its resources there.
+pub struct AwsServices {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub names: AwsNames,
+}
+
+impl AwsServices {
+    /// Plain clients from one SDK configuration (the local stack builds metered ones).
+    pub fn new(sdk: &SdkConfig, names: AwsNames) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            names,
+        }
+    }
+}
+
+/// What the app talks to beyond its own state.
+pub struct Outside {
+    pub social: Arc<dyn Social>,
+    pub stream_rules: Arc<dyn StreamRules>,
+    pub payments: Arc<dyn Payments>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The app: its ports on `backend` and `outside`, and its settings.
+pub fn app(backend: Backend, outside: Outside, settings: Settings) -> App {
+    let Outside {
+        social,
+        stream_rules,
+        payments,
+        clock,
+    } = outside;
+    let ports = match backend {
+        Backend::InMemory { mem, bus } => Ports::new(
+            mem.store,
+            mem.outbox,
+            bus,
+            social,
+            stream_rules,
+            payments,
+            clock,
+        ),
+        Backend::Aws(aws) => {
+            let names = aws.names;
+            Ports::new(
+                Arc::new(DynamoStore::new(aws.dynamodb, names.table)),
+                Arc::new(SesMailer::new(
+                    aws.ses,
+                    names.ses_from,
+                    names.ses_configuration_set,
+                )),
+                Arc::new(EventBridgeBus::new(aws.eventbridge, names.event_bus)),
+                social,
+                stream_rules,
+                payments,
+                clock,
+            )
+        }
+    };
+    App { ports, settings }
+}
 
 /// What a function talks to besides the table, the bus and the mailer: each function
 /// asks only for the secrets its code uses.
@@ -40,102 +125,176 @@ pub struct Needs {
     pub links: bool,
 }
 
-/// The app and, for the webhook, X's consumer secret.
+/// A function's app and, for the webhook, the key that checks X's signatures.
 #[derive(Clone)]
 pub struct Started {
     pub app: App,
-    pub x_consumer_secret: Option<Secret>,
+    webhook_key: Option<Arc<OnFirstUse<WebhookKey>>>,
 }
 
-/// Reads the environment and builds every adapter (see [`Config::from_env`], [`build`]).
+impl Started {
+    /// The key X signs deliveries with, read from Secrets Manager on first use; `None`
+    /// when the function was not started to check signatures, or the secret cannot be
+    /// read (logged): never an empty key.
+    pub async fn webhook_key(&self) -> Option<Arc<WebhookKey>> {
+        self.webhook_key.as_ref()?.get().await.ok()
+    }
+}
+
+/// Reads the environment and builds the function's app (see [`Config::from_env`],
+/// [`build`]).
 pub async fn from_env(needs: Needs) -> Result<Started, StartupError> {
     build(Config::from_env(needs)?, needs).await
 }
 
-/// Builds the app a function runs: the AWS adapters on one HTTPS client, and what its
-/// `needs` ask for from the secrets.
+/// Builds the app a function runs: the AWS adapters on one HTTPS client, and the ports its
+/// `needs` ask for. Nothing here waits on the network: each secret is fetched by the first
+/// call that needs it ([`OnFirstUse`]), so a cold start costs no Secrets Manager round trip
+/// that its invocation does not use.
 pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError> {
-    let http = https::client().map_err(|e| StartupError::Invalid {
+    let http = https::client().map_err(|reason| StartupError::Invalid {
         name: "http client",
-        reason: e.to_string(),
+        reason,
     })?;
     let sdk = aws::load(config.aws_endpoint.as_deref(), &http).await;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.table,
-    ));
-    let mailer = SesMailer::new(
-        aws_sdk_sesv2::Client::new(&sdk),
-        config.ses_from,
-        config.ses_configuration_set,
-    );
-    let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus);
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    // Both secrets at once: each is a round trip, and init is what a cold start waits on.
-    let (x, card) = tokio::try_join!(
-        async {
-            match &config.x_secret_id {
-                Some(id) => secrets::fetch::<XSecret>(&secrets, id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-        async {
-            match &config.card_secret_id {
-                Some(id) => secrets::fetch::<CardSecret>(&secrets, id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    )?;
-    let settings = config.settings;
-    let mut x_consumer_secret = None;
-    let mut social: Arc<dyn Social> = Arc::new(NotWired("X"));
-    let mut stream_rules: Arc<dyn StreamRules> = Arc::new(NotWired("X's stream rules"));
-    if let Some(x) = x {
-        let base = &config.x_api_base;
-        x_consumer_secret = Some(Secret::new(x.consumer_secret.clone()));
-        if needs.x_stream_rules {
-            stream_rules = Arc::new(XStreamRules::new(
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let x_secret = config.x_secret_id.clone().map(|id| {
+        let secrets = secrets.clone();
+        Arc::new(OnFirstUse::new("X secret", move || {
+            let (secrets, id) = (secrets.clone(), id.clone());
+            async move { secrets::fetch::<XSecret>(&secrets, &id).await.map(Arc::new) }
+        }))
+    });
+    let x_base = config.x_api_base;
+    let mut outside = Outside {
+        social: Arc::new(NotWired("X")),
+        stream_rules: Arc::new(NotWired("X's stream rules")),
+        payments: Arc::new(NotWired("the card processor")),
+        clock: clock.clone(),
+    };
+    if let (true, Some(x)) = (needs.x_replies, &x_secret) {
+        let (x, http, base, brand) = (
+            x.clone(),
+            http.clone(),
+            x_base.clone(),
+            config.settings.brand.user_id.clone(),
+        );
+        outside.social = Arc::new(OnFirstUse::<dyn Social>::new("X", move || {
+            let (x, http, base, brand, clock) = (
+                x.clone(),
                 http.clone(),
-                base,
-                Secret::new(x.bearer_token),
-            ));
-        }
-        if needs.x_replies {
-            let credentials = Credentials {
-                consumer_key: x.consumer_key,
-                consumer_secret: Secret::new(x.consumer_secret),
-                access_token: x.access_token,
-                access_token_secret: Secret::new(x.access_token_secret),
-            };
-            social = Arc::new(XApi::new(
-                http.clone(),
-                base,
-                credentials,
-                settings.brand.user_id.clone(),
+                base.clone(),
+                brand.clone(),
                 clock.clone(),
-            ));
-        }
+            );
+            async move {
+                let x = x.get().await.map_err(StartupError::from)?;
+                let credentials = Credentials {
+                    consumer_key: x.consumer_key.clone(),
+                    consumer_secret: Secret::new(x.consumer_secret.clone()),
+                    access_token: x.access_token.clone(),
+                    access_token_secret: Secret::new(x.access_token_secret.clone()),
+                };
+                let api = XApi::new(http, &base, credentials, brand, clock);
+                Ok(Arc::new(api) as Arc<dyn Social>)
+            }
+        }));
     }
-    let mut payments: Arc<dyn Payments> = Arc::new(NotWired("the card processor"));
-    if let (Some(card), Some(base)) = (card, &config.card_processor_base_url) {
-        payments = Arc::new(CardProcessorApi::new(
-            http,
-            base,
-            Secret::new(card.secret_key),
+    if let (true, Some(x)) = (needs.x_stream_rules, &x_secret) {
+        let (x, http, base) = (x.clone(), http.clone(), x_base.clone());
+        outside.stream_rules = Arc::new(OnFirstUse::<dyn StreamRules>::new(
+            "X's stream rules",
+            move || {
+                let (x, http, base) = (x.clone(), http.clone(), base.clone());
+                async move {
+                    let x = x.get().await.map_err(StartupError::from)?;
+                    let token = Secret::new(x.bearer_token.clone());
+                    Ok(Arc::new(XStreamRules::new(http, &base, token)) as Arc<dyn StreamRules>)
+                }
+            },
         ));
     }
-    let ports = Ports::new(
-        store,
-        Arc::new(mailer),
-        Arc::new(bus),
-        social,
-        stream_rules,
-        payments,
-        clock,
-    );
+    if let (Some(id), Some(base)) = (config.card_secret_id, config.card_processor_base_url) {
+        let (secrets, http) = (secrets.clone(), http.clone());
+        outside.payments = Arc::new(OnFirstUse::<dyn Payments>::new(
+            "the card processor",
+            move || {
+                let (secrets, id, http, base) =
+                    (secrets.clone(), id.clone(), http.clone(), base.clone());
+                async move {
+                    let card = secrets::fetch::<CardSecret>(&secrets, &id).await?;
+                    let key = Secret::new(card.secret_key);
+                    Ok(Arc::new(CardProcessorApi::new(http, &base, key)) as Arc<dyn Payments>)
+                }
+            },
+        ));
+    }
+    let webhook_key = x_secret.filter(|_| needs.x_webhook).map(|x| {
+        Arc::new(OnFirstUse::new("X webhook key", move || {
+            let x = x.clone();
+            async move {
+                let x = x.get().await.map_err(StartupError::from)?;
+                Ok(Arc::new(WebhookKey::new(Secret::new(
+                    x.consumer_secret.clone(),
+                ))))
+            }
+        }))
+    });
+    let backend = Backend::Aws(AwsServices::new(&sdk, config.names));
     Ok(Started {
-        app: App { ports, settings },
-        x_consumer_secret,
+        app: app(backend, outside, config.settings),
+        webhook_key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TweetId;
+
+    /// A function configured with secrets at an endpoint that answers nothing.
+    fn unreachable(needs: Needs) -> Config {
+        let vars = [
+            ("HASHBUY_AWS_ENDPOINT", "http://127.0.0.1:9"),
+            ("BRAND_X_USER_ID", "1000"),
+            ("BRAND_SCREEN_NAME", "hashbuy"),
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("SES_FROM_ADDRESS", "orders@shop.example"),
+            ("X_SECRET_ID", "hashbuy/x"),
+        ];
+        Config::from_vars(needs, |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("config")
+    }
+
+    #[tokio::test]
+    async fn a_cold_start_fetches_no_secret_until_a_call_needs_it() {
+        let needs = Needs {
+            x_replies: true,
+            x_webhook: true,
+            ..Needs::default()
+        };
+        // Nothing answers at the endpoint: a start-up that fetched secrets would fail here.
+        let started = build(unreachable(needs), needs)
+            .await
+            .expect("start-up waits on no network");
+        assert!(
+            started.webhook_key().await.is_none(),
+            "no key without the secret: never an empty one"
+        );
+        let to = TweetId::parse("500").expect("id");
+        let error = started
+            .app
+            .ports
+            .social
+            .reply(&to, "hello")
+            .await
+            .expect_err("the secret cannot be read");
+        assert!(error.to_string().contains("hashbuy/x"), "{error}");
+    }
 }

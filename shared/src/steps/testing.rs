@@ -49,10 +49,7 @@ impl World {
             screen_name: "hashbuy".into(),
         };
         let settings = Settings::new(brand, "https://shop.example");
-        let app = App {
-            ports: mem.ports(bus.clone()),
-            settings,
-        };
+        let app = mem.app(bus.clone(), settings);
         Self { app, mem, bus }
     }
 

@@ -40,10 +40,7 @@ fn world() -> (App, Arc<RecordingBus>) {
         request_horizon: Duration::MAX,
         ..Settings::new(brand, "https://shop.example")
     };
-    let app = App {
-        ports: mem.ports(bus.clone()),
-        settings,
-    };
+    let app = mem.app(bus.clone(), settings);
     (app, bus)
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
-use hashbuy::app::{App, Ports};
 use hashbuy::domain::{
     CardToken, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
     Product, PurchaseId, PurchaseRequested, Timestamp, TweetId, UserId,
@@ -29,19 +28,17 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
     let brand = UserId::parse("1000").expect("id");
     let mem = InMemory::new(brand.clone(), Timestamp(1_800_000_000));
     let bus = Arc::new(RecordingBus::default());
-    let ports = Ports {
-        purchases: store.clone(),
-        catalog: store.clone(),
-        accounts: store.clone(),
-        effects: store.clone(),
-        ..mem.ports(bus.clone())
-    };
     let brand = Brand {
         user_id: brand,
         screen_name: "hashbuy".into(),
     };
     let settings = Settings::new(brand, "https://shop.example");
-    let app = App { ports, settings };
+    // The in-memory world, but for the store: the table on the emulator.
+    let mut app = mem.app(bus.clone(), settings);
+    app.ports.purchases = store.clone();
+    app.ports.catalog = store.clone();
+    app.ports.accounts = store.clone();
+    app.ports.effects = store.clone();
     let tag = Hashtag::parse("BuyMug").expect("tag");
     let price = Money::price(1200, Currency::parse("USD").expect("c")).expect("p");
     store

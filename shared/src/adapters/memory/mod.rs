@@ -43,7 +43,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// One in-memory world: every adapter, kept by its concrete type so that the local
-/// console and tests can look inside.
+/// console and tests can look inside. Clones share the world.
+#[derive(Clone)]
 pub struct InMemory {
     pub store: std::sync::Arc<MemoryStore>,
     pub outbox: std::sync::Arc<Outbox>,
@@ -69,16 +70,26 @@ impl InMemory {
         }
     }
 
-    /// The ports, with events going to `bus`.
-    pub fn ports(&self, bus: std::sync::Arc<dyn EventBus>) -> crate::app::Ports {
-        crate::app::Ports::new(
-            self.store.clone(),
-            self.outbox.clone(),
+    /// The app on this world, with events going to `bus` (see [`crate::startup::app`]).
+    pub fn app(
+        &self,
+        bus: std::sync::Arc<dyn EventBus>,
+        settings: crate::settings::Settings,
+    ) -> crate::app::App {
+        let backend = crate::startup::Backend::InMemory {
+            mem: self.clone(),
             bus,
-            self.x.clone(),
-            self.x.clone(),
-            self.cards.clone(),
-            self.clock.clone(),
-        )
+        };
+        crate::startup::app(backend, self.outside(), settings)
+    }
+
+    /// Its stand-ins for X, the card processor and the clock.
+    pub fn outside(&self) -> crate::startup::Outside {
+        crate::startup::Outside {
+            social: self.x.clone(),
+            stream_rules: self.x.clone(),
+            payments: self.cards.clone(),
+            clock: self.clock.clone(),
+        }
     }
 }
