@@ -1,7 +1,7 @@
 //! Each function's release binary as Lambda runs it: started under a loopback Runtime API
-//! with its real init (environment, secrets from Secrets Manager, SDK clients against the
-//! emulator), timed from spawn to its first `invocation/next`, then invoked once cold and
-//! a burst of times warm; its peak resident memory is read after the burst.
+//! with its real configuration (environment, secrets in Secrets Manager, SDK clients
+//! against the emulator), timed from spawn to its first `invocation/next`, then invoked
+//! once cold (fetching the secrets it uses) and a burst of times warm; its peak resident memory is read after the burst.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
