@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use hashbuy::domain::TweetId;
 use hashbuy::function::Function;
-use hashbuy::ports::{Plan, PortResult, Social, StreamRule, StreamRules};
+use hashbuy::ports::{Plan, PortResult, RateLimit, Social, StreamRule, StreamRules};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -294,6 +294,10 @@ pub struct CountedSocial<S>(pub S);
 
 #[async_trait]
 impl<S: Social> Social for CountedSocial<S> {
+    fn budget(&self) -> Option<RateLimit> {
+        self.0.budget()
+    }
+
     async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
         METER.add(|c| {
             c.x_requests += 1;

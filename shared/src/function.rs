@@ -13,6 +13,8 @@ pub enum Trigger {
     Events,
     /// An EventBridge schedule.
     Schedule,
+    /// An SQS queue, drained by Lambda's event source mapping.
+    Queue,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,19 +25,21 @@ pub enum Function {
     ConfirmPage,
     ChargeCard,
     FulfilOrder,
+    PostToX,
     ExpirePurchases,
     SyncStreamRules,
 }
 
 impl Function {
     /// Every function, in the order a purchase meets them.
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 9] = [
         Function::XWebhook,
         Function::RequestPurchase,
         Function::ConfirmRetweet,
         Function::ConfirmPage,
         Function::ChargeCard,
         Function::FulfilOrder,
+        Function::PostToX,
         Function::ExpirePurchases,
         Function::SyncStreamRules,
     ];
@@ -49,6 +53,7 @@ impl Function {
             Function::ConfirmPage => "confirm-page",
             Function::ChargeCard => "charge-card",
             Function::FulfilOrder => "fulfil-order",
+            Function::PostToX => "post-to-x",
             Function::ExpirePurchases => "expire-purchases",
             Function::SyncStreamRules => "sync-stream-rules",
         }
@@ -66,6 +71,7 @@ impl Function {
             | Function::ChargeCard
             | Function::FulfilOrder => Trigger::Events,
             Function::ExpirePurchases | Function::SyncStreamRules => Trigger::Schedule,
+            Function::PostToX => Trigger::Queue,
         }
     }
 }

@@ -60,3 +60,39 @@ where
     ))
     .await
 }
+
+/// Runs a step on each message of an SQS batch whose body is a `T`. A message that fails
+/// (or cannot be read) is reported back alone (`ReportBatchItemFailures`), so SQS gives it
+/// again after its visibility timeout and finally moves it to the dead-letter queue; the
+/// rest of the batch is done.
+pub async fn run_queue_step<T, F, Fut>(needs: Needs, step: F) -> Result<(), Error>
+where
+    T: DeserializeOwned + Send + 'static,
+    F: Fn(App, T) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), StepError>> + Send,
+{
+    use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+    let app = start(needs).await?.app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (app, step) = (app.clone(), step.clone());
+        async move {
+            let mut response = SqsBatchResponse::default();
+            for message in event.payload.records {
+                let id = message.message_id.clone().unwrap_or_default();
+                let body = message.body.as_deref().unwrap_or_default();
+                let done = match serde_json::from_str::<T>(body) {
+                    Ok(item) => step(app.clone(), item).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("unreadable message: {e}")),
+                };
+                if let Err(error) = done {
+                    tracing::error!(message_id = %id, error, "message failed; SQS will give it again");
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    response.batch_item_failures.push(failure);
+                }
+            }
+            Ok::<_, Error>(response)
+        }
+    }))
+    .await
+}

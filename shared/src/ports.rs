@@ -10,7 +10,7 @@ pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
     CardToken, Change, EmailAddress, Event, Guarded, Hashtag, LinkedAccount, Money, Product,
-    Purchase, PurchaseId, Timestamp, TweetId, UserId,
+    Purchase, PurchaseId, QueuedPost, Timestamp, TweetId, UserId,
 };
 
 /// An adapter could not do its job (network, throttling, a bug). Steps treat every such
@@ -20,6 +20,9 @@ use crate::domain::{
 pub struct PortError {
     pub context: &'static str,
     pub message: String,
+    /// The service said when to come back (X's rate limit reset): retrying before is
+    /// refused for certain.
+    pub retry_at: Option<Timestamp>,
 }
 
 impl PortError {
@@ -27,6 +30,19 @@ impl PortError {
         Self {
             context,
             message: error.to_string(),
+            retry_at: None,
+        }
+    }
+
+    /// Refused until `at`: nothing was done.
+    pub fn rate_limited(
+        context: &'static str,
+        error: impl std::fmt::Display,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            retry_at: Some(at),
+            ..Self::new(context, error)
         }
     }
 }
@@ -155,14 +171,35 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, event: &Event) -> PortResult<()>;
 }
 
+/// Where the brand stands in X's current posting window, as X's `x-rate-limit-*` headers
+/// said on its last answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset: Timestamp,
+}
+
 /// The brand's voice on X.
 #[async_trait]
 pub trait Social: Send + Sync {
+    /// The budget X reported on this process's last post, if any: a hint for choosing
+    /// what to post now and what to queue (X's 429 is the final word).
+    fn budget(&self) -> Option<RateLimit> {
+        None
+    }
     /// Posts `text` as the brand, in reply to `to`; returns the new post's id.
     async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId>;
     /// The brand's recent reply to `to` with this text, if X has one: asked before posting
     /// again after an attempt whose outcome is unknown.
     async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>>;
+}
+
+/// Posts waiting for X's budget, each tried again once its `not_before` has passed (the
+/// `post-to-x` function drains it, one post at a time).
+#[async_trait]
+pub trait PostQueue: Send + Sync {
+    async fn enqueue(&self, post: &QueuedPost, now: Timestamp) -> PortResult<()>;
 }
 
 /// The filtered stream's rules, which decide which posts X delivers to the webhook.

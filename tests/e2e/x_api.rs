@@ -154,6 +154,7 @@ async fn the_local_x_api_enforces_xs_write_limits_with_its_headers() {
         UserId::parse("1000000000000000001").expect("id"),
         Arc::new(SystemClock),
     );
+    assert_eq!(brand.budget(), None, "nothing known before the first post");
     for n in 1..=2 {
         let to = TweetId::parse(&format!("19000000000000000{n}")).expect("id");
         brand
@@ -161,12 +162,16 @@ async fn the_local_x_api_enforces_xs_write_limits_with_its_headers() {
             .await
             .expect("within the limit");
     }
+    let budget = brand.budget().expect("X's headers read");
+    assert_eq!((budget.limit, budget.remaining), (2, 0), "{budget:?}");
     let to = TweetId::parse("190000000000000003").expect("id");
     let refused = brand.reply(&to, "one too many").await.expect_err("429");
     let said = refused.to_string();
-    assert!(
-        said.contains("429") && said.contains("rate limit resets at"),
-        "{said}"
+    assert!(said.contains("429") && said.contains("resets at"), "{said}");
+    assert_eq!(
+        refused.retry_at,
+        Some(budget.reset),
+        "a 429 says when to come back"
     );
     assert_eq!(x.tweets().await.as_array().map(Vec::len), Some(2));
     let health = x.json("/_local/health").await;

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hashbuy::domain::{
-    ConfirmationRetweeted, Event, PaymentSucceeded, PurchaseConfirmed, PurchaseId,
-    PurchaseRequested, TweetId, UserId,
+    ConfirmationRetweeted, Event, PaymentSucceeded, Priority, PurchaseConfirmed, PurchaseId,
+    PurchaseRequested, QueuedPost, Timestamp, TweetId, UserId,
 };
 use hashbuy::function::Function;
 use serde::Serialize;
@@ -57,6 +57,28 @@ fn schedule() -> Value {
     })
 }
 
+/// A refusal waiting in the post queue, due now.
+fn queued_post(to: TweetId) -> QueuedPost {
+    QueuedPost {
+        key: format!("reply:{to}"),
+        in_reply_to: to,
+        text: "@bench Link your account to buy with a post.".into(),
+        priority: Priority::Refusal,
+        prompt_for: None,
+        look_first: false,
+        not_before: Timestamp(0),
+        queued_at: Timestamp(0),
+    }
+}
+
+fn sqs(post: &QueuedPost) -> Option<Value> {
+    Some(json!({"Records": [{
+        "messageId": "bench", "receiptHandle": "bench", "body": serde_json::to_string(post).ok()?,
+        "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:posts", "awsRegion": "us-east-1",
+    }]}))
+}
+
 fn ids(n: u64) -> Option<(TweetId, PurchaseId, UserId)> {
     let tweet = TweetId::parse(&(1_870_000_000_000_000_000 + n).to_string()).ok()?;
     let purchase = PurchaseId::for_request(&tweet);
@@ -97,6 +119,7 @@ pub fn event(function: Function, n: u64) -> Option<Value> {
         }),
         Function::ChargeCard => Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id }),
         Function::FulfilOrder => Event::PaymentSucceeded(PaymentSucceeded { purchase_id }),
+        Function::PostToX => return sqs(&queued_post(tweet)),
     };
     Some(eventbridge(&event))
 }

@@ -19,6 +19,9 @@ pub struct Resources {
     pub store: DynamoStore,
     pub sender: String,
     pub bus_name: String,
+    /// The queue posts wait in, for functions run as in AWS (the stack keeps its own in
+    /// memory, on its clock).
+    pub post_queue_url: String,
     /// Each route's queue, which its rule on the bus targets.
     pub queues: Vec<(Route, String)>,
 }
@@ -39,6 +42,7 @@ impl Resources {
                 event_bus: self.bus_name.clone(),
                 ses_from: self.sender.clone(),
                 ses_configuration_set: None,
+                post_queue_url: Some(self.post_queue_url.clone()),
             },
         }
     }
@@ -145,6 +149,14 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
             )
         })?;
     let sqs = aws_sdk_sqs::Client::new(&config);
+    let post_queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-posts"))
+        .send()
+        .await
+        .map_err(|e| err("create queue", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .queue_url
+        .ok_or_else(|| err("create queue", "no url"))?;
     let mut queues = Vec::new();
     for route in ROUTES {
         let queue_name = format!("{name}-{}", route.function);
@@ -207,6 +219,7 @@ pub async fn create(endpoint: &str) -> PortResult<Resources> {
         store,
         sender,
         bus_name: name,
+        post_queue_url,
         queues,
     })
 }

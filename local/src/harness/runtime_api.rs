@@ -210,6 +210,7 @@ pub fn spawn_function(
         .env("TABLE_NAME", resources.store.table())
         .env("EVENT_BUS_NAME", &resources.bus_name)
         .env("SES_FROM_ADDRESS", &resources.sender)
+        .env("POST_QUEUE_URL", &resources.post_queue_url)
         .env("BRAND_X_USER_ID", "1000")
         .env("BRAND_SCREEN_NAME", "hashbuy")
         .env("RUST_LOG", "warn")

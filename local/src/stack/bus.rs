@@ -127,21 +127,31 @@ pub(crate) async fn deliver_with_retries(app: &App, function: Function, event: &
         event = event.name(),
         purchase_id
     );
-    async {
-        let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=ATTEMPTS {
-            match deliver(app, function, event).await {
-                Ok(()) => return true,
-                Err(error) if attempt < ATTEMPTS => {
-                    tracing::warn!(error = %error, attempt, "delivery failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
-                Err(error) => tracing::error!(error = %error, attempt, "delivery failed for good; dead-lettered"),
+    with_retries(|| deliver(app, function, event))
+        .instrument(span)
+        .await
+}
+
+/// Runs `attempt` until it succeeds, at most [`ATTEMPTS`] times with a doubling backoff,
+/// as AWS retries a delivery; says whether it succeeded (if not, it is dead-lettered).
+pub(crate) async fn with_retries<F, Fut>(attempt: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StepError>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    for n in 1..=ATTEMPTS {
+        match attempt().await {
+            Ok(()) => return true,
+            Err(error) if n < ATTEMPTS => {
+                tracing::warn!(error = %error, attempt = n, "delivery failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, attempt = n, "delivery failed for good; dead-lettered")
             }
         }
-        false
     }
-    .instrument(span)
-    .await
+    false
 }

@@ -21,8 +21,8 @@ use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::schedule;
 use super::state::{Local, LocalState};
+use super::{posts, schedule};
 use crate::metering;
 
 pub fn routes() -> Router<Arc<Local>> {
@@ -79,6 +79,7 @@ async fn health(State(local): LocalState) -> Json<Value> {
         "now": local.app.ports.clock.now().seconds(),
         "clock": clock(&local),
         "bus": {"in_flight": local.bus.in_flight(), "dead_lettered": local.bus.dead_lettered()},
+        "posts_waiting": local.mem.posts.waiting().len(),
         "x_api": local.x_api.counts(),
     }))
 }
@@ -274,8 +275,10 @@ async fn advance_clock(
     let advance: Advance = parse(&body)?;
     let skip = Duration::from_secs(advance.advance_seconds);
     let (now, report) = schedule::expire(&local, skip).await.map_err(internal)?;
+    // Posts whose wait the skip ended go out now, as the expiry step ran now.
+    let posted = posts::drain(&local).await;
     Ok(Json(
-        json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed}),
+        json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed, "posts_due": posted}),
     ))
 }
 

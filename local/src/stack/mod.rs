@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 
 pub mod bus;
 pub mod console;
+pub mod posts;
 mod queues;
 pub mod schedule;
 mod state;
@@ -112,6 +113,9 @@ pub enum ClockMode {
     },
     Frozen,
 }
+
+/// How often the stack looks for posts whose wait is over.
+const POST_QUEUE_EVERY: Duration = Duration::from_millis(250);
 
 /// A running stack.
 pub struct Running {
@@ -210,7 +214,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         key: WebhookKey::new(config.x_keys.credentials.consumer_secret),
         bus: stats,
         expiry: tokio::sync::Mutex::new(()),
+        posting: tokio::sync::Mutex::new(()),
     });
+    // The post queue is drained on real time whatever the clock: a post waits for X's
+    // reset on the stack's clock, which a skip ahead (the console) also reaches.
+    posts::spawn(local.clone(), POST_QUEUE_EVERY);
     if let ClockMode::RealTime { expiry_every } = config.clock {
         schedule::spawn(local.clone(), expiry_every);
     }

@@ -24,6 +24,8 @@ pub struct Local {
     pub bus: Arc<BusStats>,
     /// Held by each run of the expiry step (see `schedule`).
     pub expiry: tokio::sync::Mutex<()>,
+    /// Held by each drain of the post queue (see `posts`).
+    pub posting: tokio::sync::Mutex<()>,
 }
 
 /// The handlers' extractor for it.

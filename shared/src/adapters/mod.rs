@@ -7,4 +7,5 @@ pub mod eventbridge;
 pub mod https;
 pub mod memory;
 pub mod ses;
+pub mod sqs;
 pub mod x_api;

@@ -3,14 +3,14 @@
 //! user context; and the filtered stream's rules, which X serves to the app only (an
 //! OAuth 2.0 app-only bearer token).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::{Clock, TweetId, UserId};
-use crate::ports::{Plan, PortError, PortResult, Social, StreamRule, StreamRules};
+use crate::domain::{Clock, Timestamp, TweetId, UserId};
+use crate::ports::{Plan, PortError, PortResult, RateLimit, Social, StreamRule, StreamRules};
 use crate::settings::Secret;
 use crate::x::oauth1::{Credentials, Stamp, authorization};
 
@@ -24,6 +24,8 @@ pub struct XApi {
     credentials: Credentials,
     brand: UserId,
     clock: Arc<dyn Clock>,
+    /// What X's headers said on the last post.
+    budget: Mutex<Option<RateLimit>>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +71,7 @@ impl XApi {
             credentials,
             brand,
             clock,
+            budget: Mutex::new(None),
         }
     }
 
@@ -80,8 +83,21 @@ impl XApi {
     }
 }
 
-/// Passes a successful answer through; turns any other into an error carrying the status
-/// and, for 429, when the rate limit resets. Every such error makes the event retry.
+fn header<T: std::str::FromStr>(headers: &reqwest::header::HeaderMap, name: &str) -> Option<T> {
+    headers.get(name)?.to_str().ok()?.parse().ok()
+}
+
+/// X's `x-rate-limit-*` headers, when an answer has all three.
+fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<RateLimit> {
+    Some(RateLimit {
+        limit: header(headers, "x-rate-limit-limit")?,
+        remaining: header(headers, "x-rate-limit-remaining")?,
+        reset: Timestamp(header(headers, "x-rate-limit-reset")?),
+    })
+}
+
+/// Passes a successful answer through; turns any other into an error carrying the status,
+/// and for a 429 with X's reset, when to come back ([`PortError::rate_limited`]).
 async fn answered(
     context: &'static str,
     sent: Result<reqwest::Response, reqwest::Error>,
@@ -91,18 +107,16 @@ async fn answered(
     if status.is_success() {
         return Ok(response);
     }
-    let reset = response
-        .headers()
-        .get("x-rate-limit-reset")
-        .and_then(|v| v.to_str().ok())
-        .map(|r| format!(" (rate limit resets at {r})"))
-        .unwrap_or_default();
+    let reset = header(response.headers(), "x-rate-limit-reset")
+        .map(Timestamp)
+        .filter(|_| status == reqwest::StatusCode::TOO_MANY_REQUESTS);
     let detail = response.text().await.unwrap_or_default();
     let detail: String = detail.chars().take(300).collect();
-    Err(PortError::new(
-        context,
-        format!("HTTP {status}{reset}: {detail}"),
-    ))
+    let message = format!("HTTP {status}: {detail}");
+    Err(match reset {
+        Some(at) => PortError::rate_limited(context, format!("{message} (resets at {})", at.0), at),
+        None => PortError::new(context, message),
+    })
 }
 
 async fn json<T: serde::de::DeserializeOwned>(
@@ -132,6 +146,10 @@ fn same_text(sent: &str, shown: &str) -> bool {
 
 #[async_trait]
 impl Social for XApi {
+    fn budget(&self) -> Option<RateLimit> {
+        *self.budget.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
         let url = format!("{}/2/tweets", self.base_url);
         let body = json!({"text": text, "reply": {"in_reply_to_tweet_id": to.as_str()}});
@@ -145,6 +163,11 @@ impl Social for XApi {
             .json(&body)
             .send()
             .await;
+        if let Ok(response) = &sent
+            && let Some(limit) = rate_limit(response.headers())
+        {
+            *self.budget.lock().unwrap_or_else(PoisonError::into_inner) = Some(limit);
+        }
         let created: Created = json("x post", answered("x post", sent).await?).await?;
         TweetId::parse(&created.data.id).map_err(|e| PortError::new("x post response", e))
     }

@@ -9,6 +9,7 @@ mod hashtag;
 mod ids;
 mod language;
 mod money;
+mod post;
 mod product;
 #[cfg(test)]
 mod properties;
@@ -27,6 +28,7 @@ pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, UserId};
 pub use language::{Language, UnknownLanguage};
 pub use money::{Currency, InLanguage, InvalidMoney, Money};
+pub use post::{Priority, QueuedPost};
 pub use product::{InvalidProductName, Product};
 pub use purchase::{
     CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,

@@ -82,6 +82,8 @@ pub struct AwsNames {
     /// The verified sender of every email.
     pub ses_from: String,
     pub ses_configuration_set: Option<String>,
+    /// Where posts wait for X's budget; only functions that post have one.
+    pub post_queue_url: Option<String>,
 }
 
 /// Everything a deployed function is configured with.
@@ -148,6 +150,7 @@ impl Config {
                 event_bus: var("EVENT_BUS_NAME")?,
                 ses_from: var("SES_FROM_ADDRESS")?,
                 ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+                post_queue_url: needs.x_replies.then(|| var("POST_QUEUE_URL")).transpose()?,
             },
             x_secret_id: needs_x.then(|| var("X_SECRET_ID")).transpose()?,
             card_secret_id: needs

@@ -21,11 +21,12 @@ use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::memory::InMemory;
 use crate::adapters::ses::SesMailer;
+use crate::adapters::sqs::SqsPostQueue;
 use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::adapters::{aws, https};
-use crate::app::{App, Ports};
+use crate::app::{App, Ports, Store};
 use crate::domain::{Clock, SystemClock};
-use crate::ports::{EventBus, Payments, Social, StreamRules};
+use crate::ports::{EventBus, Mailer, Payments, PostQueue, Social, StreamRules};
 use crate::settings::{Secret, Settings};
 use crate::x::oauth1::Credentials;
 use crate::x::signature::WebhookKey;
@@ -65,6 +66,8 @@ impl AwsServices {
 /// What the app talks to beyond its own state.
 pub struct Outside {
     pub social: Arc<dyn Social>,
+    /// Where posts wait when X's budget says so.
+    pub post_queue: Arc<dyn PostQueue>,
     pub stream_rules: Arc<dyn StreamRules>,
     pub payments: Arc<dyn Payments>,
     pub clock: Arc<dyn Clock>,
@@ -72,40 +75,39 @@ pub struct Outside {
 
 /// The app: its ports on `backend` and `outside`, and its settings.
 pub fn app(backend: Backend, outside: Outside, settings: Settings) -> App {
-    let Outside {
-        social,
-        stream_rules,
-        payments,
-        clock,
-    } = outside;
     let ports = match backend {
-        Backend::InMemory { mem, bus } => Ports::new(
-            mem.store,
-            mem.outbox,
-            bus,
-            social,
-            stream_rules,
-            payments,
-            clock,
-        ),
+        Backend::InMemory { mem, bus } => ports(mem.store, mem.outbox, bus, outside),
         Backend::Aws(aws) => {
             let names = aws.names;
-            Ports::new(
-                Arc::new(DynamoStore::new(aws.dynamodb, names.table)),
-                Arc::new(SesMailer::new(
-                    aws.ses,
-                    names.ses_from,
-                    names.ses_configuration_set,
-                )),
-                Arc::new(EventBridgeBus::new(aws.eventbridge, names.event_bus)),
-                social,
-                stream_rules,
-                payments,
-                clock,
-            )
+            let store = Arc::new(DynamoStore::new(aws.dynamodb, names.table));
+            let mailer = SesMailer::new(aws.ses, names.ses_from, names.ses_configuration_set);
+            let bus = EventBridgeBus::new(aws.eventbridge, names.event_bus);
+            ports(store, Arc::new(mailer), Arc::new(bus), outside)
         }
     };
     App { ports, settings }
+}
+
+/// The ports, with one store behind the four store ports.
+fn ports(
+    store: Arc<impl Store>,
+    mailer: Arc<dyn Mailer>,
+    bus: Arc<dyn EventBus>,
+    outside: Outside,
+) -> Ports {
+    Ports {
+        purchases: store.clone(),
+        catalog: store.clone(),
+        accounts: store.clone(),
+        effects: store,
+        mailer,
+        bus,
+        social: outside.social,
+        post_queue: outside.post_queue,
+        stream_rules: outside.stream_rules,
+        payments: outside.payments,
+        clock: outside.clock,
+    }
 }
 
 /// What a function talks to besides the table, the bus and the mailer: each function
@@ -169,10 +171,15 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
     let x_base = config.x_api_base;
     let mut outside = Outside {
         social: Arc::new(NotWired("X")),
+        post_queue: Arc::new(NotWired("the post queue")),
         stream_rules: Arc::new(NotWired("X's stream rules")),
         payments: Arc::new(NotWired("the card processor")),
         clock: clock.clone(),
     };
+    if let Some(url) = &config.names.post_queue_url {
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        outside.post_queue = Arc::new(SqsPostQueue::new(sqs, url));
+    }
     if let (true, Some(x)) = (needs.x_replies, &x_secret) {
         let (x, http, base, brand) = (
             x.clone(),
@@ -263,6 +270,7 @@ mod tests {
             ("EVENT_BUS_NAME", "b"),
             ("SES_FROM_ADDRESS", "orders@shop.example"),
             ("X_SECRET_ID", "hashbuy/x"),
+            ("POST_QUEUE_URL", "http://127.0.0.1:9/queue/posts"),
         ];
         Config::from_vars(needs, |name| {
             vars.iter()

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 
-use crate::domain::TweetId;
+use crate::domain::{QueuedPost, Timestamp, TweetId};
 use crate::ports::{
-    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, Social, StreamRule,
-    StreamRules,
+    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, PostQueue, Social,
+    StreamRule, StreamRules,
 };
 
 /// Stands in for a port the function was not configured with.
@@ -45,6 +45,13 @@ impl StreamRules for NotWired {
 #[async_trait]
 impl Payments for NotWired {
     async fn charge(&self, _: &ChargeRequest) -> PortResult<ChargeOutcome> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl PostQueue for NotWired {
+    async fn enqueue(&self, _: &QueuedPost, _: Timestamp) -> PortResult<()> {
         Err(self.error())
     }
 }

@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 use super::StartupError;
 use crate::domain::TweetId;
 use crate::ports::{
-    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, Social, StreamRule,
-    StreamRules,
+    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, RateLimit, Social,
+    StreamRule, StreamRules,
 };
 
 type Building<T> = Pin<Box<dyn Future<Output = Result<Arc<T>, StartupError>> + Send>>;
@@ -55,6 +55,10 @@ impl<T: ?Sized + Send + Sync> OnFirstUse<T> {
 
 #[async_trait]
 impl Social for OnFirstUse<dyn Social> {
+    fn budget(&self) -> Option<RateLimit> {
+        self.cell.get()?.budget()
+    }
+
     async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
         self.get().await?.reply(to, text).await
     }

@@ -5,7 +5,9 @@
 
 use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
-use crate::domain::{Event, PaymentDeclined, PaymentSucceeded, Purchase, PurchaseConfirmed, State};
+use crate::domain::{
+    Event, PaymentDeclined, PaymentSucceeded, Priority, Purchase, PurchaseConfirmed, State,
+};
 use crate::messages;
 use crate::ports::{ChargeOutcome, ChargeRequest};
 
@@ -93,7 +95,7 @@ async fn declined(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError
     });
     let email = |p: &Purchase| Some(messages::declined_email(&p.email, p));
     let reply = |p: &Purchase| Some(messages::declined_reply(p));
-    notices::tell(app, p, claimed, reply, email).await?;
+    notices::tell(app, p, claimed, Priority::Notice, reply, email).await?;
     Ok(app.ports.bus.publish(&event).await?)
 }
 

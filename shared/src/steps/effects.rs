@@ -7,8 +7,9 @@
 use std::future::Future;
 
 use super::StepError;
+use super::outbox::{self, Sent};
 use crate::app::App;
-use crate::domain::{TweetId, UserId};
+use crate::domain::{QueuedPost, Timestamp, TweetId, UserId};
 use crate::ports::{Claim, PortError};
 use crate::settings::POSTING_WINDOW;
 
@@ -41,23 +42,31 @@ where
     }
 }
 
-/// Replies as the brand at most once per `key`; returns the reply's id. After an attempt
-/// whose outcome is unknown (X may have posted it, then the answer or the record was
-/// lost), it looks for that reply on X before posting.
-pub(crate) async fn reply_once(
-    app: &App,
-    key: &str,
-    to: &TweetId,
-    text: &str,
-) -> Result<TweetId, StepError> {
-    let id = once(app, key, |retried| async move {
-        post_reply(app, to, text, retried)
-            .await
-            .map(|id| id.to_string())
+/// Sends `post` through the outbox at most once per its key, whatever the redeliveries.
+/// After an attempt whose outcome is unknown (X may have posted it, then the answer or the
+/// record was lost), it looks for that reply on X before posting.
+pub(crate) async fn reply_once(app: &App, post: QueuedPost) -> Result<Sent, StepError> {
+    let key = post.key.clone();
+    let done = once(app, &key, |retried| async move {
+        let post = QueuedPost {
+            look_first: retried,
+            ..post
+        };
+        Ok(match outbox::send(app, post).await? {
+            Sent::Posted(id) => id.to_string(),
+            Sent::Queued(until) => format!("{QUEUED}{}", until.0),
+        })
     })
     .await?;
-    TweetId::parse(&id).map_err(|e| PortError::new("effects", e).into())
+    let parsed = match done.strip_prefix(QUEUED) {
+        Some(until) => until.parse().map(|s| Sent::Queued(Timestamp(s))).ok(),
+        None => TweetId::parse(&done).map(Sent::Posted).ok(),
+    };
+    parsed.ok_or_else(|| PortError::new("effects", format!("unreadable result {done:?}")).into())
 }
+
+/// How a reply handed to the post queue is recorded, followed by the time it waits for.
+const QUEUED: &str = "queued until ";
 
 /// Whether a refusal may be posted in answer to a post.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +149,7 @@ mod tests {
 
     use super::*;
     use crate::adapters::memory::XStandIn;
+    use crate::domain::Priority;
     use crate::ports::{PortResult, Social};
     use crate::steps::testing::{World, tweet};
 
@@ -173,17 +183,17 @@ mod tests {
             lost: AtomicBool::new(false),
         });
         let to = tweet("500");
-        let first = reply_once(&app, "reply:500", &to, "Retweet to buy").await;
+        let post = || {
+            let text = "Retweet to buy".to_owned();
+            outbox::reply(&app, "reply:500".into(), &to, text, Priority::Refusal)
+        };
+        let first = reply_once(&app, post()).await;
         assert!(first.is_err(), "the answer was lost");
-        let retried = reply_once(&app, "reply:500", &to, "Retweet to buy")
-            .await
-            .expect("retry");
+        let retried = reply_once(&app, post()).await.expect("retry");
         let posts = world.mem.x.posts();
         assert_eq!(posts.len(), 1, "posted once: {posts:?}");
-        assert_eq!(retried, posts[0].id);
-        let again = reply_once(&app, "reply:500", &to, "Retweet to buy")
-            .await
-            .expect("done");
+        assert_eq!(retried, Sent::Posted(posts[0].id.clone()));
+        let again = reply_once(&app, post()).await.expect("done");
         assert_eq!(again, retried);
         assert_eq!(world.mem.x.posts().len(), 1);
     }

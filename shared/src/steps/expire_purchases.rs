@@ -8,7 +8,9 @@ use tracing::Instrument;
 
 use super::{StepError, Transition, notices, transition};
 use crate::app::App;
-use crate::domain::{Event, Purchase, PurchaseConfirmed, PurchaseExpired, PurchaseId, State};
+use crate::domain::{
+    Event, Priority, Purchase, PurchaseConfirmed, PurchaseExpired, PurchaseId, State,
+};
 use crate::messages;
 
 /// How many due purchases one run takes on; the next run takes the rest.
@@ -101,7 +103,7 @@ async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
         None => Some(messages::unanswered_reply(p)),
         Some(_) => Some(messages::expired_reply(p)),
     };
-    match notices::tell(app, p.clone(), expired_now, reply, email).await {
+    match notices::tell(app, p.clone(), expired_now, Priority::Notice, reply, email).await {
         // An earlier run is still telling them.
         Err(StepError::InFlight(_)) => return Ok(Swept::Nothing),
         other => other?,

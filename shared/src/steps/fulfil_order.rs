@@ -3,7 +3,7 @@
 
 use super::{StepError, notices, traced};
 use crate::app::App;
-use crate::domain::{Event, Guarded, PaymentSucceeded, Purchase, PurchaseShipped, State};
+use crate::domain::{Event, Guarded, PaymentSucceeded, Priority, Purchase, PurchaseShipped, State};
 use crate::messages;
 use crate::ports::Checked;
 
@@ -39,7 +39,7 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
     let id = shipped.id.clone();
     let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p));
     let thanks = |p: &Purchase| app.settings.thank_you_replies.then(|| messages::shipped(p));
-    notices::tell(app, shipped, claimed, thanks, receipt).await?;
+    notices::tell(app, shipped, claimed, Priority::ThankYou, thanks, receipt).await?;
     // Published again on a redelivery: if the first publish was lost, this one counts.
     let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: id });
     app.ports.bus.publish(&event).await?;

@@ -8,12 +8,14 @@ pub mod confirm_page;
 pub mod confirm_retweet;
 pub mod expire_purchases;
 pub mod fulfil_order;
+pub mod post_to_x;
 pub mod request_purchase;
 pub mod sync_stream_rules;
 pub mod webhook;
 
 mod effects;
 mod notices;
+mod outbox;
 mod pages;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -6,10 +6,10 @@
 
 use std::future::Future;
 
-use super::effects::post_reply;
+use super::outbox;
 use super::{StepError, Transition, transition};
 use crate::app::App;
-use crate::domain::{Change, NoticeStatus, Purchase, Refusal};
+use crate::domain::{Change, NoticeStatus, Priority, Purchase, QueuedPost, Refusal};
 use crate::ports::Email;
 
 /// For a delivery that found the state already entered (a redelivery, or a twin that lost
@@ -73,12 +73,13 @@ where
 }
 
 /// Tells the shopper what the purchase's state owes them: a reply to their request post
-/// (if any), then an email (if any), once. `claimed` says this delivery's own write entered the
+/// (if any, through the outbox at `priority`), then an email (if any), once. `claimed` says this delivery's own write entered the
 /// state; otherwise the message is sent only if its sender abandoned it.
 pub(crate) async fn tell(
     app: &App,
     purchase: Purchase,
     claimed: bool,
+    priority: Priority,
     reply: impl FnOnce(&Purchase) -> Option<String>,
     email: impl FnOnce(&Purchase) -> Option<Email>,
 ) -> Result<(), StepError> {
@@ -95,7 +96,13 @@ pub(crate) async fn tell(
     // The reply goes first: a retry can look it up on X, while SES has no lookup.
     let deliver = |p: Purchase, retried| async move {
         if let Some(text) = reply(&p) {
-            post_reply(app, &p.request_tweet, &text, retried).await?;
+            // Queued, it is the queue's to post: the notice is done with it.
+            let key = format!("notice:{}:{}", p.id, p.state);
+            let post = QueuedPost {
+                look_first: retried,
+                ..outbox::reply(app, key, &p.request_tweet, text, priority)
+            };
+            outbox::send(app, post).await?;
         }
         if let Some(email) = email(&p) {
             app.ports.mailer.send(&email).await?;

@@ -2,10 +2,11 @@
 //! for the retweet, or say plainly why not (no linked account, unknown product, sold out,
 //! or one already waiting for them: a shopper holds at most one unit of a product).
 
-use super::effects::{RefusalSlot, may_refuse, post_reply};
+use super::effects::{RefusalSlot, may_refuse};
+use super::outbox::{self, Sent};
 use super::{StepError, notices, reply_once, traced};
 use crate::app::App;
-use crate::domain::{Purchase, PurchaseId, PurchaseRequested, State};
+use crate::domain::{Priority, Purchase, PurchaseId, PurchaseRequested, QueuedPost, State};
 use crate::messages;
 use crate::ports::{Basis, Inserted};
 
@@ -87,10 +88,15 @@ async fn answer(app: &App, event: &PurchaseRequested, text: &str) -> Result<(), 
             return Ok(());
         }
     }
-    let reply_key = format!("reply:{}", event.tweet_id);
-    reply_once(app, &reply_key, &event.tweet_id, text)
-        .await
-        .map(drop)
+    let key = format!("reply:{}", event.tweet_id);
+    let post = outbox::reply(
+        app,
+        key,
+        &event.tweet_id,
+        text.to_owned(),
+        Priority::Refusal,
+    );
+    reply_once(app, post).await.map(drop)
 }
 
 /// Tells the shopper who already has a unit of this product held for them.
@@ -154,13 +160,25 @@ async fn resume(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
 async fn prompt(app: &App, purchase: Purchase, retried: bool) -> Result<Outcome, StepError> {
     let id = purchase.id.clone();
     let text = messages::confirm_prompt(&purchase, app.settings.windows.retweet);
+    let key = format!("prompt:{id}");
+    let post = QueuedPost {
+        prompt_for: Some(id.clone()),
+        look_first: retried,
+        ..outbox::reply(app, key, &purchase.request_tweet, text, Priority::Prompt)
+    };
     notices::send(
         app,
         purchase,
         retried,
-        |p, retried| async move { post_reply(app, &p.request_tweet, &text, retried).await },
-        // Read after posting: the window starts when the prompt is out.
-        |p, reply| p.record_reply(reply.clone(), app.ports.clock.now(), app.settings.windows),
+        |_, _| outbox::send(app, post),
+        |p, sent| match sent {
+            // Read after posting: the window starts when the prompt is out.
+            Sent::Posted(reply) => {
+                p.record_reply(reply.clone(), app.ports.clock.now(), app.settings.windows)
+            }
+            // The queue owns it now, and records the reply once it is out.
+            Sent::Queued(_) => p.notice_sent(app.ports.clock.now()),
+        },
     )
     .await?;
     Ok(Outcome::AwaitingRetweet(id))

@@ -305,6 +305,11 @@ async fn x_api_fails_loudly_on_bad_keys_and_rate_limits() {
         error.to_string().contains("429") && error.to_string().contains("1800000900"),
         "{error}"
     );
+    assert_eq!(
+        error.retry_at,
+        Some(Timestamp(1_800_000_900)),
+        "when to come back"
+    );
     assert!(server.posts.lock().expect("lock").is_empty());
 }
 

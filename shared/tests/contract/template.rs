@@ -96,6 +96,7 @@ fn every_function_crate_has_exactly_one_function_resource() {
             ["HttpApi"] => Trigger::Http,
             ["EventBridgeRule"] => Trigger::Events,
             ["Schedule"] => Trigger::Schedule,
+            ["SQS"] => Trigger::Queue,
             other => panic!("{id}: one kind of trigger expected, found {other:?}"),
         };
         assert_eq!(function.trigger(), trigger, "{id}");

@@ -4,11 +4,13 @@
 
 mod mailer;
 mod payments;
+mod post_queue;
 mod social;
 mod store;
 
 pub use mailer::Outbox;
 pub use payments::{CardProcessor, RecordedCharge};
+pub use post_queue::WaitingPosts;
 pub use social::{PostedTweet, XStandIn};
 pub use store::MemoryStore;
 
@@ -50,6 +52,7 @@ pub struct InMemory {
     pub outbox: std::sync::Arc<Outbox>,
     pub x: std::sync::Arc<XStandIn>,
     pub cards: std::sync::Arc<CardProcessor>,
+    pub posts: std::sync::Arc<WaitingPosts>,
     pub clock: std::sync::Arc<crate::domain::ManualClock>,
 }
 
@@ -66,6 +69,7 @@ impl InMemory {
             outbox: Arc::new(Outbox::default()),
             x: Arc::new(XStandIn::new(brand)),
             cards: Arc::new(CardProcessor::default()),
+            posts: Arc::new(WaitingPosts::default()),
             clock: Arc::new(clock),
         }
     }
@@ -83,11 +87,13 @@ impl InMemory {
         crate::startup::app(backend, self.outside(), settings)
     }
 
-    /// Its stand-ins for X, the card processor and the clock.
+    /// Its stand-ins for X (and the queue of posts waiting for it), the card processor
+    /// and the clock.
     pub fn outside(&self) -> crate::startup::Outside {
         crate::startup::Outside {
             social: self.x.clone(),
             stream_rules: self.x.clone(),
+            post_queue: self.posts.clone(),
             payments: self.cards.clone(),
             clock: self.clock.clone(),
         }

@@ -139,6 +139,13 @@ impl Purchase {
         self.deadline.is_some_and(|d| d > now)
     }
 
+    /// Whether a prompt posted now would still serve: the purchase waits for its retweet,
+    /// none was asked for yet, and its first window (the bound on the prompt's wait) is
+    /// still open.
+    pub fn awaits_prompt(&self, now: Timestamp) -> bool {
+        self.state == State::AwaitingRetweet && self.reply_tweet.is_none() && self.open(now)
+    }
+
     fn change(
         &self,
         now: Timestamp,
