@@ -4,12 +4,15 @@
 #
 #   tools/bench.sh          everything: release builds for the host; bootstrap sizes (and
 #                           arm64's, when tools/build-lambdas.sh has run); counts and cost
-#                           per purchase; throughput in memory and on the emulator; each
-#                           function's cold start, latency and peak memory; then handler
-#                           CPU per step (criterion).
-#   tools/bench.sh --cheap  what CI runs after tools/build-lambdas.sh: arm64 sizes and the
+#                           per purchase; throughput in memory and on the emulator; a
+#                           flash sale under X's write limits (1,000 shoppers, 300 units,
+#                           3 hours on the stack's clock, in memory); each function's cold
+#                           start, latency and peak memory; then handler CPU per step
+#                           (criterion).
+#   tools/bench.sh --cheap  what CI runs after tools/build-lambdas.sh: arm64 sizes, the
 #                           counts per purchase, held to the DynamoDB budget and to
-#                           tools/bench-baseline.json (none may rise).
+#                           tools/bench-baseline.json (none may rise), and the flash sale's
+#                           invariants (~20 s in memory).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tools/venv.sh
@@ -39,6 +42,7 @@ if $cheap; then
   step "counts per purchase"
   cargo run --locked --quiet -p hashbuy-local --bin hashbuy-bench -- --aws-endpoint "$endpoint" \
     --sizes target/bench/sizes.json --shoppers 0 \
+    --flash-sale-shoppers 1000 --flash-sale-units 300 \
     --baseline tools/bench-baseline.json --json target/bench/report.json
   exit
 fi
@@ -57,7 +61,8 @@ python3 tools/sizes.py --host --json target/bench/sizes.json
 step "purchases, throughput and functions"
 status=0
 target/release/hashbuy-bench --aws-endpoint "$endpoint" --functions target/release \
-  --sizes target/bench/sizes.json --json target/bench/report.json || status=$?
+  --sizes target/bench/sizes.json --flash-sale-shoppers 1000 --flash-sale-units 300 \
+  --json target/bench/report.json || status=$?
 
 step "handler CPU per step (criterion)"
 cargo bench --locked -p hashbuy --bench steps

@@ -2,6 +2,7 @@
 //! their budgets. `tools/bench.sh` builds the release binaries, measures their sizes,
 //! starts the emulator and runs this; it exits non-zero when a budget is broken.
 
+mod flash_sale;
 mod functions;
 mod purchases;
 
@@ -12,6 +13,7 @@ use hashbuy::function::{Function, Trigger};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use self::flash_sale::FlashSale;
 use self::functions::Figures;
 use self::purchases::{Bench, PerPurchase, Throughput};
 use crate::metering::Counts;
@@ -63,6 +65,8 @@ pub struct Options {
     /// Counts per purchase recorded earlier: when given, the counts are held to them
     /// (none may rise) instead of to the DynamoDB budget.
     pub baseline: Option<PathBuf>,
+    /// A flash sale in memory under X's limits: shoppers and units; `None` skips it.
+    pub flash_sale: Option<(u64, u32)>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize)]
@@ -81,6 +85,7 @@ pub struct Report {
     pub functions: Vec<Figures>,
     pub sizes: Sizes,
     pub throughput: BTreeMap<&'static str, Throughput>,
+    pub flash_sale: Option<FlashSale>,
     /// What the counts were held to besides the DynamoDB budget, if anything.
     pub baseline: Option<Counts>,
     pub broken_budgets: Vec<String>,
@@ -159,6 +164,22 @@ fn check(report: &Report) -> Vec<String> {
             budget::BRAND_POSTS_PER_PURCHASE
         ));
     }
+    if let Some(sale) = &report.flash_sale {
+        let held = [
+            (sale.stock_conserved, "stock is not conserved"),
+            (sale.charged_once, "not one charge per completed purchase"),
+            (
+                sale.windows_whole,
+                "a shopper who answered in time could not buy",
+            ),
+            (sale.completed > 0, "nothing sold"),
+        ];
+        for (ok, what) in held {
+            if !ok {
+                broken.push(format!("flash sale: {what}"));
+            }
+        }
+    }
     // Below the budget, the baseline keeps any count from creeping up unnoticed.
     if let Some(baseline) = &report.baseline {
         for ((name, now), (_, before)) in counts.named().into_iter().zip(baseline.named()) {
@@ -232,6 +253,10 @@ pub async fn run(options: &Options) -> Result<Report, String> {
             purchases::throughput(&mut memory, options.shoppers).await?,
         );
     }
+    let flash_sale = match options.flash_sale {
+        Some((shoppers, units)) => Some(flash_sale::run(shoppers, units).await?),
+        None => None,
+    };
     let functions = match &options.functions {
         // The functions call the in-memory stack's X API, with its keys.
         Some(dir) => measure_functions(dir, &options.aws_endpoint, memory.base_url()).await?,
@@ -243,6 +268,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         functions,
         sizes,
         throughput,
+        flash_sale,
         baseline,
         broken_budgets: Vec::new(),
     };
@@ -309,6 +335,23 @@ pub fn print(report: &Report) {
             t.confirm_to_shipped_ms.p99
         );
     }
+    if let Some(sale) = &report.flash_sale {
+        println!(
+            "\nflash sale under X's limits, {} shoppers for {} units over 3 hours: {} completed, {} brand posts; {} prompts, {} of them queued (wait p50 {} min, max {} min); {} purchases expired before X could carry their prompt; windows whole: {}, stock conserved: {}, charged once: {}",
+            sale.shoppers,
+            sale.units,
+            sale.completed,
+            sale.brand_posts,
+            sale.prompts,
+            sale.prompts_delayed,
+            sale.prompt_wait_minutes.0,
+            sale.prompt_wait_minutes.1,
+            sale.expired_unprompted,
+            sale.windows_whole,
+            sale.stock_conserved,
+            sale.charged_once
+        );
+    }
     if report.baseline.is_some() {
         println!("\ncounts held to the DynamoDB budget and to the baseline");
     }
@@ -340,6 +383,7 @@ mod tests {
             functions: Vec::new(),
             sizes: Sizes::new(),
             throughput: BTreeMap::new(),
+            flash_sale: None,
             baseline: baseline.map(counts),
             broken_budgets: Vec::new(),
         }

@@ -49,7 +49,9 @@ pub struct Bench {
 impl Bench {
     /// Starts a stack on a free port, in memory or on the emulator.
     pub async fn start(aws_endpoint: Option<&str>) -> Result<Self, String> {
-        let (running, client) = start(aws_endpoint).await?;
+        // Throughput measures hashbuy, so X's write limits are off here: 200 shoppers at
+        // once would spend the brand's 15 minutes of posts in one run.
+        let (running, client) = start_stack(aws_endpoint, PostLimits(Vec::new()), 100_000).await?;
         let brand = client.brand().await.map_err(|e| e.to_string())?;
         let email_poll = Duration::from_millis(if aws_endpoint.is_some() { 25 } else { 2 });
         Ok(Self {
@@ -75,7 +77,13 @@ impl Bench {
     }
 }
 
-async fn start(aws_endpoint: Option<&str>) -> Result<(Running, Client), String> {
+/// A stack on a frozen clock (nothing on a timer: the counts per purchase are the
+/// purchases' own) whose local X API enforces `limits`, with `stock` bench mugs on sale.
+pub(super) async fn start_stack(
+    aws_endpoint: Option<&str>,
+    limits: PostLimits,
+    stock: u32,
+) -> Result<(Running, Client), String> {
     let keys = XKeys {
         credentials: Credentials {
             consumer_key: "bench-consumer-key".into(),
@@ -89,17 +97,14 @@ async fn start(aws_endpoint: Option<&str>) -> Result<(Running, Client), String> 
         user_id: UserId::parse("1000000000000000001").map_err(|e| e.to_string())?,
         screen_name: "hashbuy".into(),
     };
-    // A frozen clock (nothing on a timer: the counts per purchase are the purchases' own).
     let config = Config {
         aws_endpoint: aws_endpoint.map(str::to_owned),
-        // Throughput measures hashbuy, so X's write limits are off here: 200 shoppers at
-        // once would spend the brand's 15 minutes of posts in one run.
-        x_post_limits: PostLimits(Vec::new()),
+        x_post_limits: limits,
         ..Config::local(keys, brand)
     };
     let running = stack::start(config).await.map_err(|e| e.to_string())?;
     let client = Client::new(&running.base_url, SECRET);
-    let product = json!({"hashtag": PRODUCT, "name": "Bench mug", "price_cents": 1200, "currency": "USD", "stock": 100_000});
+    let product = json!({"hashtag": PRODUCT, "name": "Bench mug", "price_cents": 1200, "currency": "USD", "stock": stock});
     let (status, body) = client
         .post_json("/_local/products", &product)
         .await
@@ -146,7 +151,7 @@ struct Journey {
     confirm_to_shipped: Duration,
 }
 
-async fn link_shopper(client: &Client, n: u64) -> Result<XUser, String> {
+pub(super) async fn link_shopper(client: &Client, n: u64) -> Result<XUser, String> {
     let shopper = XUser {
         id: (5_000_000 + n).to_string(),
         screen_name: format!("bench{n}"),
@@ -160,7 +165,11 @@ async fn link_shopper(client: &Client, n: u64) -> Result<XUser, String> {
 }
 
 /// Opens (GET) or confirms (POST) the confirmation page, as the shopper's browser does.
-async fn page(client: &Client, method: reqwest::Method, link: &str) -> Result<(), String> {
+pub(super) async fn page(
+    client: &Client,
+    method: reqwest::Method,
+    link: &str,
+) -> Result<(), String> {
     let what = method.to_string();
     match client.page(method, link).await {
         Ok((200, _)) => Ok(()),
@@ -230,7 +239,7 @@ async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     })
 }
 
-async fn settle(client: &Client) -> Result<(), String> {
+pub(super) async fn settle(client: &Client) -> Result<(), String> {
     match client.settle(WAIT).await {
         Ok(true) => Ok(()),
         Ok(false) => Err("the bus did not settle".into()),

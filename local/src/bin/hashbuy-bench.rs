@@ -27,6 +27,13 @@ struct BenchArgs {
     /// Shoppers buying at once to measure throughput (at most 8 on the emulator); 0 skips it.
     #[arg(long, default_value_t = 200)]
     shoppers: u64,
+    /// Shoppers in a flash sale under X's write limits (in memory, three hours on the
+    /// stack's clock); 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    flash_sale_shoppers: u64,
+    /// Units on sale in the flash sale.
+    #[arg(long, default_value_t = 300)]
+    flash_sale_units: u32,
     /// Counts per purchase to hold this run to (none may rise), instead of the DynamoDB
     /// budget: how CI keeps today's figures from getting worse.
     #[arg(long)]
@@ -44,6 +51,8 @@ async fn bench(args: &BenchArgs) -> ExitCode {
         purchases: args.purchases.max(1),
         shoppers: args.shoppers,
         baseline: args.baseline.clone(),
+        flash_sale: (args.flash_sale_shoppers > 0)
+            .then_some((args.flash_sale_shoppers, args.flash_sale_units)),
     };
     let report = match bench::run(&options).await {
         Ok(report) => report,
