@@ -660,9 +660,9 @@ async fn refusals_to_many_accounts_stay_within_their_share_of_the_brands_posts()
 /// The emulator's version of the race, at the size the issue asks for.
 #[tokio::test]
 async fn on_emulator_200_buyers_for_20_units_get_exactly_20_charges() {
-    // This race is about stock, not X's budget: 200 answers at once would spend the
-    // brand's 15 minutes of posts and refusals' share of them, so the local X API's limits
-    // and that share are raised here.
+    // This race is about stock, not X's budget, and checks that every request is answered:
+    // at X's limits the outbox would hold most of the 180 refusals back (their share), as
+    // the flash sale tests, so the local X API's limits and that share are raised here.
     let limits = [
         "--x-posts-per-15-minutes",
         "1000",
