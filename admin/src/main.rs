@@ -3,9 +3,15 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hashbuy::adapters::aws;
+use hashbuy::adapters::dynamodb::DynamoStore;
+use hashbuy::adapters::eventbridge::EventBridgeBus;
+use hashbuy::adapters::sqs::SqsPostQueue;
+use hashbuy::domain::{Clock, Purchase, SystemClock};
 use hashbuy::settings::Secret;
 use hashbuy::x::oauth1::Credentials;
 use hashbuy_admin::connect_x::XAdmin;
+use hashbuy_admin::operations::{self, DeadLetter, Letter};
 
 #[derive(Parser)]
 #[command(version, about = "hashbuy's operator commands")]
@@ -36,19 +42,56 @@ enum Command {
         #[arg(long, env = "X_BEARER_TOKEN", hide_env_values = true)]
         x_bearer_token: String,
     },
+    /// List purchases still due minutes after their deadline: the expiry step runs every
+    /// minute, so these are stuck (look at their logs by purchase id).
+    Stuck {
+        /// The deployment's table (the stack's TableName output).
+        #[arg(long)]
+        table: String,
+        /// Seconds past the deadline before a purchase counts as stuck.
+        #[arg(long, default_value_t = 300)]
+        grace_secs: u64,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// List the dead-letter queue's messages, each with the purchase it is about.
+    DeadLetters {
+        /// The stack's DeadLetterQueueUrl output.
+        #[arg(long)]
+        queue_url: String,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Send one dead letter back (an event to the bus, a post to the post queue) once its
+    /// cause is fixed, and remove it from the queue. Every step is idempotent, so a
+    /// redriven event finishes what was left half done.
+    Redrive {
+        #[arg(long)]
+        queue_url: String,
+        /// As `dead-letters` lists it.
+        #[arg(long)]
+        message_id: String,
+        /// The stack's EventBusName output.
+        #[arg(long)]
+        event_bus: String,
+        /// The stack's post queue (PostQueue's URL).
+        #[arg(long)]
+        post_queue_url: String,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}
+
+/// Where the deployment is: AWS, from the usual environment and profile, or an emulator.
+#[derive(clap::Args)]
+struct AwsArgs {
+    /// An emulator's address instead of AWS.
+    #[arg(long)]
+    aws_endpoint: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Command::ConnectX {
-        webhook_url,
-        x_api_base,
-        x_consumer_key,
-        x_consumer_secret,
-        x_access_token,
-        x_access_token_secret,
-        x_bearer_token,
-    } = Cli::parse().command;
     let http = match hashbuy::adapters::https::client() {
         Ok(http) => http,
         Err(e) => {
@@ -56,23 +99,94 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let credentials = Credentials {
-        consumer_key: x_consumer_key,
-        consumer_secret: Secret::new(x_consumer_secret),
-        access_token: x_access_token,
-        access_token_secret: Secret::new(x_access_token_secret),
+    let done = match Cli::parse().command {
+        Command::ConnectX {
+            webhook_url,
+            x_api_base,
+            x_consumer_key,
+            x_consumer_secret,
+            x_access_token,
+            x_access_token_secret,
+            x_bearer_token,
+        } => {
+            let credentials = Credentials {
+                consumer_key: x_consumer_key,
+                consumer_secret: Secret::new(x_consumer_secret),
+                access_token: x_access_token,
+                access_token_secret: Secret::new(x_access_token_secret),
+            };
+            let admin = XAdmin::new(http, &x_api_base, credentials, Secret::new(x_bearer_token));
+            admin
+                .connect(&webhook_url)
+                .await
+                .map(|report| report.lines(&webhook_url))
+                .map_err(|e| format!("connect-x: {e}"))
+        }
+        Command::Stuck {
+            table,
+            grace_secs,
+            aws,
+        } => {
+            let sdk = aws::load(aws.aws_endpoint.as_deref(), &http).await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            operations::stuck(&store, SystemClock.now(), grace_secs, 100)
+                .await
+                .map(|stuck| stuck.iter().map(describe_purchase).collect())
+                .map_err(|e| format!("stuck: {e}"))
+        }
+        Command::DeadLetters { queue_url, aws } => {
+            let sdk = aws::load(aws.aws_endpoint.as_deref(), &http).await;
+            operations::dead_letters(&aws_sdk_sqs::Client::new(&sdk), &queue_url)
+                .await
+                .map(|letters| letters.iter().map(describe_letter).collect())
+                .map_err(|e| format!("dead-letters: {e}"))
+        }
+        Command::Redrive {
+            queue_url,
+            message_id,
+            event_bus,
+            post_queue_url,
+            aws,
+        } => {
+            let sdk = aws::load(aws.aws_endpoint.as_deref(), &http).await;
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), event_bus);
+            let posts = SqsPostQueue::new(sqs.clone(), post_queue_url);
+            let targets = operations::Targets {
+                bus: &bus,
+                posts: &posts,
+            };
+            operations::redrive(&sqs, &queue_url, &message_id, targets, SystemClock.now())
+                .await
+                .map(|letter| vec![format!("redriven: {letter:?}")])
+                .map_err(|e| format!("redrive: {e}"))
+        }
     };
-    let admin = XAdmin::new(http, &x_api_base, credentials, Secret::new(x_bearer_token));
-    match admin.connect(&webhook_url).await {
-        Ok(report) => {
-            for line in report.lines(&webhook_url) {
+    match done {
+        Ok(lines) => {
+            for line in lines {
                 println!("{line}");
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("hashbuy-admin connect-x: {e}");
+            eprintln!("hashbuy-admin {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn describe_purchase(p: &Purchase) -> String {
+    let deadline = p.deadline.map_or(0, |d| d.0);
+    format!("{}\t{}\tdeadline {deadline}", p.id, p.state)
+}
+
+fn describe_letter(d: &DeadLetter) -> String {
+    let kind = match &d.letter {
+        Letter::Event(event) => event.name().to_owned(),
+        Letter::Post(post) => format!("post {}", post.key),
+        Letter::Unreadable(body) => format!("unreadable: {body}"),
+    };
+    let purchase = d.purchase_id().unwrap_or_else(|| "-".into());
+    format!("{}\t{kind}\t{purchase}", d.message_id)
 }
