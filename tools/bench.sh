@@ -7,8 +7,8 @@
 #                           per purchase; throughput in memory and on the emulator; a
 #                           flash sale under X's write limits (1,000 shoppers, 300 units,
 #                           3 hours on the stack's clock, in memory); each function's cold
-#                           start, latency and peak memory; then handler CPU per step
-#                           (criterion).
+#                           start, latency and peak memory; 5,000 chaos stories; then
+#                           handler CPU per step (criterion).
 #   tools/bench.sh --cheap  what CI runs after tools/build-lambdas.sh: arm64 sizes, the
 #                           counts per purchase, held to the DynamoDB budget and to
 #                           tools/bench-baseline.json (none may rise), and the flash sale's
@@ -63,6 +63,10 @@ status=0
 target/release/hashbuy-bench --aws-endpoint "$endpoint" --functions target/release \
   --sizes target/bench/sizes.json --flash-sale-shoppers 1000 --flash-sale-units 300 \
   --json target/bench/report.json || status=$?
+
+step "chaos: 5,000 random stories under injected faults (shared/tests/chaos)"
+HASHBUY_CHAOS_STORIES=5000 cargo test --locked -q -p hashbuy --test chaos -- --nocapture \
+  | grep '^chaos:' || status=1
 
 step "handler CPU per step (criterion)"
 cargo bench --locked -p hashbuy --bench steps

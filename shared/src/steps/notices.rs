@@ -42,6 +42,9 @@ pub(crate) async fn resume(
     }
 }
 
+/// Attempts at recording that a message went out, before the step fails.
+const RECORD_ATTEMPTS: usize = 5;
+
 /// Sends the message this delivery has claimed, then closes it with `close` (which marks
 /// it sent, recording what sending returned). `retried` says an earlier sender may have
 /// reached the world, so look before posting again. If sending fails, the claim is handed
@@ -67,8 +70,17 @@ where
         }
     };
     // Refused means the purchase moved on meanwhile (the shopper already confirmed, say):
-    // the message went out all the same.
-    transition(app, purchase, |p| close(p, &sent)).await?;
+    // the message went out all the same. Recording that it went is tried again at once
+    // when it fails: a retry of the whole step would send it again, and SES cannot be
+    // asked whether it did (the chaos suite found receipts sent twice this way).
+    let mut recorded = transition(app, purchase.clone(), |p| close(p, &sent)).await;
+    for _ in 1..RECORD_ATTEMPTS {
+        if recorded.is_ok() {
+            break;
+        }
+        recorded = transition(app, purchase.clone(), |p| close(p, &sent)).await;
+    }
+    recorded?;
     Ok(sent)
 }
 

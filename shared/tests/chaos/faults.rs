@@ -1,0 +1,196 @@
+//! Fault layers over the ports: each call may fail before it does anything, or do its
+//! work and then lose its answer (the write landed, the post went out, the charge was
+//! made, and the caller saw an error). Seeded, so a run can be replayed.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hashbuy::domain::{Change, Guarded, PurchaseId, Timestamp, TweetId, UserId};
+use hashbuy::domain::{Hashtag, Purchase};
+use hashbuy::ports::{
+    Applied, Basis, ChargeOutcome, ChargeRequest, Checked, Claim, Effects, Email, Inserted, Mailer,
+    Payments, PortError, PortResult, Purchases, RateLimit, Social,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// What a call meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// Refused before doing anything.
+    Fails,
+    /// Done, then the answer was lost.
+    LosesAnswer,
+}
+
+/// The dice, and what they decided so far, by port and kind.
+pub struct Faults {
+    rng: Mutex<StdRng>,
+    /// Chance of a fault per call, in percent.
+    percent: AtomicU32,
+    pub injected: Mutex<BTreeMap<(&'static str, Fault), u64>>,
+}
+
+impl Faults {
+    pub fn new(seed: u64, percent: u32) -> Arc<Self> {
+        Arc::new(Self {
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            percent: AtomicU32::new(percent),
+            injected: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// No more faults from now on: the cause was fixed.
+    pub fn stop(&self) {
+        self.percent.store(0, Ordering::SeqCst);
+    }
+
+    /// A number below `n`, from the run's dice.
+    pub fn below(&self, n: usize) -> usize {
+        self.rng.lock().expect("dice").random_range(0..n.max(1))
+    }
+
+    pub fn chance(&self, percent: u32) -> bool {
+        self.rng.lock().expect("dice").random_range(0..100) < percent
+    }
+
+    /// What this call of `port` meets; `can_lose` is false for reads, which have no effect.
+    fn roll(&self, port: &'static str, can_lose: bool) -> Option<Fault> {
+        if !self.chance(self.percent.load(Ordering::SeqCst)) {
+            return None;
+        }
+        let fault = if can_lose && self.chance(50) {
+            Fault::LosesAnswer
+        } else {
+            Fault::Fails
+        };
+        *self
+            .injected
+            .lock()
+            .expect("counts")
+            .entry((port, fault))
+            .or_default() += 1;
+        Some(fault)
+    }
+
+    /// Runs a write under the dice.
+    async fn write<T, F>(&self, port: &'static str, call: F) -> PortResult<T>
+    where
+        F: std::future::Future<Output = PortResult<T>>,
+    {
+        match self.roll(port, true) {
+            Some(Fault::Fails) => Err(PortError::new(port, "injected: refused")),
+            Some(Fault::LosesAnswer) => {
+                call.await?;
+                Err(PortError::new(port, "injected: answer lost"))
+            }
+            None => call.await,
+        }
+    }
+
+    /// Runs a read under the dice.
+    async fn read<T, F>(&self, port: &'static str, call: F) -> PortResult<T>
+    where
+        F: std::future::Future<Output = PortResult<T>>,
+    {
+        match self.roll(port, false) {
+            Some(_) => Err(PortError::new(port, "injected: refused")),
+            None => call.await,
+        }
+    }
+}
+
+/// A port under the dice.
+pub struct Faulty<P: ?Sized> {
+    pub inner: Arc<P>,
+    pub faults: Arc<Faults>,
+}
+
+#[async_trait]
+impl<P: Purchases + ?Sized> Purchases for Faulty<P> {
+    async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis> {
+        self.faults
+            .read("store", self.inner.basis(buyer, product))
+            .await
+    }
+    async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {
+        self.faults
+            .write("store", self.inner.insert(purchase))
+            .await
+    }
+    async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>> {
+        self.faults.read("store", self.inner.get(id)).await
+    }
+    async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
+        self.faults
+            .read("store", self.inner.by_reply_tweet(tweet))
+            .await
+    }
+    async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>> {
+        self.faults.read("store", self.inner.due(now, limit)).await
+    }
+    async fn apply(&self, change: &Change) -> PortResult<Applied> {
+        self.faults.write("store", self.inner.apply(change)).await
+    }
+    async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked> {
+        self.faults
+            .write("store", self.inner.apply_guarded(change))
+            .await
+    }
+}
+
+#[async_trait]
+impl<P: Effects + ?Sized> Effects for Faulty<P> {
+    async fn claim(&self, key: &str, now: Timestamp, lease: Duration) -> PortResult<Claim> {
+        self.faults
+            .write("effects", self.inner.claim(key, now, lease))
+            .await
+    }
+    async fn complete(&self, key: &str, result: &str, now: Timestamp) -> PortResult<()> {
+        self.faults
+            .write("effects", self.inner.complete(key, result, now))
+            .await
+    }
+    async fn release(&self, key: &str) -> PortResult<()> {
+        self.faults.write("effects", self.inner.release(key)).await
+    }
+    async fn spend(&self, key: &str, limit: u64, now: Timestamp) -> PortResult<bool> {
+        self.faults
+            .write("effects", self.inner.spend(key, limit, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl<P: Social + ?Sized> Social for Faulty<P> {
+    fn budget(&self) -> Option<RateLimit> {
+        self.inner.budget()
+    }
+    async fn reply(&self, to: &TweetId, text: &str) -> PortResult<TweetId> {
+        self.faults.write("x", self.inner.reply(to, text)).await
+    }
+    async fn find_reply(&self, to: &TweetId, text: &str) -> PortResult<Option<TweetId>> {
+        self.faults.read("x", self.inner.find_reply(to, text)).await
+    }
+}
+
+#[async_trait]
+impl<P: Payments + ?Sized> Payments for Faulty<P> {
+    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome> {
+        self.faults
+            .write("payments", self.inner.charge(request))
+            .await
+    }
+}
+
+/// SES has no lookup: an email whose answer was lost cannot be told from one never sent,
+/// and is sent again. The mailer here only fails before sending; see the README.
+#[async_trait]
+impl<P: Mailer + ?Sized> Mailer for Faulty<P> {
+    async fn send(&self, email: &Email) -> PortResult<()> {
+        self.faults.read("mailer", self.inner.send(email)).await
+    }
+}

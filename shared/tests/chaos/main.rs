@@ -1,0 +1,363 @@
+//! Random stories under injected faults, checked against the invariants the design
+//! promises. Each story: a product with a few units, more shoppers than units (some with
+//! cards that decline), requests, retweets and confirmations in random order, events
+//! delivered out of order and some twice, the clock moving, and every port failing now
+//! and then — before doing its work, or after (the answer lost). Then the faults stop
+//! (the fix), everything is delivered and every window closes, and the invariants are
+//! checked. A failing story prints its seed; `HASHBUY_CHAOS_SEED=n` replays it, and
+//! `HASHBUY_CHAOS_STORIES=n` runs more (the quick run here is 300, a few seconds).
+
+mod faults;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hashbuy::adapters::memory::{InMemory, RecordingBus};
+use hashbuy::app::App;
+use hashbuy::domain::{
+    CardToken, Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount,
+    Money, Product, PurchaseId, PurchaseRequested, State, Timestamp, TweetId, UserId,
+};
+use hashbuy::ports::{Accounts, Catalog, ChargeOutcome, PostQueue};
+use hashbuy::routing;
+use hashbuy::settings::{Brand, Settings};
+use hashbuy::steps::{confirm_page, expire_purchases, post_to_x};
+
+use faults::{Fault, Faults, Faulty};
+
+const FAULT_PERCENT: u32 = 10;
+const STORIES: u64 = 300;
+/// Deliveries of one event before it is dead-lettered (parked).
+const ATTEMPTS: u32 = 40;
+
+struct Story {
+    app: App,
+    mem: InMemory,
+    bus: Arc<RecordingBus>,
+    faults: Arc<Faults>,
+    /// Published events not delivered yet, with their failed attempts.
+    pending: VecDeque<(Event, u32)>,
+    delivered_up_to: usize,
+    parked: usize,
+    /// Each request post and its shopper.
+    requests: Vec<(TweetId, UserId)>,
+    next_id: u64,
+}
+
+impl Story {
+    fn fresh_id(&mut self) -> TweetId {
+        self.next_id += 1;
+        TweetId::parse(&self.next_id.to_string()).expect("id")
+    }
+
+    /// Takes what was published since the last look.
+    fn collect(&mut self) {
+        let published = self.bus.published();
+        for event in &published[self.delivered_up_to..] {
+            self.pending.push_back((event.clone(), 0));
+        }
+        self.delivered_up_to = published.len();
+    }
+
+    /// Delivers one pending event (any of them: out of order), perhaps twice.
+    async fn deliver_one(&mut self) {
+        self.collect();
+        if self.pending.is_empty() {
+            return;
+        }
+        let i = self.faults.below(self.pending.len());
+        let Some((event, attempts)) = self.pending.remove(i) else {
+            return;
+        };
+        let times = if self.faults.chance(10) { 2 } else { 1 };
+        let mut failed = false;
+        for _ in 0..times {
+            for function in routing::consumers(&event) {
+                failed |= routing::dispatch(&self.app, function, &event)
+                    .await
+                    .is_err();
+            }
+        }
+        if failed {
+            if attempts + 1 >= ATTEMPTS {
+                self.parked += 1;
+            } else {
+                self.pending.push_back((event, attempts + 1));
+            }
+        }
+    }
+
+    /// A shopper retweets a prompt the brand posted to them (sometimes twice).
+    async fn retweet_one(&mut self) {
+        let prompts: Vec<_> = self
+            .mem
+            .x
+            .posts()
+            .into_iter()
+            .filter(|p| p.text.contains("_Confirm"))
+            .collect();
+        if prompts.is_empty() {
+            return;
+        }
+        let prompt = &prompts[self.faults.below(prompts.len())];
+        let Some(request) = &prompt.in_reply_to else {
+            return;
+        };
+        let Some((_, buyer)) = self.requests.iter().find(|(r, _)| r == request).cloned() else {
+            return;
+        };
+        let event = Event::ConfirmationRetweeted(ConfirmationRetweeted {
+            tweet_id: self.fresh_id(),
+            user_id: buyer,
+            brand_tweet_id: prompt.id.clone(),
+            request_tweet_id: Some(request.clone()),
+        });
+        self.pending.push_back((event, 0));
+    }
+
+    /// A shopper presses Confirm on a link they were emailed (sometimes twice).
+    async fn confirm_one(&mut self) {
+        let links: Vec<String> = self
+            .mem
+            .outbox
+            .sent()
+            .iter()
+            .filter_map(|e| {
+                let at = e.text.find(confirm_page::PATH_PREFIX)?;
+                Some(e.text[at..].split_whitespace().next()?.to_owned())
+            })
+            .collect();
+        if links.is_empty() {
+            return;
+        }
+        let path = &links[self.faults.below(links.len())];
+        for _ in 0..if self.faults.chance(20) { 2 } else { 1 } {
+            let request = http::Request::post(path.as_str())
+                .body(Bytes::new())
+                .expect("request");
+            confirm_page::handle(&self.app, request).await;
+        }
+    }
+
+    /// Runs what the schedule and the post queue's drain would.
+    async fn tick(&mut self, seconds: u64) {
+        self.mem.clock.advance(Duration::from_secs(seconds));
+        let _ = expire_purchases::handle(&self.app).await;
+        let now = self.mem.clock.now();
+        for post in self.mem.posts.take_due(now) {
+            if post_to_x::handle(&self.app, &post).await.is_err() {
+                let _ = self.mem.posts.enqueue(&post, now).await;
+            }
+        }
+    }
+}
+
+fn seeds() -> Vec<u64> {
+    let var = |name| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    match var("HASHBUY_CHAOS_SEED") {
+        Some(seed) => vec![seed],
+        None => (1..=var("HASHBUY_CHAOS_STORIES").unwrap_or(STORIES)).collect(),
+    }
+}
+
+async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>) {
+    let faults = Faults::new(seed, FAULT_PERCENT);
+    let brand = UserId::parse("1000").expect("id");
+    let mem = InMemory::new(brand.clone(), Timestamp(1_800_000_000));
+    let bus = Arc::new(RecordingBus::default());
+    let settings = Settings::new(
+        Brand {
+            user_id: brand,
+            screen_name: "hashbuy".into(),
+        },
+        "https://shop.example",
+    );
+    let mut app = mem.app(bus.clone(), settings);
+    let faulty = |inner| Faulty {
+        inner,
+        faults: faults.clone(),
+    };
+    let store = faulty(mem.store.clone());
+    let store = Arc::new(store);
+    app.ports.purchases = store.clone();
+    app.ports.effects = store;
+    app.ports.social = Arc::new(Faulty {
+        inner: mem.x.clone(),
+        faults: faults.clone(),
+    });
+    app.ports.payments = Arc::new(Faulty {
+        inner: mem.cards.clone(),
+        faults: faults.clone(),
+    });
+    app.ports.mailer = Arc::new(Faulty {
+        inner: mem.outbox.clone(),
+        faults: faults.clone(),
+    });
+
+    let units = 2 + faults.below(5) as u32;
+    let product = Product {
+        hashtag: Hashtag::parse("BuyMug").expect("tag"),
+        name: "Mug".into(),
+        price: Money::price(1200, Currency::parse("USD").expect("currency")).expect("price"),
+        stock: units,
+    };
+    mem.store.put_product(&product).await.expect("product");
+    let mut story = Story {
+        app,
+        mem,
+        bus,
+        faults: faults.clone(),
+        pending: VecDeque::new(),
+        delivered_up_to: 0,
+        parked: 0,
+        requests: Vec::new(),
+        next_id: 1_900_000_000_000_000_000,
+    };
+    let shoppers = units as usize + faults.below(6);
+    for n in 0..shoppers {
+        let user = UserId::parse(&format!("{}", 5_000 + n)).expect("id");
+        let card = if faults.chance(20) {
+            "tok_declined"
+        } else {
+            "tok_visa"
+        };
+        let account = LinkedAccount {
+            x_user_id: user.clone(),
+            screen_name: format!("shopper{n}"),
+            email: EmailAddress::parse(&format!("shopper{n}@example.com")).expect("email"),
+            card: CardToken::new(card),
+        };
+        story.mem.store.link(&account).await.expect("link");
+        let tweet = story.fresh_id();
+        story.requests.push((tweet.clone(), user.clone()));
+        let request = Event::PurchaseRequested(PurchaseRequested {
+            purchase_id: PurchaseId::for_request(&tweet),
+            tweet_id: tweet,
+            user_id: user,
+            screen_name: format!("shopper{n}"),
+            hashtag: "BuyMug".into(),
+        });
+        story.pending.push_back((request, 0));
+    }
+
+    for _ in 0..200 {
+        match faults.below(10) {
+            0..=4 => story.deliver_one().await,
+            5 | 6 => story.retweet_one().await,
+            7 | 8 => story.confirm_one().await,
+            _ => story.tick(61).await,
+        }
+    }
+    // The fix: no more faults; everything is delivered and every window closes.
+    faults.stop();
+    for _ in 0..4 {
+        loop {
+            story.collect();
+            if story.pending.is_empty() {
+                break;
+            }
+            story.deliver_one().await;
+        }
+        story.tick(16 * 60).await;
+    }
+    story.collect();
+    while !story.pending.is_empty() {
+        story.deliver_one().await;
+    }
+    let injected = faults.injected.lock().expect("counts").clone();
+    (violations(&story, units).await, injected)
+}
+
+/// What the design promises, checked after the story.
+async fn violations(story: &Story, units: u32) -> Vec<String> {
+    let mut broken = Vec::new();
+    let purchases = story.mem.store.purchases();
+    let count = |pred: &dyn Fn(State) -> bool| purchases.iter().filter(|p| pred(p.state)).count();
+    let sold = count(&|s| matches!(s, State::Paid | State::Shipped));
+    let held = count(&|s| s.holds_stock());
+    let left = story
+        .mem
+        .store
+        .product(&Hashtag::parse("BuyMug").expect("tag"))
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |p| p.stock);
+    if sold + held + left as usize != units as usize {
+        broken.push(format!(
+            "stock: {sold} sold + {held} held + {left} left != {units}"
+        ));
+    }
+    let approved: Vec<_> = story
+        .mem
+        .cards
+        .charges()
+        .into_iter()
+        .filter(|c| matches!(c.outcome, ChargeOutcome::Approved { .. }))
+        .map(|c| c.idempotency_key)
+        .collect();
+    let mut keys = approved.clone();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != approved.len() || approved.len() != sold {
+        broken.push(format!(
+            "{} approved charges for {sold} sales",
+            approved.len()
+        ));
+    }
+    let unfinished = count(&|s| !matches!(s, State::Shipped | State::Expired | State::Declined));
+    if unfinished > story.parked {
+        broken.push(format!(
+            "{unfinished} purchases not final with {} parked: {:?}",
+            story.parked,
+            purchases.iter().map(|p| p.state).collect::<Vec<_>>()
+        ));
+    }
+    let mut posts = BTreeMap::new();
+    for post in story.mem.x.posts() {
+        *posts.entry((post.in_reply_to, post.text)).or_insert(0) += 1;
+    }
+    if let Some(((to, text), n)) = posts.iter().find(|(_, n)| **n > 1) {
+        broken.push(format!("posted {n} times in reply to {to:?}: {text}"));
+    }
+    let mut emails = BTreeMap::new();
+    for email in story.mem.outbox.sent() {
+        *emails
+            .entry((email.to.as_str().to_owned(), email.subject))
+            .or_insert(0) += 1;
+    }
+    if let Some(((to, subject), n)) = emails.iter().find(|(_, n)| **n > 1) {
+        broken.push(format!("emailed {to} {n} times: {subject}"));
+    }
+    broken
+}
+
+#[tokio::test]
+async fn random_stories_under_faults_keep_every_invariant() {
+    let seeds = seeds();
+    let mut injected: BTreeMap<(&'static str, Fault), u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for &seed in &seeds {
+        let (broken, faults) = story(seed).await;
+        for (kind, n) in faults {
+            *injected.entry(kind).or_default() += n;
+        }
+        if !broken.is_empty() {
+            failures.push(format!(
+                "seed {seed} (replay: HASHBUY_CHAOS_SEED={seed}): {broken:?}"
+            ));
+        }
+    }
+    println!(
+        "chaos: {} stories, faults injected {injected:?}, {} violating",
+        seeds.len(),
+        failures.len()
+    );
+    assert!(
+        injected.values().sum::<u64>() > 0,
+        "the dice injected nothing"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
