@@ -109,6 +109,37 @@ fn every_function_crate_has_exactly_one_function_resource() {
 }
 
 #[test]
+fn the_errors_alarm_watches_every_function() {
+    let template = template();
+    let alarm = &resources(&template)["FunctionErrorsAlarm"];
+    let watched: BTreeSet<String> = alarm["Properties"]["Metrics"]
+        .as_sequence()
+        .expect("metrics")
+        .iter()
+        .filter_map(
+            |m| match &m["MetricStat"]["Metric"]["Dimensions"][0]["Value"] {
+                Value::Tagged(reference) => reference.value.as_str().map(str::to_owned),
+                _ => None,
+            },
+        )
+        .collect();
+    let functions: BTreeSet<String> = functions(&template).into_keys().collect();
+    assert_eq!(watched, functions);
+    let sum = alarm["Properties"]["Metrics"][0]["Expression"]
+        .as_str()
+        .expect("the sum");
+    let ids = alarm["Properties"]["Metrics"]
+        .as_sequence()
+        .expect("metrics")
+        .iter()
+        .filter(|m| m["MetricStat"].is_mapping());
+    for m in ids {
+        let id = m["Id"].as_str().expect("id");
+        assert!(sum.contains(id), "{id} is not in the sum: {sum}");
+    }
+}
+
+#[test]
 fn the_rules_are_the_code_routes() {
     let template = template();
     let mut deployed: BTreeMap<String, Vec<String>> = BTreeMap::new();
