@@ -680,7 +680,10 @@ async fn on_emulator_200_buyers_for_20_units_get_exactly_20_charges() {
 /// to its policy in `infra/template.yaml`.
 #[tokio::test]
 async fn on_emulator_every_function_may_do_what_its_code_does() {
-    let stack = Stack::spawn(Mode::Emulator).await;
+    // Four posts per 15 minutes: the three prompts and the decline. What the brand owes
+    // after them (the late shopper's answers) waits in the post queue, and `post-to-x`
+    // posts it once the clock has moved past X's reset.
+    let stack = Stack::spawn_with(Mode::Emulator, &["--x-posts-per-15-minutes", "4"]).await;
     stack.seed(10).await;
     for (n, card) in [
         (1, "tok_visa"),
@@ -746,6 +749,7 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
             "confirm-retweet",
             "expire-purchases",
             "fulfil-order",
+            "post-to-x",
             "request-purchase",
             "sync-stream-rules",
             "x-webhook",
