@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hashbuy's test command. From a fresh clone it installs what the tests need (the AWS
-# emulator, the template linter), starts the emulator on a free loopback port, checks
-# formatting and lints, runs every test of the workspace, and stops the emulator on
+# and Stripe emulators, the template linter), starts the emulators on free loopback ports, checks
+# formatting and lints, runs every test of the workspace, and stops the emulators on
 # every exit path. Exits non-zero on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,20 +14,30 @@ step() { printf '\n== %s\n' "$*"; }
 step "installing the AWS emulator (moto server, pinned in tools/requirements-moto.txt)"
 moto_venv="$(ensure_venv moto tools/requirements-moto.txt)"
 
-step "starting the emulator"
+step "installing the Stripe emulator (localstripe, pinned in tools/requirements-localstripe.txt)"
+stripe_venv="$(ensure_venv localstripe tools/requirements-localstripe.txt)"
+
+step "starting the emulators"
 mkdir -p target
 port="$(free_port)"
 # One request at a time, so conditional writes are atomic as in AWS (see the script).
 "$moto_venv/bin/python" tools/moto_serial.py -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
-stop_emulator() {
-  kill "$moto_pid" 2>/dev/null || true
-  wait "$moto_pid" 2>/dev/null || true
+stripe_port="$(free_port)"
+# --from-scratch: localstripe keeps its data on disk between runs otherwise.
+"$stripe_venv/bin/localstripe" --port "$stripe_port" --from-scratch > target/localstripe.log 2>&1 &
+stripe_pid=$!
+stop_emulators() {
+  kill "$moto_pid" "$stripe_pid" 2>/dev/null || true
+  wait "$moto_pid" "$stripe_pid" 2>/dev/null || true
 }
-trap stop_emulator EXIT INT TERM
+trap stop_emulators EXIT INT TERM
 wait_for_http "http://127.0.0.1:$port/moto-api/data.json" 60
 export HASHBUY_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 echo "moto server (pid $moto_pid) on $HASHBUY_TEST_AWS_ENDPOINT"
+wait_for_http "http://127.0.0.1:$stripe_port/js.stripe.com/v3/" 60
+export HASHBUY_TEST_STRIPE_ENDPOINT="http://127.0.0.1:$stripe_port"
+echo "localstripe (pid $stripe_pid) on $HASHBUY_TEST_STRIPE_ENDPOINT"
 
 step "formatting"
 cargo fmt --all --check

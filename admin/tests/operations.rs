@@ -5,9 +5,9 @@
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::sqs::SqsPostQueue;
 use hashbuy::domain::{
-    CardToken, Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority,
-    Product, Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SystemClock, Timestamp, TweetId,
-    UserId, Windows,
+    Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority, Product,
+    Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SavedCard, SystemClock, Timestamp,
+    TweetId, UserId, Windows,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::{Catalog, Purchases};
@@ -42,7 +42,7 @@ async fn opened(resources: &Resources, tweet: &str, at: Timestamp) -> Purchase {
         x_user_id: UserId::parse(&format!("7{tweet}")).expect("id"),
         screen_name: "shopper".into(),
         email: EmailAddress::parse("shopper@example.com").expect("email"),
-        card: CardToken::new("tok_visa"),
+        card: SavedCard::new("cus_test", "pm_card_visa"),
     };
     let tweet = TweetId::parse(tweet).expect("tweet");
     let purchase = Purchase::request(

@@ -130,7 +130,7 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
 
     let product = json!({"hashtag": PRODUCT, "name": "Amex gift card, $25", "price_cents": 2500, "currency": "USD", "stock": 10});
     client.post_json("/_local/products", &product).await?;
-    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": "ada@example.com", "card": "tok_visa_4242"});
+    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": "ada@example.com", "payment_method": "pm_card_visa"});
     client.post_json("/_local/accounts", &account).await?;
     println!(
         "hashbuy demo: the brand is @{}; @{} has linked an email and a card.",
@@ -187,11 +187,11 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         say(
             "card processor",
             &format!(
-                "{} {} cents {} on card {} for {}",
+                "{} {} cents {} as {} for {}",
                 charge["status"].as_str().unwrap_or_default(),
                 charge["amount_cents"],
                 charge["currency"].as_str().unwrap_or_default(),
-                charge["card"].as_str().unwrap_or_default(),
+                charge["payment_intent"].as_str().unwrap_or_default(),
                 charge["purchase_id"].as_str().unwrap_or_default(),
             ),
         );

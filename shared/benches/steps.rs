@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::app::App;
 use hashbuy::domain::{
-    CardToken, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Timestamp,
+    Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, SavedCard, Timestamp,
     UserId,
 };
 use hashbuy::ports::{Accounts, Catalog};
@@ -87,7 +87,7 @@ impl World {
             x_user_id: parse(UserId::parse(SHOPPER)),
             screen_name: "ada".into(),
             email: parse(EmailAddress::parse("ada@example.com")),
-            card: CardToken::new("tok_visa"),
+            card: SavedCard::new("cus_test", "pm_card_visa"),
         };
         parse(mem.store.link(&account).await);
         Self {

@@ -155,9 +155,9 @@ pub fn receipt_email(to: &EmailAddress, p: &Purchase) -> Email {
         &[
             format!("Thank you! We charged {} for {}.", p.price, p.product_name),
             format!(
-                "Purchase {}, charge {}. Your order is on its way.",
+                "Purchase {}, payment {}. Your order is on its way.",
                 p.id,
-                p.charge_id.as_deref().unwrap_or("-")
+                p.payment_intent.as_deref().unwrap_or("-")
             ),
         ],
         None,
@@ -174,6 +174,26 @@ pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
                 p.price, p.product_name
             ),
             "Please check the card linked to your account, then post the hashtag again.".into(),
+        ],
+        None,
+    )
+}
+
+/// The bank wants the shopper: the confirmation link they already have now leads to
+/// their bank's check (only its hash is stored, so no new link can be made for it).
+pub fn authentication_email(to: &EmailAddress, p: &Purchase, window: Duration) -> Email {
+    email(
+        to,
+        format!("Your bank asks you to approve {}", short(&p.product_name)),
+        &[
+            format!(
+                "Your bank wants you to approve the payment of {} for {} before we can charge it.",
+                p.price, p.product_name
+            ),
+            format!(
+                "Open the confirmation link from our earlier email again within {} minutes: it now leads to your bank's check. Until then nothing is charged, and your item is kept for you.",
+                minutes(window)
+            ),
         ],
         None,
     )
@@ -198,7 +218,7 @@ pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
 mod tests {
     use super::*;
     use crate::domain::{
-        CardToken, Currency, Hashtag, LinkedAccount, Money, Product, Timestamp, UserId, Windows,
+        Currency, Hashtag, LinkedAccount, Money, Product, SavedCard, Timestamp, UserId, Windows,
     };
 
     fn purchase(name: &str, screen_name: &str) -> Purchase {
@@ -214,7 +234,7 @@ mod tests {
                 x_user_id: UserId::parse("1").expect("id"),
                 screen_name: screen_name.into(),
                 email: EmailAddress::parse("ada@example.com").expect("email"),
-                card: CardToken::new("tok_visa"),
+                card: SavedCard::new("cus_test", "pm_card_visa"),
             },
             screen_name.into(),
             &product,

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
-    CardToken, Change, EmailAddress, Event, Guarded, Hashtag, LinkedAccount, Money, Product,
-    Purchase, PurchaseId, QueuedPost, Timestamp, TweetId, UserId,
+    Change, EmailAddress, Event, Guarded, Hashtag, LinkedAccount, Money, Product, Purchase,
+    PurchaseId, QueuedPost, SavedCard, Timestamp, TweetId, UserId,
 };
 
 /// An adapter could not do its job (network, throttling, a bug). Steps treat every such
@@ -210,21 +210,57 @@ pub trait StreamRules: Send + Sync {
     async fn apply(&self, plan: &Plan) -> PortResult<()>;
 }
 
+/// What the processor is asked to take for one purchase.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChargeRequest {
-    /// The processor charges at most once per key, whatever the retries.
-    pub idempotency_key: String,
+pub struct PaymentRequest {
+    /// Goes to the processor as the payment's metadata and its idempotency key.
+    pub purchase: PurchaseId,
     pub amount: Money,
-    pub card: CardToken,
+    pub card: SavedCard,
 }
 
+/// Where a purchase's payment stands at the processor.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ChargeOutcome {
-    Approved { charge_id: String },
-    Declined { reason: String },
+pub enum PaymentStatus {
+    /// Created and recorded, not yet confirmed: nothing charged.
+    Unconfirmed,
+    Succeeded,
+    /// The bank or the processor refused; `reason` is the processor's code (a decline
+    /// code such as `insufficient_funds` where it gives one).
+    Declined {
+        reason: String,
+    },
+    /// The bank wants the shopper to authenticate, on-session.
+    NeedsAuthentication,
+    /// Still being worked on: a later look settles it.
+    Processing,
+    /// Cancelled before any charge.
+    Canceled,
 }
 
+impl PaymentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Unconfirmed => "unconfirmed",
+            PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Declined { .. } => "declined",
+            PaymentStatus::NeedsAuthentication => "needs_authentication",
+            PaymentStatus::Processing => "processing",
+            PaymentStatus::Canceled => "canceled",
+        }
+    }
+}
+
+/// A card processor with saved cards and payments that are created, recorded, then
+/// confirmed, in the shape of Stripe's PaymentIntents. Errors mean "unknown": the
+/// request may or may not have reached the processor.
 #[async_trait]
 pub trait Payments: Send + Sync {
-    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome>;
+    /// Creates the purchase's payment, unconfirmed, and returns its id.
+    async fn create(&self, request: &PaymentRequest) -> PortResult<String>;
+    /// Confirms a created payment while the shopper is away (off-session): the charge.
+    async fn confirm(&self, payment: &str) -> PortResult<PaymentStatus>;
+    async fn status(&self, payment: &str) -> PortResult<PaymentStatus>;
+    /// Cancels a payment that has not been charged.
+    async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus>;
 }

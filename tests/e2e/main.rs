@@ -13,7 +13,7 @@ use support::{Emailed, Mode, PRODUCT, Stack};
 
 pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
     stack.seed(10).await;
-    let ada = stack.shopper(1, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
     let request = stack
         .client
         .tweet(&ada, &format!("#{PRODUCT} for me"))
@@ -52,7 +52,7 @@ pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
 
 async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
     stack.seed(10).await;
-    let ada = stack.shopper(1, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
     let id = stack.client.fresh_id();
     let post = hashbuy_local::simulators::shopper::v1_post(&id, &ada, &format!("#{PRODUCT}"));
     for _ in 0..2 {
@@ -72,8 +72,8 @@ async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
 
 async fn a_retweet_by_someone_else_does_nothing(stack: Stack) {
     stack.seed(10).await;
-    let ada = stack.shopper(1, "tok_visa").await;
-    let eve = stack.shopper(2, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
+    let eve = stack.shopper(2, "pm_card_visa").await;
     let request = stack
         .client
         .tweet(&ada, &format!("#{PRODUCT}"))
@@ -107,7 +107,7 @@ async fn a_retweet_by_someone_else_does_nothing(stack: Stack) {
 
 async fn opening_the_link_charges_nothing(stack: Stack) {
     stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("tok_visa").await;
+    let Emailed { link, .. } = stack.emailed("pm_card_visa").await;
     for _ in 0..3 {
         let (status, page) = stack.client.page(Method::GET, &link).await.expect("get");
         assert_eq!(status, 200);
@@ -120,7 +120,7 @@ async fn opening_the_link_charges_nothing(stack: Stack) {
 
 async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale(stack: Stack) {
     stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("tok_visa").await;
+    let Emailed { link, .. } = stack.emailed("pm_card_visa").await;
     assert_eq!(stack.stock().await, 9);
 
     let (status, moved) = stack
@@ -152,7 +152,7 @@ async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale(s
 
 async fn two_confirmations_charge_once(stack: Stack) {
     stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("tok_visa").await;
+    let Emailed { link, .. } = stack.emailed("pm_card_visa").await;
     let (a, b) = tokio::join!(
         stack.client.page(Method::POST, &link),
         stack.client.page(Method::POST, &link)
@@ -180,7 +180,7 @@ async fn two_confirmations_charge_once(stack: Stack) {
 
 async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
     stack.seed(10).await;
-    let ada = stack.shopper(1, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
     let body = json!({"for_user_id": ada.id, "tweet_create_events": [
         hashbuy_local::simulators::shopper::v1_post(&stack.client.fresh_id(), &ada, &format!("#{PRODUCT}"))
     ]})
@@ -225,7 +225,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
 
 async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: Stack) {
     stack.seed(10).await;
-    let ada = stack.shopper(1, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
     for junk in ["{", "[]", "{\"tweet_create_events\": 5}", "\u{0}\u{1}"] {
         let signature = stack.sign(junk.as_bytes());
         assert_eq!(
@@ -267,7 +267,7 @@ async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: Stack) {
 
 async fn a_declined_card_ends_declined_with_the_unit_released(stack: Stack) {
     stack.seed(10).await;
-    let Emailed { request, link, .. } = stack.emailed("tok_card_declined").await;
+    let Emailed { request, link, .. } = stack.emailed("pm_card_chargeDeclined").await;
     assert_eq!(stack.stock().await, 9);
     let (status, page) = stack
         .client
@@ -327,7 +327,7 @@ async fn retweet_all(stack: &Stack, prompted: &[Prompted<'_>]) {
 async fn race(stack: &Stack, shoppers: u64, units: u32) {
     stack.seed(units).await;
     let buyers =
-        futures::future::join_all((1..=shoppers).map(|n| stack.shopper(n, "tok_visa"))).await;
+        futures::future::join_all((1..=shoppers).map(|n| stack.shopper(n, "pm_card_visa"))).await;
     let text = format!("#{PRODUCT}");
     let requests =
         futures::future::join_all(buyers.iter().map(|s| stack.client.tweet(s, &text))).await;
@@ -365,7 +365,7 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
 
 async fn the_simulator_in_v2_format_drives_the_same_story(stack: Stack) {
     stack.seed(10).await;
-    stack.shopper(1, "tok_visa").await;
+    stack.shopper(1, "pm_card_visa").await;
     let cli = |args: &[&str]| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hashbuy-local"));
         command.args(args).args([
@@ -488,7 +488,8 @@ async fn a_flash_sale_within_x_limits_conserves_stock_and_charges_once(mode: Mod
     let stack = Stack::spawn_with(mode, &limits).await;
     let units = 25;
     stack.seed(units).await;
-    let buyers = futures::future::join_all((1..=40).map(|n| stack.shopper(n, "tok_visa"))).await;
+    let buyers =
+        futures::future::join_all((1..=40).map(|n| stack.shopper(n, "pm_card_visa"))).await;
     let text = format!("#{PRODUCT}");
     let requests =
         futures::future::join_all(buyers.iter().map(|s| stack.client.tweet(s, &text))).await;
@@ -608,7 +609,7 @@ async fn a_window_left_alone_closes_by_itself() {
     let args = ["--retweet-window-secs", "1", "--expiry-every-secs", "1"];
     let stack = Stack::spawn_with(Mode::Memory, &args).await;
     stack.seed(3).await;
-    let ada = stack.shopper(1, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
     stack
         .client
         .tweet(&ada, &format!("#{PRODUCT}"))
@@ -649,7 +650,7 @@ async fn refusals_to_many_accounts_stay_within_their_share_of_the_brands_posts()
     }
     stack.settle().await;
     assert_eq!(stack.tweets().await.as_array().map(Vec::len), Some(3));
-    let ada = stack.shopper(1, "tok_visa").await;
+    let ada = stack.shopper(1, "pm_card_visa").await;
     let request = stack.client.tweet(&ada, &format!("#{PRODUCT}")).await;
     stack.settle().await;
     let (_, prompt) = stack.prompt_for(&request.expect("tweet").id).await;
@@ -686,9 +687,9 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
     let stack = Stack::spawn_with(Mode::Emulator, &["--x-posts-per-15-minutes", "4"]).await;
     stack.seed(10).await;
     for (n, card) in [
-        (1, "tok_visa"),
-        (2, "tok_card_declined"),
-        (3, "tok_unavailable"),
+        (1, "pm_card_visa"),
+        (2, "pm_card_chargeDeclined"),
+        (3, "pm_card_unavailable"),
     ] {
         let shopper = stack.shopper(n, card).await;
         let request = stack.client.tweet(&shopper, &format!("#{PRODUCT}")).await;
@@ -702,7 +703,7 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
             .await
             .expect("confirm");
     }
-    let late = stack.shopper(4, "tok_visa").await;
+    let late = stack.shopper(4, "pm_card_visa").await;
     stack
         .client
         .tweet(&late, &format!("#{PRODUCT}"))

@@ -148,7 +148,7 @@ impl Stack {
             id: (3_000_000 + n).to_string(),
             screen_name: format!("shopper{n}"),
         };
-        let account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com"), "card": card});
+        let account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com"), "payment_method": card});
         let (status, _) = self
             .client
             .post_json("/_local/accounts", &account)

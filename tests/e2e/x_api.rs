@@ -52,7 +52,7 @@ async fn wrong_keys_are_refused_by_the_x_api_and_nothing_is_posted() {
         "{body}"
     );
 
-    let ada = shop.shopper(1, "tok_visa").await;
+    let ada = shop.shopper(1, "pm_card_visa").await;
     let request = shop
         .client
         .tweet(&ada, &format!("#{PRODUCT}"))

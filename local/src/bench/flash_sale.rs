@@ -161,7 +161,7 @@ async fn summarize(
         .map_err(|e| e.to_string())?;
     let left: u32 = products.iter().map(|p| p.stock).sum();
     let charges = local.mem.cards.charges();
-    let charged: BTreeSet<_> = charges.iter().map(|c| c.idempotency_key.clone()).collect();
+    let charged: BTreeSet<_> = charges.iter().map(|c| c.purchase.clone()).collect();
     let prompted: BTreeSet<_> = answered.iter().collect();
     let bought = purchases
         .iter()

@@ -156,7 +156,7 @@ pub(super) async fn link_shopper(client: &Client, n: u64) -> Result<XUser, Strin
         id: (5_000_000 + n).to_string(),
         screen_name: format!("bench{n}"),
     };
-    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": format!("bench{n}@example.com"), "card": "tok_visa"});
+    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": format!("bench{n}@example.com"), "payment_method": "pm_card_visa"});
     client
         .post_json("/_local/accounts", &account)
         .await

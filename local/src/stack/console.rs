@@ -11,10 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hashbuy::domain::{
-    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, TagKind, UserId,
+    Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, SavedCard, TagKind, UserId,
 };
 use hashbuy::function::Function;
-use hashbuy::ports::ChargeOutcome;
 use hashbuy::ports::StreamRules;
 use hashbuy::steps::sync_stream_rules;
 use hashbuy::x::text;
@@ -161,7 +160,10 @@ struct NewAccount {
     x_user_id: String,
     screen_name: String,
     email: String,
-    card: String,
+    /// The processor's customer; the in-memory processor needs none.
+    #[serde(default)]
+    customer: Option<String>,
+    payment_method: String,
 }
 
 async fn add_account(
@@ -171,14 +173,17 @@ async fn add_account(
     let new: NewAccount = parse(&body)?;
     let x_user_id = UserId::parse(&new.x_user_id).map_err(bad_request)?;
     let email = EmailAddress::parse(&new.email).map_err(bad_request)?;
-    if new.card.trim().is_empty() {
-        return Err(bad_request("a card token is needed"));
+    if new.payment_method.trim().is_empty() {
+        return Err(bad_request("a saved payment method is needed"));
     }
+    let customer = new
+        .customer
+        .unwrap_or_else(|| format!("cus_local_{x_user_id}"));
     let account = LinkedAccount {
         x_user_id,
         screen_name: new.screen_name,
         email,
-        card: CardToken::new(new.card),
+        card: SavedCard::new(customer, new.payment_method),
     };
     local
         .app
@@ -220,21 +225,17 @@ async fn emails(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
 }
 
 async fn charges(State(local): LocalState) -> Json<Value> {
-    let charges = local.mem.cards.charges();
+    let charges = local.mem.cards.payments();
     Json(
         charges
             .iter()
             .map(|c| {
-                let status = match c.outcome {
-                    ChargeOutcome::Approved { .. } => "succeeded",
-                    ChargeOutcome::Declined { .. } => "declined",
-                };
                 json!({
-                    "purchase_id": c.idempotency_key,
+                    "purchase_id": c.purchase,
+                    "payment_intent": c.id,
                     "amount_cents": c.amount.minor,
                     "currency": c.amount.currency.as_str(),
-                    "card": c.card.expose(),
-                    "status": status,
+                    "status": c.status.as_str(),
                 })
             })
             .collect(),

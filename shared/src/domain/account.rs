@@ -2,24 +2,27 @@ use std::fmt;
 
 use super::{EmailAddress, UserId};
 
-/// The card processor's token for a shopper's card. hashbuy never sees card numbers; even
-/// the token stays out of logs.
+/// A card saved at the card processor for charges made while the shopper is away (a
+/// SetupIntent with `usage=off_session`): the processor's customer and payment method
+/// ids. hashbuy never sees the card number; `Debug` hides even the ids.
 #[derive(Clone, PartialEq, Eq)]
-pub struct CardToken(String);
+pub struct SavedCard {
+    pub customer: String,
+    pub payment_method: String,
+}
 
-impl CardToken {
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
+impl SavedCard {
+    pub fn new(customer: impl Into<String>, payment_method: impl Into<String>) -> Self {
+        Self {
+            customer: customer.into(),
+            payment_method: payment_method.into(),
+        }
     }
 }
 
-impl fmt::Debug for CardToken {
+impl fmt::Debug for SavedCard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CardToken(<redacted>)")
+        f.write_str("SavedCard(<redacted>)")
     }
 }
 
@@ -29,5 +32,5 @@ pub struct LinkedAccount {
     pub x_user_id: UserId,
     pub screen_name: String,
     pub email: EmailAddress,
-    pub card: CardToken,
+    pub card: SavedCard,
 }

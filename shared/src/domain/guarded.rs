@@ -173,12 +173,14 @@ mod tests {
         ));
         let held = after(prompted.retweeted(&requested.buyer, token.hash(), at(1), windows));
         let confirmed = after(held.confirm(at(2)));
-        let paid = after(confirmed.pay("ch_1".into(), at(3)));
+        let recorded = after(confirmed.record_payment("pi_1".into(), at(3)));
+        let paid = after(recorded.pay(at(3)));
+        let asked = after(recorded.ask_authentication(at(3), windows));
         let shipped = after(paid.ship(at(4)));
-        let declined = after(confirmed.decline(at(3)));
+        let declined = after(recorded.decline(at(3)));
         let expired = after(held.expire(at(20)));
         vec![
-            requested, prompted, held, confirmed, paid, shipped, declined, expired,
+            requested, prompted, held, confirmed, recorded, asked, paid, shipped, declined, expired,
         ]
     }
 

@@ -17,7 +17,7 @@ mod purchase;
 mod time;
 mod token;
 
-pub use account::{CardToken, LinkedAccount};
+pub use account::{LinkedAccount, SavedCard};
 pub use email::{EmailAddress, InvalidEmail};
 pub use events::{
     ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseConfirmed,

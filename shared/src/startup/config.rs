@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::Needs;
+use crate::adapters::stripe::Dialect;
 use crate::domain::{UserId, Windows};
 use crate::settings::{Brand, Settings};
 
@@ -97,6 +98,8 @@ pub struct Config {
     pub x_secret_id: Option<String>,
     pub card_secret_id: Option<String>,
     pub card_processor_base_url: Option<String>,
+    /// `stripe` (the default) or `localstripe`, the emulator the local stack can use.
+    pub card_processor_dialect: Dialect,
     pub x_api_base: String,
 }
 
@@ -161,6 +164,13 @@ impl Config {
                 .card_processor
                 .then(|| var("CARD_PROCESSOR_BASE_URL"))
                 .transpose()?,
+            card_processor_dialect: match optional("CARD_PROCESSOR_DIALECT") {
+                None => Dialect::Stripe,
+                Some(v) => Dialect::parse(&v).ok_or(StartupError::Invalid {
+                    name: "CARD_PROCESSOR_DIALECT",
+                    reason: "expected stripe or localstripe".into(),
+                })?,
+            },
             x_api_base: optional("X_API_BASE_URL").unwrap_or_else(|| "https://api.x.com".into()),
         })
     }

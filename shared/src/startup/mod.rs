@@ -16,12 +16,12 @@ pub use self::config::{AwsNames, Config, StartupError};
 use self::not_wired::NotWired;
 pub use self::on_first_use::OnFirstUse;
 use self::secrets::{CardSecret, XSecret};
-use crate::adapters::card_processor::CardProcessorApi;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::memory::InMemory;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsPostQueue;
+use crate::adapters::stripe::StripeApi;
 use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::adapters::{aws, https};
 use crate::app::{App, Ports, Store};
@@ -223,7 +223,8 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
         ));
     }
     if let (Some(id), Some(base)) = (config.card_secret_id, config.card_processor_base_url) {
-        let (secrets, http) = (secrets.clone(), http.clone());
+        let (secrets, http, dialect) =
+            (secrets.clone(), http.clone(), config.card_processor_dialect);
         outside.payments = Arc::new(OnFirstUse::<dyn Payments>::new(
             "the card processor",
             move || {
@@ -232,7 +233,8 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
                 async move {
                     let card = secrets::fetch::<CardSecret>(&secrets, &id).await?;
                     let key = Secret::new(card.secret_key);
-                    Ok(Arc::new(CardProcessorApi::new(http, &base, key)) as Arc<dyn Payments>)
+                    let api = StripeApi::new(http, &base, key, dialect);
+                    Ok(Arc::new(api) as Arc<dyn Payments>)
                 }
             },
         ));

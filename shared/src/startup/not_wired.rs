@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::domain::{QueuedPost, Timestamp, TweetId};
 use crate::ports::{
-    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, PostQueue, Social,
+    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Social,
     StreamRule, StreamRules,
 };
 
@@ -44,7 +44,16 @@ impl StreamRules for NotWired {
 
 #[async_trait]
 impl Payments for NotWired {
-    async fn charge(&self, _: &ChargeRequest) -> PortResult<ChargeOutcome> {
+    async fn create(&self, _: &PaymentRequest) -> PortResult<String> {
+        Err(self.error())
+    }
+    async fn confirm(&self, _: &str) -> PortResult<PaymentStatus> {
+        Err(self.error())
+    }
+    async fn status(&self, _: &str) -> PortResult<PaymentStatus> {
+        Err(self.error())
+    }
+    async fn cancel(&self, _: &str) -> PortResult<PaymentStatus> {
         Err(self.error())
     }
 }

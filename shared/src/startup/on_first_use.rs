@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 use super::StartupError;
 use crate::domain::TweetId;
 use crate::ports::{
-    ChargeOutcome, ChargeRequest, Payments, Plan, PortError, PortResult, RateLimit, Social,
+    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, RateLimit, Social,
     StreamRule, StreamRules,
 };
 
@@ -81,8 +81,17 @@ impl StreamRules for OnFirstUse<dyn StreamRules> {
 
 #[async_trait]
 impl Payments for OnFirstUse<dyn Payments> {
-    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome> {
-        self.get().await?.charge(request).await
+    async fn create(&self, request: &PaymentRequest) -> PortResult<String> {
+        self.get().await?.create(request).await
+    }
+    async fn confirm(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.get().await?.confirm(payment).await
+    }
+    async fn status(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.get().await?.status(payment).await
+    }
+    async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.get().await?.cancel(payment).await
     }
 }
 

@@ -1,7 +1,10 @@
-//! The shopper confirmed: charge the card once, with the purchase id as the processor's
-//! idempotency key, so however often this runs the card is charged at most once. The
-//! confirmation page charges at once ([`settle`]), while the shopper waits; this step
-//! charges on `PurchaseConfirmed`, which the page publishes when it could not.
+//! The shopper confirmed: charge their saved card once. The purchase's payment is
+//! created at the processor, recorded on the purchase, then confirmed off-session; a
+//! retried charge finds the recorded payment and reads or confirms that one, so however
+//! often this runs, and wherever it died, there is one payment per purchase (the
+//! processor's idempotency keys expire; the record does not). The confirmation page
+//! charges at once ([`settle`]), while the shopper waits; this step charges on
+//! `PurchaseConfirmed`, which the page publishes when it could not.
 
 use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
@@ -9,12 +12,16 @@ use crate::domain::{
     Event, PaymentDeclined, PaymentSucceeded, Priority, Purchase, PurchaseConfirmed, State,
 };
 use crate::messages;
-use crate::ports::{ChargeOutcome, ChargeRequest};
+use crate::ports::{PaymentRequest, PaymentStatus};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Paid,
     Declined,
+    /// The bank wants the shopper, who was sent the link to do so.
+    AwaitingShopper,
+    /// The processor has not settled it yet; the expiry sweep looks again.
+    Pending,
     /// The purchase is not waiting for a charge (already paid, shipped, or closed).
     NothingToDo(State),
     Missing,
@@ -37,7 +44,7 @@ async fn decide(app: &App, event: &PurchaseConfirmed) -> Result<Outcome, StepErr
 /// already, re-publishes (and re-tells) what came of it.
 pub(crate) async fn settle(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
     match purchase.state {
-        State::Confirmed => {}
+        State::Confirmed | State::AwaitingAuthentication => {}
         State::Paid => {
             succeeded(app, &purchase).await?;
             return Ok(Outcome::NothingToDo(State::Paid));
@@ -48,36 +55,115 @@ pub(crate) async fn settle(app: &App, purchase: Purchase) -> Result<Outcome, Ste
         }
         other => return Ok(Outcome::NothingToDo(other)),
     }
-    let request = ChargeRequest {
-        idempotency_key: purchase.id.to_string(),
+    let (purchase, status) = match purchase.payment_intent.clone() {
+        None => match create(app, purchase).await? {
+            Created::Recorded(p, payment) => {
+                let status = app.ports.payments.confirm(&payment).await?;
+                (p, status)
+            }
+            Created::Lost(p) => return Box::pin(settle(app, p)).await,
+        },
+        Some(payment) => {
+            // An earlier attempt recorded it: read it, and confirm it only if that attempt
+            // died before doing so.
+            let status = match app.ports.payments.status(&payment).await? {
+                PaymentStatus::Unconfirmed if purchase.state == State::Confirmed => {
+                    app.ports.payments.confirm(&payment).await?
+                }
+                status => status,
+            };
+            (purchase, status)
+        }
+    };
+    record(app, purchase, status).await
+}
+
+enum Created {
+    Recorded(Purchase, String),
+    /// Another delivery recorded its payment first: that one is the purchase's.
+    Lost(Purchase),
+}
+
+/// Creates the purchase's payment and records it before it is confirmed.
+async fn create(app: &App, purchase: Purchase) -> Result<Created, StepError> {
+    let request = PaymentRequest {
+        purchase: purchase.id.clone(),
         amount: purchase.price,
         card: purchase.card.clone(),
     };
-    let outcome = app.ports.payments.charge(&request).await?;
+    let payment = app.ports.payments.create(&request).await?;
     let now = app.ports.clock.now();
-    match outcome {
-        ChargeOutcome::Approved { charge_id } => {
-            tracing::info!(charge_id = %charge_id, amount_minor = purchase.price.minor, currency = purchase.price.currency.as_str(), "card charged");
-            match transition(app, purchase, |p| p.pay(charge_id.clone(), now)).await? {
-                Transition::Applied(p) => succeeded(app, &p).await?,
-                Transition::Refused(p) => {
-                    tracing::warn!(state = %p.state, "charged, but the purchase had already moved on");
-                    return Ok(Outcome::NothingToDo(p.state));
+    match transition(app, purchase, |p| p.record_payment(payment.clone(), now)).await? {
+        Transition::Applied(p) => Ok(Created::Recorded(p, payment)),
+        Transition::Refused(p) => {
+            if p.payment_intent.as_deref() != Some(payment.as_str()) {
+                // Never confirmed, so never charged; cancelled so it does not linger.
+                if let Err(error) = app.ports.payments.cancel(&payment).await {
+                    tracing::warn!(error = %error, "could not cancel an unused payment; it was never confirmed");
                 }
             }
+            Ok(Created::Lost(p))
+        }
+    }
+}
+
+/// Records what the processor said about the purchase's payment.
+pub(crate) async fn record(
+    app: &App,
+    purchase: Purchase,
+    status: PaymentStatus,
+) -> Result<Outcome, StepError> {
+    let now = app.ports.clock.now();
+    let decide = |p: &Purchase| match &status {
+        PaymentStatus::Succeeded => p.pay(now),
+        PaymentStatus::Declined { .. } | PaymentStatus::Canceled => p.decline(now),
+        _ => p.ask_authentication(now, app.settings.windows),
+    };
+    match &status {
+        PaymentStatus::Succeeded | PaymentStatus::Declined { .. } | PaymentStatus::Canceled => {}
+        PaymentStatus::NeedsAuthentication if purchase.state == State::Confirmed => {}
+        PaymentStatus::NeedsAuthentication => return Ok(Outcome::AwaitingShopper),
+        PaymentStatus::Unconfirmed | PaymentStatus::Processing => {
+            tracing::info!(status = ?status, "payment not settled yet");
+            return Ok(Outcome::Pending);
+        }
+    }
+    let applied = match transition(app, purchase, decide).await? {
+        Transition::Applied(p) => p,
+        Transition::Refused(p) => {
+            tracing::warn!(state = %p.state, "the payment settled, but the purchase had already moved on");
+            return Ok(Outcome::NothingToDo(p.state));
+        }
+    };
+    match status {
+        PaymentStatus::Succeeded => {
+            tracing::info!(
+                amount_minor = applied.price.minor,
+                currency = applied.price.currency.as_str(),
+                "card charged"
+            );
+            succeeded(app, &applied).await?;
             Ok(Outcome::Paid)
         }
-        ChargeOutcome::Declined { reason } => {
-            tracing::info!(reason = %reason, "card declined");
-            match transition(app, purchase, |p| p.decline(now)).await? {
-                Transition::Applied(p) => declined(app, p, true).await?,
-                Transition::Refused(p) => {
-                    return Ok(Outcome::NothingToDo(p.state));
-                }
-            }
+        PaymentStatus::NeedsAuthentication => {
+            tracing::info!("the bank wants the shopper to authenticate");
+            ask_shopper(app, applied, true).await?;
+            Ok(Outcome::AwaitingShopper)
+        }
+        status => {
+            tracing::info!(status = ?status, "card declined");
+            declined(app, applied, true).await?;
             Ok(Outcome::Declined)
         }
     }
+}
+
+/// Emails the link to the page where the shopper answers their bank (once; `claimed`
+/// when this delivery asked).
+async fn ask_shopper(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError> {
+    let window = app.settings.windows.email;
+    let email = |p: &Purchase| Some(messages::authentication_email(&p.email, p, window));
+    notices::tell(app, p, claimed, Priority::Notice, |_| None, email).await
 }
 
 async fn succeeded(app: &App, p: &Purchase) -> Result<(), StepError> {
@@ -103,6 +189,7 @@ async fn declined(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError
 mod tests {
     use super::*;
     use crate::domain::{Change, PurchaseId, StockEffect};
+    use crate::ports::PaymentRequest;
     use crate::ports::Purchases;
     use crate::steps::testing::{World, link, tweet};
 
@@ -123,7 +210,7 @@ mod tests {
     #[tokio::test]
     async fn charges_once_with_the_purchase_id_as_key() {
         let w = World::new();
-        let id = confirmed(&w, "tok_visa").await;
+        let id = confirmed(&w, "pm_card_visa").await;
         let event = PurchaseConfirmed {
             purchase_id: id.clone(),
         };
@@ -134,11 +221,12 @@ mod tests {
         );
         let charges = w.mem.cards.charges();
         assert_eq!(charges.len(), 1);
-        assert_eq!(charges[0].idempotency_key, id.as_str());
+        assert_eq!(charges[0].purchase, id);
+        assert_eq!(w.mem.cards.payments().len(), 1, "one payment created");
         assert_eq!(charges[0].amount.minor, 2500);
         let p = w.purchase("500").await;
         assert_eq!(p.state, State::Paid);
-        assert_eq!(p.charge_id.as_deref(), Some("ch_1"));
+        assert_eq!(p.payment_intent.as_deref(), Some("pi_1"));
         // The redelivery re-publishes, so a lost first publish still reaches fulfilment.
         assert_eq!(w.event_names(), ["PaymentSucceeded", "PaymentSucceeded"]);
     }
@@ -146,7 +234,7 @@ mod tests {
     #[tokio::test]
     async fn racing_deliveries_still_charge_once() {
         let w = World::new();
-        let id = confirmed(&w, "tok_visa").await;
+        let id = confirmed(&w, "pm_card_visa").await;
         let event = PurchaseConfirmed { purchase_id: id };
         let (a, b) = tokio::join!(handle(&w.app, &event), handle(&w.app, &event));
         a.expect("a");
@@ -158,7 +246,7 @@ mod tests {
     #[tokio::test]
     async fn a_decline_releases_the_unit_and_tells_the_shopper_once() {
         let w = World::new();
-        let id = confirmed(&w, "tok_card_declined").await;
+        let id = confirmed(&w, "pm_card_chargeDeclined").await;
         assert_eq!(w.stock("BuyGift25").await, 2);
         let event = PurchaseConfirmed { purchase_id: id };
         assert_eq!(
@@ -187,7 +275,7 @@ mod tests {
     #[tokio::test]
     async fn nothing_is_charged_unless_confirmed() {
         let w = World::new();
-        let id = w.requested(3, "tok_visa").await.id;
+        let id = w.requested(3, "pm_card_visa").await.id;
         let event = PurchaseConfirmed { purchase_id: id };
         assert_eq!(
             handle(&w.app, &event).await.expect("ok"),
@@ -201,5 +289,93 @@ mod tests {
             Outcome::Missing
         );
         assert!(w.mem.cards.charges().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_payment_created_by_an_attempt_that_died_before_recording_it_is_never_charged() {
+        let w = World::new();
+        let id = confirmed(&w, "pm_card_visa").await;
+        let p = w.purchase("500").await;
+        let request = PaymentRequest {
+            purchase: p.id.clone(),
+            amount: p.price,
+            card: p.card.clone(),
+        };
+        // The earlier attempt created its payment, then died before the write recording it.
+        let orphan = w.app.ports.payments.create(&request).await.expect("create");
+        let event = PurchaseConfirmed { purchase_id: id };
+        assert_eq!(handle(&w.app, &event).await.expect("charge"), Outcome::Paid);
+        let charges = w.mem.cards.charges();
+        assert_eq!(charges.len(), 1, "one charge");
+        assert_ne!(
+            charges[0].id, orphan,
+            "the recorded payment, not the orphan"
+        );
+        assert_eq!(
+            w.app.ports.payments.status(&orphan).await.expect("status"),
+            PaymentStatus::Unconfirmed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_charge_whose_answer_was_lost_is_read_back_not_made_again() {
+        let w = World::new();
+        let id = confirmed(&w, "pm_card_visa").await;
+        let p = w.purchase("500").await;
+        let request = PaymentRequest {
+            purchase: p.id.clone(),
+            amount: p.price,
+            card: p.card.clone(),
+        };
+        // Created, recorded, confirmed at the processor; the answer never came back.
+        let payment = w.app.ports.payments.create(&request).await.expect("create");
+        let now = w.app.ports.clock.now();
+        let recorded = p.record_payment(payment.clone(), now).expect("record");
+        w.mem.store.apply(&recorded).await.expect("apply");
+        w.app
+            .ports
+            .payments
+            .confirm(&payment)
+            .await
+            .expect("confirm");
+        let event = PurchaseConfirmed { purchase_id: id };
+        assert_eq!(handle(&w.app, &event).await.expect("charge"), Outcome::Paid);
+        assert_eq!(w.mem.cards.payments().len(), 1, "nothing created again");
+        assert_eq!(w.mem.cards.charges().len(), 1);
+        assert_eq!(w.purchase("500").await.state, State::Paid);
+    }
+
+    #[tokio::test]
+    async fn a_bank_that_wants_the_shopper_holds_the_unit_asks_once_and_is_paid_once_approved() {
+        let w = World::new();
+        let id = confirmed(&w, "pm_card_authenticationRequired").await;
+        let event = PurchaseConfirmed { purchase_id: id };
+        assert_eq!(
+            handle(&w.app, &event).await.expect("charge"),
+            Outcome::AwaitingShopper
+        );
+        let p = w.purchase("500").await;
+        assert_eq!(p.state, State::AwaitingAuthentication);
+        assert_eq!(w.stock("BuyGift25").await, 2, "the unit stays held");
+        assert_eq!(
+            handle(&w.app, &event).await.expect("again"),
+            Outcome::AwaitingShopper
+        );
+        let asked: Vec<_> = w
+            .mem
+            .outbox
+            .sent()
+            .into_iter()
+            .filter(|m| m.subject.contains("bank"))
+            .collect();
+        assert_eq!(asked.len(), 1, "asked once");
+        assert!(w.mem.cards.charges().is_empty(), "nothing charged yet");
+
+        let payment = p.payment_intent.expect("recorded");
+        w.mem.cards.authenticate(&payment, true).expect("approve");
+        assert_eq!(handle(&w.app, &event).await.expect("settle"), Outcome::Paid);
+        assert_eq!(w.purchase("500").await.state, State::Paid);
+        assert_eq!(w.mem.cards.charges().len(), 1);
+        assert_eq!(w.event_names(), ["PaymentSucceeded"]);
     }
 }

@@ -90,9 +90,7 @@ fn show(app: &App, p: &Purchase) -> Response<String> {
     let now = app.ports.clock.now();
     match p.link_status(now) {
         LinkStatus::Open { deadline } => {
-            let minutes = u64::try_from(deadline.seconds() - now.seconds())
-                .unwrap_or(0)
-                .div_ceil(60);
+            let minutes = minutes_until(deadline, now);
             let body = paragraph(format!(
                 "You asked to buy {} for {}.",
                 p.product_name, p.price
@@ -103,12 +101,32 @@ fn show(app: &App, p: &Purchase) -> Response<String> {
             .with_button(format!("Confirm and pay {}", p.price));
             page(StatusCode::OK, "Confirm your purchase", &body)
         }
-        status => closed(status, p),
+        status => closed(status, p, now),
     }
 }
 
-fn closed(status: LinkStatus, p: &Purchase) -> Response<String> {
+/// The minutes left until `deadline`, rounded up.
+fn minutes_until(deadline: crate::domain::Timestamp, now: crate::domain::Timestamp) -> u64 {
+    u64::try_from(deadline.seconds() - now.seconds())
+        .unwrap_or(0)
+        .div_ceil(60)
+}
+
+fn closed(status: LinkStatus, p: &Purchase, now: crate::domain::Timestamp) -> Response<String> {
     match status {
+        LinkStatus::Authenticate { deadline } => page(
+            StatusCode::OK,
+            "Your bank wants you to approve this payment",
+            &paragraph(format!(
+                "Your bank asks you to approve the payment of {} for {} before it is charged.",
+                p.price, p.product_name
+            ))
+            .then(format!(
+                "Approve it within {} minute(s), then press the button below. Until then nothing is charged and your item is kept for you.",
+                minutes_until(deadline, now)
+            ))
+            .with_button("I approved it: check again"),
+        ),
         LinkStatus::AlreadyConfirmed => page(
             StatusCode::OK,
             "Already confirmed",
@@ -152,7 +170,7 @@ async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError
             record_purchase(&p);
             match p.confirm(now) {
                 Err(Refusal::AlreadyDone) => p,
-                Err(_) => return Ok(closed(p.link_status(now), &p)),
+                Err(_) => return Ok(closed(p.link_status(now), &p, now)),
                 Ok(_) => {
                     return Err(PortError::new(
                         "confirm_page",
@@ -186,7 +204,15 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
                 "Nothing was charged. Check the card linked to your account, then post the hashtag again.",
             ),
         )),
-        Ok(_) => Ok(closed(p.link_status(app.ports.clock.now()), &p)),
+        Ok(Charged::AwaitingShopper) => {
+            let now = app.ports.clock.now();
+            let asked = app.ports.purchases.get(&p.id).await?.unwrap_or(p);
+            Ok(closed(asked.link_status(now), &asked, now))
+        }
+        Ok(_) => {
+            let now = app.ports.clock.now();
+            Ok(closed(p.link_status(now), &p, now))
+        }
         Err(error) => {
             tracing::warn!(error = %error, "could not charge while the shopper waited; charge-card will");
             let event = Event::PurchaseConfirmed(PurchaseConfirmed {
@@ -212,7 +238,7 @@ mod tests {
     use super::*;
     use crate::app::Ports;
     use crate::domain::{ConfirmationRetweeted, ConfirmationToken};
-    use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortResult};
+    use crate::ports::{PaymentRequest, PaymentStatus, Payments, PortResult};
     use crate::steps::confirm_retweet;
     use crate::steps::testing::{BUYER, World, id, tweet};
 
@@ -245,7 +271,7 @@ mod tests {
     #[tokio::test]
     async fn a_get_shows_the_button_and_confirms_nothing() {
         let w = World::new();
-        let path = emailed(&w, "tok_visa").await;
+        let path = emailed(&w, "pm_card_visa").await;
         for _ in 0..3 {
             let response = handle(&w.app, req(Method::GET, &path)).await;
             assert_eq!(response.status(), StatusCode::OK);
@@ -261,7 +287,7 @@ mod tests {
     #[tokio::test]
     async fn a_post_confirms_and_charges_once_and_a_repeat_charges_nothing_more() {
         let w = World::new();
-        let path = emailed(&w, "tok_visa").await;
+        let path = emailed(&w, "pm_card_visa").await;
         let first = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(first.status(), StatusCode::OK);
         assert!(first.body().contains("We charged"), "{}", first.body());
@@ -272,7 +298,8 @@ mod tests {
         assert!(again.body().contains("once"), "{}", again.body());
         let charges = w.mem.cards.charges();
         assert_eq!(charges.len(), 1);
-        assert_eq!(charges[0].idempotency_key, p.id.as_str());
+        assert_eq!(charges[0].purchase, p.id);
+        assert_eq!(w.mem.cards.payments().len(), 1, "one payment created");
         // A repeat publishes again: if the first publish was lost, this one ships.
         assert_eq!(w.event_names(), ["PaymentSucceeded", "PaymentSucceeded"]);
         let shown = handle(&w.app, req(Method::GET, &path)).await;
@@ -282,7 +309,7 @@ mod tests {
     #[tokio::test]
     async fn a_declined_card_is_answered_on_the_page_and_the_unit_goes_back_on_sale() {
         let w = World::new();
-        let path = emailed(&w, "tok_card_declined").await;
+        let path = emailed(&w, "pm_card_chargeDeclined").await;
         assert_eq!(w.stock("BuyGift25").await, 1);
         let response = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
@@ -303,7 +330,16 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Payments for ProcessorDown {
-        async fn charge(&self, _: &ChargeRequest) -> PortResult<ChargeOutcome> {
+        async fn create(&self, _: &PaymentRequest) -> PortResult<String> {
+            Err(PortError::new("card processor", "timed out"))
+        }
+        async fn confirm(&self, _: &str) -> PortResult<PaymentStatus> {
+            Err(PortError::new("card processor", "timed out"))
+        }
+        async fn status(&self, _: &str) -> PortResult<PaymentStatus> {
+            Err(PortError::new("card processor", "timed out"))
+        }
+        async fn cancel(&self, _: &str) -> PortResult<PaymentStatus> {
             Err(PortError::new("card processor", "timed out"))
         }
     }
@@ -311,7 +347,7 @@ mod tests {
     #[tokio::test]
     async fn a_charge_that_cannot_be_made_now_is_left_to_charge_card() {
         let w = World::new();
-        let path = emailed(&w, "tok_visa").await;
+        let path = emailed(&w, "pm_card_visa").await;
         let ports = Ports {
             payments: Arc::new(ProcessorDown),
             ..w.app.ports.clone()
@@ -337,7 +373,7 @@ mod tests {
     #[tokio::test]
     async fn after_the_window_the_link_is_dead_and_says_so() {
         let w = World::new();
-        let path = emailed(&w, "tok_visa").await;
+        let path = emailed(&w, "pm_card_visa").await;
         w.advance(15 * 60);
         let response = handle(&w.app, req(Method::POST, &path)).await;
         assert_eq!(response.status(), StatusCode::GONE);
@@ -356,7 +392,7 @@ mod tests {
     #[tokio::test]
     async fn bad_links_get_a_plain_404() {
         let w = World::new();
-        let good = emailed(&w, "tok_visa").await;
+        let good = emailed(&w, "pm_card_visa").await;
         let token = ConfirmationToken::generate();
         let wrong_token = format!("/confirm/pur_500.{}", token.expose());
         let no_purchase = format!("/confirm/pur_999.{}", token.expose());

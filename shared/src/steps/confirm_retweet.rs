@@ -147,7 +147,7 @@ mod tests {
     use crate::ports::{Email, Mailer, PortResult};
 
     async fn requested(w: &World, stock: u32) -> TweetId {
-        let p = w.requested(stock, "tok_visa").await;
+        let p = w.requested(stock, "pm_card_visa").await;
         p.reply_tweet.expect("reply recorded")
     }
 

@@ -1,17 +1,19 @@
 //! Run on a schedule: every pending purchase whose window has passed expires, its held
 //! unit goes back on sale, and the shopper is told (again on the next run, if telling
 //! them failed: no event would retry it). A confirmed purchase the page did not manage
-//! to charge is handed to charge-card. DynamoDB's TTL deletes the items much later;
+//! to charge is handed to charge-card; one whose bank waited in vain for the shopper has
+//! its payment cancelled first. DynamoDB's TTL deletes the items much later;
 //! correctness never waits for it.
 
 use tracing::Instrument;
 
-use super::{StepError, Transition, notices, transition};
+use super::{StepError, Transition, charge_card, notices, transition};
 use crate::app::App;
 use crate::domain::{
     Event, Priority, Purchase, PurchaseConfirmed, PurchaseExpired, PurchaseId, State,
 };
 use crate::messages;
+use crate::ports::PaymentStatus;
 
 /// How many due purchases one run takes on; the next run takes the rest.
 pub const BATCH: usize = 100;
@@ -34,6 +36,11 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
             let span = tracing::info_span!("expire", purchase_id = %id);
             let swept = match purchase.state {
                 State::Confirmed => hand_to_charge(app, &id).instrument(span.clone()).await,
+                State::AwaitingAuthentication => {
+                    close_authentication(app, purchase)
+                        .instrument(span.clone())
+                        .await
+                }
                 _ => expire(app, purchase).instrument(span.clone()).await,
             };
             match swept {
@@ -75,6 +82,28 @@ async fn hand_to_charge(app: &App, id: &PurchaseId) -> Result<Swept, StepError> 
     });
     app.ports.bus.publish(&event).await?;
     Ok(Swept::ToCharge)
+}
+
+/// The shopper's bank check outlived its window: unless the payment settled meanwhile (the
+/// shopper approved it late: a charge made is never dropped), cancel it, then expire.
+async fn close_authentication(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
+    let Some(payment) = purchase.payment_intent.clone() else {
+        return expire(app, purchase).await;
+    };
+    let payments = &app.ports.payments;
+    let status = match payments.status(&payment).await? {
+        PaymentStatus::NeedsAuthentication | PaymentStatus::Unconfirmed => {
+            payments.cancel(&payment).await?
+        }
+        status => status,
+    };
+    match status {
+        PaymentStatus::Canceled => expire(app, purchase).await,
+        status => {
+            charge_card::record(app, purchase, status).await?;
+            Ok(Swept::Nothing)
+        }
+    }
 }
 
 async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
@@ -134,8 +163,8 @@ mod tests {
     async fn expires_overdue_purchases_and_releases_held_units() {
         let w = World::new();
         w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
-        w.account(STRANGER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
+        w.account(STRANGER, "pm_card_visa").await;
         // Two shoppers: one holds a unit of a product at a time.
         for (t, shopper) in [("500", STRANGER), ("501", BUYER)] {
             request_purchase::handle(&w.app, &w.request(t, shopper, "BuyGift25"))
@@ -260,7 +289,7 @@ mod tests {
     async fn a_prompt_that_never_went_out_releases_the_unit_and_is_apologised_for() {
         let w = World::new();
         w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         let x = Refusing::new(&w.mem.x, u32::MAX);
         let mut app = w.app.clone();
         app.ports.social = x.clone();
@@ -291,7 +320,7 @@ mod tests {
     #[tokio::test]
     async fn news_of_an_expiry_that_could_not_be_told_is_told_by_the_next_run() {
         let w = World::new();
-        w.requested(3, "tok_visa").await;
+        w.requested(3, "pm_card_visa").await;
         let mut app = w.app.clone();
         app.ports.social = Refusing::new(&w.mem.x, 1);
         w.advance(15 * 60);
@@ -310,5 +339,70 @@ mod tests {
         assert_eq!(w.event_names(), ["PurchaseExpired"]);
         handle(&app).await.expect("run");
         assert_eq!(told(), 1, "told once");
+    }
+
+    #[tokio::test]
+    async fn a_bank_check_never_answered_cancels_the_payment_and_expires_the_purchase() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        let p = w.requested(3, "pm_card_authenticationRequired").await;
+        let now = w.app.ports.clock.now();
+        let windows = w.app.settings.windows;
+        let held = p.retweeted(&p.buyer, link(), now, windows).expect("hold");
+        w.mem.store.apply(&held).await.expect("apply");
+        let confirmed = held.after.confirm(now).expect("confirm");
+        w.mem.store.apply(&confirmed).await.expect("apply");
+        let event = PurchaseConfirmed {
+            purchase_id: p.id.clone(),
+        };
+        let asked = charge_card::handle(&w.app, &event).await.expect("charge");
+        assert_eq!(asked, charge_card::Outcome::AwaitingShopper);
+        assert_eq!(w.stock("BuyGift25").await, 2);
+
+        w.advance(windows.email.as_secs() - 1);
+        assert!(
+            handle(&w.app).await.expect("run").expired.is_empty(),
+            "not before the window ends"
+        );
+        w.advance(1);
+        let report = handle(&w.app).await.expect("run");
+        assert_eq!(report.expired, std::slice::from_ref(&p.id));
+        let after = w.purchase("500").await;
+        assert_eq!(after.state, State::Expired);
+        assert_eq!(w.stock("BuyGift25").await, 3, "the unit is back on sale");
+        let payment = after.payment_intent.expect("recorded");
+        assert_eq!(
+            w.app.ports.payments.status(&payment).await.expect("status"),
+            PaymentStatus::Canceled
+        );
+        assert!(w.mem.cards.charges().is_empty(), "nothing charged");
+        assert!(
+            w.mem.cards.authenticate(&payment, true).is_err(),
+            "a late approval charges nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bank_check_approved_just_before_the_sweep_is_paid_not_expired() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        let p = w.requested(3, "pm_card_authenticationRequired").await;
+        let now = w.app.ports.clock.now();
+        let windows = w.app.settings.windows;
+        let held = p.retweeted(&p.buyer, link(), now, windows).expect("hold");
+        w.mem.store.apply(&held).await.expect("apply");
+        let confirmed = held.after.confirm(now).expect("confirm");
+        w.mem.store.apply(&confirmed).await.expect("apply");
+        let event = PurchaseConfirmed {
+            purchase_id: p.id.clone(),
+        };
+        charge_card::handle(&w.app, &event).await.expect("charge");
+        let payment = w.purchase("500").await.payment_intent.expect("recorded");
+        w.mem.cards.authenticate(&payment, true).expect("approve");
+        w.advance(windows.email.as_secs());
+        let report = handle(&w.app).await.expect("run");
+        assert!(report.expired.is_empty());
+        assert_eq!(w.purchase("500").await.state, State::Paid);
+        assert_eq!(w.mem.cards.charges().len(), 1);
     }
 }

@@ -53,15 +53,16 @@ mod tests {
     use crate::steps::testing::{World, link};
 
     async fn paid(w: &World) -> PaymentSucceeded {
-        let mut p = w.requested(3, "tok_visa").await;
+        let mut p = w.requested(3, "pm_card_visa").await;
         let now = w.app.ports.clock.now();
-        let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 3] = [
+        let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 4] = [
             &|p| {
                 p.retweeted(&p.buyer, link(), now, w.app.settings.windows)
                     .expect("hold")
             },
             &|p| p.confirm(now).expect("confirm"),
-            &|p| p.pay("ch_9".into(), now).expect("pay"),
+            &|p| p.record_payment("pi_9".into(), now).expect("record"),
+            &|p| p.pay(now).expect("pay"),
         ];
         for step in steps {
             let change = step(&p);
@@ -96,7 +97,7 @@ mod tests {
         let mail = w.mem.outbox.sent();
         assert_eq!(mail.len(), 1);
         assert!(mail[0].subject.starts_with("Receipt"));
-        assert!(mail[0].text.contains("ch_9"));
+        assert!(mail[0].text.contains("pi_9"));
         assert_eq!(
             w.mem.x.posts().len(),
             posts_before,
@@ -146,7 +147,7 @@ mod tests {
     #[tokio::test]
     async fn an_unpaid_purchase_is_not_shipped() {
         let w = World::new();
-        let id = w.requested(3, "tok_visa").await.id;
+        let id = w.requested(3, "pm_card_visa").await.id;
         let outcome = handle(&w.app, &PaymentSucceeded { purchase_id: id })
             .await
             .expect("ok");

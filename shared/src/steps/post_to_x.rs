@@ -159,7 +159,7 @@ mod tests {
         let mut app = w.app.clone();
         app.ports.social = Budgeted::new(&w, 300, 0, 600);
         w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         let outcome = request_purchase::handle(&app, &w.request("500", BUYER, "BuyGift25"))
             .await
             .expect("handled, not failed");
@@ -203,7 +203,7 @@ mod tests {
         // X's window resets after the purchase's first window (15 minutes) has closed.
         app.ports.social = Budgeted::new(&w, 300, 0, 1200);
         w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         request_purchase::handle(&app, &w.request("500", BUYER, "BuyGift25"))
             .await
             .expect("handled");
@@ -224,7 +224,7 @@ mod tests {
         // 40 of 300 left: under the refusals' reserve (60), above the prompts' (0).
         app.ports.social = Budgeted::new(&w, 300, 40, 900);
         w.product("BuyGift25", 3).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         request_purchase::handle(&app, &w.request("501", STRANGER, "BuyGift25"))
             .await
             .expect("refused");

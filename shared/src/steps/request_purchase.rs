@@ -194,7 +194,7 @@ mod tests {
     async fn opens_a_purchase_and_asks_for_the_retweet() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         let outcome = handle(&w.app, &w.request("500", BUYER, "buygift25"))
             .await
             .expect("handled");
@@ -221,7 +221,7 @@ mod tests {
     async fn a_redelivered_request_replies_once_and_keeps_one_purchase() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         let event = w.request("500", BUYER, "BuyGift25");
         let (a, b) = tokio::join!(handle(&w.app, &event), handle(&w.app, &event));
         let ok = [a, b]
@@ -266,8 +266,8 @@ mod tests {
     async fn the_last_unit_goes_to_the_first_to_ask_and_the_next_hears_it_sold_out() {
         let w = World::new();
         w.product("BuyGift25", 1).await;
-        w.account(BUYER, "tok_visa").await;
-        w.account(STRANGER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
+        w.account(STRANGER, "pm_card_visa").await;
         let first = handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await;
         assert!(
             matches!(first, Ok(Outcome::AwaitingRetweet(_))),
@@ -287,7 +287,7 @@ mod tests {
     async fn a_shopper_who_already_has_one_waiting_is_told_so_and_holds_no_second_unit() {
         let w = World::new();
         w.product("BuyGift25", 5).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         handle(&w.app, &w.request("500", BUYER, "BuyGift25"))
             .await
             .expect("first");
@@ -348,7 +348,7 @@ mod tests {
         }
         assert_eq!(w.mem.x.posts().len(), 3);
         // Prompts are never held to the share.
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         let outcome = handle(&w.app, &w.request("950", BUYER, "BuyGift25"))
             .await
             .expect("handled");
@@ -368,7 +368,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_are_throttled_per_author_so_one_account_cannot_spend_the_brands_posts() {
         let w = World::new();
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         // 40 posts by one unlinked account, and 3 for something unknown by a linked one.
         for n in 0..40 {
             let post = (700 + n).to_string();
@@ -430,7 +430,7 @@ mod tests {
     async fn explains_unknown_products_and_sold_out_ones() {
         let w = World::new();
         w.product("BuyGone", 0).await;
-        w.account(BUYER, "tok_visa").await;
+        w.account(BUYER, "pm_card_visa").await;
         assert_eq!(
             handle(&w.app, &w.request("502", BUYER, "BuyNothing"))
                 .await

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
-    CardToken, Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money,
-    Product, Purchase, PurchaseId, PurchaseRequested, Timestamp, TokenHash, TweetId, UserId,
+    Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
+    Purchase, PurchaseId, PurchaseRequested, SavedCard, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
@@ -77,7 +77,7 @@ impl World {
             x_user_id: id(user),
             screen_name: format!("user{user}"),
             email: EmailAddress::parse(&format!("user{user}@example.com")).expect("email"),
-            card: CardToken::new(card),
+            card: SavedCard::new("cus_test", card),
         };
         self.mem.store.link(&account).await.expect("link");
         account
@@ -87,7 +87,7 @@ impl World {
     /// `request-purchase` opens it (claiming the prompt), as if it died right after that
     /// write: nothing posted, nothing recorded.
     pub async fn opened(&self, tweet_id: &str, hashtag: &str) -> Purchase {
-        let account = self.account(BUYER, "tok_visa").await;
+        let account = self.account(BUYER, "pm_card_visa").await;
         let product = self.mem.store.product(&tag(hashtag)).await.expect("read");
         let opened = Purchase::request(
             tweet(tweet_id),

@@ -41,7 +41,8 @@ pub fn unavailable() -> Response<String> {
     )
 }
 
-fn reply(status: StatusCode, body: serde_json::Value) -> Response<String> {
+/// A JSON answer, as both webhooks give.
+pub(crate) fn reply(status: StatusCode, body: serde_json::Value) -> Response<String> {
     let mut response = Response::new(body.to_string());
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use hashbuy::domain::{Change, Guarded, PurchaseId, Timestamp, TweetId, UserId};
 use hashbuy::domain::{Hashtag, Purchase};
 use hashbuy::ports::{
-    Applied, Basis, ChargeOutcome, ChargeRequest, Checked, Claim, Effects, Email, Inserted, Mailer,
-    Payments, PortError, PortResult, Purchases, RateLimit, Social,
+    Applied, Basis, Checked, Claim, Effects, Email, Inserted, Mailer, PaymentRequest,
+    PaymentStatus, Payments, PortError, PortResult, Purchases, RateLimit, Social,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -179,9 +179,24 @@ impl<P: Social + ?Sized> Social for Faulty<P> {
 
 #[async_trait]
 impl<P: Payments + ?Sized> Payments for Faulty<P> {
-    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome> {
+    async fn create(&self, request: &PaymentRequest) -> PortResult<String> {
         self.faults
-            .write("payments", self.inner.charge(request))
+            .write("payments", self.inner.create(request))
+            .await
+    }
+    async fn confirm(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.faults
+            .write("payments", self.inner.confirm(payment))
+            .await
+    }
+    async fn status(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.faults
+            .read("payments", self.inner.status(payment))
+            .await
+    }
+    async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.faults
+            .write("payments", self.inner.cancel(payment))
             .await
     }
 }

@@ -17,10 +17,10 @@ use bytes::Bytes;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::app::App;
 use hashbuy::domain::{
-    CardToken, Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount,
-    Money, Product, PurchaseId, PurchaseRequested, State, Timestamp, TweetId, UserId,
+    Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
+    Product, PurchaseId, PurchaseRequested, SavedCard, State, Timestamp, TweetId, UserId,
 };
-use hashbuy::ports::{Accounts, Catalog, ChargeOutcome, PostQueue};
+use hashbuy::ports::{Accounts, Catalog, PostQueue};
 use hashbuy::routing;
 use hashbuy::settings::{Brand, Settings};
 use hashbuy::steps::{confirm_page, expire_purchases, post_to_x};
@@ -219,15 +219,15 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     for n in 0..shoppers {
         let user = UserId::parse(&format!("{}", 5_000 + n)).expect("id");
         let card = if faults.chance(20) {
-            "tok_declined"
+            "pm_card_chargeDeclined"
         } else {
-            "tok_visa"
+            "pm_card_visa"
         };
         let account = LinkedAccount {
             x_user_id: user.clone(),
             screen_name: format!("shopper{n}"),
             email: EmailAddress::parse(&format!("shopper{n}@example.com")).expect("email"),
-            card: CardToken::new(card),
+            card: SavedCard::new("cus_test", card),
         };
         story.mem.store.link(&account).await.expect("link");
         let tweet = story.fresh_id();
@@ -295,8 +295,7 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
         .cards
         .charges()
         .into_iter()
-        .filter(|c| matches!(c.outcome, ChargeOutcome::Approved { .. }))
-        .map(|c| c.idempotency_key)
+        .map(|c| c.purchase)
         .collect();
     let mut keys = approved.clone();
     keys.sort();

@@ -1,8 +1,7 @@
-//! The X and card processor adapters against small servers that check requests the way
-//! the real APIs do (OAuth 1.0a signatures, bearer keys, idempotency keys), and the
-//! in-memory stand-ins against the same promises.
+//! The X adapters against small servers that check requests the way the real API does
+//! (OAuth 1.0a signatures, bearer keys), and the in-memory stand-in against the same
+//! promises.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -11,13 +10,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hashbuy::adapters::card_processor::CardProcessorApi;
-use hashbuy::adapters::memory::{CardProcessor, XStandIn};
+use hashbuy::adapters::memory::XStandIn;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
-use hashbuy::domain::{CardToken, Currency, ManualClock, Money, Timestamp, TweetId, UserId};
-use hashbuy::ports::{
-    ChargeOutcome, ChargeRequest, Payments, Plan, Social, StreamRule, StreamRules,
-};
+use hashbuy::domain::{ManualClock, Timestamp, TweetId, UserId};
+use hashbuy::ports::{Plan, Social, StreamRule, StreamRules};
 use hashbuy::settings::Secret;
 use hashbuy::x::oauth1::{self, Credentials};
 use hashbuy::x::rules::NewRule;
@@ -311,110 +307,4 @@ async fn x_api_fails_loudly_on_bad_keys_and_rate_limits() {
         "when to come back"
     );
     assert!(server.posts.lock().expect("lock").is_empty());
-}
-
-#[derive(Default)]
-struct Processor {
-    by_key: Mutex<HashMap<String, (StatusCode, Value)>>,
-    charges: Mutex<usize>,
-}
-
-async fn create_charge(
-    State(p): State<Arc<Processor>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    if headers.get("authorization").and_then(|h| h.to_str().ok()) != Some("Bearer sk_test") {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": {"type": "invalid_request_error"}})),
-        )
-            .into_response();
-    }
-    let Some(key) = headers
-        .get("idempotency-key")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-    else {
-        return (StatusCode::BAD_REQUEST, "an idempotency key is required").into_response();
-    };
-    let mut by_key = p.by_key.lock().expect("lock");
-    if let Some((status, body)) = by_key.get(&key) {
-        return (*status, Json(body.clone())).into_response();
-    }
-    let form: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    let answer = if form.get("source").is_some_and(|s| s.contains("declined")) {
-        (
-            StatusCode::PAYMENT_REQUIRED,
-            json!({"error": {"type": "card_error", "code": "card_declined"}}),
-        )
-    } else {
-        *p.charges.lock().expect("lock") += 1;
-        (
-            StatusCode::OK,
-            json!({"id": format!("ch_{key}"), "status": "succeeded", "amount": form["amount"]}),
-        )
-    };
-    by_key.insert(key, answer.clone());
-    (answer.0, Json(answer.1)).into_response()
-}
-
-fn charge(key: &str, card: &str) -> ChargeRequest {
-    ChargeRequest {
-        idempotency_key: key.into(),
-        amount: Money::price(2500, Currency::parse("USD").expect("c")).expect("p"),
-        card: CardToken::new(card),
-    }
-}
-
-/// The promises both card adapters keep: one charge per key, declines are answers.
-async fn charges_once_per_key_and_declines_plainly(payments: &dyn Payments) {
-    let first = payments
-        .charge(&charge("pur_1", "tok_visa"))
-        .await
-        .expect("charge");
-    assert!(matches!(first, ChargeOutcome::Approved { .. }), "{first:?}");
-    assert_eq!(
-        payments
-            .charge(&charge("pur_1", "tok_visa"))
-            .await
-            .expect("again"),
-        first
-    );
-    let declined = payments
-        .charge(&charge("pur_2", "tok_card_declined"))
-        .await
-        .expect("charge");
-    assert!(
-        matches!(declined, ChargeOutcome::Declined { .. }),
-        "{declined:?}"
-    );
-}
-
-#[tokio::test]
-async fn card_processor_stand_in_keeps_the_promises() {
-    let cards = CardProcessor::default();
-    charges_once_per_key_and_declines_plainly(&cards).await;
-    assert_eq!(cards.charges().len(), 2);
-}
-
-#[tokio::test]
-async fn card_processor_api_keeps_the_promises() {
-    let processor = Arc::new(Processor::default());
-    let url = serve(
-        Router::new()
-            .route("/v1/charges", post(create_charge))
-            .with_state(processor.clone()),
-    )
-    .await;
-    let api = CardProcessorApi::new(reqwest::Client::new(), &url, Secret::new("sk_test"));
-    charges_once_per_key_and_declines_plainly(&api).await;
-    assert_eq!(*processor.charges.lock().expect("lock"), 1, "charged once");
-    let wrong = CardProcessorApi::new(reqwest::Client::new(), &url, Secret::new("sk_wrong"));
-    assert!(
-        wrong.charge(&charge("pur_3", "tok_visa")).await.is_err(),
-        "an auth failure is an error, not a decline"
-    );
 }

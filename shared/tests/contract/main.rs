@@ -6,6 +6,7 @@ mod deliveries;
 mod emulator;
 mod http_apis;
 mod mailer;
+mod payments;
 mod post_queue;
 mod redelivery;
 mod store;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::domain::{
-    CardToken, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
-    Product, PurchaseId, PurchaseRequested, Timestamp, TweetId, UserId,
+    ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product,
+    PurchaseId, PurchaseRequested, SavedCard, Timestamp, TweetId, UserId,
 };
 use hashbuy::ports::{Accounts, Catalog, Purchases};
 use hashbuy::routing;
@@ -55,7 +55,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
         x_user_id: buyer.clone(),
         screen_name: "ada".into(),
         email: EmailAddress::parse("ada@example.com").expect("email"),
-        card: CardToken::new("tok_visa"),
+        card: SavedCard::new("cus_test", "pm_card_visa"),
     };
     store.link(&account).await.expect("link");
 

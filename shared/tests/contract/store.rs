@@ -7,8 +7,8 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    CardToken, ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, LinkKey, LinkedAccount,
-    Money, Notice, Product, Purchase, Timestamp, TokenHash, TweetId, UserId, Windows,
+    ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, LinkKey, LinkedAccount, Money,
+    Notice, Product, Purchase, SavedCard, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Purchases,
@@ -49,7 +49,7 @@ fn account() -> LinkedAccount {
         x_user_id: buyer(),
         screen_name: "ada".into(),
         email: EmailAddress::parse("ada@example.com").expect("email"),
-        card: CardToken::new("tok_visa"),
+        card: SavedCard::new("cus_test", "pm_card_visa"),
     }
 }
 
@@ -410,7 +410,12 @@ async fn due_lists_pending_purchases_past_their_deadline_and_untold_expiries(
         .expect("confirm");
     store.apply(&confirmed).await.expect("apply");
     // Paid: never due again.
-    let paid = confirmed.after.pay("ch_1".into(), at(121)).expect("pay");
+    let recorded = confirmed
+        .after
+        .record_payment("pi_1".into(), at(121))
+        .expect("record");
+    store.apply(&recorded).await.expect("apply");
+    let paid = recorded.after.pay(at(121)).expect("pay");
     store.apply(&paid).await.expect("apply");
 
     assert!(

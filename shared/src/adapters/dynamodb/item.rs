@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    CardToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice, Product, Purchase,
-    PurchaseId, Standing, State, Timestamp, TokenHash, TweetId, UserId,
+    Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice, Product, Purchase, PurchaseId,
+    SavedCard, Standing, State, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
 
@@ -103,7 +103,8 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("buyer".to_owned(), s(p.buyer.as_str())),
         ("buyer_screen_name".to_owned(), s(&p.buyer_screen_name)),
         ("email".to_owned(), s(p.email.as_str())),
-        ("card".to_owned(), s(p.card.expose())),
+        ("customer".to_owned(), s(&p.card.customer)),
+        ("payment_method".to_owned(), s(&p.card.payment_method)),
         ("request_tweet".to_owned(), s(p.request_tweet.as_str())),
         ("product".to_owned(), s(p.product.as_str())),
         ("product_name".to_owned(), s(&p.product_name)),
@@ -122,8 +123,8 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     if let Some(hash) = &p.token_hash {
         item.insert("token_hash".into(), s(hash.as_str()));
     }
-    if let Some(charge) = &p.charge_id {
-        item.insert("charge_id".into(), s(charge));
+    if let Some(intent) = &p.payment_intent {
+        item.insert("payment_intent".into(), s(intent));
     }
     item
 }
@@ -170,7 +171,7 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         buyer: parsed(item, "buyer", UserId::parse)?,
         buyer_screen_name: get_s(item, "buyer_screen_name")?.to_owned(),
         email: parsed(item, "email", EmailAddress::parse)?,
-        card: CardToken::new(get_s(item, "card")?),
+        card: saved_card(item)?,
         request_tweet: parsed(item, "request_tweet", TweetId::parse)?,
         reply_tweet: opt_s(item, "reply_tweet")
             .map(TweetId::parse)
@@ -180,7 +181,7 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         product_name: get_s(item, "product_name")?.to_owned(),
         price,
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
-        charge_id: opt_s(item, "charge_id").map(str::to_owned),
+        payment_intent: opt_s(item, "payment_intent").map(str::to_owned),
         notice: match item.contains_key("notice_sending") {
             true => Notice::Sending(Timestamp(get_n(item, "notice_sending")?)),
             false => Notice::Sent,
@@ -220,8 +221,16 @@ pub fn account_to_item(a: &LinkedAccount) -> Item {
         ("x_user_id".to_owned(), s(a.x_user_id.as_str())),
         ("screen_name".to_owned(), s(&a.screen_name)),
         ("email".to_owned(), s(a.email.as_str())),
-        ("card".to_owned(), s(a.card.expose())),
+        ("customer".to_owned(), s(&a.card.customer)),
+        ("payment_method".to_owned(), s(&a.card.payment_method)),
     ])
+}
+
+fn saved_card(item: &Item) -> Result<SavedCard, PortError> {
+    Ok(SavedCard::new(
+        get_s(item, "customer")?,
+        get_s(item, "payment_method")?,
+    ))
 }
 
 pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
@@ -229,7 +238,7 @@ pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
         x_user_id: parsed(item, "x_user_id", UserId::parse)?,
         screen_name: get_s(item, "screen_name")?.to_owned(),
         email: parsed(item, "email", EmailAddress::parse)?,
-        card: CardToken::new(get_s(item, "card")?),
+        card: saved_card(item)?,
     })
 }
 
@@ -274,7 +283,7 @@ mod tests {
                 x_user_id: UserId::parse("2").expect("id"),
                 screen_name: "ada".into(),
                 email: EmailAddress::parse("ada@example.com").expect("email"),
-                card: CardToken::new("tok_visa"),
+                card: SavedCard::new("cus_1", "pm_card_visa"),
             },
             "ada".into(),
             &product,
@@ -289,7 +298,7 @@ mod tests {
         assert_eq!(purchase_from_item(&purchase_to_item(&p)).expect("parse"), p);
         p.reply_tweet = Some(TweetId::parse("10").expect("id"));
         p.token_hash = Some(ConfirmationToken::generate().hash());
-        p.charge_id = Some("ch_1".into());
+        p.payment_intent = Some("pi_1".into());
         p.notice = Notice::Sent;
         p.state = State::Paid;
         p.deadline = None;

@@ -6,10 +6,10 @@
 //!
 //! | item | `pk` | holds | TTL |
 //! | --- | --- | --- | --- |
-//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and card token copied from their account), product, price, reply post, token hash, charge id, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
+//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price, reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
 //! | product | `PRODUCT#{folded hashtag}` | name, price, stock | none |
-//! | account | `ACCOUNT#{x user id}` | screen name, email, card token | none |
+//! | account | `ACCOUNT#{x user id}` | screen name, email, the processor's customer and payment method | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
 //! | open purchase | `OPEN#{x user id}#{folded hashtag}` | the purchase id of the buyer's latest purchase of the product (it blocks another while that one holds a unit) | 30 days |
 //!

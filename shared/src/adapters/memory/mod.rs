@@ -9,7 +9,7 @@ mod social;
 mod store;
 
 pub use mailer::Outbox;
-pub use payments::{CardProcessor, RecordedCharge};
+pub use payments::{CardProcessor, RecordedPayment};
 pub use post_queue::WaitingPosts;
 pub use social::{PostedTweet, XStandIn};
 pub use store::MemoryStore;

@@ -1,64 +1,121 @@
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::lock;
-use crate::domain::{CardToken, Money};
-use crate::ports::{ChargeOutcome, ChargeRequest, Payments, PortError, PortResult};
+use crate::domain::{Money, PurchaseId};
+use crate::ports::{PaymentRequest, PaymentStatus, Payments, PortError, PortResult};
 
-/// A charge as the card processor stand-in recorded it.
+/// A payment as the card processor stand-in keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedCharge {
-    pub idempotency_key: String,
+pub struct RecordedPayment {
+    pub id: String,
+    pub purchase: PurchaseId,
     pub amount: Money,
-    pub card: CardToken,
-    pub outcome: ChargeOutcome,
+    pub status: PaymentStatus,
 }
 
-/// A card processor stand-in: a card token containing `declined` is declined, one
-/// containing `unavailable` finds the processor down (an error; nothing is recorded),
-/// anything else is approved; a repeated idempotency key returns the first outcome
-/// without charging again.
+/// A card processor stand-in with Stripe's test payment methods: `pm_card_visa` (or any
+/// other) is charged; one whose id contains `chargeDeclined` is declined when charged,
+/// `authenticationRequired` makes the bank want the shopper, and `unavailable` finds the
+/// processor down (an error; nothing recorded). Every create makes a new payment, as on
+/// localstripe (and on Stripe once an idempotency key is pruned): one payment per
+/// purchase is hashbuy's to keep.
 #[derive(Debug, Default)]
 pub struct CardProcessor {
-    charges: Mutex<Vec<RecordedCharge>>,
-    by_key: Mutex<HashMap<String, usize>>,
+    payments: Mutex<Vec<(RecordedPayment, String)>>,
 }
 
 impl CardProcessor {
-    pub fn charges(&self) -> Vec<RecordedCharge> {
-        lock(&self.charges).clone()
+    pub fn payments(&self) -> Vec<RecordedPayment> {
+        lock(&self.payments)
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// The payments that took money: what the processor would pay out.
+    pub fn charges(&self) -> Vec<RecordedPayment> {
+        self.payments()
+            .into_iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .collect()
+    }
+
+    /// The shopper answers their bank on-session (Stripe.js, in a real deployment).
+    pub fn authenticate(&self, payment: &str, approved: bool) -> PortResult<PaymentStatus> {
+        self.update(payment, |status, _| match status {
+            PaymentStatus::NeedsAuthentication if approved => Ok(PaymentStatus::Succeeded),
+            PaymentStatus::NeedsAuthentication => Ok(PaymentStatus::Declined {
+                reason: "payment_intent_authentication_failure".into(),
+            }),
+            _ => Err(PortError::new("card processor", "nothing to authenticate")),
+        })
+    }
+
+    fn update(
+        &self,
+        payment: &str,
+        next: impl FnOnce(&PaymentStatus, &str) -> PortResult<PaymentStatus>,
+    ) -> PortResult<PaymentStatus> {
+        let mut payments = lock(&self.payments);
+        let Some((p, method)) = payments.iter_mut().find(|(p, _)| p.id == payment) else {
+            return Err(PortError::new("card processor", "no such payment"));
+        };
+        p.status = next(&p.status, method)?;
+        Ok(p.status.clone())
     }
 }
 
 #[async_trait]
 impl Payments for CardProcessor {
-    async fn charge(&self, request: &ChargeRequest) -> PortResult<ChargeOutcome> {
-        if request.card.expose().contains("unavailable") {
+    async fn create(&self, request: &PaymentRequest) -> PortResult<String> {
+        if request.card.payment_method.contains("unavailable") {
             return Err(PortError::new("card processor", "unavailable"));
         }
-        let mut by_key = lock(&self.by_key);
-        let mut charges = lock(&self.charges);
-        if let Some(&i) = by_key.get(&request.idempotency_key) {
-            return Ok(charges[i].outcome.clone());
-        }
-        let outcome = if request.card.expose().contains("declined") {
-            ChargeOutcome::Declined {
-                reason: "card_declined".into(),
-            }
-        } else {
-            ChargeOutcome::Approved {
-                charge_id: format!("ch_{}", charges.len() + 1),
-            }
-        };
-        by_key.insert(request.idempotency_key.clone(), charges.len());
-        charges.push(RecordedCharge {
-            idempotency_key: request.idempotency_key.clone(),
+        let mut payments = lock(&self.payments);
+        let id = format!("pi_{}", payments.len() + 1);
+        let payment = RecordedPayment {
+            id: id.clone(),
+            purchase: request.purchase.clone(),
             amount: request.amount,
-            card: request.card.clone(),
-            outcome: outcome.clone(),
-        });
-        Ok(outcome)
+            status: PaymentStatus::Unconfirmed,
+        };
+        payments.push((payment, request.card.payment_method.clone()));
+        Ok(id)
+    }
+
+    async fn confirm(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.update(payment, |status, method| match status {
+            PaymentStatus::Unconfirmed if method.contains("chargeDeclined") => {
+                Ok(PaymentStatus::Declined {
+                    reason: "card_declined".into(),
+                })
+            }
+            PaymentStatus::Unconfirmed if method.contains("authenticationRequired") => {
+                Ok(PaymentStatus::NeedsAuthentication)
+            }
+            PaymentStatus::Unconfirmed => Ok(PaymentStatus::Succeeded),
+            _ => Err(PortError::new(
+                "card processor",
+                "this payment cannot be confirmed now",
+            )),
+        })
+    }
+
+    async fn status(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.update(payment, |status, _| Ok(status.clone()))
+    }
+
+    async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.update(payment, |status, _| match status {
+            PaymentStatus::Unconfirmed | PaymentStatus::NeedsAuthentication => {
+                Ok(PaymentStatus::Canceled)
+            }
+            _ => Err(PortError::new(
+                "card processor",
+                "this payment cannot be cancelled now",
+            )),
+        })
     }
 }

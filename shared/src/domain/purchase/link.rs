@@ -6,7 +6,13 @@ use crate::domain::{ConfirmationToken, Timestamp};
 /// What a confirmation link leads to right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkStatus {
-    Open { deadline: Timestamp },
+    Open {
+        deadline: Timestamp,
+    },
+    /// Confirmed, and the bank wants the shopper to approve the payment by then.
+    Authenticate {
+        deadline: Timestamp,
+    },
     Expired,
     AlreadyConfirmed,
     Closed(State),
@@ -25,7 +31,13 @@ impl Purchase {
             (State::AwaitingEmailConfirmation, Some(deadline)) if deadline > now => {
                 LinkStatus::Open { deadline }
             }
-            (State::AwaitingEmailConfirmation | State::Expired, _) => LinkStatus::Expired,
+            (State::AwaitingAuthentication, Some(deadline)) if deadline > now => {
+                LinkStatus::Authenticate { deadline }
+            }
+            (
+                State::AwaitingEmailConfirmation | State::AwaitingAuthentication | State::Expired,
+                _,
+            ) => LinkStatus::Expired,
             (State::Confirmed | State::Paid | State::Shipped, _) => LinkStatus::AlreadyConfirmed,
             (other, _) => LinkStatus::Closed(other),
         }

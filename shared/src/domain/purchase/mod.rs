@@ -11,7 +11,7 @@ mod state;
 use std::time::Duration;
 
 use super::{
-    CardToken, EmailAddress, Hashtag, LinkedAccount, Money, Product, PurchaseId, Timestamp,
+    EmailAddress, Hashtag, LinkedAccount, Money, Product, PurchaseId, SavedCard, Timestamp,
     TokenHash, TweetId, UserId,
 };
 
@@ -34,7 +34,7 @@ pub struct Purchase {
     /// when they asked, so a purchase is mailed and charged as it was asked for and no
     /// later step reads the account again. `Debug` hides both.
     pub email: EmailAddress,
-    pub card: CardToken,
+    pub card: SavedCard,
     pub request_tweet: TweetId,
     /// The brand's reply asking for the retweet; a retweet of it confirms.
     pub reply_tweet: Option<TweetId>,
@@ -43,7 +43,9 @@ pub struct Purchase {
     /// The price when the shopper asked: what they are charged.
     pub price: Money,
     pub token_hash: Option<TokenHash>,
-    pub charge_id: Option<String>,
+    /// The processor's payment for this purchase, recorded before it is confirmed, so
+    /// that a retried charge confirms or reads that one and never creates another.
+    pub payment_intent: Option<String>,
     pub notice: Notice,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -109,7 +111,7 @@ impl Purchase {
             product_name: product.name.clone(),
             price: product.price,
             token_hash: None,
-            charge_id: None,
+            payment_intent: None,
             // The request's write claims the prompt.
             notice: Notice::Sending(now),
             created_at: now,
@@ -250,7 +252,9 @@ impl Purchase {
         match self.state {
             State::AwaitingEmailConfirmation if self.open(now) => {}
             State::AwaitingEmailConfirmation => return Err(Refusal::Expired),
-            State::Confirmed | State::Paid | State::Shipped => return Err(Refusal::AlreadyDone),
+            State::Confirmed | State::AwaitingAuthentication | State::Paid | State::Shipped => {
+                return Err(Refusal::AlreadyDone);
+            }
             other => return Err(Refusal::WrongState(other)),
         }
         Ok(self.change(now, StockEffect::None, |p| {
@@ -259,21 +263,73 @@ impl Purchase {
         }))
     }
 
-    pub fn pay(&self, charge_id: String, now: Timestamp) -> Result<Change, Refusal> {
+    /// Records the processor's payment created for this purchase, before confirming it.
+    pub fn record_payment(&self, intent: String, now: Timestamp) -> Result<Change, Refusal> {
         self.expect(State::Confirmed)?;
+        if self.payment_intent.is_some() {
+            return Err(Refusal::AlreadyDone);
+        }
         Ok(self.change(now, StockEffect::None, |p| {
+            p.payment_intent = Some(intent);
+        }))
+    }
+
+    /// The recorded payment succeeded (off-session, or after the shopper authenticated).
+    pub fn pay(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect_charging()?;
+        Ok(self.settling(now, StockEffect::None, |p| {
             p.state = State::Paid;
-            p.charge_id = Some(charge_id);
+            p.deadline = None;
         }))
     }
 
     /// The card was declined: the unit goes back on sale; claims telling the shopper.
     pub fn decline(&self, now: Timestamp) -> Result<Change, Refusal> {
-        self.expect(State::Confirmed)?;
-        Ok(self.change(now, StockEffect::Release, |p| {
+        self.expect_charging()?;
+        Ok(self.settling(now, StockEffect::Release, |p| {
             p.state = State::Declined;
+            p.deadline = None;
             p.notice = Notice::Sending(now);
         }))
+    }
+
+    /// The bank wants the shopper: they have the email window again to authenticate,
+    /// the unit held meanwhile; claims the email that links to the page where they do.
+    pub fn ask_authentication(&self, now: Timestamp, windows: Windows) -> Result<Change, Refusal> {
+        self.expect(State::Confirmed)?;
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::AwaitingAuthentication;
+            p.deadline = Some(now.plus(windows.email));
+            p.notice = Notice::Sending(now);
+        }))
+    }
+
+    /// The processor's answer is final whenever it comes: not bound to the window.
+    fn settling(
+        &self,
+        now: Timestamp,
+        stock: StockEffect,
+        edit: impl FnOnce(&mut Purchase),
+    ) -> Change {
+        let mut change = self.change(now, stock, edit);
+        change.deadline_after = None;
+        change
+    }
+
+    /// A payment may settle while confirmed, or while the bank waits for the shopper
+    /// (their authentication can land until the intent is cancelled, even after the
+    /// window: a charge the processor made is never dropped).
+    fn expect_charging(&self) -> Result<(), Refusal> {
+        match self.state {
+            State::Confirmed | State::AwaitingAuthentication if self.payment_intent.is_some() => {
+                Ok(())
+            }
+            State::Confirmed | State::AwaitingAuthentication => {
+                Err(Refusal::WrongState(self.state))
+            }
+            State::Paid | State::Shipped => Err(Refusal::AlreadyDone),
+            other => Err(Refusal::WrongState(other)),
+        }
     }
 
     /// Ships, and claims the receipt and the thank-you reply.
@@ -323,6 +379,15 @@ pub(super) mod tests {
         UserId::parse("100").expect("id")
     }
 
+    /// A confirmed purchase with its payment recorded.
+    fn recorded(confirmed: &Purchase) -> Purchase {
+        apply(
+            confirmed
+                .record_payment("pi_1".into(), confirmed.updated_at)
+                .expect("record"),
+        )
+    }
+
     fn link() -> TokenHash {
         ConfirmationToken::generate().hash()
     }
@@ -332,7 +397,7 @@ pub(super) mod tests {
             x_user_id: buyer(),
             screen_name: "ada".into(),
             email: EmailAddress::parse("ada@example.com").expect("email"),
-            card: CardToken::new("tok_visa"),
+            card: SavedCard::new("cus_test", "pm_card_visa"),
         }
     }
 
@@ -505,7 +570,10 @@ pub(super) mod tests {
             Notice::Sent,
             "a confirmed purchase owes nothing"
         );
-        let closing = [confirmed.decline(at(MIN + 3)), held.expire(at(30 * MIN))];
+        let closing = [
+            recorded(&confirmed).decline(at(MIN + 3)),
+            held.expire(at(30 * MIN)),
+        ];
         for change in closing {
             let after = change.expect("close").after;
             assert!(
@@ -515,7 +583,7 @@ pub(super) mod tests {
             );
         }
         let shipped = apply(
-            apply(confirmed.pay("ch_1".into(), at(MIN + 3)).expect("pay"))
+            apply(recorded(&confirmed).pay(at(MIN + 3)).expect("pay"))
                 .ship(at(MIN + 4))
                 .expect("ship"),
         );
@@ -590,12 +658,20 @@ pub(super) mod tests {
     #[test]
     fn payment_outcomes_follow_confirmation() {
         let confirmed = apply(awaiting_email().confirm(at(2 * MIN)).expect("confirm"));
-        let paid = apply(confirmed.pay("ch_1".into(), at(3 * MIN)).expect("pay"));
-        assert_eq!(paid.charge_id.as_deref(), Some("ch_1"));
         assert_eq!(
-            paid.pay("ch_2".into(), at(3 * MIN)),
-            Err(Refusal::WrongState(State::Paid))
+            confirmed.pay(at(3 * MIN)),
+            Err(Refusal::WrongState(State::Confirmed)),
+            "nothing is paid before its payment is recorded"
         );
+        let recorded = recorded(&confirmed);
+        assert_eq!(
+            recorded.record_payment("pi_2".into(), at(3 * MIN)),
+            Err(Refusal::AlreadyDone),
+            "one payment per purchase"
+        );
+        let paid = apply(recorded.pay(at(3 * MIN)).expect("pay"));
+        assert_eq!(paid.payment_intent.as_deref(), Some("pi_1"));
+        assert_eq!(paid.pay(at(3 * MIN)), Err(Refusal::AlreadyDone));
         let shipped = apply(paid.ship(at(4 * MIN)).expect("ship"));
         assert_eq!(shipped.state, State::Shipped);
         assert_eq!(
@@ -603,11 +679,11 @@ pub(super) mod tests {
             Err(Refusal::WrongState(State::Shipped))
         );
 
-        let declined = confirmed.decline(at(3 * MIN)).expect("decline");
+        let declined = recorded.decline(at(3 * MIN)).expect("decline");
         assert_eq!(declined.stock, StockEffect::Release);
         assert_eq!(declined.after.state, State::Declined);
         assert_eq!(
-            awaiting_email().pay("x".into(), at(1)),
+            awaiting_email().pay(at(1)),
             Err(Refusal::WrongState(State::AwaitingEmailConfirmation))
         );
     }
@@ -641,8 +717,40 @@ pub(super) mod tests {
             Some(at(4 * MIN)),
             "an unpaid confirmation is looked at after the page's grace"
         );
-        let paid = apply(confirmed.pay("ch_1".into(), at(3 * MIN)).expect("pay"));
+        let paid = apply(recorded(&confirmed).pay(at(3 * MIN)).expect("pay"));
         assert_eq!(paid.due_at(), None);
+    }
+
+    #[test]
+    fn a_bank_that_wants_the_shopper_holds_the_unit_for_one_more_window() {
+        let confirmed = recorded(&apply(
+            awaiting_email().confirm(at(2 * MIN)).expect("confirm"),
+        ));
+        let asked = apply(
+            confirmed
+                .ask_authentication(at(3 * MIN), Windows::default())
+                .expect("ask"),
+        );
+        assert_eq!(asked.state, State::AwaitingAuthentication);
+        assert!(asked.state.holds_stock());
+        assert_eq!(asked.due_at(), Some(at(18 * MIN)));
+        assert!(
+            matches!(asked.notice, Notice::Sending(_)),
+            "the email that links to the bank"
+        );
+        assert_eq!(
+            asked.confirm(at(4 * MIN)),
+            Err(Refusal::AlreadyDone),
+            "Confirm again changes nothing"
+        );
+        // Past the window it expires and releases the unit, unless the processor says paid:
+        // a charge that happened is never dropped.
+        let expired = asked.expire(at(18 * MIN)).expect("expire");
+        assert_eq!(expired.stock, StockEffect::Release);
+        let late = asked.pay(at(19 * MIN)).expect("paid late");
+        assert_eq!((late.after.state, late.deadline_after), (State::Paid, None));
+        let declined = asked.decline(at(5 * MIN)).expect("failed");
+        assert_eq!(declined.stock, StockEffect::Release);
     }
 
     #[test]
@@ -660,7 +768,20 @@ pub(super) mod tests {
             confirmed.link_status(at(99 * MIN)),
             LinkStatus::AlreadyConfirmed
         );
-        let declined = apply(confirmed.decline(at(3 * MIN)).expect("decline"));
+        let asked = apply(
+            recorded(&confirmed)
+                .ask_authentication(at(3 * MIN), Windows::default())
+                .expect("ask"),
+        );
+        assert_eq!(
+            asked.link_status(at(17 * MIN)),
+            LinkStatus::Authenticate {
+                deadline: at(18 * MIN)
+            },
+            "the same link leads to the bank's check"
+        );
+        assert_eq!(asked.link_status(at(18 * MIN)), LinkStatus::Expired);
+        let declined = apply(recorded(&confirmed).decline(at(3 * MIN)).expect("decline"));
         assert_eq!(
             declined.link_status(at(3 * MIN)),
             LinkStatus::Closed(State::Declined)
@@ -676,7 +797,11 @@ pub(super) mod tests {
         let pending: Vec<_> = State::ALL.into_iter().filter(State::is_pending).collect();
         assert_eq!(
             pending,
-            [State::AwaitingRetweet, State::AwaitingEmailConfirmation]
+            [
+                State::AwaitingRetweet,
+                State::AwaitingEmailConfirmation,
+                State::AwaitingAuthentication
+            ]
         );
     }
 }

@@ -27,6 +27,9 @@ pub enum State {
     AwaitingRetweet,
     AwaitingEmailConfirmation,
     Confirmed,
+    /// The card's bank wants the shopper to authenticate the charge (3-D Secure) before
+    /// the confirmation window ends; the unit stays held meanwhile.
+    AwaitingAuthentication,
     Paid,
     Shipped,
     Expired,
@@ -34,10 +37,11 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 7] = [
+    pub const ALL: [State; 8] = [
         State::AwaitingRetweet,
         State::AwaitingEmailConfirmation,
         State::Confirmed,
+        State::AwaitingAuthentication,
         State::Paid,
         State::Shipped,
         State::Expired,
@@ -49,6 +53,7 @@ impl State {
             State::AwaitingRetweet => "awaiting_retweet",
             State::AwaitingEmailConfirmation => "awaiting_email_confirmation",
             State::Confirmed => "confirmed",
+            State::AwaitingAuthentication => "awaiting_authentication",
             State::Paid => "paid",
             State::Shipped => "shipped",
             State::Expired => "expired",
@@ -60,7 +65,9 @@ impl State {
     pub fn is_pending(&self) -> bool {
         matches!(
             self,
-            State::AwaitingRetweet | State::AwaitingEmailConfirmation
+            State::AwaitingRetweet
+                | State::AwaitingEmailConfirmation
+                | State::AwaitingAuthentication
         )
     }
 
@@ -69,7 +76,10 @@ impl State {
     pub fn holds_stock(&self) -> bool {
         matches!(
             self,
-            State::AwaitingRetweet | State::AwaitingEmailConfirmation | State::Confirmed
+            State::AwaitingRetweet
+                | State::AwaitingEmailConfirmation
+                | State::Confirmed
+                | State::AwaitingAuthentication
         )
     }
 }

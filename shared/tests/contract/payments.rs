@@ -1,0 +1,245 @@
+//! The payments port: the Stripe adapter on localstripe (the stateful Stripe emulator
+//! `tests/run.sh` starts) and the in-memory processor keep the same promises, counted at
+//! the processor.
+
+use hashbuy::adapters::memory::CardProcessor;
+use hashbuy::adapters::stripe::{Dialect, StripeApi};
+use hashbuy::domain::{Currency, Money, PurchaseId, SavedCard, TweetId};
+use hashbuy::ports::{PaymentRequest, PaymentStatus, Payments};
+use hashbuy::settings::Secret;
+use serde_json::Value;
+
+use super::emulator::unique;
+
+pub const STRIPE_VAR: &str = "HASHBUY_TEST_STRIPE_ENDPOINT";
+
+/// The emulator's address; without it these tests fail and say how to run them.
+pub fn stripe_endpoint() -> String {
+    match std::env::var(STRIPE_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "{STRIPE_VAR} is not set: these tests need the Stripe emulator. Run them with \
+             `tests/run.sh`, which installs and starts localstripe, or start one yourself \
+             (`localstripe --port 8420 --from-scratch`) and set {STRIPE_VAR}=http://127.0.0.1:8420"
+        ),
+    }
+}
+
+fn request(card: &SavedCard) -> PaymentRequest {
+    let n = unique("p")
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31) + u64::from(b));
+    let tweet = TweetId::parse(&(n % 9_000_000_000 + 1_000_000_000).to_string()).expect("id");
+    PaymentRequest {
+        purchase: PurchaseId::for_request(&tweet),
+        amount: Money::price(1500, Currency::parse("USD").expect("c")).expect("p"),
+        card: card.clone(),
+    }
+}
+
+/// The cards each processor is tried with: charged, declined when charged, and one whose
+/// bank wants the shopper.
+struct Cards {
+    visa: SavedCard,
+    declined: SavedCard,
+    authentication: SavedCard,
+}
+
+/// How the shopper answers their bank on each processor.
+type Authenticate<'a> = &'a (dyn Fn(String, bool) -> futures::future::BoxFuture<'a, ()> + Sync);
+
+async fn keeps_the_payments_contract(
+    payments: &dyn Payments,
+    cards: &Cards,
+    authenticate: Authenticate<'_>,
+) {
+    // Created, nothing charged until confirmed; confirmed once.
+    let paid = payments
+        .create(&request(&cards.visa))
+        .await
+        .expect("create");
+    assert_eq!(
+        payments.status(&paid).await.expect("status"),
+        PaymentStatus::Unconfirmed
+    );
+    assert_eq!(
+        payments.confirm(&paid).await.expect("confirm"),
+        PaymentStatus::Succeeded
+    );
+    assert_eq!(
+        payments.status(&paid).await.expect("status"),
+        PaymentStatus::Succeeded
+    );
+    assert!(
+        payments.confirm(&paid).await.is_err(),
+        "a succeeded payment is not confirmed twice"
+    );
+    assert!(payments.cancel(&paid).await.is_err(), "nor cancelled");
+
+    // A decline is an answer, with the processor's reason.
+    let declined = payments
+        .create(&request(&cards.declined))
+        .await
+        .expect("create");
+    let status = payments.confirm(&declined).await.expect("confirm");
+    assert_eq!(
+        status,
+        PaymentStatus::Declined {
+            reason: "card_declined".into()
+        }
+    );
+    assert_eq!(payments.status(&declined).await.expect("status"), status);
+
+    // The bank wants the shopper: nothing charged until they answer; cancelled after the
+    // window, it never will be.
+    let waiting = payments
+        .create(&request(&cards.authentication))
+        .await
+        .expect("create");
+    let status = payments.confirm(&waiting).await.expect("confirm");
+    assert_eq!(status, PaymentStatus::NeedsAuthentication);
+    assert_eq!(payments.status(&waiting).await.expect("status"), status);
+    assert_eq!(
+        payments.cancel(&waiting).await.expect("cancel"),
+        PaymentStatus::Canceled
+    );
+    assert_eq!(
+        payments.status(&waiting).await.expect("status"),
+        PaymentStatus::Canceled
+    );
+
+    let approved = payments
+        .create(&request(&cards.authentication))
+        .await
+        .expect("create");
+    assert_eq!(
+        payments.confirm(&approved).await.expect("confirm"),
+        PaymentStatus::NeedsAuthentication
+    );
+    authenticate(approved.clone(), true).await;
+    assert_eq!(
+        payments.status(&approved).await.expect("status"),
+        PaymentStatus::Succeeded
+    );
+
+    let refused = payments
+        .create(&request(&cards.authentication))
+        .await
+        .expect("create");
+    assert_eq!(
+        payments.confirm(&refused).await.expect("confirm"),
+        PaymentStatus::NeedsAuthentication
+    );
+    authenticate(refused.clone(), false).await;
+    assert!(
+        matches!(
+            payments.status(&refused).await.expect("status"),
+            PaymentStatus::Declined { .. }
+        ),
+        "a failed authentication is a decline"
+    );
+
+    assert!(payments.status("pi_nosuchpayment").await.is_err());
+    assert!(
+        payments.status("pi_../../v1/charges").await.is_err(),
+        "ids are checked before use"
+    );
+}
+
+#[tokio::test]
+async fn the_in_memory_processor_keeps_the_payments_contract() {
+    let processor = CardProcessor::default();
+    let cards = Cards {
+        visa: SavedCard::new("cus_1", "pm_card_visa"),
+        declined: SavedCard::new("cus_1", "pm_card_chargeDeclined"),
+        authentication: SavedCard::new("cus_1", "pm_card_authenticationRequired"),
+    };
+    let authenticate = |id: String, approved: bool| -> futures::future::BoxFuture<'_, ()> {
+        let processor = &processor;
+        Box::pin(async move {
+            processor.authenticate(&id, approved).expect("authenticate");
+        })
+    };
+    keeps_the_payments_contract(&processor, &cards, &authenticate).await;
+    assert_eq!(
+        processor.charges().len(),
+        2,
+        "the visa and the approved one"
+    );
+}
+
+pub fn localstripe() -> StripeApi {
+    let key = Secret::new("sk_test_hashbuy");
+    StripeApi::new(
+        reqwest::Client::new(),
+        &stripe_endpoint(),
+        key,
+        Dialect::Localstripe,
+    )
+}
+
+/// The shopper answers their bank on localstripe, as its Stripe.js stand-in does.
+pub async fn authenticate_on_localstripe(payment: &str, approved: bool) {
+    let http = reqwest::Client::new();
+    let base = stripe_endpoint();
+    let intent: Value = http
+        .get(format!("{base}/v1/payment_intents/{payment}"))
+        .bearer_auth("sk_test_hashbuy")
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("json");
+    let secret = intent["client_secret"]
+        .as_str()
+        .expect("client secret")
+        .to_owned();
+    let success = if approved { "true" } else { "false" };
+    let form = [
+        ("key", "pk_test_hashbuy"),
+        ("client_secret", secret.as_str()),
+        ("success", success),
+    ];
+    let answer = http
+        .post(format!("{base}/v1/payment_intents/{payment}/_authenticate"))
+        .form(&form)
+        .send()
+        .await
+        .expect("authenticate");
+    assert!(answer.status().is_success(), "{}", answer.status());
+}
+
+#[tokio::test]
+async fn the_stripe_adapter_keeps_the_payments_contract_on_localstripe() {
+    let api = localstripe();
+    let cards = Cards {
+        visa: api.save_test_card("4242424242424242").await.expect("save"),
+        declined: api.save_test_card("4000000000000341").await.expect("save"),
+        authentication: api.save_test_card("4000002500003155").await.expect("save"),
+    };
+    let authenticate = |id: String, approved: bool| -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(async move { authenticate_on_localstripe(&id, approved).await })
+    };
+    keeps_the_payments_contract(&api, &cards, &authenticate).await;
+}
+
+#[tokio::test]
+async fn cards_the_bank_refuses_are_refused_when_saved_and_bad_keys_are_errors() {
+    let api = localstripe();
+    for number in ["4000000000000002", "4000000000009995"] {
+        let refused = api.save_test_card(number).await;
+        assert!(refused.is_err(), "{number} was saved");
+    }
+    let wrong = StripeApi::new(
+        reqwest::Client::new(),
+        &stripe_endpoint(),
+        Secret::new("nope"),
+        Dialect::Localstripe,
+    );
+    let card = SavedCard::new("cus_x", "pm_card_visa");
+    assert!(
+        wrong.create(&request(&card)).await.is_err(),
+        "an auth failure is an error, not a decline"
+    );
+}
