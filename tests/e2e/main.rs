@@ -162,9 +162,23 @@ async fn two_confirmations_charge_once(stack: Stack) {
     let (status, _) = stack.client.page(Method::POST, &link).await.expect("third");
     assert_eq!(status, 200);
     stack.settle().await;
+    // Racing presses may each create a payment; only the one recorded on the purchase is
+    // confirmed, the other cancelled unused.
+    let payments = stack.json("/_local/charges").await;
+    let statuses: Vec<_> = payments
+        .as_array()
+        .expect("payments")
+        .iter()
+        .map(|p| p["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(
-        stack.json("/_local/charges").await.as_array().map(Vec::len),
-        Some(1)
+        statuses.iter().filter(|s| *s == "succeeded").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| s == "succeeded" || s == "canceled"),
+        "{statuses:?}"
     );
     assert_eq!(stack.states().await, ["shipped"]);
     assert_eq!(
