@@ -88,6 +88,14 @@ struct StackArgs {
         hide_env_values = true
     )]
     x_consumer_secret: String,
+    /// The secret the card processor signs /payments/webhook deliveries with.
+    #[arg(
+        long,
+        env = "CARD_WEBHOOK_SECRET",
+        default_value = DEFAULT_CARD_WEBHOOK_SECRET,
+        hide_env_values = true
+    )]
+    card_webhook_secret: String,
     /// The brand account's access token.
     #[arg(long, env = "X_ACCESS_TOKEN", default_value = "local-access-token")]
     x_access_token: String,
@@ -156,6 +164,7 @@ struct StackArgs {
 const DEFAULT_CONSUMER_SECRET: &str = "local-consumer-secret";
 const DEFAULT_ACCESS_TOKEN_SECRET: &str = "local-access-token-secret";
 const DEFAULT_BEARER_TOKEN: &str = "local-bearer-token";
+const DEFAULT_CARD_WEBHOOK_SECRET: &str = "whsec_local";
 
 impl StackArgs {
     /// Refuses to serve beyond this machine unless asked to, and then only with secrets
@@ -186,6 +195,11 @@ impl StackArgs {
                 &self.x_bearer_token,
                 DEFAULT_BEARER_TOKEN,
                 "--x-bearer-token",
+            ),
+            (
+                &self.card_webhook_secret,
+                DEFAULT_CARD_WEBHOOK_SECRET,
+                "--card-webhook-secret",
             ),
         ];
         match defaults
@@ -236,6 +250,7 @@ impl StackArgs {
                 bearer_token: Secret::new(self.x_bearer_token.clone()),
             },
             x_api_base: self.x_api_base.clone(),
+            card_webhook_secret: Secret::new(self.card_webhook_secret.clone()),
             settings: self.settings(user_id),
             aws_endpoint: self.aws_endpoint.clone(),
             x_post_limits: PostLimits(vec![

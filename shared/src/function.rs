@@ -24,6 +24,7 @@ pub enum Function {
     ConfirmRetweet,
     ConfirmPage,
     ChargeCard,
+    PaymentsWebhook,
     FulfilOrder,
     PostToX,
     ExpirePurchases,
@@ -32,12 +33,13 @@ pub enum Function {
 
 impl Function {
     /// Every function, in the order a purchase meets them.
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::XWebhook,
         Function::RequestPurchase,
         Function::ConfirmRetweet,
         Function::ConfirmPage,
         Function::ChargeCard,
+        Function::PaymentsWebhook,
         Function::FulfilOrder,
         Function::PostToX,
         Function::ExpirePurchases,
@@ -52,6 +54,7 @@ impl Function {
             Function::ConfirmRetweet => "confirm-retweet",
             Function::ConfirmPage => "confirm-page",
             Function::ChargeCard => "charge-card",
+            Function::PaymentsWebhook => "payments-webhook",
             Function::FulfilOrder => "fulfil-order",
             Function::PostToX => "post-to-x",
             Function::ExpirePurchases => "expire-purchases",
@@ -65,7 +68,7 @@ impl Function {
 
     pub const fn trigger(self) -> Trigger {
         match self {
-            Function::XWebhook | Function::ConfirmPage => Trigger::Http,
+            Function::XWebhook | Function::ConfirmPage | Function::PaymentsWebhook => Trigger::Http,
             Function::RequestPurchase
             | Function::ConfirmRetweet
             | Function::ChargeCard

@@ -279,6 +279,99 @@ async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: Stack) {
     assert_eq!(stack.states().await, ["awaiting_retweet"]);
 }
 
+/// The bank wants the shopper: the page and an email say so, the unit stays held, nothing
+/// is charged; once they approve, the processor's signed event settles it, once. Forged
+/// and replayed-late events are refused.
+async fn the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it(stack: Stack) {
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed("pm_card_authenticationRequired").await;
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
+    assert_eq!(status, 200);
+    assert!(page.contains("Your bank wants you to approve"), "{page}");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["awaiting_authentication"]);
+    assert_eq!(stack.stock().await, 9, "the unit stays held");
+    let subjects = stack.email_subjects().await;
+    assert_eq!(
+        subjects.iter().filter(|s| s.contains("bank")).count(),
+        1,
+        "{subjects:?}"
+    );
+    let payments = stack.json("/_local/charges").await;
+    assert_eq!(payments[0]["status"], "needs_authentication");
+    let payment = payments[0]["payment_intent"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let purchase = payments[0]["purchase_id"].as_str().expect("id").to_owned();
+
+    let (status, _) = stack
+        .client
+        .post_json(
+            &format!("/_local/payments/{payment}/authenticate"),
+            &json!({"approved": true}),
+        )
+        .await
+        .expect("approve");
+    assert_eq!(status, 200);
+    let body = json!({"id": "evt_e2e_1", "type": "payment_intent.succeeded", "data": {"object": {"id": payment, "object": "payment_intent", "metadata": {"purchase_id": purchase}}}}).to_string();
+    let now = hashbuy::domain::Timestamp(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("time")
+                .as_secs(),
+        )
+        .expect("secs"),
+    );
+    let deliver = |signature: String| {
+        let body = body.clone();
+        let url = stack.client.url("/payments/webhook");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("Stripe-Signature", signature)
+                .body(body)
+                .send()
+                .await
+                .expect("deliver");
+            response.status().as_u16()
+        }
+    };
+    let secret = |s: &str| {
+        hashbuy::adapters::stripe_webhook::EndpointSecret::new(hashbuy::settings::Secret::new(s))
+    };
+    let forged = secret("whsec_guess").sign(body.as_bytes(), now);
+    assert_eq!(deliver(forged).await, 401);
+    let stale = secret("whsec_local").sign(
+        body.as_bytes(),
+        hashbuy::domain::Timestamp(now.seconds() - 600),
+    );
+    assert_eq!(deliver(stale).await, 401);
+    assert_eq!(
+        stack.states().await,
+        ["awaiting_authentication"],
+        "refused: nothing changed"
+    );
+    let signed = secret("whsec_local").sign(body.as_bytes(), now);
+    assert_eq!(deliver(signed.clone()).await, 200);
+    assert_eq!(deliver(signed).await, 200, "a duplicate is acknowledged");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["shipped"]);
+    let payments = stack.json("/_local/charges").await;
+    assert_eq!(payments.as_array().map(Vec::len), Some(1));
+    assert_eq!(payments[0]["status"], "succeeded");
+    let receipts = stack.email_subjects().await;
+    assert_eq!(
+        receipts.iter().filter(|s| s.starts_with("Receipt")).count(),
+        1
+    );
+}
+
 async fn a_declined_card_ends_declined_with_the_unit_released(stack: Stack) {
     stack.seed(10).await;
     let Emailed { request, link, .. } = stack.emailed("pm_card_chargeDeclined").await;
@@ -482,6 +575,7 @@ scenarios!(
     bad_or_missing_signatures_are_401_and_change_nothing,
     malformed_json_is_400_and_the_stack_keeps_serving,
     a_declined_card_ends_declined_with_the_unit_released,
+    the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it,
     shoppers_racing_for_fewer_units_get_exactly_that_many_charges,
     the_simulator_in_v2_format_drives_the_same_story,
 );

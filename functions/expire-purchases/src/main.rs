@@ -1,4 +1,5 @@
-//! On a schedule: expire overdue purchases, release their units, tell the shoppers.
+//! On a schedule: expire overdue purchases, release their units, tell the shoppers; a
+//! payment whose bank waited in vain for the shopper is cancelled at the processor first.
 
 use hashbuy::lambda::run_event_step;
 use hashbuy::startup::Needs;
@@ -8,6 +9,7 @@ use hashbuy::steps::{StepError, expire_purchases};
 async fn main() -> Result<(), lambda_runtime::Error> {
     let needs = Needs {
         x_replies: true,
+        card_processor: true,
         ..Needs::default()
     };
     run_event_step(needs, |app, _schedule: serde_json::Value| async move {

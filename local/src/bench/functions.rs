@@ -6,11 +6,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::domain::{
-    ConfirmationRetweeted, Event, PaymentSucceeded, Priority, PurchaseConfirmed, PurchaseId,
-    PurchaseRequested, QueuedPost, Timestamp, TweetId, UserId,
+    Clock, ConfirmationRetweeted, Event, PaymentSucceeded, Priority, PurchaseConfirmed, PurchaseId,
+    PurchaseRequested, QueuedPost, SystemClock, Timestamp, TweetId, UserId,
 };
 use hashbuy::function::Function;
+use hashbuy::settings::Secret;
+use hashbuy::steps::payments_webhook::PATH;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -79,6 +82,23 @@ fn sqs(post: &QueuedPost) -> Option<Value> {
     }]}))
 }
 
+/// The card secret's webhook signing secret in the bench's environment.
+pub const WEBHOOK_SECRET: &str = "whsec_bench";
+
+/// A processor's event, signed now, about a payment of a purchase nobody made.
+fn payment_event(purchase: &PurchaseId, n: u64) -> Value {
+    let body = json!({"id": format!("evt_bench_{n}"), "type": "payment_intent.succeeded",
+        "data": {"object": {"id": format!("pi_bench_{n}"), "object": "payment_intent",
+        "metadata": {"purchase_id": purchase.as_str()}}}})
+    .to_string();
+    let secret = EndpointSecret::new(Secret::new(WEBHOOK_SECRET));
+    let signature = secret.sign(body.as_bytes(), SystemClock.now());
+    let mut event = http_api_event("POST", PATH, PATH, "");
+    event["headers"][HEADER] = Value::String(signature);
+    event["body"] = Value::String(body);
+    event
+}
+
 fn ids(n: u64) -> Option<(TweetId, PurchaseId, UserId)> {
     let tweet = TweetId::parse(&(1_870_000_000_000_000_000 + n).to_string()).ok()?;
     let purchase = PurchaseId::for_request(&tweet);
@@ -103,6 +123,7 @@ pub fn event(function: Function, n: u64) -> Option<Value> {
             let path = format!("/confirm/pur_1.{}", "A".repeat(43));
             return Some(http_api_event("GET", "/confirm/{token}", &path, ""));
         }
+        Function::PaymentsWebhook => return Some(payment_event(&purchase_id, n)),
         Function::ExpirePurchases | Function::SyncStreamRules => return Some(schedule()),
         Function::RequestPurchase => Event::PurchaseRequested(PurchaseRequested {
             purchase_id,

@@ -210,7 +210,7 @@ async fn measure_functions(
         .secret("x", &keys)
         .await
         .map_err(|e| e.to_string())?;
-    let card_key = json!({"secret_key": "sk_bench"});
+    let card_key = json!({"secret_key": "sk_bench", "webhook_secret": functions::WEBHOOK_SECRET});
     let card_secret_id = (resources.secret("card", &card_key).await).map_err(|e| e.to_string())?;
     let env = functions::Environment {
         endpoint,

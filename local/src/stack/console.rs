@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,6 +32,7 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/tweets", get(tweets))
         .route("/emails", get(emails))
         .route("/charges", get(charges))
+        .route("/payments/{id}/authenticate", post(authenticate))
         .route("/purchases", get(purchases))
         .route("/clock", post(advance_clock))
         .route("/metrics", get(metrics))
@@ -240,6 +241,24 @@ async fn charges(State(local): LocalState) -> Json<Value> {
             })
             .collect(),
     )
+}
+
+#[derive(Deserialize)]
+struct Authentication {
+    approved: bool,
+}
+
+/// The shopper answers their bank for a payment, as Stripe.js does in a real deployment.
+async fn authenticate(
+    State(local): LocalState,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ConsoleError> {
+    let answer: Authentication = parse(&body)?;
+    let status = (local.mem.cards.authenticate(&id, answer.approved)).map_err(bad_request)?;
+    Ok(Json(
+        json!({"payment_intent": id, "status": status.as_str()}),
+    ))
 }
 
 async fn purchases(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {

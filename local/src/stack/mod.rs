@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
 use hashbuy::adapters::memory::InMemory;
+use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::App;
 use hashbuy::domain::{Clock, ManualClock, SystemClock};
 use hashbuy::function::Function;
-use hashbuy::settings::{Brand, Settings};
+use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::startup::{self, Backend, Outside};
-use hashbuy::steps::{confirm_page, webhook};
+use hashbuy::steps::{confirm_page, payments_webhook, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
@@ -50,6 +51,8 @@ pub struct Config {
     pub x_keys: XKeys,
     /// Where the X adapters send requests; `None` is this stack's own X API.
     pub x_api_base: Option<String>,
+    /// What the card processor signs `/payments/webhook` deliveries with.
+    pub card_webhook_secret: Secret,
     /// The steps' settings, the same type a Lambda reads from its environment; their
     /// `base_url` is set to the address the stack binds.
     pub settings: Settings,
@@ -71,6 +74,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             x_keys,
             x_api_base: None,
+            card_webhook_secret: Secret::new("whsec_local"),
             settings: Settings::new(brand, ""),
             aws_endpoint: None,
             x_post_limits: PostLimits::default(),
@@ -212,6 +216,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         mem,
         x_api: x_api.clone(),
         key: WebhookKey::new(config.x_keys.credentials.consumer_secret),
+        payments_secret: EndpointSecret::new(config.card_webhook_secret),
         bus: stats,
         expiry: tokio::sync::Mutex::new(()),
         posting: tokio::sync::Mutex::new(()),
@@ -226,6 +231,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let routes = Router::new()
         .route("/webhook", any(x_webhook))
         .route("/confirm/{token}", any(confirmation_page))
+        .route(payments_webhook::PATH, any(payments_deliveries))
         .nest("/_local", console::routes())
         .with_state(local.clone())
         .merge(x_api::routes(x_api));
@@ -256,6 +262,18 @@ async fn x_webhook(State(local): LocalState, request: Request) -> Response {
     metering::invocation(Function::XWebhook, async {
         match buffered(request, webhook::MAX_BODY_BYTES).await {
             Ok(request) => plain(webhook::handle(&local.app, &local.key, request).await),
+            Err(response) => response,
+        }
+    })
+    .await
+}
+
+async fn payments_deliveries(State(local): LocalState, request: Request) -> Response {
+    metering::invocation(Function::PaymentsWebhook, async {
+        match buffered(request, webhook::MAX_BODY_BYTES).await {
+            Ok(request) => {
+                plain(payments_webhook::handle(&local.app, &local.payments_secret, request).await)
+            }
             Err(response) => response,
         }
     })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use hashbuy::adapters::memory::InMemory;
+use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::app::App;
 use hashbuy::x::signature::WebhookKey;
 
@@ -21,6 +22,7 @@ pub struct Local {
     pub x_api: Arc<XServer>,
     pub views: Box<dyn Views>,
     pub key: WebhookKey,
+    pub payments_secret: EndpointSecret,
     pub bus: Arc<BusStats>,
     /// Held by each run of the expiry step (see `schedule`).
     pub expiry: tokio::sync::Mutex<()>,

@@ -22,6 +22,7 @@ use crate::adapters::memory::InMemory;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsPostQueue;
 use crate::adapters::stripe::StripeApi;
+use crate::adapters::stripe_webhook::EndpointSecret;
 use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::adapters::{aws, https};
 use crate::app::{App, Ports, Store};
@@ -122,6 +123,8 @@ pub struct Needs {
     pub x_stream_rules: bool,
     /// Charges cards (needs the processor's secret key).
     pub card_processor: bool,
+    /// Verifies the processor's webhook signatures (needs the endpoint's secret).
+    pub payments_webhook: bool,
     /// Writes links to hashbuy's pages into messages (needs `PUBLIC_BASE_URL`). The
     /// functions behind the HTTP API do not, which keeps the template free of a cycle.
     pub links: bool,
@@ -132,6 +135,7 @@ pub struct Needs {
 pub struct Started {
     pub app: App,
     webhook_key: Option<Arc<OnFirstUse<WebhookKey>>>,
+    payments_webhook_secret: Option<Arc<OnFirstUse<EndpointSecret>>>,
 }
 
 impl Started {
@@ -140,6 +144,12 @@ impl Started {
     /// read (logged): never an empty key.
     pub async fn webhook_key(&self) -> Option<Arc<WebhookKey>> {
         self.webhook_key.as_ref()?.get().await.ok()
+    }
+
+    /// The secret the card processor signs webhook deliveries with, as
+    /// [`Self::webhook_key`]: `None` rather than an empty secret.
+    pub async fn payments_webhook_secret(&self) -> Option<Arc<EndpointSecret>> {
+        self.payments_webhook_secret.as_ref()?.get().await.ok()
     }
 }
 
@@ -222,17 +232,26 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
             },
         ));
     }
-    if let (Some(id), Some(base)) = (config.card_secret_id, config.card_processor_base_url) {
-        let (secrets, http, dialect) =
-            (secrets.clone(), http.clone(), config.card_processor_dialect);
+    let card_secret = config.card_secret_id.clone().map(|id| {
+        let secrets = secrets.clone();
+        Arc::new(OnFirstUse::new("card processor secret", move || {
+            let (secrets, id) = (secrets.clone(), id.clone());
+            async move {
+                secrets::fetch::<CardSecret>(&secrets, &id)
+                    .await
+                    .map(Arc::new)
+            }
+        }))
+    });
+    if let (Some(card), Some(base)) = (&card_secret, config.card_processor_base_url) {
+        let (card, http, dialect) = (card.clone(), http.clone(), config.card_processor_dialect);
         outside.payments = Arc::new(OnFirstUse::<dyn Payments>::new(
             "the card processor",
             move || {
-                let (secrets, id, http, base) =
-                    (secrets.clone(), id.clone(), http.clone(), base.clone());
+                let (card, http, base) = (card.clone(), http.clone(), base.clone());
                 async move {
-                    let card = secrets::fetch::<CardSecret>(&secrets, &id).await?;
-                    let key = Secret::new(card.secret_key);
+                    let card = card.get().await.map_err(StartupError::from)?;
+                    let key = Secret::new(card.secret_key.clone());
                     let api = StripeApi::new(http, &base, key, dialect);
                     Ok(Arc::new(api) as Arc<dyn Payments>)
                 }
@@ -250,10 +269,26 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
             }
         }))
     });
+    let payments_webhook_secret = card_secret.filter(|_| needs.payments_webhook).map(|card| {
+        Arc::new(OnFirstUse::new("payments webhook secret", move || {
+            let card = card.clone();
+            async move {
+                let card = card.get().await.map_err(StartupError::from)?;
+                match card.webhook_secret.as_str() {
+                    "" => Err(StartupError::Invalid {
+                        name: "the card secret's webhook_secret",
+                        reason: "missing or empty".into(),
+                    }),
+                    secret => Ok(Arc::new(EndpointSecret::new(Secret::new(secret)))),
+                }
+            }
+        }))
+    });
     let backend = Backend::Aws(AwsServices::new(&sdk, config.names));
     Ok(Started {
         app: app(backend, outside, config.settings),
         webhook_key,
+        payments_webhook_secret,
     })
 }
 

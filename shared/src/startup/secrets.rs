@@ -19,9 +19,13 @@ pub(super) struct XSecret {
     pub bearer_token: String,
 }
 
+/// The card processor's secret: the API key, and the signing secret of the webhook
+/// endpoint registered at the processor (needed only by the function behind it).
 #[derive(Deserialize)]
 pub(super) struct CardSecret {
     pub secret_key: String,
+    #[serde(default)]
+    pub webhook_secret: String,
 }
 
 /// The secret `id`, parsed as a `T`.
