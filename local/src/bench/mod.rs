@@ -393,11 +393,15 @@ mod tests {
 
     #[test]
     fn counts_are_held_to_the_budget_and_to_the_baseline() {
-        assert!(check(&report(10, None)).is_empty());
-        assert!(check(&report(10, Some(10))).is_empty());
+        let budget = budget::DYNAMODB_REQUESTS_PER_PURCHASE;
+        assert!(check(&report(budget, None)).is_empty());
+        assert!(check(&report(budget, Some(budget))).is_empty());
         assert_eq!(
-            check(&report(11, Some(12))),
-            ["11 DynamoDB requests per purchase > 10"]
+            check(&report(budget + 1, Some(budget + 2))),
+            [format!(
+                "{} DynamoDB requests per purchase > {budget}",
+                budget + 1
+            )]
         );
         assert_eq!(
             check(&report(9, Some(8))),
