@@ -1,5 +1,6 @@
 //! `hashbuy-local`: run the whole of hashbuy on this machine.
 
+use hashbuy::adapters::stripe::Dialect;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -88,6 +89,22 @@ struct StackArgs {
         hide_env_values = true
     )]
     x_consumer_secret: String,
+    /// Charge through Stripe's API at this address (Stripe's test mode, or localstripe)
+    /// instead of the in-memory processor.
+    #[arg(long)]
+    card_processor_base: Option<String>,
+    /// The processor's secret key (test mode).
+    #[arg(
+        long,
+        env = "CARD_PROCESSOR_KEY",
+        default_value = "sk_test_local",
+        hide_env_values = true
+    )]
+    card_processor_key: String,
+    /// `stripe`, or `localstripe` (which refuses `off_session` on a confirm, and is told
+    /// where to send its events: this stack's /payments/webhook).
+    #[arg(long, default_value = "stripe")]
+    card_processor_dialect: String,
     /// The secret the card processor signs /payments/webhook deliveries with.
     #[arg(
         long,
@@ -251,6 +268,16 @@ impl StackArgs {
             },
             x_api_base: self.x_api_base.clone(),
             card_webhook_secret: Secret::new(self.card_webhook_secret.clone()),
+            card_processor: match &self.card_processor_base {
+                None => None,
+                Some(base_url) => Some(stack::CardProcessor {
+                    base_url: base_url.clone(),
+                    key: Secret::new(self.card_processor_key.clone()),
+                    dialect: Dialect::parse(&self.card_processor_dialect).ok_or_else(|| {
+                        "--card-processor-dialect: expected stripe or localstripe".to_owned()
+                    })?,
+                }),
+            },
             settings: self.settings(user_id),
             aws_endpoint: self.aws_endpoint.clone(),
             x_post_limits: PostLimits(vec![

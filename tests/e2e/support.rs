@@ -25,6 +25,16 @@ fn emulator_endpoint() -> String {
 }
 pub const SECRET: &str = "e2e-consumer-secret";
 
+/// The Stripe emulator `tests/run.sh` started; these tests fail, rather than skip, without it.
+pub fn stripe_endpoint() -> String {
+    match std::env::var("HASHBUY_TEST_STRIPE_ENDPOINT") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "HASHBUY_TEST_STRIPE_ENDPOINT is not set: run the tests with tests/run.sh, which starts localstripe"
+        ),
+    }
+}
+
 /// A shopper who posted the purchase hashtag and retweeted the brand's prompt.
 pub struct Emailed {
     pub request: hashbuy_local::simulators::shopper::Delivered,
@@ -143,12 +153,19 @@ impl Stack {
         assert_eq!(status, 201);
     }
 
+    /// A linked shopper; `card` is a payment method of the in-memory processor, or a test
+    /// card's number for a stack charging through localstripe.
     pub async fn shopper(&self, n: u64, card: &str) -> XUser {
         let user = XUser {
             id: (3_000_000 + n).to_string(),
             screen_name: format!("shopper{n}"),
         };
-        let account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com"), "payment_method": card});
+        let mut account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com")});
+        let field = match card.bytes().all(|b| b.is_ascii_digit()) {
+            true => "card_number",
+            false => "payment_method",
+        };
+        account[field] = json!(card);
         let (status, _) = self
             .client
             .post_json("/_local/accounts", &account)

@@ -164,7 +164,12 @@ struct NewAccount {
     /// The processor's customer; the in-memory processor needs none.
     #[serde(default)]
     customer: Option<String>,
-    payment_method: String,
+    #[serde(default)]
+    payment_method: Option<String>,
+    /// A test card's number, saved at the processor the stack charges through (which
+    /// creates the customer and the payment method), as a shopper's sign-up would.
+    #[serde(default)]
+    card_number: Option<String>,
 }
 
 async fn add_account(
@@ -174,17 +179,31 @@ async fn add_account(
     let new: NewAccount = parse(&body)?;
     let x_user_id = UserId::parse(&new.x_user_id).map_err(bad_request)?;
     let email = EmailAddress::parse(&new.email).map_err(bad_request)?;
-    if new.payment_method.trim().is_empty() {
-        return Err(bad_request("a saved payment method is needed"));
-    }
-    let customer = new
-        .customer
-        .unwrap_or_else(|| format!("cus_local_{x_user_id}"));
+    let card = match (new.card_number, new.payment_method) {
+        (Some(number), _) => {
+            let Some(processor) = &local.processor else {
+                return Err(bad_request(
+                    "card_number needs a card processor (--card-processor-base)",
+                ));
+            };
+            processor
+                .save_test_card(&number)
+                .await
+                .map_err(bad_request)?
+        }
+        (None, Some(method)) if !method.trim().is_empty() => {
+            let customer = new
+                .customer
+                .unwrap_or_else(|| format!("cus_local_{x_user_id}"));
+            SavedCard::new(customer, method)
+        }
+        (None, _) => return Err(bad_request("a payment_method or a card_number is needed")),
+    };
     let account = LinkedAccount {
         x_user_id,
         screen_name: new.screen_name,
         email,
-        card: SavedCard::new(customer, new.payment_method),
+        card,
     };
     local
         .app
@@ -225,22 +244,24 @@ async fn emails(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
     ))
 }
 
-async fn charges(State(local): LocalState) -> Json<Value> {
-    let charges = local.mem.cards.payments();
-    Json(
-        charges
-            .iter()
-            .map(|c| {
-                json!({
-                    "purchase_id": c.purchase,
-                    "payment_intent": c.id,
-                    "amount_cents": c.amount.minor,
-                    "currency": c.amount.currency.as_str(),
-                    "status": c.status.as_str(),
-                })
-            })
-            .collect(),
-    )
+/// Each purchase's recorded payment, as the processor has it now.
+async fn charges(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
+    let purchases = local.views.purchases().await.map_err(internal)?;
+    let mut charges = Vec::new();
+    for p in purchases {
+        let Some(payment) = &p.payment_intent else {
+            continue;
+        };
+        let status = local.app.ports.payments.status(payment).await;
+        charges.push(json!({
+            "purchase_id": p.id,
+            "payment_intent": payment,
+            "amount_cents": p.price.minor,
+            "currency": p.price.currency.as_str(),
+            "status": status.map_err(internal)?.as_str(),
+        }));
+    }
+    Ok(Json(Value::Array(charges)))
 }
 
 #[derive(Deserialize)]
@@ -255,6 +276,11 @@ async fn authenticate(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ConsoleError> {
     let answer: Authentication = parse(&body)?;
+    if local.processor.is_some() {
+        return Err(bad_request(
+            "the stack charges through a processor: authenticate there (Stripe.js)",
+        ));
+    }
     let status = (local.mem.cards.authenticate(&id, answer.approved)).map_err(bad_request)?;
     Ok(Json(
         json!({"payment_intent": id, "status": status.as_str()}),

@@ -13,11 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
 use hashbuy::adapters::memory::InMemory;
+use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::App;
 use hashbuy::domain::{Clock, ManualClock, SystemClock};
 use hashbuy::function::Function;
+use hashbuy::ports::Payments;
 use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::startup::{self, Backend, Outside};
 use hashbuy::steps::{confirm_page, payments_webhook, webhook};
@@ -53,6 +55,8 @@ pub struct Config {
     pub x_api_base: Option<String>,
     /// What the card processor signs `/payments/webhook` deliveries with.
     pub card_webhook_secret: Secret,
+    /// Charge through Stripe's API at this address instead of the in-memory processor.
+    pub card_processor: Option<CardProcessor>,
     /// The steps' settings, the same type a Lambda reads from its environment; their
     /// `base_url` is set to the address the stack binds.
     pub settings: Settings,
@@ -75,6 +79,7 @@ impl Config {
             x_keys,
             x_api_base: None,
             card_webhook_secret: Secret::new("whsec_local"),
+            card_processor: None,
             settings: Settings::new(brand, ""),
             aws_endpoint: None,
             x_post_limits: PostLimits::default(),
@@ -102,10 +107,20 @@ impl Config {
             ),
             ClockMode::Frozen => "frozen: it moves only on POST /_local/clock".to_owned(),
         };
-        format!(
-            "state and events: {state}\nX: {x}\ncard processor: an in-process stand-in\nclock: {clock}"
-        )
+        let cards = match &self.card_processor {
+            None => "an in-process stand-in".to_owned(),
+            Some(p) => format!("Stripe's API at {} ({:?})", p.base_url, p.dialect),
+        };
+        format!("state and events: {state}\nX: {x}\ncard processor: {cards}\nclock: {clock}")
     }
+}
+
+/// A card processor over HTTP: Stripe's test mode, or localstripe.
+#[derive(Clone, Debug)]
+pub struct CardProcessor {
+    pub base_url: String,
+    pub key: Secret,
+    pub dialect: Dialect,
 }
 
 /// How the stack's clock runs; either way `POST /_local/clock` skips it ahead.
@@ -157,7 +172,20 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
     let http = hashbuy::adapters::https::client().map_err(std::io::Error::other)?;
+    let processor = config.card_processor.as_ref().map(|p| {
+        Arc::new(StripeApi::new(
+            http.clone(),
+            &p.base_url,
+            p.key.clone(),
+            p.dialect,
+        ))
+    });
+    let payments: Arc<dyn Payments> = match &processor {
+        Some(api) => api.clone(),
+        None => mem.cards.clone(),
+    };
     let outside = Outside {
+        payments,
         social: Arc::new(CountedSocial(XApi::new(
             http.clone(),
             &x_base,
@@ -216,7 +244,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         mem,
         x_api: x_api.clone(),
         key: WebhookKey::new(config.x_keys.credentials.consumer_secret),
-        payments_secret: EndpointSecret::new(config.card_webhook_secret),
+        payments_secret: EndpointSecret::new(config.card_webhook_secret.clone()),
+        processor,
         bus: stats,
         expiry: tokio::sync::Mutex::new(()),
         posting: tokio::sync::Mutex::new(()),
@@ -236,12 +265,42 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .with_state(local.clone())
         .merge(x_api::routes(x_api));
     let server = tokio::spawn(async move { axum::serve(listener, routes).await });
+    if let Some(p) = config.card_processor.as_ref() {
+        if p.dialect == Dialect::Localstripe {
+            let secret = config.card_webhook_secret.expose();
+            register_webhook(&p.base_url, &base_url, secret).await?;
+        }
+    }
     Ok(Running {
         addr,
         base_url,
         local,
         server,
     })
+}
+
+/// Has localstripe send its events to this stack's payments webhook (Stripe's dashboard
+/// does this for a deployment). localstripe sends every event to every registered
+/// endpoint; the webhook ignores payments that are not its purchases'.
+async fn register_webhook(processor: &str, stack: &str, secret: &str) -> std::io::Result<()> {
+    let id = stack.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let url = format!("{stack}{}", payments_webhook::PATH);
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/_config/webhooks/hashbuy{id}",
+            processor.trim_end_matches('/')
+        ))
+        .form(&[("url", url.as_str()), ("secret", secret)])
+        .send()
+        .await
+        .map_err(std::io::Error::other)?;
+    match response.status().is_success() {
+        true => Ok(()),
+        false => Err(std::io::Error::other(format!(
+            "localstripe refused the webhook: HTTP {}",
+            response.status()
+        ))),
+    }
 }
 
 /// Turns axum's request into the plain `http` request the shared handlers take, as the

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use hashbuy::adapters::memory::InMemory;
+use hashbuy::adapters::stripe::StripeApi;
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::app::App;
 use hashbuy::x::signature::WebhookKey;
@@ -23,6 +24,8 @@ pub struct Local {
     pub views: Box<dyn Views>,
     pub key: WebhookKey,
     pub payments_secret: EndpointSecret,
+    /// The card processor over HTTP, when the stack charges through one.
+    pub processor: Option<Arc<StripeApi>>,
     pub bus: Arc<BusStats>,
     /// Held by each run of the expiry step (see `schedule`).
     pub expiry: tokio::sync::Mutex<()>,

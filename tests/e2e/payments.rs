@@ -1,0 +1,254 @@
+//! The stack charging through Stripe's API on localstripe, counted at the processor (its
+//! own list of PaymentIntents, not hashbuy's records): one succeeded payment per
+//! purchase however often Confirm is pressed, declines that release the unit, the bank
+//! asking for the shopper (approved: paid through the processor's signed webhook; never
+//! answered: cancelled at the processor and expired), cards refused when saved.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Emailed, Mode, Stack, stripe_endpoint};
+
+const KEY: &str = "sk_test_e2e";
+
+async fn on_localstripe() -> Stack {
+    let base = stripe_endpoint();
+    let args = [
+        "--card-processor-base",
+        base.as_str(),
+        "--card-processor-key",
+        KEY,
+        "--card-processor-dialect",
+        "localstripe",
+    ];
+    Stack::spawn_with(Mode::Memory, &args).await
+}
+
+/// Every PaymentIntent localstripe holds for `purchase`, read page by page.
+async fn intents_for(purchase: &str) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{}/v1/payment_intents?limit=100", stripe_endpoint());
+        if let Some(id) = &after {
+            url.push_str(&format!("&starting_after={id}"));
+        }
+        let page: Value = http
+            .get(url)
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        let data = page["data"].as_array().cloned().unwrap_or_default();
+        found.extend(
+            data.iter()
+                .filter(|i| i["metadata"]["purchase_id"] == purchase)
+                .cloned(),
+        );
+        match (page["has_more"].as_bool(), data.last()) {
+            (Some(true), Some(last)) => after = last["id"].as_str().map(str::to_owned),
+            _ => return found,
+        }
+    }
+}
+
+/// The one purchase's id, from the console.
+async fn purchase_id(stack: &Stack) -> String {
+    let purchases = stack.json("/_local/purchases").await;
+    purchases[0]["id"].as_str().expect("a purchase").to_owned()
+}
+
+fn statuses(intents: &[Value]) -> Vec<String> {
+    intents
+        .iter()
+        .map(|i| i["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn wait_for_state(stack: &Stack, state: &str) {
+    for _ in 0..100 {
+        if stack.states().await == [state] {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never {state}: {:?}", stack.states().await);
+}
+
+#[tokio::test]
+async fn a_purchase_is_one_succeeded_payment_intent_however_often_confirm_is_pressed() {
+    let stack = on_localstripe().await;
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed("4242424242424242").await;
+    let (a, b) = tokio::join!(
+        stack.client.page(Method::POST, &link),
+        stack.client.page(Method::POST, &link)
+    );
+    assert_eq!(a.expect("a").0, 200);
+    assert_eq!(b.expect("b").0, 200);
+    assert_eq!(
+        stack
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("third")
+            .0,
+        200
+    );
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["shipped"]);
+    let intents = intents_for(&purchase_id(&stack).await).await;
+    let statuses = statuses(&intents);
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "succeeded").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| s == "succeeded" || s == "canceled"),
+        "a racing press's unused payment is cancelled: {statuses:?}"
+    );
+    let paid = intents
+        .iter()
+        .find(|i| i["status"] == "succeeded")
+        .expect("paid");
+    assert_eq!(paid["amount"], 2500);
+    assert_eq!(paid["currency"], "usd");
+    let charges = stack.json("/_local/charges").await;
+    assert_eq!(charges[0]["payment_intent"], paid["id"], "the one recorded");
+}
+
+#[tokio::test]
+async fn a_card_declined_when_charged_is_declined_with_the_unit_back() {
+    let stack = on_localstripe().await;
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed("4000000000000341").await;
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
+    assert_eq!(status, 402, "{page}");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["declined"]);
+    assert_eq!(stack.stock().await, 10);
+    let intents = intents_for(&purchase_id(&stack).await).await;
+    assert_eq!(
+        statuses(&intents),
+        ["requires_payment_method"],
+        "nothing taken"
+    );
+    assert!(
+        stack
+            .email_subjects()
+            .await
+            .iter()
+            .any(|s| s.contains("declined"))
+    );
+}
+
+async fn authenticate(payment: &str, approved: bool) {
+    let http = reqwest::Client::new();
+    let base = stripe_endpoint();
+    let intent: Value = http
+        .get(format!("{base}/v1/payment_intents/{payment}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("json");
+    let secret = intent["client_secret"].as_str().expect("secret").to_owned();
+    let success = if approved { "true" } else { "false" };
+    let form = [
+        ("key", "pk_test_e2e"),
+        ("client_secret", secret.as_str()),
+        ("success", success),
+    ];
+    let response = http
+        .post(format!("{base}/v1/payment_intents/{payment}/_authenticate"))
+        .form(&form)
+        .send()
+        .await
+        .expect("authenticate");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn the_bank_asks_the_shopper_who_approves_and_the_processors_webhook_settles_it() {
+    let stack = on_localstripe().await;
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed("4000002500003155").await;
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
+    assert_eq!(status, 200);
+    assert!(page.contains("Your bank wants you to approve"), "{page}");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["awaiting_authentication"]);
+    assert_eq!(stack.stock().await, 9, "the unit stays held");
+    let purchase = purchase_id(&stack).await;
+    let intents = intents_for(&purchase).await;
+    assert_eq!(statuses(&intents), ["requires_action"]);
+    let payment = intents[0]["id"].as_str().expect("id").to_owned();
+    authenticate(&payment, true).await;
+    // localstripe posts payment_intent.succeeded, signed, to the stack's webhook.
+    wait_for_state(&stack, "shipped").await;
+    assert_eq!(statuses(&intents_for(&purchase).await), ["succeeded"]);
+}
+
+#[tokio::test]
+async fn a_bank_check_never_answered_cancels_the_intent_and_expires_the_purchase() {
+    let stack = on_localstripe().await;
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed("4000002500003155").await;
+    assert_eq!(
+        stack
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("confirm")
+            .0,
+        200
+    );
+    stack.settle().await;
+    let (status, _) = stack
+        .client
+        .post_json("/_local/clock", &json!({"advance_seconds": 16 * 60}))
+        .await
+        .expect("clock");
+    assert_eq!(status, 200);
+    wait_for_state(&stack, "expired").await;
+    assert_eq!(stack.stock().await, 10);
+    let intents = intents_for(&purchase_id(&stack).await).await;
+    assert_eq!(
+        statuses(&intents),
+        ["canceled"],
+        "nothing can be charged now"
+    );
+}
+
+#[tokio::test]
+async fn cards_declined_when_saved_are_refused_at_sign_up() {
+    let stack = on_localstripe().await;
+    for number in ["4000000000000002", "4000000000009995"] {
+        let account = json!({"x_user_id": "3999", "screen_name": "nope", "email": "nope@example.com", "card_number": number});
+        let (status, body) = stack
+            .client
+            .post_json("/_local/accounts", &account)
+            .await
+            .expect("console");
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains("declined when saved"), "{body}");
+    }
+    assert_eq!(stack.json("/_local/accounts").await, json!([]));
+}
