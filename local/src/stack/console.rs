@@ -324,7 +324,7 @@ async fn advance_clock(
     // Posts whose wait the skip ended go out now, as the expiry step ran now.
     let posted = posts::drain(&local).await;
     Ok(Json(
-        json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "failed": report.failed, "posts_due": posted}),
+        json!({"now": now.seconds(), "expired": report.expired, "to_charge": report.to_charge, "to_ship": report.to_ship, "failed": report.failed, "posts_due": posted}),
     ))
 }
 

@@ -265,11 +265,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .with_state(local.clone())
         .merge(x_api::routes(x_api));
     let server = tokio::spawn(async move { axum::serve(listener, routes).await });
-    if let Some(p) = config.card_processor.as_ref() {
-        if p.dialect == Dialect::Localstripe {
-            let secret = config.card_webhook_secret.expose();
-            register_webhook(&p.base_url, &base_url, secret).await?;
-        }
+    if let Some(p) = config.card_processor.as_ref()
+        && p.dialect == Dialect::Localstripe
+    {
+        let secret = config.card_webhook_secret.expose();
+        register_webhook(&p.base_url, &base_url, secret).await?;
     }
     Ok(Running {
         addr,

@@ -1,8 +1,8 @@
 //! Run on a schedule: every pending purchase whose window has passed expires, its held
 //! unit goes back on sale, and the shopper is told (again on the next run, if telling
 //! them failed: no event would retry it). A confirmed purchase the page did not manage
-//! to charge is handed to charge-card; one whose bank waited in vain for the shopper has
-//! its payment cancelled first. DynamoDB's TTL deletes the items much later;
+//! to charge is handed to charge-card, a paid one left unshipped to fulfil-order; one
+//! whose bank waited in vain for the shopper has its payment cancelled first. DynamoDB's TTL deletes the items much later;
 //! correctness never waits for it.
 
 use tracing::Instrument;
@@ -10,7 +10,8 @@ use tracing::Instrument;
 use super::{StepError, Transition, charge_card, notices, transition};
 use crate::app::App;
 use crate::domain::{
-    Event, Priority, Purchase, PurchaseConfirmed, PurchaseExpired, PurchaseId, State,
+    Event, PaymentSucceeded, Priority, Purchase, PurchaseConfirmed, PurchaseExpired, PurchaseId,
+    State,
 };
 use crate::messages;
 use crate::ports::PaymentStatus;
@@ -23,6 +24,8 @@ pub struct Report {
     pub expired: Vec<PurchaseId>,
     /// Confirmed purchases left unpaid, handed to charge-card.
     pub to_charge: Vec<PurchaseId>,
+    /// Paid purchases left unshipped, handed to fulfil-order again.
+    pub to_ship: Vec<PurchaseId>,
     pub failed: usize,
 }
 
@@ -36,6 +39,7 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
             let span = tracing::info_span!("expire", purchase_id = %id);
             let swept = match purchase.state {
                 State::Confirmed => hand_to_charge(app, &id).instrument(span.clone()).await,
+                State::Paid => hand_to_fulfilment(app, &id).instrument(span.clone()).await,
                 State::AwaitingAuthentication => {
                     close_authentication(app, purchase)
                         .instrument(span.clone())
@@ -46,6 +50,7 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
             match swept {
                 Ok(Swept::Expired) => report.expired.push(id),
                 Ok(Swept::ToCharge) => report.to_charge.push(id),
+                Ok(Swept::ToShip) => report.to_ship.push(id),
                 Ok(Swept::Nothing) => {}
                 Err(error) => {
                     span.in_scope(|| tracing::error!(error = %error, "could not finish; the next run retries"));
@@ -56,6 +61,7 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
         tracing::info!(
             expired = report.expired.len(),
             to_charge = report.to_charge.len(),
+            to_ship = report.to_ship.len(),
             failed = report.failed,
             "expiry run done"
         );
@@ -69,6 +75,7 @@ pub async fn handle(app: &App) -> Result<Report, StepError> {
 enum Swept {
     Expired,
     ToCharge,
+    ToShip,
     Nothing,
 }
 
@@ -104,6 +111,18 @@ async fn close_authentication(app: &App, purchase: Purchase) -> Result<Swept, St
             Ok(Swept::Nothing)
         }
     }
+}
+
+/// A paid purchase still unshipped after the grace: whatever paid it (the page, a
+/// redelivery, the processor's webhook) died before its `PaymentSucceeded` went out.
+/// Published again; fulfil-order ships once whatever the copies.
+async fn hand_to_fulfilment(app: &App, id: &PurchaseId) -> Result<Swept, StepError> {
+    tracing::warn!("paid but not shipped in time; handing it to fulfil-order again");
+    let event = Event::PaymentSucceeded(PaymentSucceeded {
+        purchase_id: id.clone(),
+    });
+    app.ports.bus.publish(&event).await?;
+    Ok(Swept::ToShip)
 }
 
 async fn expire(app: &App, purchase: Purchase) -> Result<Swept, StepError> {
@@ -404,5 +423,32 @@ mod tests {
         assert!(report.expired.is_empty());
         assert_eq!(w.purchase("500").await.state, State::Paid);
         assert_eq!(w.mem.cards.charges().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_paid_purchase_whose_news_was_lost_is_handed_to_fulfilment_after_the_grace() {
+        let w = World::new();
+        w.product("BuyGift25", 3).await;
+        let mut p = w.requested(3, "pm_card_visa").await;
+        let now = w.app.ports.clock.now();
+        let windows = w.app.settings.windows;
+        let steps: [&dyn Fn(&Purchase) -> crate::domain::Change; 4] = [
+            &|p| p.retweeted(&p.buyer, link(), now, windows).expect("hold"),
+            &|p| p.confirm(now).expect("confirm"),
+            &|p| p.record_payment("pi_1".into(), now).expect("record"),
+            // Paid, and the step that paid it died before publishing.
+            &|p| p.pay(now).expect("pay"),
+        ];
+        for step in steps {
+            let change = step(&p);
+            w.mem.store.apply(&change).await.expect("apply");
+            p = change.after;
+        }
+        w.advance(crate::domain::CHARGE_GRACE.as_secs() - 1);
+        assert!(handle(&w.app).await.expect("run").to_ship.is_empty());
+        w.advance(1);
+        let report = handle(&w.app).await.expect("run");
+        assert_eq!(report.to_ship, std::slice::from_ref(&p.id));
+        assert_eq!(w.event_names(), ["PaymentSucceeded"]);
     }
 }

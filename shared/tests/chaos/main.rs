@@ -1,6 +1,8 @@
 //! Random stories under injected faults, checked against the invariants the design
 //! promises. Each story: a product with a few units, more shoppers than units (some with
-//! cards that decline), requests, retweets and confirmations in random order, events
+//! cards that decline, some whose bank asks them to authenticate, and who then approve
+//! or refuse, the processor's signed event lost or doubled), requests, retweets and
+//! confirmations in random order, events
 //! delivered out of order and some twice, the clock moving, and every port failing now
 //! and then — before doing its work, or after (the answer lost). Then the faults stop
 //! (the fix), everything is delivered and every window closes, and the invariants are
@@ -15,19 +17,21 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
+use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::app::App;
 use hashbuy::domain::{
     Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
     Product, PurchaseId, PurchaseRequested, SavedCard, State, Timestamp, TweetId, UserId,
 };
-use hashbuy::ports::{Accounts, Catalog, PostQueue};
+use hashbuy::ports::{Accounts, Catalog, PaymentStatus, Payments, PostQueue};
 use hashbuy::routing;
-use hashbuy::settings::{Brand, Settings};
-use hashbuy::steps::{confirm_page, expire_purchases, post_to_x};
+use hashbuy::settings::{Brand, Secret, Settings};
+use hashbuy::steps::{confirm_page, expire_purchases, payments_webhook, post_to_x};
 
 use faults::{Fault, Faults, Faulty};
 
 const FAULT_PERCENT: u32 = 10;
+const WEBHOOK_SECRET: &str = "whsec_chaos";
 const STORIES: u64 = 300;
 /// Deliveries of one event before it is dead-lettered (parked).
 const ATTEMPTS: u32 = 40;
@@ -141,6 +145,52 @@ impl Story {
         }
     }
 
+    /// A shopper whose bank asked answers it (approves three times in four), and the
+    /// processor's signed event about it reaches the payments webhook: lost one time in
+    /// four (the expiry run then reads the payment), delivered twice one time in ten, and
+    /// retried while the webhook fails, as Stripe retries a delivery not acknowledged.
+    async fn answer_bank_one(&mut self) {
+        let waiting: Vec<_> = self
+            .mem
+            .cards
+            .payments()
+            .into_iter()
+            .filter(|p| p.status == PaymentStatus::NeedsAuthentication)
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let payment = &waiting[self.faults.below(waiting.len())];
+        let approved = !self.faults.chance(25);
+        let status = self.mem.cards.authenticate(&payment.id, approved);
+        if status.is_err() || self.faults.chance(25) {
+            return;
+        }
+        self.next_id += 1;
+        let kind = match approved {
+            true => "payment_intent.succeeded",
+            false => "payment_intent.payment_failed",
+        };
+        let body = serde_json::json!({"id": format!("evt_{}", self.next_id), "type": kind,
+            "data": {"object": {"id": payment.id, "object": "payment_intent",
+            "metadata": {"purchase_id": payment.purchase.as_str()}}}})
+        .to_string();
+        let secret = EndpointSecret::new(Secret::new(WEBHOOK_SECRET));
+        let signature = secret.sign(body.as_bytes(), self.mem.clock.now());
+        for _ in 0..if self.faults.chance(10) { 2 } else { 1 } {
+            for _ in 0..ATTEMPTS {
+                let request = http::Request::post(payments_webhook::PATH)
+                    .header(HEADER, signature.as_str())
+                    .body(Bytes::from(body.clone()))
+                    .expect("request");
+                let answer = payments_webhook::handle(&self.app, &secret, request).await;
+                if answer.status().is_success() {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Runs what the schedule and the post queue's drain would.
     async fn tick(&mut self, seconds: u64) {
         self.mem.clock.advance(Duration::from_secs(seconds));
@@ -218,10 +268,10 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     let shoppers = units as usize + faults.below(6);
     for n in 0..shoppers {
         let user = UserId::parse(&format!("{}", 5_000 + n)).expect("id");
-        let card = if faults.chance(20) {
-            "pm_card_chargeDeclined"
-        } else {
-            "pm_card_visa"
+        let card = match faults.below(10) {
+            0 | 1 => "pm_card_chargeDeclined",
+            2 | 3 => "pm_card_authenticationRequired",
+            _ => "pm_card_visa",
         };
         let account = LinkedAccount {
             x_user_id: user.clone(),
@@ -243,10 +293,11 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     }
 
     for _ in 0..200 {
-        match faults.below(10) {
+        match faults.below(11) {
             0..=4 => story.deliver_one().await,
             5 | 6 => story.retweet_one().await,
             7 | 8 => story.confirm_one().await,
+            9 => story.answer_bank_one().await,
             _ => story.tick(61).await,
         }
     }
@@ -305,6 +356,25 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
             "{} approved charges for {sold} sales",
             approved.len()
         ));
+    }
+    for p in &purchases {
+        let sold = matches!(p.state, State::Paid | State::Shipped);
+        if sold != keys.contains(&p.id) {
+            broken.push(format!("{} is {} but charged: {}", p.id, p.state, !sold));
+        }
+        // An ended purchase leaves nothing the bank could still charge.
+        if let (State::Expired | State::Declined, Some(payment)) = (p.state, &p.payment_intent) {
+            let status = story.mem.cards.status(payment).await;
+            if matches!(
+                status,
+                Ok(PaymentStatus::NeedsAuthentication | PaymentStatus::Unconfirmed)
+            ) {
+                broken.push(format!(
+                    "{} is {} with its payment still open",
+                    p.id, p.state
+                ));
+            }
+        }
     }
     let unfinished = count(&|s| !matches!(s, State::Shipped | State::Expired | State::Declined));
     if unfinished > story.parked {

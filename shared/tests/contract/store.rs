@@ -409,7 +409,7 @@ async fn due_lists_pending_purchases_past_their_deadline_and_untold_expiries(
         .confirm(at(120))
         .expect("confirm");
     store.apply(&confirmed).await.expect("apply");
-    // Paid: never due again.
+    // Shipped: never due again.
     let recorded = confirmed
         .after
         .record_payment("pi_1".into(), at(121))
@@ -417,6 +417,8 @@ async fn due_lists_pending_purchases_past_their_deadline_and_untold_expiries(
     store.apply(&recorded).await.expect("apply");
     let paid = recorded.after.pay(at(121)).expect("pay");
     store.apply(&paid).await.expect("apply");
+    let shipped = paid.after.ship(at(122)).expect("ship");
+    store.apply(&shipped).await.expect("apply");
 
     assert!(
         store

@@ -718,7 +718,13 @@ pub(super) mod tests {
             "an unpaid confirmation is looked at after the page's grace"
         );
         let paid = apply(recorded(&confirmed).pay(at(3 * MIN)).expect("pay"));
-        assert_eq!(paid.due_at(), None);
+        assert_eq!(
+            paid.due_at(),
+            Some(at(5 * MIN)),
+            "a paid purchase still not shipped after the grace is looked at"
+        );
+        let shipped = apply(paid.ship(at(4 * MIN)).expect("ship"));
+        assert_eq!(shipped.due_at(), None);
     }
 
     #[test]

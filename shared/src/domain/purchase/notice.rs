@@ -47,12 +47,13 @@ pub const CHARGE_GRACE: Duration = Duration::from_secs(120);
 impl Standing {
     /// When the scheduled expiry step must look at the purchase (no event will come for
     /// it): at a pending state's deadline; once confirmed, when the page should long have
-    /// charged it (a page that died half way leaves it unpaid); once expired, as long as
-    /// telling the shopper is unfinished.
+    /// charged it (a page that died half way leaves it unpaid); once paid, when it should
+    /// long have shipped (whatever paid it may have died before publishing that it did);
+    /// once expired, as long as telling the shopper is unfinished.
     pub fn due_at(&self) -> Option<Timestamp> {
         match (self.state, self.notice) {
             (state, _) if state.is_pending() => self.deadline,
-            (State::Confirmed, _) => Some(self.updated_at.plus(CHARGE_GRACE)),
+            (State::Confirmed | State::Paid, _) => Some(self.updated_at.plus(CHARGE_GRACE)),
             (State::Expired, Notice::Sending(since)) => Some(since),
             _ => None,
         }
