@@ -12,6 +12,7 @@ use crate::domain::{
     Change, EmailAddress, Event, Guarded, Hashtag, LinkedAccount, Money, Product, Purchase,
     PurchaseId, QueuedPost, SavedCard, Timestamp, TweetId, UserId,
 };
+use crate::settings::Secret;
 
 /// An adapter could not do its job (network, throttling, a bug). Steps treat every such
 /// error as worth a retry of the whole event.
@@ -263,4 +264,7 @@ pub trait Payments: Send + Sync {
     async fn status(&self, payment: &str) -> PortResult<PaymentStatus>;
     /// Cancels a payment that has not been charged.
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus>;
+    /// What the shopper's browser answers their bank with (Stripe.js): it opens nothing
+    /// but this payment's confirmation.
+    async fn client_secret(&self, payment: &str) -> PortResult<Secret>;
 }

@@ -62,6 +62,29 @@ pub struct Settings {
     /// [`POSTING_WINDOW`]) that refusals may take, in percent: what is left is for the
     /// prompts that sell. 10 by default.
     pub refusal_share_percent: u8,
+    /// Stripe.js, with which the confirmation page lets a shopper answer their bank;
+    /// without it the page asks them to approve in their bank's app, then check again.
+    pub stripe_js: Option<StripeJs>,
+}
+
+/// Where the page loads Stripe.js from, and the account's publishable key (public by
+/// design: it can only use what a client secret opens).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StripeJs {
+    /// `https://js.stripe.com/v3/` for Stripe; localstripe serves a stand-in.
+    pub url: String,
+    pub publishable_key: String,
+}
+
+impl StripeJs {
+    /// The origin the script comes from, which the page's policy lets in.
+    pub fn origin(&self) -> &str {
+        let Some((_, rest)) = self.url.split_once("://") else {
+            return "";
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        &self.url[..self.url.len() - rest.len() + host.len()]
+    }
 }
 
 /// X's limit on a user's posts over its longest window: 300 in 3 hours (X's manage-Posts
@@ -83,6 +106,7 @@ impl Settings {
             request_horizon: Duration::from_secs(12 * 3600),
             thank_you_replies: false,
             refusal_share_percent: 10,
+            stripe_js: None,
         }
     }
 
@@ -100,6 +124,23 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripe_js_names_its_origin() {
+        let js = |url: &str| StripeJs {
+            url: url.into(),
+            publishable_key: "pk_test".into(),
+        };
+        assert_eq!(
+            js("https://js.stripe.com/v3/").origin(),
+            "https://js.stripe.com"
+        );
+        assert_eq!(
+            js("http://127.0.0.1:8420/js.stripe.com/v3/").origin(),
+            "http://127.0.0.1:8420"
+        );
+        assert_eq!(js("nonsense").origin(), "");
+    }
 
     #[test]
     fn a_secret_reads_only_through_expose() {

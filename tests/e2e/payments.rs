@@ -193,10 +193,18 @@ async fn the_bank_asks_the_shopper_who_approves_and_the_processors_webhook_settl
         .expect("confirm");
     assert_eq!(status, 200);
     assert!(page.contains("Your bank wants you to approve"), "{page}");
+    let stripe_js = format!(r#"<script src="{}/js.stripe.com/v3/""#, stripe_endpoint());
+    assert!(
+        page.contains(&stripe_js),
+        "the page loads localstripe's Stripe.js: {page}"
+    );
     stack.settle().await;
     assert_eq!(stack.states().await, ["awaiting_authentication"]);
     assert_eq!(stack.stock().await, 9, "the unit stays held");
     let purchase = purchase_id(&stack).await;
+    let intents = intents_for(&purchase).await;
+    let secret = intents[0]["client_secret"].as_str().expect("secret");
+    assert!(page.contains(secret), "with the payment's client secret");
     let intents = intents_for(&purchase).await;
     assert_eq!(statuses(&intents), ["requires_action"]);
     let payment = intents[0]["id"].as_str().expect("id").to_owned();

@@ -20,7 +20,7 @@ use hashbuy::app::App;
 use hashbuy::domain::{Clock, ManualClock, SystemClock};
 use hashbuy::function::Function;
 use hashbuy::ports::Payments;
-use hashbuy::settings::{Brand, Secret, Settings};
+use hashbuy::settings::{Brand, Secret, Settings, StripeJs};
 use hashbuy::startup::{self, Backend, Outside};
 use hashbuy::steps::{confirm_page, payments_webhook, webhook};
 use hashbuy::x::signature::WebhookKey;
@@ -162,8 +162,16 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     };
     let mem = InMemory::with_clock(config.settings.brand.user_id.clone(), clock);
     let stats = Arc::new(BusStats::default());
+    // With localstripe, the page loads its Stripe.js stand-in (any publishable key does).
+    let stripe_js = config.card_processor.as_ref().and_then(|p| {
+        (p.dialect == Dialect::Localstripe).then(|| StripeJs {
+            url: format!("{}/js.stripe.com/v3/", p.base_url.trim_end_matches('/')),
+            publishable_key: "pk_test_local".into(),
+        })
+    });
     let settings = Settings {
         base_url: base_url.clone(),
+        stripe_js: stripe_js.or(config.settings.stripe_js.clone()),
         ..config.settings
     };
     // The real X adapters, over HTTP, to this stack's X API or the one named.

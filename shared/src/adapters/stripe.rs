@@ -46,6 +46,8 @@ struct Intent {
     id: String,
     status: String,
     #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
     last_payment_error: Option<ErrorDetail>,
 }
 
@@ -233,6 +235,25 @@ impl Payments for StripeApi {
     }
 
     async fn status(&self, payment: &str) -> PortResult<PaymentStatus> {
+        Ok(self.read(payment).await?.status())
+    }
+
+    async fn client_secret(&self, payment: &str) -> PortResult<Secret> {
+        let intent = self.read(payment).await?;
+        let secret = intent.client_secret.filter(|s| !s.is_empty());
+        secret
+            .map(Secret::new)
+            .ok_or_else(|| PortError::new("card processor", "no client secret"))
+    }
+
+    async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
+        let request = self.post(&format!("/v1/payment_intents/{}/cancel", path(payment)?));
+        Ok(self.intent(request).await?.status())
+    }
+}
+
+impl StripeApi {
+    async fn read(&self, payment: &str) -> PortResult<Intent> {
         let request = self
             .http
             .get(format!(
@@ -242,12 +263,7 @@ impl Payments for StripeApi {
             ))
             .bearer_auth(self.secret_key.expose())
             .header("Stripe-Version", API_VERSION);
-        Ok(self.intent(request).await?.status())
-    }
-
-    async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
-        let request = self.post(&format!("/v1/payment_intents/{}/cancel", path(payment)?));
-        Ok(self.intent(request).await?.status())
+        self.intent(request).await
     }
 }
 

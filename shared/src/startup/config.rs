@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Needs;
 use crate::adapters::stripe::Dialect;
 use crate::domain::{UserId, Windows};
-use crate::settings::{Brand, Settings};
+use crate::settings::{Brand, Settings, StripeJs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -142,6 +142,11 @@ impl Config {
             request_horizon: seconds("REQUEST_HORIZON_SECONDS", 12 * 3600)?,
             thank_you_replies: env.flag("THANK_YOU_REPLIES")?,
             refusal_share_percent: env.percent("REFUSAL_SHARE_PERCENT", 10)?,
+            stripe_js: optional("CARD_PUBLISHABLE_KEY").map(|publishable_key| StripeJs {
+                url: optional("STRIPE_JS_URL")
+                    .unwrap_or_else(|| "https://js.stripe.com/v3/".into()),
+                publishable_key,
+            }),
             ..Settings::new(brand, base_url)
         };
         let needs_x = needs.x_replies || needs.x_webhook || needs.x_stream_rules;

@@ -7,6 +7,7 @@ use crate::ports::{
     PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Social,
     StreamRule, StreamRules,
 };
+use crate::settings::Secret;
 
 /// Stands in for a port the function was not configured with.
 pub(super) struct NotWired(pub(super) &'static str);
@@ -54,6 +55,9 @@ impl Payments for NotWired {
         Err(self.error())
     }
     async fn cancel(&self, _: &str) -> PortResult<PaymentStatus> {
+        Err(self.error())
+    }
+    async fn client_secret(&self, _: &str) -> PortResult<Secret> {
         Err(self.error())
     }
 }

@@ -15,6 +15,7 @@ use crate::ports::{
     PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, RateLimit, Social,
     StreamRule, StreamRules,
 };
+use crate::settings::Secret;
 
 type Building<T> = Pin<Box<dyn Future<Output = Result<Arc<T>, StartupError>> + Send>>;
 
@@ -92,6 +93,9 @@ impl Payments for OnFirstUse<dyn Payments> {
     }
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
         self.get().await?.cancel(payment).await
+    }
+    async fn client_secret(&self, payment: &str) -> PortResult<Secret> {
+        self.get().await?.client_secret(payment).await
     }
 }
 

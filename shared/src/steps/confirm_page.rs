@@ -8,10 +8,10 @@ use tracing::Instrument;
 
 use super::StepError;
 use super::charge_card::{self, Outcome as Charged};
-use super::pages::{Body, page, paragraph};
+use super::pages::{BankCheck, Body, page, paragraph};
 use crate::app::App;
 use crate::domain::{
-    Event, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
+    Event, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State, Timestamp,
 };
 use crate::ports::{Checked, PortError};
 
@@ -66,7 +66,7 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
     };
     record_purchase(&purchase);
     match *request.method() {
-        Method::GET | Method::HEAD => Ok(show(app, &purchase)),
+        Method::GET | Method::HEAD => Ok(show(app, &purchase).await),
         _ => {
             let mut response = page(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -86,9 +86,10 @@ fn record_purchase(p: &Purchase) {
     tracing::Span::current().record("purchase_id", tracing::field::display(&p.id));
 }
 
-fn show(app: &App, p: &Purchase) -> Response<String> {
+async fn show(app: &App, p: &Purchase) -> Response<String> {
     let now = app.ports.clock.now();
     match p.link_status(now) {
+        LinkStatus::Authenticate { deadline } => bank_page(app, p, deadline, now).await,
         LinkStatus::Open { deadline } => {
             let minutes = minutes_until(deadline, now);
             let body = paragraph(format!(
@@ -106,26 +107,61 @@ fn show(app: &App, p: &Purchase) -> Response<String> {
 }
 
 /// The minutes left until `deadline`, rounded up.
-fn minutes_until(deadline: crate::domain::Timestamp, now: crate::domain::Timestamp) -> u64 {
+fn minutes_until(deadline: Timestamp, now: Timestamp) -> u64 {
     u64::try_from(deadline.seconds() - now.seconds())
         .unwrap_or(0)
         .div_ceil(60)
 }
 
-fn closed(status: LinkStatus, p: &Purchase, now: crate::domain::Timestamp) -> Response<String> {
+/// The bank wants the shopper: with Stripe.js configured, the page lets them answer it
+/// here (the payment's client secret opens nothing else); without it, or if the secret
+/// cannot be read now, it asks them to approve in their bank's app. Either way the
+/// button posts back, and the payment is read from the processor.
+async fn bank_page(
+    app: &App,
+    p: &Purchase,
+    deadline: Timestamp,
+    now: Timestamp,
+) -> Response<String> {
+    let check = match (&app.settings.stripe_js, &p.payment_intent) {
+        (Some(js), Some(payment)) => match app.ports.payments.client_secret(payment).await {
+            Ok(secret) => Some(BankCheck::new(js.clone(), &secret, &p.card.payment_method)),
+            Err(error) => {
+                tracing::warn!(error = %error, "could not read the payment's client secret; the page falls back to the bank's app");
+                None
+            }
+        },
+        _ => None,
+    };
+    let body = bank_body(p, deadline, now);
+    let body = match check {
+        Some(check) => body.with_bank_check(check),
+        None => body,
+    };
+    page(
+        StatusCode::OK,
+        "Your bank wants you to approve this payment",
+        &body.with_button("I approved it: check again"),
+    )
+}
+
+fn bank_body(p: &Purchase, deadline: Timestamp, now: Timestamp) -> Body {
+    paragraph(format!(
+        "Your bank asks you to approve the payment of {} for {} before it is charged.",
+        p.price, p.product_name
+    ))
+    .then(format!(
+        "Approve it within {} minute(s), then press the button below. Until then nothing is charged and your item is kept for you.",
+        minutes_until(deadline, now)
+    ))
+}
+
+fn closed(status: LinkStatus, p: &Purchase, now: Timestamp) -> Response<String> {
     match status {
         LinkStatus::Authenticate { deadline } => page(
             StatusCode::OK,
             "Your bank wants you to approve this payment",
-            &paragraph(format!(
-                "Your bank asks you to approve the payment of {} for {} before it is charged.",
-                p.price, p.product_name
-            ))
-            .then(format!(
-                "Approve it within {} minute(s), then press the button below. Until then nothing is charged and your item is kept for you.",
-                minutes_until(deadline, now)
-            ))
-            .with_button("I approved it: check again"),
+            &bank_body(p, deadline, now).with_button("I approved it: check again"),
         ),
         LinkStatus::AlreadyConfirmed => page(
             StatusCode::OK,
@@ -205,9 +241,8 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
             ),
         )),
         Ok(Charged::AwaitingShopper) => {
-            let now = app.ports.clock.now();
             let asked = app.ports.purchases.get(&p.id).await?.unwrap_or(p);
-            Ok(closed(asked.link_status(now), &asked, now))
+            Ok(show(app, &asked).await)
         }
         Ok(_) => {
             let now = app.ports.clock.now();
@@ -342,6 +377,9 @@ mod tests {
         async fn cancel(&self, _: &str) -> PortResult<PaymentStatus> {
             Err(PortError::new("card processor", "timed out"))
         }
+        async fn client_secret(&self, _: &str) -> PortResult<crate::settings::Secret> {
+            Err(PortError::new("card processor", "timed out"))
+        }
     }
 
     #[tokio::test]
@@ -418,5 +456,78 @@ mod tests {
                 .status(),
             StatusCode::NOT_FOUND
         );
+    }
+
+    #[tokio::test]
+    async fn a_bank_that_wants_the_shopper_gets_stripe_js_on_the_page_behind_the_link() {
+        let w = World::new();
+        let path = emailed(&w, "pm_card_authenticationRequired").await;
+        let plain = handle(&w.app, req(Method::POST, &path)).await;
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert!(
+            plain.body().contains("Your bank wants you to approve"),
+            "{}",
+            plain.body()
+        );
+        assert!(
+            !plain.body().contains("<script"),
+            "no Stripe.js configured: no script"
+        );
+        assert_eq!(w.purchase("500").await.state, State::AwaitingAuthentication);
+
+        let js = crate::settings::StripeJs {
+            url: "https://js.stripe.com/v3/".into(),
+            publishable_key: "pk_test_page".into(),
+        };
+        let with_js = App {
+            settings: crate::settings::Settings {
+                stripe_js: Some(js),
+                ..w.app.settings.clone()
+            },
+            ..w.app.clone()
+        };
+        let shown = handle(&with_js, req(Method::GET, &path)).await;
+        let html = shown.body();
+        assert!(
+            html.contains(r#"<script src="https://js.stripe.com/v3/" nonce=""#),
+            "{html}"
+        );
+        let payment = w.purchase("500").await.payment_intent.expect("recorded");
+        assert!(
+            html.contains(&format!(r#"data-secret="{payment}_secret_local""#)),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-key="pk_test_page""#), "{html}");
+        let policy = shown
+            .headers()
+            .get(http::header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce");
+        assert!(
+            html.contains(&format!(r#"nonce="{nonce}""#)),
+            "the page's scripts carry it"
+        );
+        assert!(
+            policy.contains("script-src 'nonce-") && policy.contains("https://js.stripe.com"),
+            "{policy}"
+        );
+        assert!(
+            policy.contains("frame-ancestors 'none'") && policy.contains("form-action 'self'"),
+            "{policy}"
+        );
+        let again = handle(&with_js, req(Method::GET, &path)).await;
+        assert!(!again.body().contains(nonce), "a nonce per response");
+
+        // Approved at the bank: the button posts back and the payment is read.
+        w.mem.cards.authenticate(&payment, true).expect("approve");
+        let done = handle(&with_js, req(Method::POST, &path)).await;
+        assert!(done.body().contains("We charged"), "{}", done.body());
+        assert_eq!(w.mem.cards.charges().len(), 1);
     }
 }

@@ -1,7 +1,14 @@
-//! hashbuy's pages: small, self-contained, no scripts. The HTML is an askama template
+//! hashbuy's pages: small, self-contained, no scripts — except the one where a shopper
+//! answers their bank, which loads Stripe.js and one inline script, both let in by a
+//! nonce drawn for that response. The HTML is an askama template
 //! (`shared/templates/page.html`), which escapes every value it is given.
 
 use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+
+use crate::settings::{Secret, StripeJs};
 use http::{Response, StatusCode, header};
 
 /// What every HTML response may do: no scripts, styles or images from anywhere, forms
@@ -15,6 +22,43 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; base-uri 'none'; \
 pub(crate) struct Body {
     paragraphs: Vec<String>,
     button: Option<String>,
+    bank: Option<BankCheck>,
+}
+
+/// What the page needs to let the shopper answer their bank with Stripe.js; when it is
+/// done, the page posts back, and the payment is read from the processor.
+#[derive(Debug)]
+pub(crate) struct BankCheck {
+    js: StripeJs,
+    /// The payment's client secret: shown only behind the emailed link, never logged.
+    client_secret: String,
+    payment_method: String,
+    nonce: String,
+}
+
+impl BankCheck {
+    pub(crate) fn new(js: StripeJs, client_secret: &Secret, payment_method: &str) -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        Self {
+            js,
+            client_secret: client_secret.expose().to_owned(),
+            payment_method: payment_method.to_owned(),
+            nonce: URL_SAFE_NO_PAD.encode(bytes),
+        }
+    }
+
+    /// The page's policy with Stripe.js let in: its script by origin and ours by nonce,
+    /// Stripe's frames for the bank's challenge, and its API for the answer.
+    fn policy(&self) -> String {
+        let origin = self.js.origin();
+        format!(
+            "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+             script-src 'nonce-{}' {origin}; frame-src {origin} https://hooks.stripe.com; \
+             connect-src {origin} https://api.stripe.com",
+            self.nonce
+        )
+    }
 }
 
 /// A body of one paragraph.
@@ -26,6 +70,12 @@ impl Body {
     /// This body with one more paragraph.
     pub(crate) fn then(mut self, text: impl Into<String>) -> Self {
         self.paragraphs.push(text.into());
+        self
+    }
+
+    /// This body with Stripe.js, to answer the shopper's bank.
+    pub(crate) fn with_bank_check(mut self, bank: BankCheck) -> Self {
+        self.bank = Some(bank);
         self
     }
 
@@ -61,6 +111,10 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &Body) -> Response<Str
         (header::X_FRAME_OPTIONS, "DENY"),
     ] {
         headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    let policy = body.bank.as_ref().map(BankCheck::policy);
+    if let Some(Ok(policy)) = policy.map(|p| header::HeaderValue::from_str(&p)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     response
 }

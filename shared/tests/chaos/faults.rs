@@ -194,6 +194,11 @@ impl<P: Payments + ?Sized> Payments for Faulty<P> {
             .read("payments", self.inner.status(payment))
             .await
     }
+    async fn client_secret(&self, payment: &str) -> PortResult<hashbuy::settings::Secret> {
+        self.faults
+            .read("payments", self.inner.client_secret(payment))
+            .await
+    }
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
         self.faults
             .write("payments", self.inner.cancel(payment))

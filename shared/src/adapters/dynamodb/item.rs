@@ -312,13 +312,13 @@ mod tests {
         assert_eq!(item.get(DUE_PK), Some(&s(DUE_PARTITION)));
         assert_eq!(item.get(DUE_AT), Some(&n(1_900)));
         assert_eq!(item.get(TTL), Some(&n(1_900 + KEEP_PENDING_SECS)));
-        let mut paid = p;
-        paid.state = State::Paid;
-        paid.deadline = None;
-        let item = purchase_to_item(&paid);
+        let mut shipped = p;
+        shipped.state = State::Shipped;
+        shipped.deadline = None;
+        let item = purchase_to_item(&shipped);
         assert!(
             !item.contains_key(DUE_PK) && !item.contains_key(TTL),
-            "a paid purchase is kept"
+            "a shipped purchase is kept, and due no more"
         );
     }
 
