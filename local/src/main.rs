@@ -445,16 +445,17 @@ mod tests {
         assert!(refused.contains("--public"), "{refused}");
         let defaults = serve(&["--addr", "0.0.0.0:8080", "--public"]).expect_err("refused");
         assert!(defaults.contains("built-in"), "{defaults}");
-        // With --public, each built-in secret is refused until all three are the operator's.
+        // With --public, each built-in secret is refused until all are the operator's.
         let public = ["--addr", "0.0.0.0:8080", "--public"];
         let own = [
             ["--x-consumer-secret", "a"],
             ["--x-access-token-secret", "b"],
             ["--x-bearer-token", "c"],
+            ["--card-webhook-secret", "d"],
         ];
         for given in 0..own.len() {
             let args = [&public[..], &own[..given].concat()].concat();
-            assert!(serve(&args).is_err(), "{given} of 3 secrets given");
+            assert!(serve(&args).is_err(), "{given} of {} secrets given", own.len());
         }
         assert_eq!(serve(&[&public[..], &own.concat()].concat()), Ok(()));
     }
