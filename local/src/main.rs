@@ -455,7 +455,11 @@ mod tests {
         ];
         for given in 0..own.len() {
             let args = [&public[..], &own[..given].concat()].concat();
-            assert!(serve(&args).is_err(), "{given} of {} secrets given", own.len());
+            assert!(
+                serve(&args).is_err(),
+                "{given} of {} secrets given",
+                own.len()
+            );
         }
         assert_eq!(serve(&[&public[..], &own.concat()].concat()), Ok(()));
     }
