@@ -199,6 +199,21 @@ pub fn authentication_email(to: &EmailAddress, p: &Purchase, window: Duration) -
     )
 }
 
+pub fn refunded_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("Refunded: {}", short(&p.product_name)),
+        &[
+            format!(
+                "We refunded {} for {} to your card. Banks take a few days to show it.",
+                p.price, p.product_name
+            ),
+            format!("Purchase {}.", p.id),
+        ],
+        None,
+    )
+}
+
 pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
     email(
         to,

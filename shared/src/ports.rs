@@ -237,6 +237,8 @@ pub enum PaymentStatus {
     Processing,
     /// Cancelled before any charge.
     Canceled,
+    /// Charged, then refunded in full.
+    Refunded,
 }
 
 impl PaymentStatus {
@@ -248,6 +250,7 @@ impl PaymentStatus {
             PaymentStatus::NeedsAuthentication => "needs_authentication",
             PaymentStatus::Processing => "processing",
             PaymentStatus::Canceled => "canceled",
+            PaymentStatus::Refunded => "refunded",
         }
     }
 }

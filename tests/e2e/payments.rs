@@ -124,6 +124,90 @@ async fn a_purchase_is_one_succeeded_payment_intent_however_often_confirm_is_pre
     assert_eq!(charges[0]["payment_intent"], paid["id"], "the one recorded");
 }
 
+/// A refund made at the processor (its dashboard; here localstripe's API) is recorded
+/// when its signed `charge.refunded` event comes (localstripe sends none, so the test
+/// delivers it as Stripe would), once, and the shopper told once.
+#[tokio::test]
+async fn a_refund_at_the_processor_is_recorded_once() {
+    let stack = on_localstripe().await;
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed("4242424242424242").await;
+    assert_eq!(
+        stack
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("confirm")
+            .0,
+        200
+    );
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["shipped"]);
+    let purchase = purchase_id(&stack).await;
+    let payment = intents_for(&purchase).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let refund = http
+        .post(format!("{}/v1/refunds", stripe_endpoint()))
+        .bearer_auth(KEY)
+        .form(&[("payment_intent", payment.as_str())])
+        .send()
+        .await
+        .expect("refund");
+    assert!(refund.status().is_success(), "{}", refund.status());
+    let body = json!({"id": format!("evt_refund_{purchase}"), "type": "charge.refunded", "data": {"object": {"id": "ch_x", "object": "charge", "payment_intent": payment, "metadata": {"purchase_id": purchase}}}}).to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let secret = hashbuy::adapters::stripe_webhook::EndpointSecret::new(
+        hashbuy::settings::Secret::new("whsec_local"),
+    );
+    let signature = secret.sign(
+        body.as_bytes(),
+        hashbuy::domain::Timestamp(i64::try_from(now).expect("now")),
+    );
+    for _ in 0..2 {
+        let response = http
+            .post(stack.client.url("/payments/webhook"))
+            .header("Stripe-Signature", signature.as_str())
+            .body(body.clone())
+            .send()
+            .await
+            .expect("deliver");
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(stack.states().await, ["refunded"]);
+    let intent: Value = http
+        .get(format!(
+            "{}/v1/payment_intents/{payment}?expand[]=latest_charge",
+            stripe_endpoint()
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        intent["latest_charge"]["amount_refunded"], 2500,
+        "one refund, in full"
+    );
+    let subjects = stack.email_subjects().await;
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.starts_with("Refunded"))
+            .count(),
+        1,
+        "{subjects:?}"
+    );
+    assert_eq!(stack.json("/_local/charges").await[0]["status"], "refunded");
+}
+
 #[tokio::test]
 async fn a_card_declined_when_charged_is_declined_with_the_unit_back() {
     let stack = on_localstripe().await;

@@ -47,6 +47,9 @@ struct Intent {
     status: String,
     #[serde(default)]
     client_secret: Option<String>,
+    /// Expanded when read, to tell a refunded payment from a succeeded one.
+    #[serde(default)]
+    latest_charge: Option<serde_json::Value>,
     #[serde(default)]
     last_payment_error: Option<ErrorDetail>,
 }
@@ -80,8 +83,15 @@ impl ErrorDetail {
 }
 
 impl Intent {
+    /// Its charge, expanded, was refunded in full.
+    fn refunded(&self) -> bool {
+        let charge = self.latest_charge.as_ref();
+        charge.and_then(|c| c["refunded"].as_bool()) == Some(true)
+    }
+
     fn status(self) -> PaymentStatus {
         match self.status.as_str() {
+            "succeeded" if self.refunded() => PaymentStatus::Refunded,
             "succeeded" => PaymentStatus::Succeeded,
             "requires_confirmation" => PaymentStatus::Unconfirmed,
             "requires_action" => PaymentStatus::NeedsAuthentication,
@@ -257,7 +267,7 @@ impl StripeApi {
         let request = self
             .http
             .get(format!(
-                "{}/v1/payment_intents/{}",
+                "{}/v1/payment_intents/{}?expand[]=latest_charge",
                 self.base_url,
                 path(payment)?
             ))

@@ -178,9 +178,11 @@ mod tests {
         let asked = after(recorded.ask_authentication(at(3), windows));
         let shipped = after(paid.ship(at(4)));
         let declined = after(recorded.decline(at(3)));
+        let refunded = after(shipped.refunded(at(5)));
         let expired = after(held.expire(at(20)));
         vec![
-            requested, prompted, held, confirmed, recorded, asked, paid, shipped, declined, expired,
+            requested, prompted, held, confirmed, recorded, asked, paid, shipped, refunded,
+            declined, expired,
         ]
     }
 

@@ -22,6 +22,8 @@ pub enum Outcome {
     AwaitingShopper,
     /// The processor has not settled it yet; the expiry sweep looks again.
     Pending,
+    /// Refunded at the processor, and so recorded.
+    Refunded,
     /// The purchase is not waiting for a charge (already paid, shipped, or closed).
     NothingToDo(State),
     Missing,
@@ -115,12 +117,16 @@ pub(crate) async fn record(
 ) -> Result<Outcome, StepError> {
     let now = app.ports.clock.now();
     let decide = |p: &Purchase| match &status {
-        PaymentStatus::Succeeded => p.pay(now),
+        // Refunded since: it was charged; the refund's own event records that.
+        PaymentStatus::Succeeded | PaymentStatus::Refunded => p.pay(now),
         PaymentStatus::Declined { .. } | PaymentStatus::Canceled => p.decline(now),
         _ => p.ask_authentication(now, app.settings.windows),
     };
     match &status {
-        PaymentStatus::Succeeded | PaymentStatus::Declined { .. } | PaymentStatus::Canceled => {}
+        PaymentStatus::Succeeded
+        | PaymentStatus::Refunded
+        | PaymentStatus::Declined { .. }
+        | PaymentStatus::Canceled => {}
         PaymentStatus::NeedsAuthentication if purchase.state == State::Confirmed => {}
         PaymentStatus::NeedsAuthentication => return Ok(Outcome::AwaitingShopper),
         PaymentStatus::Unconfirmed | PaymentStatus::Processing => {
@@ -136,7 +142,7 @@ pub(crate) async fn record(
         }
     };
     match status {
-        PaymentStatus::Succeeded => {
+        PaymentStatus::Succeeded | PaymentStatus::Refunded => {
             tracing::info!(
                 amount_minor = applied.price.minor,
                 currency = applied.price.currency.as_str(),
@@ -155,6 +161,34 @@ pub(crate) async fn record(
             declined(app, applied, true).await?;
             Ok(Outcome::Declined)
         }
+    }
+}
+
+/// Follows a refund made at the processor: a paid or shipped purchase whose payment the
+/// processor says was refunded becomes refunded, and the shopper is told once.
+pub(crate) async fn follow_refund(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
+    let Some(payment) = purchase.payment_intent.clone() else {
+        return Ok(Outcome::NothingToDo(purchase.state));
+    };
+    let email = |p: &Purchase| Some(messages::refunded_email(&p.email, p));
+    if purchase.state == State::Refunded {
+        notices::tell(app, purchase, false, Priority::Notice, |_| None, email).await?;
+        return Ok(Outcome::NothingToDo(State::Refunded));
+    }
+    if app.ports.payments.status(&payment).await? != PaymentStatus::Refunded {
+        return Ok(Outcome::NothingToDo(purchase.state));
+    }
+    let now = app.ports.clock.now();
+    match transition(app, purchase, |p| p.refunded(now)).await? {
+        Transition::Applied(p) => {
+            tracing::info!(
+                amount_minor = p.price.minor,
+                "payment refunded at the processor"
+            );
+            notices::tell(app, p, true, Priority::Notice, |_| None, email).await?;
+            Ok(Outcome::Refunded)
+        }
+        Transition::Refused(p) => Ok(Outcome::NothingToDo(p.state)),
     }
 }
 

@@ -178,6 +178,14 @@ fn closed(status: LinkStatus, p: &Purchase, now: Timestamp) -> Response<String> 
                 "The time to confirm has passed, so nothing was charged. Post the hashtag again to start over.",
             ),
         ),
+        LinkStatus::Closed(State::Refunded) => page(
+            StatusCode::GONE,
+            "This purchase was refunded",
+            &paragraph(format!(
+                "We refunded {} for {} to your card.",
+                p.price, p.product_name
+            )),
+        ),
         LinkStatus::Closed(State::Declined) => page(
             StatusCode::GONE,
             "This purchase was declined",

@@ -15,6 +15,7 @@ use super::webhook::{MAX_BODY_BYTES, reply};
 use super::{StepError, charge_card};
 use crate::adapters::stripe_webhook::{self, EndpointSecret, HANDLED, HEADER, Refused};
 use crate::app::App;
+use crate::domain::State;
 use crate::ports::Claim;
 
 pub const PATH: &str = "/payments/webhook";
@@ -104,9 +105,13 @@ async fn respond(
         // Only the payment recorded on the purchase counts: another is an orphan of an
         // attempt that lost the race, never confirmed.
         Ok(Some(purchase)) if purchase.payment_intent.as_deref() == Some(payment.as_str()) => {
-            charge_card::settle(app, purchase)
-                .await
-                .map(|outcome| format!("{outcome:?}"))
+            let outcome = match purchase.state {
+                State::Paid | State::Shipped | State::Refunded => {
+                    charge_card::follow_refund(app, purchase).await
+                }
+                _ => charge_card::settle(app, purchase).await,
+            };
+            outcome.map(|outcome| format!("{outcome:?}"))
         }
         Ok(_) => Ok("not this purchase's payment".to_owned()),
         Err(error) => Err(error.into()),
@@ -238,5 +243,37 @@ mod tests {
         let response = handle(&w.app, &secret(), delivery(&w, &body, &secret(), 0)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(w.purchase("500").await.state, State::AwaitingAuthentication);
+    }
+
+    #[tokio::test]
+    async fn a_refund_made_at_the_processor_is_recorded_and_told_once() {
+        let w = World::new();
+        let (id, payment) = awaiting_bank(&w).await;
+        w.mem.cards.authenticate(&payment, true).expect("approve");
+        let paid = event("evt_1", "payment_intent.succeeded", &payment, &id);
+        handle(&w.app, &secret(), delivery(&w, &paid, &secret(), 0)).await;
+        assert_eq!(w.purchase("500").await.state, State::Paid);
+        // An event that says "refunded" before the processor does changes nothing.
+        let early = event("evt_2", "charge.refunded", &payment, &id);
+        handle(&w.app, &secret(), delivery(&w, &early, &secret(), 0)).await;
+        assert_eq!(w.purchase("500").await.state, State::Paid);
+
+        w.mem.cards.refund_from_dashboard(&payment).expect("refund");
+        let charge = json!({"id": "evt_3", "type": "charge.refunded", "data": {"object": {"id": "ch_1", "object": "charge", "payment_intent": payment, "metadata": {"purchase_id": id.as_str()}}}}).to_string();
+        for at in [2, 1] {
+            let response = handle(&w.app, &secret(), delivery(&w, &charge, &secret(), at)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{}", response.body());
+        }
+        let again = json!({"id": "evt_4", "type": "charge.refunded", "data": {"object": {"id": "ch_1", "object": "charge", "payment_intent": payment, "metadata": {"purchase_id": id.as_str()}}}}).to_string();
+        handle(&w.app, &secret(), delivery(&w, &again, &secret(), 0)).await;
+        assert_eq!(w.purchase("500").await.state, State::Refunded);
+        let told = w
+            .mem
+            .outbox
+            .sent()
+            .into_iter()
+            .filter(|m| m.subject.starts_with("Refunded"))
+            .count();
+        assert_eq!(told, 1, "told once");
     }
 }

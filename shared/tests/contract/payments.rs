@@ -45,14 +45,19 @@ struct Cards {
     authentication: SavedCard,
 }
 
-/// How the shopper answers their bank on each processor.
-type Authenticate<'a> = &'a (dyn Fn(String, bool) -> futures::future::BoxFuture<'a, ()> + Sync);
+/// What happens at the processor outside hashbuy: the shopper answering their bank
+/// (`true` approves), and the merchant refunding from the dashboard.
+struct AtTheProcessor<'a> {
+    authenticate: &'a (dyn Fn(String, bool) -> futures::future::BoxFuture<'a, ()> + Sync),
+    refund: &'a (dyn Fn(String) -> futures::future::BoxFuture<'a, ()> + Sync),
+}
 
 async fn keeps_the_payments_contract(
     payments: &dyn Payments,
     cards: &Cards,
-    authenticate: Authenticate<'_>,
+    outside: AtTheProcessor<'_>,
 ) {
+    let authenticate = outside.authenticate;
     // Created, nothing charged until confirmed; confirmed once.
     let paid = payments
         .create(&request(&cards.visa))
@@ -75,6 +80,11 @@ async fn keeps_the_payments_contract(
         "a succeeded payment is not confirmed twice"
     );
     assert!(payments.cancel(&paid).await.is_err(), "nor cancelled");
+    (outside.refund)(paid.clone()).await;
+    assert_eq!(
+        payments.status(&paid).await.expect("status"),
+        PaymentStatus::Refunded
+    );
 
     // A decline is an answer, with the processor's reason.
     let declined = payments
@@ -160,11 +170,21 @@ async fn the_in_memory_processor_keeps_the_payments_contract() {
             processor.authenticate(&id, approved).expect("authenticate");
         })
     };
-    keeps_the_payments_contract(&processor, &cards, &authenticate).await;
+    let refund = |id: String| -> futures::future::BoxFuture<'_, ()> {
+        let processor = &processor;
+        Box::pin(async move {
+            processor.refund_from_dashboard(&id).expect("refund");
+        })
+    };
+    let outside = AtTheProcessor {
+        authenticate: &authenticate,
+        refund: &refund,
+    };
+    keeps_the_payments_contract(&processor, &cards, outside).await;
     assert_eq!(
         processor.charges().len(),
-        2,
-        "the visa and the approved one"
+        1,
+        "the approved one (the visa was refunded)"
     );
 }
 
@@ -221,7 +241,23 @@ async fn the_stripe_adapter_keeps_the_payments_contract_on_localstripe() {
     let authenticate = |id: String, approved: bool| -> futures::future::BoxFuture<'_, ()> {
         Box::pin(async move { authenticate_on_localstripe(&id, approved).await })
     };
-    keeps_the_payments_contract(&api, &cards, &authenticate).await;
+    let refund = |id: String| -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let refunded = reqwest::Client::new()
+                .post(format!("{}/v1/refunds", stripe_endpoint()))
+                .bearer_auth("sk_test_hashbuy")
+                .form(&[("payment_intent", id.as_str())])
+                .send()
+                .await
+                .expect("refund");
+            assert!(refunded.status().is_success(), "{}", refunded.status());
+        })
+    };
+    let outside = AtTheProcessor {
+        authenticate: &authenticate,
+        refund: &refund,
+    };
+    keeps_the_payments_contract(&api, &cards, outside).await;
 }
 
 #[tokio::test]

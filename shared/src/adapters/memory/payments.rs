@@ -43,6 +43,14 @@ impl CardProcessor {
             .collect()
     }
 
+    /// The merchant refunds a payment from the processor's dashboard.
+    pub fn refund_from_dashboard(&self, payment: &str) -> PortResult<PaymentStatus> {
+        self.update(payment, |status, _| match status {
+            PaymentStatus::Succeeded => Ok(PaymentStatus::Refunded),
+            _ => Err(PortError::new("card processor", "nothing to refund")),
+        })
+    }
+
     /// The shopper answers their bank on-session (Stripe.js, in a real deployment).
     pub fn authenticate(&self, payment: &str, approved: bool) -> PortResult<PaymentStatus> {
         self.update(payment, |status, _| match status {

@@ -341,6 +341,21 @@ impl Purchase {
         }))
     }
 
+    /// The processor refunded the payment: claims telling the shopper. What becomes of
+    /// the unit is the merchant's to say.
+    pub fn refunded(&self, now: Timestamp) -> Result<Change, Refusal> {
+        match self.state {
+            State::Paid | State::Shipped => {}
+            State::Refunded => return Err(Refusal::AlreadyDone),
+            other => return Err(Refusal::WrongState(other)),
+        }
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::Refunded;
+            p.deadline = None;
+            p.notice = Notice::Sending(now);
+        }))
+    }
+
     /// A pending purchase whose window has passed; a held unit goes back on sale; claims
     /// telling the shopper.
     pub fn expire(&self, now: Timestamp) -> Result<Change, Refusal> {
@@ -686,6 +701,32 @@ pub(super) mod tests {
             awaiting_email().pay(at(1)),
             Err(Refusal::WrongState(State::AwaitingEmailConfirmation))
         );
+    }
+
+    #[test]
+    fn a_refund_is_recorded_once_and_only_for_what_was_paid() {
+        let confirmed = recorded(&apply(
+            awaiting_email().confirm(at(2 * MIN)).expect("confirm"),
+        ));
+        assert_eq!(
+            confirmed.refunded(at(3 * MIN)),
+            Err(Refusal::WrongState(State::Confirmed))
+        );
+        let paid = apply(confirmed.pay(at(3 * MIN)).expect("pay"));
+        let shipped = apply(paid.ship(at(4 * MIN)).expect("ship"));
+        for p in [&paid, &shipped] {
+            let c = p.refunded(at(5 * MIN)).expect("refund");
+            assert_eq!(
+                (c.after.state, c.stock),
+                (State::Refunded, StockEffect::None)
+            );
+            assert!(
+                matches!(c.after.notice, Notice::Sending(_)),
+                "tells the shopper"
+            );
+            assert_eq!(c.after.due_at(), None);
+            assert_eq!(apply(c).refunded(at(6 * MIN)), Err(Refusal::AlreadyDone));
+        }
     }
 
     #[test]

@@ -32,18 +32,22 @@ pub enum State {
     AwaitingAuthentication,
     Paid,
     Shipped,
+    /// The payment was refunded at the processor (from its dashboard, or for an order
+    /// that could not be delivered).
+    Refunded,
     Expired,
     Declined,
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 9] = [
         State::AwaitingRetweet,
         State::AwaitingEmailConfirmation,
         State::Confirmed,
         State::AwaitingAuthentication,
         State::Paid,
         State::Shipped,
+        State::Refunded,
         State::Expired,
         State::Declined,
     ];
@@ -56,6 +60,7 @@ impl State {
             State::AwaitingAuthentication => "awaiting_authentication",
             State::Paid => "paid",
             State::Shipped => "shipped",
+            State::Refunded => "refunded",
             State::Expired => "expired",
             State::Declined => "declined",
         }
