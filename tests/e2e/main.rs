@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hashbuy_local::simulators::shopper::{Original, XUser};
 use reqwest::Method;
 use serde_json::json;
-use support::{Emailed, Mode, PRODUCT, Stack};
+use support::{CARD_WEBHOOK_SECRET, Emailed, Mode, PRODUCT, Stack, payment_event};
 
 pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
     stack.seed(10).await;
@@ -319,48 +319,27 @@ async fn the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it(st
         .await
         .expect("approve");
     assert_eq!(status, 200);
-    let body = json!({"id": "evt_e2e_1", "type": "payment_intent.succeeded", "data": {"object": {"id": payment, "object": "payment_intent", "metadata": {"purchase_id": purchase}}}}).to_string();
-    let now = hashbuy::domain::Timestamp(
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("time")
-                .as_secs(),
-        )
-        .expect("secs"),
+    let event = payment_event(
+        "evt_e2e_1",
+        "payment_intent.succeeded",
+        "payment_intent",
+        &payment,
+        &purchase,
     );
-    let deliver = |signature: String| {
-        let body = body.clone();
-        let url = stack.client.url("/payments/webhook");
-        async move {
-            let response = reqwest::Client::new()
-                .post(url)
-                .header("Stripe-Signature", signature)
-                .body(body)
-                .send()
-                .await
-                .expect("deliver");
-            response.status().as_u16()
-        }
-    };
-    let secret = |s: &str| {
-        hashbuy::adapters::stripe_webhook::EndpointSecret::new(hashbuy::settings::Secret::new(s))
-    };
-    let forged = secret("whsec_guess").sign(body.as_bytes(), now);
-    assert_eq!(deliver(forged).await, 401);
-    let stale = secret("whsec_local").sign(
-        body.as_bytes(),
-        hashbuy::domain::Timestamp(now.seconds() - 600),
-    );
-    assert_eq!(deliver(stale).await, 401);
+    let deliver = |secret, seconds_ago| stack.deliver_payment_event(&event, secret, seconds_ago);
+    assert_eq!(deliver("whsec_guess", 0).await, 401, "forged");
+    assert_eq!(deliver(CARD_WEBHOOK_SECRET, 600).await, 401, "stale");
     assert_eq!(
         stack.states().await,
         ["awaiting_authentication"],
         "refused: nothing changed"
     );
-    let signed = secret("whsec_local").sign(body.as_bytes(), now);
-    assert_eq!(deliver(signed.clone()).await, 200);
-    assert_eq!(deliver(signed).await, 200, "a duplicate is acknowledged");
+    assert_eq!(deliver(CARD_WEBHOOK_SECRET, 0).await, 200);
+    assert_eq!(
+        deliver(CARD_WEBHOOK_SECRET, 0).await,
+        200,
+        "a duplicate is acknowledged"
+    );
     stack.settle().await;
     assert_eq!(stack.states().await, ["shipped"]);
     let payments = stack.json("/_local/charges").await;

@@ -9,7 +9,10 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Emailed, Mode, Stack, stripe_endpoint};
+use hashbuy::adapters::stripe::{Dialect, StripeApi};
+use hashbuy::settings::Secret;
+
+use crate::support::{CARD_WEBHOOK_SECRET, Emailed, Mode, Stack, payment_event, stripe_endpoint};
 
 const KEY: &str = "sk_test_e2e";
 
@@ -24,6 +27,19 @@ async fn on_localstripe() -> Stack {
         "localstripe",
     ];
     Stack::spawn_with(Mode::Memory, &args).await
+}
+
+async fn read_intent(payment: &str) -> Value {
+    let url = format!(
+        "{}/v1/payment_intents/{payment}?expand[]=latest_charge",
+        stripe_endpoint()
+    );
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(KEY)
+        .send()
+        .await;
+    response.expect("read").json().await.expect("json")
 }
 
 /// Every PaymentIntent localstripe holds for `purchase`, read page by page.
@@ -148,50 +164,33 @@ async fn a_refund_at_the_processor_is_recorded_once() {
         .as_str()
         .expect("id")
         .to_owned();
-    let http = reqwest::Client::new();
-    let refund = http
-        .post(format!("{}/v1/refunds", stripe_endpoint()))
-        .bearer_auth(KEY)
-        .form(&[("payment_intent", payment.as_str())])
-        .send()
+    let processor = StripeApi::new(
+        reqwest::Client::new(),
+        &stripe_endpoint(),
+        Secret::new(KEY),
+        Dialect::Localstripe,
+    );
+    processor
+        .refund_from_dashboard(&payment)
         .await
         .expect("refund");
-    assert!(refund.status().is_success(), "{}", refund.status());
-    let body = json!({"id": format!("evt_refund_{purchase}"), "type": "charge.refunded", "data": {"object": {"id": "ch_x", "object": "charge", "payment_intent": payment, "metadata": {"purchase_id": purchase}}}}).to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs();
-    let secret = hashbuy::adapters::stripe_webhook::EndpointSecret::new(
-        hashbuy::settings::Secret::new("whsec_local"),
-    );
-    let signature = secret.sign(
-        body.as_bytes(),
-        hashbuy::domain::Timestamp(i64::try_from(now).expect("now")),
+    let event = payment_event(
+        &format!("evt_refund_{purchase}"),
+        "charge.refunded",
+        "charge",
+        &payment,
+        &purchase,
     );
     for _ in 0..2 {
-        let response = http
-            .post(stack.client.url("/payments/webhook"))
-            .header("Stripe-Signature", signature.as_str())
-            .body(body.clone())
-            .send()
-            .await
-            .expect("deliver");
-        assert_eq!(response.status(), 200);
+        assert_eq!(
+            stack
+                .deliver_payment_event(&event, CARD_WEBHOOK_SECRET, 0)
+                .await,
+            200
+        );
     }
     assert_eq!(stack.states().await, ["refunded"]);
-    let intent: Value = http
-        .get(format!(
-            "{}/v1/payment_intents/{payment}?expand[]=latest_charge",
-            stripe_endpoint()
-        ))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .expect("read")
-        .json()
-        .await
-        .expect("json");
+    let intent = read_intent(&payment).await;
     assert_eq!(
         intent["latest_charge"]["amount_refunded"], 2500,
         "one refund, in full"
@@ -237,32 +236,17 @@ async fn a_card_declined_when_charged_is_declined_with_the_unit_back() {
     );
 }
 
-async fn authenticate(payment: &str, approved: bool) {
-    let http = reqwest::Client::new();
-    let base = stripe_endpoint();
-    let intent: Value = http
-        .get(format!("{base}/v1/payment_intents/{payment}"))
-        .bearer_auth(KEY)
-        .send()
+/// The shopper answers their bank, through the console (localstripe's Stripe.js
+/// stand-in's call).
+async fn authenticate(stack: &Stack, payment: &str, approved: bool) {
+    let path = format!("/_local/payments/{payment}/authenticate");
+    let answer = json!({"approved": approved});
+    let (status, body) = stack
+        .client
+        .post_json(&path, &answer)
         .await
-        .expect("read")
-        .json()
-        .await
-        .expect("json");
-    let secret = intent["client_secret"].as_str().expect("secret").to_owned();
-    let success = if approved { "true" } else { "false" };
-    let form = [
-        ("key", "pk_test_e2e"),
-        ("client_secret", secret.as_str()),
-        ("success", success),
-    ];
-    let response = http
-        .post(format!("{base}/v1/payment_intents/{payment}/_authenticate"))
-        .form(&form)
-        .send()
-        .await
-        .expect("authenticate");
-    assert!(response.status().is_success(), "{}", response.status());
+        .expect("answer");
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
@@ -292,7 +276,7 @@ async fn the_bank_asks_the_shopper_who_approves_and_the_processors_webhook_settl
     let intents = intents_for(&purchase).await;
     assert_eq!(statuses(&intents), ["requires_action"]);
     let payment = intents[0]["id"].as_str().expect("id").to_owned();
-    authenticate(&payment, true).await;
+    authenticate(&stack, &payment, true).await;
     // localstripe posts payment_intent.succeeded, signed, to the stack's webhook.
     wait_for_state(&stack, "shipped").await;
     assert_eq!(statuses(&intents_for(&purchase).await), ["succeeded"]);

@@ -4,7 +4,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use hashbuy::adapters::stripe_webhook::EndpointSecret;
+use hashbuy::domain::Timestamp;
 use hashbuy::settings::Secret;
+use hashbuy::steps::payments_webhook;
 use hashbuy::x::signature::WebhookKey;
 use hashbuy_local::harness::logs::CapturedLogs;
 use hashbuy_local::simulators::shopper::{Client, Original, XUser, link_in};
@@ -13,6 +16,22 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub const PRODUCT: &str = "BuyAmexGiftCard25";
+/// The stack's default card webhook secret.
+pub const CARD_WEBHOOK_SECRET: &str = "whsec_local";
+
+/// A card processor's event about `payment` (`object` says what kind of object it
+/// carries: a payment intent, or a charge naming its intent).
+pub fn payment_event(id: &str, kind: &str, object: &str, payment: &str, purchase: &str) -> Value {
+    let data = match object {
+        "charge" => {
+            json!({"id": "ch_e2e", "object": "charge", "payment_intent": payment, "metadata": {"purchase_id": purchase}})
+        }
+        _ => {
+            json!({"id": payment, "object": "payment_intent", "metadata": {"purchase_id": purchase}})
+        }
+    };
+    json!({"id": id, "type": kind, "data": {"object": data}})
+}
 
 /// The emulator `tests/run.sh` started; these tests fail, rather than skip, without it.
 fn emulator_endpoint() -> String {
@@ -120,6 +139,30 @@ impl Stack {
             logs,
             _child: child,
         }
+    }
+
+    /// Posts a card processor's event to the payments webhook, signed with `secret` as
+    /// of `seconds_ago`; the answer's status.
+    pub async fn deliver_payment_event(
+        &self,
+        event: &Value,
+        secret: &str,
+        seconds_ago: i64,
+    ) -> u16 {
+        let body = event.to_string();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let at = Timestamp(i64::try_from(now).expect("now") - seconds_ago);
+        let signature = EndpointSecret::new(Secret::new(secret)).sign(body.as_bytes(), at);
+        let response = reqwest::Client::new()
+            .post(self.client.url(payments_webhook::PATH))
+            .header("Stripe-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("deliver");
+        response.status().as_u16()
     }
 
     pub fn sign(&self, body: &[u8]) -> String {

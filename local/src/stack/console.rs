@@ -269,21 +269,26 @@ struct Authentication {
     approved: bool,
 }
 
-/// The shopper answers their bank for a payment, as Stripe.js does in a real deployment.
+/// The shopper answers their bank for a payment, as Stripe.js does in a real deployment
+/// (on localstripe, through its Stripe.js stand-in's call).
 async fn authenticate(
     State(local): LocalState,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ConsoleError> {
     let answer: Authentication = parse(&body)?;
-    if local.processor.is_some() {
-        return Err(bad_request(
-            "the stack charges through a processor: authenticate there (Stripe.js)",
-        ));
+    match &local.processor {
+        Some(processor) => {
+            let answered = processor.answer_bank_on_emulator(&id, answer.approved);
+            answered.await.map_err(bad_request)?;
+        }
+        None => {
+            (local.mem.cards.authenticate(&id, answer.approved)).map_err(bad_request)?;
+        }
     }
-    let status = (local.mem.cards.authenticate(&id, answer.approved)).map_err(bad_request)?;
+    let status = local.app.ports.payments.status(&id).await;
     Ok(Json(
-        json!({"payment_intent": id, "status": status.as_str()}),
+        json!({"payment_intent": id, "status": status.map_err(internal)?.as_str()}),
     ))
 }
 

@@ -207,6 +207,39 @@ impl StripeApi {
     }
 }
 
+/// What happens at the processor outside hashbuy, played on localstripe for tests and the
+/// local stack: the shopper answering their bank (its Stripe.js stand-in's call), and
+/// the merchant refunding from the dashboard.
+#[cfg(feature = "harness")]
+impl StripeApi {
+    pub async fn answer_bank_on_emulator(&self, payment: &str, approved: bool) -> PortResult<()> {
+        let secret = self.client_secret(payment).await?;
+        let success = if approved { "true" } else { "false" };
+        let form = [
+            ("key", "pk_test_hashbuy"),
+            ("client_secret", secret.expose()),
+            ("success", success),
+        ];
+        let url = format!(
+            "{}/v1/payment_intents/{}/_authenticate",
+            self.base_url,
+            path(payment)?
+        );
+        match self.send(self.http.post(url).form(&form)).await? {
+            (status, _) if status.is_success() => Ok(()),
+            (status, _) => Err(PortError::new("card processor", format!("HTTP {status}"))),
+        }
+    }
+
+    pub async fn refund_from_dashboard(&self, payment: &str) -> PortResult<()> {
+        let form = [("payment_intent", path(payment)?)];
+        match self.send(self.post("/v1/refunds").form(&form)).await? {
+            (status, _) if status.is_success() => Ok(()),
+            (status, _) => Err(PortError::new("card processor", format!("HTTP {status}"))),
+        }
+    }
+}
+
 #[async_trait]
 impl Payments for StripeApi {
     async fn create(&self, request: &PaymentRequest) -> PortResult<String> {

@@ -222,23 +222,21 @@ async fn declined(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Change, PurchaseId, StockEffect};
+    use crate::domain::PurchaseId;
     use crate::ports::PaymentRequest;
     use crate::ports::Purchases;
-    use crate::steps::testing::{World, link, tweet};
+    use crate::steps::testing::{World, tweet};
 
-    /// A confirmed purchase holding one unit, as if the earlier steps ran.
     async fn confirmed(w: &World, card: &str) -> PurchaseId {
-        let p = w.requested(3, card).await;
-        let now = w.app.ports.clock.now();
-        let held = p
-            .retweeted(&p.buyer, link(), now, w.app.settings.windows)
-            .expect("hold");
-        w.mem.store.apply(&held).await.expect("apply");
-        let c: Change = held.after.confirm(now).expect("confirm");
-        assert_eq!(c.stock, StockEffect::None);
-        w.mem.store.apply(&c).await.expect("apply");
-        p.id
+        w.confirmed(card).await.id
+    }
+
+    fn request_for(p: &Purchase) -> PaymentRequest {
+        PaymentRequest {
+            purchase: p.id.clone(),
+            amount: p.price,
+            card: p.card.clone(),
+        }
     }
 
     #[tokio::test]
@@ -330,11 +328,7 @@ mod tests {
         let w = World::new();
         let id = confirmed(&w, "pm_card_visa").await;
         let p = w.purchase("500").await;
-        let request = PaymentRequest {
-            purchase: p.id.clone(),
-            amount: p.price,
-            card: p.card.clone(),
-        };
+        let request = request_for(&p);
         // The earlier attempt created its payment, then died before the write recording it.
         let orphan = w.app.ports.payments.create(&request).await.expect("create");
         let event = PurchaseConfirmed { purchase_id: id };
@@ -356,11 +350,7 @@ mod tests {
         let w = World::new();
         let id = confirmed(&w, "pm_card_visa").await;
         let p = w.purchase("500").await;
-        let request = PaymentRequest {
-            purchase: p.id.clone(),
-            amount: p.price,
-            card: p.card.clone(),
-        };
+        let request = request_for(&p);
         // Created, recorded, confirmed at the processor; the answer never came back.
         let payment = w.app.ports.payments.create(&request).await.expect("create");
         let now = w.app.ports.clock.now();

@@ -364,13 +364,8 @@ mod tests {
     async fn a_bank_check_never_answered_cancels_the_payment_and_expires_the_purchase() {
         let w = World::new();
         w.product("BuyGift25", 3).await;
-        let p = w.requested(3, "pm_card_authenticationRequired").await;
-        let now = w.app.ports.clock.now();
+        let p = w.confirmed("pm_card_authenticationRequired").await;
         let windows = w.app.settings.windows;
-        let held = p.retweeted(&p.buyer, link(), now, windows).expect("hold");
-        w.mem.store.apply(&held).await.expect("apply");
-        let confirmed = held.after.confirm(now).expect("confirm");
-        w.mem.store.apply(&confirmed).await.expect("apply");
         let event = PurchaseConfirmed {
             purchase_id: p.id.clone(),
         };
@@ -405,13 +400,8 @@ mod tests {
     async fn a_bank_check_approved_just_before_the_sweep_is_paid_not_expired() {
         let w = World::new();
         w.product("BuyGift25", 3).await;
-        let p = w.requested(3, "pm_card_authenticationRequired").await;
-        let now = w.app.ports.clock.now();
+        let p = w.confirmed("pm_card_authenticationRequired").await;
         let windows = w.app.settings.windows;
-        let held = p.retweeted(&p.buyer, link(), now, windows).expect("hold");
-        w.mem.store.apply(&held).await.expect("apply");
-        let confirmed = held.after.confirm(now).expect("confirm");
-        w.mem.store.apply(&confirmed).await.expect("apply");
         let event = PurchaseConfirmed {
             purchase_id: p.id.clone(),
         };

@@ -135,9 +135,8 @@ async fn respond(
 mod tests {
     use super::*;
     use crate::domain::{PurchaseId, State, Timestamp};
-    use crate::ports::Purchases;
     use crate::settings::Secret;
-    use crate::steps::testing::{World, link};
+    use crate::steps::testing::World;
 
     fn secret() -> EndpointSecret {
         EndpointSecret::new(Secret::new("whsec_test"))
@@ -145,20 +144,14 @@ mod tests {
 
     /// A purchase whose bank wants the shopper; returns it and its payment.
     async fn awaiting_bank(w: &World) -> (PurchaseId, String) {
-        let p = w.requested(3, "pm_card_authenticationRequired").await;
-        let now = w.app.ports.clock.now();
-        let held = p
-            .retweeted(&p.buyer, link(), now, w.app.settings.windows)
-            .expect("hold");
-        w.mem.store.apply(&held).await.expect("apply");
-        let confirmed = held.after.confirm(now).expect("confirm");
-        w.mem.store.apply(&confirmed).await.expect("apply");
-        let settled = charge_card::settle(&w.app, confirmed.after)
+        let confirmed = w.confirmed("pm_card_authenticationRequired").await;
+        let id = confirmed.id.clone();
+        let settled = charge_card::settle(&w.app, confirmed)
             .await
             .expect("charge");
         assert_eq!(settled, charge_card::Outcome::AwaitingShopper);
         let payment = w.purchase("500").await.payment_intent.expect("recorded");
-        (p.id, payment)
+        (id, payment)
     }
 
     fn delivery(

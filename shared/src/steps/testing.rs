@@ -112,6 +112,20 @@ impl World {
         self.purchase("500").await
     }
 
+    /// As [`Self::requested`] with three units, then retweeted and confirmed, as if the
+    /// steps between ran: the purchase waits for its charge.
+    pub async fn confirmed(&self, card: &str) -> Purchase {
+        let p = self.requested(3, card).await;
+        let now = self.app.ports.clock.now();
+        let held = p
+            .retweeted(&p.buyer, link(), now, self.app.settings.windows)
+            .expect("hold");
+        self.mem.store.apply(&held).await.expect("apply");
+        let confirmed = held.after.confirm(now).expect("confirm");
+        self.mem.store.apply(&confirmed).await.expect("apply");
+        confirmed.after
+    }
+
     pub fn request(&self, tweet_id: &str, user: &str, hashtag: &str) -> PurchaseRequested {
         PurchaseRequested {
             purchase_id: PurchaseId::for_request(&tweet(tweet_id)),

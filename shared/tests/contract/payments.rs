@@ -7,7 +7,6 @@ use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::domain::{Currency, Money, PurchaseId, SavedCard, TweetId};
 use hashbuy::ports::{PaymentRequest, PaymentStatus, Payments};
 use hashbuy::settings::Secret;
-use serde_json::Value;
 
 use super::emulator::unique;
 
@@ -198,38 +197,6 @@ pub fn localstripe() -> StripeApi {
     )
 }
 
-/// The shopper answers their bank on localstripe, as its Stripe.js stand-in does.
-pub async fn authenticate_on_localstripe(payment: &str, approved: bool) {
-    let http = reqwest::Client::new();
-    let base = stripe_endpoint();
-    let intent: Value = http
-        .get(format!("{base}/v1/payment_intents/{payment}"))
-        .bearer_auth("sk_test_hashbuy")
-        .send()
-        .await
-        .expect("read")
-        .json()
-        .await
-        .expect("json");
-    let secret = intent["client_secret"]
-        .as_str()
-        .expect("client secret")
-        .to_owned();
-    let success = if approved { "true" } else { "false" };
-    let form = [
-        ("key", "pk_test_hashbuy"),
-        ("client_secret", secret.as_str()),
-        ("success", success),
-    ];
-    let answer = http
-        .post(format!("{base}/v1/payment_intents/{payment}/_authenticate"))
-        .form(&form)
-        .send()
-        .await
-        .expect("authenticate");
-    assert!(answer.status().is_success(), "{}", answer.status());
-}
-
 #[tokio::test]
 async fn the_stripe_adapter_keeps_the_payments_contract_on_localstripe() {
     let api = localstripe();
@@ -239,19 +206,16 @@ async fn the_stripe_adapter_keeps_the_payments_contract_on_localstripe() {
         authentication: api.save_test_card("4000002500003155").await.expect("save"),
     };
     let authenticate = |id: String, approved: bool| -> futures::future::BoxFuture<'_, ()> {
-        Box::pin(async move { authenticate_on_localstripe(&id, approved).await })
+        let api = &api;
+        Box::pin(async move {
+            api.answer_bank_on_emulator(&id, approved)
+                .await
+                .expect("authenticate");
+        })
     };
     let refund = |id: String| -> futures::future::BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let refunded = reqwest::Client::new()
-                .post(format!("{}/v1/refunds", stripe_endpoint()))
-                .bearer_auth("sk_test_hashbuy")
-                .form(&[("payment_intent", id.as_str())])
-                .send()
-                .await
-                .expect("refund");
-            assert!(refunded.status().is_success(), "{}", refunded.status());
-        })
+        let api = &api;
+        Box::pin(async move { api.refund_from_dashboard(&id).await.expect("refund") })
     };
     let outside = AtTheProcessor {
         authenticate: &authenticate,
