@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 use support::{CARD_WEBHOOK_SECRET, Emailed, Mode, PRODUCT, Stack, payment_event};
 
-pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
+pub(crate) async fn happy_path_ships_and_charges_once(stack: &Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "pm_card_visa").await;
     let request = stack
@@ -51,7 +51,7 @@ pub(crate) async fn happy_path_ships_and_charges_once(stack: Stack) {
     assert!(replies[0].contains("_Confirm"), "{replies:?}");
 }
 
-async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
+async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: &Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "pm_card_visa").await;
     let id = stack.client.fresh_id();
@@ -71,7 +71,7 @@ async fn the_same_webhook_twice_gives_one_reply_and_one_purchase(stack: Stack) {
     assert_eq!(stack.states().await, ["awaiting_retweet"]);
 }
 
-async fn a_retweet_by_someone_else_does_nothing(stack: Stack) {
+async fn a_retweet_by_someone_else_does_nothing(stack: &Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "pm_card_visa").await;
     let eve = stack.shopper(2, "pm_card_visa").await;
@@ -106,7 +106,7 @@ async fn a_retweet_by_someone_else_does_nothing(stack: Stack) {
     );
 }
 
-async fn opening_the_link_charges_nothing(stack: Stack) {
+async fn opening_the_link_charges_nothing(stack: &Stack) {
     stack.seed(10).await;
     let Emailed { link, .. } = stack.emailed("pm_card_visa").await;
     for _ in 0..3 {
@@ -119,7 +119,7 @@ async fn opening_the_link_charges_nothing(stack: Stack) {
     assert_eq!(stack.states().await, ["awaiting_email_confirmation"]);
 }
 
-async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale(stack: Stack) {
+async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale(stack: &Stack) {
     stack.seed(10).await;
     let Emailed { link, .. } = stack.emailed("pm_card_visa").await;
     assert_eq!(stack.stock().await, 9);
@@ -151,7 +151,7 @@ async fn confirming_after_15_minutes_is_refused_and_the_unit_goes_back_on_sale(s
     );
 }
 
-async fn two_confirmations_charge_once(stack: Stack) {
+async fn two_confirmations_charge_once(stack: &Stack) {
     stack.seed(10).await;
     let Emailed { link, .. } = stack.emailed("pm_card_visa").await;
     let (a, b) = tokio::join!(
@@ -193,7 +193,7 @@ async fn two_confirmations_charge_once(stack: Stack) {
     );
 }
 
-async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
+async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: &Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "pm_card_visa").await;
     let body = json!({"for_user_id": ada.id, "tweet_create_events": [
@@ -238,7 +238,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing(stack: Stack) {
     assert_eq!(stack.json("/_local/purchases").await, json!([]));
 }
 
-async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: Stack) {
+async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: &Stack) {
     stack.seed(10).await;
     let ada = stack.shopper(1, "pm_card_visa").await;
     for junk in ["{", "[]", "{\"tweet_create_events\": 5}", "\u{0}\u{1}"] {
@@ -283,7 +283,7 @@ async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: Stack) {
 /// The bank wants the shopper: the page and an email say so, the unit stays held, nothing
 /// is charged; once they approve, the processor's signed event settles it, once. Forged
 /// and replayed-late events are refused.
-async fn the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it(stack: Stack) {
+async fn the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it(stack: &Stack) {
     stack.seed(10).await;
     let Emailed { link, .. } = stack.emailed("pm_card_authenticationRequired").await;
     let (status, page) = stack
@@ -352,7 +352,7 @@ async fn the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it(st
     );
 }
 
-async fn a_declined_card_ends_declined_with_the_unit_released(stack: Stack) {
+async fn a_declined_card_ends_declined_with_the_unit_released(stack: &Stack) {
     stack.seed(10).await;
     let Emailed { request, link, .. } = stack.emailed("pm_card_chargeDeclined").await;
     assert_eq!(stack.stock().await, 9);
@@ -378,7 +378,7 @@ async fn a_declined_card_ends_declined_with_the_unit_released(stack: Stack) {
     );
 }
 
-async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges(stack: Stack) {
+async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges(stack: &Stack) {
     race(&stack, 12, 5).await;
 }
 
@@ -450,7 +450,7 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
     assert_eq!(states, vec!["shipped"; units as usize]);
 }
 
-async fn the_simulator_in_v2_format_drives_the_same_story(stack: Stack) {
+async fn the_simulator_in_v2_format_drives_the_same_story(stack: &Stack) {
     stack.seed(10).await;
     stack.shopper(1, "pm_card_visa").await;
     let cli = |args: &[&str]| {
@@ -537,10 +537,10 @@ async fn the_simulator_in_v2_format_drives_the_same_story(stack: Stack) {
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod in_memory {
-            $(#[tokio::test] async fn $name() { super::$name(super::Stack::spawn(super::Mode::Memory).await).await })*
+            $(#[tokio::test] async fn $name() { super::$name(&super::Stack::spawn(super::Mode::Memory).await).await })*
         }
         mod on_emulator {
-            $(#[tokio::test] async fn $name() { super::$name(super::Stack::spawn(super::Mode::Emulator).await).await })*
+            $(#[tokio::test] async fn $name() { super::$name(&super::Stack::spawn(super::Mode::Emulator).await).await })*
         }
     };
 }

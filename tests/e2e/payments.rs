@@ -12,22 +12,9 @@ use serde_json::{Value, json};
 use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::settings::Secret;
 
-use crate::support::{CARD_WEBHOOK_SECRET, Emailed, Mode, Stack, payment_event, stripe_endpoint};
-
-const KEY: &str = "sk_test_e2e";
-
-async fn on_localstripe() -> Stack {
-    let base = stripe_endpoint();
-    let args = [
-        "--card-processor-base",
-        base.as_str(),
-        "--card-processor-key",
-        KEY,
-        "--card-processor-dialect",
-        "localstripe",
-    ];
-    Stack::spawn_with(Mode::Memory, &args).await
-}
+use crate::support::{
+    CARD_WEBHOOK_SECRET, Emailed, STRIPE_KEY as KEY, Stack, payment_event, stripe_endpoint,
+};
 
 async fn read_intent(payment: &str) -> Value {
     let url = format!(
@@ -97,28 +84,12 @@ async fn wait_for_state(stack: &Stack, state: &str) {
     panic!("never {state}: {:?}", stack.states().await);
 }
 
+/// Confirm pressed three times at once (the scenario the other stacks run), counted at
+/// the processor: one succeeded PaymentIntent, for the amount, the one recorded.
 #[tokio::test]
 async fn a_purchase_is_one_succeeded_payment_intent_however_often_confirm_is_pressed() {
-    let stack = on_localstripe().await;
-    stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("4242424242424242").await;
-    let (a, b) = tokio::join!(
-        stack.client.page(Method::POST, &link),
-        stack.client.page(Method::POST, &link)
-    );
-    assert_eq!(a.expect("a").0, 200);
-    assert_eq!(b.expect("b").0, 200);
-    assert_eq!(
-        stack
-            .client
-            .page(Method::POST, &link)
-            .await
-            .expect("third")
-            .0,
-        200
-    );
-    stack.settle().await;
-    assert_eq!(stack.states().await, ["shipped"]);
+    let stack = Stack::on_localstripe().await;
+    crate::two_confirmations_charge_once(&stack).await;
     let intents = intents_for(&purchase_id(&stack).await).await;
     let statuses = statuses(&intents);
     assert_eq!(
@@ -140,24 +111,26 @@ async fn a_purchase_is_one_succeeded_payment_intent_however_often_confirm_is_pre
     assert_eq!(charges[0]["payment_intent"], paid["id"], "the one recorded");
 }
 
+/// A shopper pressed Confirm, and what came of it settled; the page's answer.
+async fn pressed_confirm(stack: &Stack, card: &str) -> (u16, String) {
+    stack.seed(10).await;
+    let Emailed { link, .. } = stack.emailed(card).await;
+    let answer = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
+    stack.settle().await;
+    answer
+}
+
 /// A refund made at the processor (its dashboard; here localstripe's API) is recorded
 /// when its signed `charge.refunded` event comes (localstripe sends none, so the test
 /// delivers it as Stripe would), once, and the shopper told once.
 #[tokio::test]
 async fn a_refund_at_the_processor_is_recorded_once() {
-    let stack = on_localstripe().await;
-    stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("4242424242424242").await;
-    assert_eq!(
-        stack
-            .client
-            .page(Method::POST, &link)
-            .await
-            .expect("confirm")
-            .0,
-        200
-    );
-    stack.settle().await;
+    let stack = Stack::on_localstripe().await;
+    assert_eq!(pressed_confirm(&stack, "pm_card_visa").await.0, 200);
     assert_eq!(stack.states().await, ["shipped"]);
     let purchase = purchase_id(&stack).await;
     let payment = intents_for(&purchase).await[0]["id"]
@@ -207,32 +180,16 @@ async fn a_refund_at_the_processor_is_recorded_once() {
     assert_eq!(stack.json("/_local/charges").await[0]["status"], "refunded");
 }
 
+/// The declined-card scenario the other stacks run, counted at the processor.
 #[tokio::test]
 async fn a_card_declined_when_charged_is_declined_with_the_unit_back() {
-    let stack = on_localstripe().await;
-    stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("4000000000000341").await;
-    let (status, page) = stack
-        .client
-        .page(Method::POST, &link)
-        .await
-        .expect("confirm");
-    assert_eq!(status, 402, "{page}");
-    stack.settle().await;
-    assert_eq!(stack.states().await, ["declined"]);
-    assert_eq!(stack.stock().await, 10);
+    let stack = Stack::on_localstripe().await;
+    crate::a_declined_card_ends_declined_with_the_unit_released(&stack).await;
     let intents = intents_for(&purchase_id(&stack).await).await;
     assert_eq!(
         statuses(&intents),
         ["requires_payment_method"],
         "nothing taken"
-    );
-    assert!(
-        stack
-            .email_subjects()
-            .await
-            .iter()
-            .any(|s| s.contains("declined"))
     );
 }
 
@@ -251,14 +208,8 @@ async fn authenticate(stack: &Stack, payment: &str, approved: bool) {
 
 #[tokio::test]
 async fn the_bank_asks_the_shopper_who_approves_and_the_processors_webhook_settles_it() {
-    let stack = on_localstripe().await;
-    stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("4000002500003155").await;
-    let (status, page) = stack
-        .client
-        .page(Method::POST, &link)
-        .await
-        .expect("confirm");
+    let stack = Stack::on_localstripe().await;
+    let (status, page) = pressed_confirm(&stack, "pm_card_authenticationRequired").await;
     assert_eq!(status, 200);
     assert!(page.contains("Your bank wants you to approve"), "{page}");
     let stripe_js = format!(r#"<script src="{}/js.stripe.com/v3/""#, stripe_endpoint());
@@ -284,19 +235,9 @@ async fn the_bank_asks_the_shopper_who_approves_and_the_processors_webhook_settl
 
 #[tokio::test]
 async fn a_bank_check_never_answered_cancels_the_intent_and_expires_the_purchase() {
-    let stack = on_localstripe().await;
-    stack.seed(10).await;
-    let Emailed { link, .. } = stack.emailed("4000002500003155").await;
-    assert_eq!(
-        stack
-            .client
-            .page(Method::POST, &link)
-            .await
-            .expect("confirm")
-            .0,
-        200
-    );
-    stack.settle().await;
+    let stack = Stack::on_localstripe().await;
+    let (status, _) = pressed_confirm(&stack, "pm_card_authenticationRequired").await;
+    assert_eq!(status, 200);
     let (status, _) = stack
         .client
         .post_json("/_local/clock", &json!({"advance_seconds": 16 * 60}))
@@ -315,7 +256,7 @@ async fn a_bank_check_never_answered_cancels_the_intent_and_expires_the_purchase
 
 #[tokio::test]
 async fn cards_declined_when_saved_are_refused_at_sign_up() {
-    let stack = on_localstripe().await;
+    let stack = Stack::on_localstripe().await;
     for number in ["4000000000000002", "4000000000009995"] {
         let account = json!({"x_user_id": "3999", "screen_name": "nope", "email": "nope@example.com", "card_number": number});
         let (status, body) = stack

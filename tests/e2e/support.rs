@@ -76,12 +76,44 @@ pub struct Stack {
     pub x: Client,
     /// The stack's logs: tests inject faults whose ERROR lines a green run keeps quiet.
     pub logs: CapturedLogs,
+    /// Charges through localstripe: shoppers' cards are saved there by number.
+    pub on_localstripe: bool,
     _child: Child,
+}
+
+/// The secret key the stacks use on localstripe.
+pub const STRIPE_KEY: &str = "sk_test_e2e";
+
+/// Stripe's test payment methods, as the test cards localstripe saves by number.
+fn test_card_number(payment_method: &str) -> Option<&'static str> {
+    match payment_method {
+        "pm_card_visa" => Some("4242424242424242"),
+        "pm_card_chargeDeclined" => Some("4000000000000341"),
+        "pm_card_authenticationRequired" => Some("4000002500003155"),
+        _ => None,
+    }
 }
 
 impl Stack {
     pub async fn spawn(mode: Mode) -> Self {
         Self::spawn_with(mode, &[]).await
+    }
+
+    /// An in-memory stack charging through localstripe, told where to send its events.
+    pub async fn on_localstripe() -> Self {
+        let base = stripe_endpoint();
+        let args = [
+            "--card-processor-base",
+            base.as_str(),
+            "--card-processor-key",
+            STRIPE_KEY,
+            "--card-processor-dialect",
+            "localstripe",
+        ];
+        Self {
+            on_localstripe: true,
+            ..Self::spawn_with(Mode::Memory, &args).await
+        }
     }
 
     /// A stack whose X adapters call `x`'s X API (with the same, default keys), and whose
@@ -137,6 +169,7 @@ impl Stack {
             x: Client::new(&url, SECRET),
             client,
             logs,
+            on_localstripe: false,
             _child: child,
         }
     }
@@ -196,19 +229,18 @@ impl Stack {
         assert_eq!(status, 201);
     }
 
-    /// A linked shopper; `card` is a payment method of the in-memory processor, or a test
-    /// card's number for a stack charging through localstripe.
+    /// A linked shopper whose card is one of Stripe's test payment methods: as it is on
+    /// the in-memory processor, or its test card saved by number on localstripe.
     pub async fn shopper(&self, n: u64, card: &str) -> XUser {
         let user = XUser {
             id: (3_000_000 + n).to_string(),
             screen_name: format!("shopper{n}"),
         };
         let mut account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com")});
-        let field = match card.bytes().all(|b| b.is_ascii_digit()) {
-            true => "card_number",
-            false => "payment_method",
-        };
-        account[field] = json!(card);
+        match test_card_number(card).filter(|_| self.on_localstripe) {
+            Some(number) => account["card_number"] = json!(number),
+            None => account["payment_method"] = json!(card),
+        }
         let (status, _) = self
             .client
             .post_json("/_local/accounts", &account)

@@ -17,7 +17,7 @@ async fn a_stack_pointed_at_another_x_api_has_every_call_accepted() {
     let x = Stack::spawn(Mode::Memory).await;
     let shop = Stack::pointed_at(&x, &[]).await;
     // The whole story; its replies are read from `x`, where they were posted.
-    crate::happy_path_ships_and_charges_once(shop).await;
+    crate::happy_path_ships_and_charges_once(&shop).await;
     let health = x.json("/_local/health").await;
     assert_eq!(health["x_api"]["refused"], 0, "{health}");
     // rules listed and added when seeding, then the one reply: the prompt
