@@ -379,7 +379,7 @@ async fn a_declined_card_ends_declined_with_the_unit_released(stack: &Stack) {
 }
 
 async fn shoppers_racing_for_fewer_units_get_exactly_that_many_charges(stack: &Stack) {
-    race(&stack, 12, 5).await;
+    race(stack, 12, 5).await;
 }
 
 /// A shopper asked to retweet: who, the prompt's id and text, and the request it answers.
