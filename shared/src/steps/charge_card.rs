@@ -123,6 +123,11 @@ pub(crate) async fn record(
         _ => p.ask_authentication(now, app.settings.windows),
     };
     match &status {
+        // Cancelled while the bank waited: the expiry run cancelled it at the window's
+        // end and expires the purchase itself (its news is "too late", not "declined").
+        PaymentStatus::Canceled if purchase.state == State::AwaitingAuthentication => {
+            return Ok(Outcome::Pending);
+        }
         PaymentStatus::Succeeded
         | PaymentStatus::Refunded
         | PaymentStatus::Declined { .. }

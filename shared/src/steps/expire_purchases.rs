@@ -394,6 +394,30 @@ mod tests {
             w.mem.cards.authenticate(&payment, true).is_err(),
             "a late approval charges nothing"
         );
+        let told: Vec<_> = w.mem.outbox.sent().into_iter().map(|m| m.subject).collect();
+        assert!(told.iter().any(|s| s.contains("expired")), "{told:?}");
+        assert!(!told.iter().any(|s| s.contains("declined")), "{told:?}");
+    }
+
+    #[tokio::test]
+    async fn the_processors_news_of_a_cancel_does_not_turn_an_expiry_into_a_decline() {
+        let w = World::new();
+        let p = w.confirmed("pm_card_authenticationRequired").await;
+        let event = PurchaseConfirmed {
+            purchase_id: p.id.clone(),
+        };
+        charge_card::handle(&w.app, &event).await.expect("charge");
+        let payment = w.purchase("500").await.payment_intent.expect("recorded");
+        w.advance(w.app.settings.windows.email.as_secs());
+        // The expiry run cancelled at the processor and died before its write; the
+        // processor's `payment_intent.canceled` comes first.
+        w.app.ports.payments.cancel(&payment).await.expect("cancel");
+        let settled = charge_card::handle(&w.app, &event).await.expect("settle");
+        assert_eq!(settled, charge_card::Outcome::Pending);
+        assert_eq!(w.purchase("500").await.state, State::AwaitingAuthentication);
+        let report = handle(&w.app).await.expect("run");
+        assert_eq!(report.expired, std::slice::from_ref(&p.id));
+        assert_eq!(w.stock("BuyGift25").await, 3);
     }
 
     #[tokio::test]
