@@ -363,14 +363,8 @@ mod tests {
     #[tokio::test]
     async fn a_bank_check_never_answered_cancels_the_payment_and_expires_the_purchase() {
         let w = World::new();
-        w.product("BuyGift25", 3).await;
-        let p = w.confirmed("pm_card_authenticationRequired").await;
+        let p = w.awaiting_bank().await;
         let windows = w.app.settings.windows;
-        let event = PurchaseConfirmed {
-            purchase_id: p.id.clone(),
-        };
-        let asked = charge_card::handle(&w.app, &event).await.expect("charge");
-        assert_eq!(asked, charge_card::Outcome::AwaitingShopper);
         assert_eq!(w.stock("BuyGift25").await, 2);
 
         w.advance(windows.email.as_secs() - 1);
@@ -402,12 +396,11 @@ mod tests {
     #[tokio::test]
     async fn the_processors_news_of_a_cancel_does_not_turn_an_expiry_into_a_decline() {
         let w = World::new();
-        let p = w.confirmed("pm_card_authenticationRequired").await;
+        let p = w.awaiting_bank().await;
         let event = PurchaseConfirmed {
             purchase_id: p.id.clone(),
         };
-        charge_card::handle(&w.app, &event).await.expect("charge");
-        let payment = w.purchase("500").await.payment_intent.expect("recorded");
+        let payment = p.payment_intent.clone().expect("recorded");
         w.advance(w.app.settings.windows.email.as_secs());
         // The expiry run cancelled at the processor and died before its write; the
         // processor's `payment_intent.canceled` comes first.
@@ -423,14 +416,8 @@ mod tests {
     #[tokio::test]
     async fn a_bank_check_approved_just_before_the_sweep_is_paid_not_expired() {
         let w = World::new();
-        w.product("BuyGift25", 3).await;
-        let p = w.confirmed("pm_card_authenticationRequired").await;
         let windows = w.app.settings.windows;
-        let event = PurchaseConfirmed {
-            purchase_id: p.id.clone(),
-        };
-        charge_card::handle(&w.app, &event).await.expect("charge");
-        let payment = w.purchase("500").await.payment_intent.expect("recorded");
+        let payment = w.awaiting_bank().await.payment_intent.expect("recorded");
         w.mem.cards.authenticate(&payment, true).expect("approve");
         w.advance(windows.email.as_secs());
         let report = handle(&w.app).await.expect("run");

@@ -144,14 +144,8 @@ mod tests {
 
     /// A purchase whose bank wants the shopper; returns it and its payment.
     async fn awaiting_bank(w: &World) -> (PurchaseId, String) {
-        let confirmed = w.confirmed("pm_card_authenticationRequired").await;
-        let id = confirmed.id.clone();
-        let settled = charge_card::settle(&w.app, confirmed)
-            .await
-            .expect("charge");
-        assert_eq!(settled, charge_card::Outcome::AwaitingShopper);
-        let payment = w.purchase("500").await.payment_intent.expect("recorded");
-        (id, payment)
+        let p = w.awaiting_bank().await;
+        (p.id, p.payment_intent.expect("recorded"))
     }
 
     fn delivery(

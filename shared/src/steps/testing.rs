@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
-use crate::steps::request_purchase;
+use crate::steps::{charge_card, request_purchase};
 
 pub const BRAND: &str = "1000";
 pub const BUYER: &str = "2001";
@@ -124,6 +124,17 @@ impl World {
         let confirmed = held.after.confirm(now).expect("confirm");
         self.mem.store.apply(&confirmed).await.expect("apply");
         confirmed.after
+    }
+
+    /// As [`Self::confirmed`] with a card whose bank wants the shopper, then charged: the
+    /// purchase awaits their authentication, its payment recorded.
+    pub async fn awaiting_bank(&self) -> Purchase {
+        let confirmed = self.confirmed("pm_card_authenticationRequired").await;
+        let settled = charge_card::settle(&self.app, confirmed)
+            .await
+            .expect("charge");
+        assert_eq!(settled, charge_card::Outcome::AwaitingShopper);
+        self.purchase("500").await
     }
 
     pub fn request(&self, tweet_id: &str, user: &str, hashtag: &str) -> PurchaseRequested {
