@@ -5,7 +5,7 @@
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::sqs::SqsPostQueue;
 use hashbuy::domain::{
-    Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority, Product,
+    Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority, Product, Terms,
     Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SavedCard, SystemClock, Timestamp,
     TweetId, UserId, Windows,
 };
@@ -32,6 +32,7 @@ async fn opened(resources: &Resources, tweet: &str, at: Timestamp) -> Purchase {
         name: "Mug".into(),
         price: Money::price(1200, Currency::parse("USD").expect("currency")).expect("price"),
         stock: 5,
+        terms: Terms::default(),
     };
     resources
         .store

@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::app::App;
 use hashbuy::domain::{
-    Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, SavedCard, Timestamp,
+    Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Terms, SavedCard, Timestamp,
     UserId,
 };
 use hashbuy::ports::{Accounts, Catalog};
@@ -81,6 +81,7 @@ impl World {
             name: "Bench mug".into(),
             price: parse(Money::price(1200, parse(Currency::parse("USD")))),
             stock: u32::MAX,
+            terms: Terms::default(),
         };
         parse(mem.store.put_product(&product).await);
         let account = LinkedAccount {

@@ -233,7 +233,7 @@ pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
 mod tests {
     use super::*;
     use crate::domain::{
-        Currency, Hashtag, LinkedAccount, Money, Product, SavedCard, Timestamp, UserId, Windows,
+        Currency, Hashtag, LinkedAccount, Money, Product, Terms, SavedCard, Timestamp, UserId, Windows,
     };
 
     fn purchase(name: &str, screen_name: &str) -> Purchase {
@@ -242,6 +242,7 @@ mod tests {
             name: name.into(),
             price: Money::price(999_999_999, Currency::parse("USD").expect("c")).expect("p"),
             stock: 1,
+            terms: Terms::default(),
         };
         Purchase::request(
             TweetId::parse("18446744073709551615").expect("id"),

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
-    Change, EmailAddress, Event, Guarded, Hashtag, LinkedAccount, Money, Product, Purchase,
-    PurchaseId, QueuedPost, SavedCard, Timestamp, TweetId, UserId,
+    Change, EmailAddress, Event, Guarded, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant,
+    MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost, SavedCard, Timestamp, TweetId,
+    UserId,
 };
 use crate::settings::Secret;
 
@@ -118,6 +119,24 @@ pub trait Catalog: Send + Sync {
     async fn put_product(&self, product: &Product) -> PortResult<()>;
     /// Every product, by hashtag (the catalog is small: a brand's hashtags).
     async fn products(&self) -> PortResult<Vec<Product>>;
+    /// Adds a product unless its hashtag is taken; `false` if it is (by anyone).
+    async fn create_product(&self, product: &Product) -> PortResult<bool>;
+    /// Replaces `before` by `after` if the stored product is still `before` (its revision
+    /// and its stock, which purchases change); `false` if it moved: read it again.
+    async fn update_product(&self, before: &Product, after: &Product) -> PortResult<bool>;
+}
+
+/// The merchants and their API keys.
+#[async_trait]
+pub trait Merchants: Send + Sync {
+    async fn put_merchant(&self, merchant: &Merchant) -> PortResult<()>;
+    async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>>;
+    /// Stores a new key (ids are random; an existing one is never overwritten).
+    async fn put_key(&self, key: &KeyRecord) -> PortResult<()>;
+    async fn key(&self, id: &KeyId) -> PortResult<Option<KeyRecord>>;
+    /// Revokes `merchant`'s key `id` at `now`; `false` if no such key of theirs is live.
+    async fn revoke_key(&self, merchant: &MerchantId, id: &KeyId, now: Timestamp)
+    -> PortResult<bool>;
 }
 
 #[async_trait]

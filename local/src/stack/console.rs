@@ -11,12 +11,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hashbuy::domain::{
-    Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, SavedCard, TagKind, UserId,
+    Currency, EmailAddress, LinkedAccount, Money, Product, Terms, SavedCard, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;
 use hashbuy::steps::sync_stream_rules;
-use hashbuy::x::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -84,10 +83,6 @@ async fn health(State(local): LocalState) -> Json<Value> {
     }))
 }
 
-/// What a purchase hashtag may weigh, so that the prompt, which carries it and its
-/// confirmation form whole, always fits in a post.
-const MAX_HASHTAG_WEIGHT: usize = 40;
-
 #[derive(Deserialize)]
 struct NewProduct {
     hashtag: String,
@@ -117,18 +112,7 @@ async fn add_product(
     body: axum::body::Bytes,
 ) -> Result<Response, ConsoleError> {
     let new: NewProduct = parse(&body)?;
-    let hashtag = Hashtag::parse(&new.hashtag).map_err(bad_request)?;
-    if !matches!(hashtag.kind(), TagKind::Purchase(_)) {
-        return Err(bad_request(
-            "a purchase hashtag starts with Buy, like #BuyGiftCard25",
-        ));
-    }
-    // The prompt carries the confirmation hashtag whole; a CJK character weighs 2 on X.
-    if text::weight(hashtag.as_str()) > MAX_HASHTAG_WEIGHT {
-        return Err(bad_request(format!(
-            "a purchase hashtag weighs at most {MAX_HASHTAG_WEIGHT} on X (a CJK character or emoji counts 2)"
-        )));
-    }
+    let hashtag = Product::parse_hashtag(&new.hashtag).map_err(bad_request)?;
     let price = Currency::parse(&new.currency)
         .and_then(|c| Money::price(new.price_cents, c))
         .map_err(bad_request)?;
@@ -138,6 +122,7 @@ async fn add_product(
         name,
         price,
         stock: new.stock,
+        terms: Terms::default(),
     };
     local
         .app

@@ -11,6 +11,15 @@ pub struct InvalidId {
     value: String,
 }
 
+impl InvalidId {
+    pub(crate) fn new(kind: &'static str, value: &str) -> Self {
+        Self {
+            kind,
+            value: value.chars().take(64).collect(),
+        }
+    }
+}
+
 /// X's ids are 64-bit numbers sent as decimal strings (`id_str`); keep them as strings,
 /// validated, so they never lose precision. X writes no leading zero, and neither may
 /// anyone else: `"0" + id` would otherwise be a second spelling of the same account.

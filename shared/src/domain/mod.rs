@@ -8,6 +8,7 @@ mod guarded;
 mod hashtag;
 mod ids;
 mod language;
+mod merchant;
 mod money;
 mod post;
 mod product;
@@ -29,10 +30,15 @@ pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, Us
 pub use language::{Language, UnknownLanguage};
 pub use money::{Currency, InLanguage, InvalidMoney, Money};
 pub use post::{Priority, QueuedPost};
-pub use product::{InvalidProductName, Product};
+pub use merchant::{
+    ApiKey, Commission, InvalidApiKey, InvalidCommission, KeyId, KeyRecord, Merchant, MerchantId,
+};
+pub use product::{
+    Fulfilment, InvalidOffer, InvalidProductName, MAX_HASHTAG_WEIGHT, Product, Sale, Terms,
+};
 pub use purchase::{
     CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
     StockEffect, UnknownState, Windows,
 };
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use time::{Clock, InvalidDate, ManualClock, SystemClock, Timestamp};
 pub use token::{ConfirmationToken, InvalidToken, LinkKey, TokenHash};

@@ -99,6 +99,7 @@ fn ports(
     Ports {
         purchases: store.clone(),
         catalog: store.clone(),
+        merchants: store.clone(),
         accounts: store.clone(),
         effects: store,
         mailer,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
-    Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
+    Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Terms,
     Purchase, PurchaseId, PurchaseRequested, SavedCard, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
@@ -59,6 +59,7 @@ impl World {
             name: "Gift card".into(),
             price: Money::price(2500, Currency::parse("USD").expect("cur")).expect("price"),
             stock,
+            terms: Terms::default(),
         };
         self.mem
             .store

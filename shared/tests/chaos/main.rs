@@ -21,7 +21,7 @@ use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::app::App;
 use hashbuy::domain::{
     Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
-    Product, PurchaseId, PurchaseRequested, SavedCard, State, Timestamp, TweetId, UserId,
+    Product, Terms, PurchaseId, PurchaseRequested, SavedCard, State, Timestamp, TweetId, UserId,
 };
 use hashbuy::ports::{Accounts, Catalog, PaymentStatus, Payments, PostQueue};
 use hashbuy::routing;
@@ -252,6 +252,7 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
         name: "Mug".into(),
         price: Money::price(1200, Currency::parse("USD").expect("currency")).expect("price"),
         stock: units,
+        terms: Terms::default(),
     };
     mem.store.put_product(&product).await.expect("product");
     let mut story = Story {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::domain::{
-    ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product,
+    ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Terms,
     PurchaseId, PurchaseRequested, SavedCard, Timestamp, TweetId, UserId,
 };
 use hashbuy::ports::{Accounts, Catalog, Purchases};
@@ -47,6 +47,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
             name: "Mug".into(),
             price,
             stock: 3,
+            terms: Terms::default(),
         })
         .await
         .expect("product");

@@ -8,7 +8,7 @@ use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
     ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, LinkKey, LinkedAccount, Money,
-    Notice, Product, Purchase, SavedCard, Timestamp, TokenHash, TweetId, UserId, Windows,
+    Notice, Product, Terms, Purchase, SavedCard, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Purchases,
@@ -33,6 +33,7 @@ fn product(stock: u32) -> Product {
         name: "Mug".into(),
         price: Money::price(1200, Currency::parse("USD").expect("c")).expect("p"),
         stock,
+        terms: Terms::default(),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The catalog in the table: one item per product, its stock a number on it.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
 
-use super::item::{product_from_item, product_key, product_to_item};
+use super::item::{n, product_from_item, product_key, product_to_item};
+use super::schema::PK;
 use super::{DynamoStore, err};
 use crate::domain::{Hashtag, Product};
 use crate::ports::{Catalog, PortResult};
@@ -37,5 +39,48 @@ impl Catalog for DynamoStore {
             .collect::<Result<_, _>>()?;
         all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
         Ok(all)
+    }
+
+    async fn create_product(&self, product: &Product) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(product_to_item(product)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(err("create product", e)),
+        }
+    }
+
+    async fn update_product(&self, before: &Product, after: &Product) -> PortResult<bool> {
+        // Products written before offers had no revision: theirs is 0.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(product_to_item(after)))
+            .condition_expression(
+                "stock = :stock AND (revision = :revision OR (attribute_not_exists(revision) AND :revision = :zero))",
+            )
+            .expression_attribute_values(":stock", n(before.stock))
+            .expression_attribute_values(":revision", n(before.terms.revision))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(err("update product", e)),
+        }
     }
 }

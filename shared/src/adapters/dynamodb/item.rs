@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    Currency, EmailAddress, Hashtag, LinkedAccount, Money, Notice, Product, Purchase, PurchaseId,
+    Commission, Currency, EmailAddress, Fulfilment, Hashtag, KeyId, KeyRecord, LinkedAccount,
+    Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId, Terms,
     SavedCard, Standing, State, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
@@ -192,7 +193,8 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
 }
 
 pub fn product_to_item(p: &Product) -> Item {
-    Item::from([
+    let t = &p.terms;
+    let mut item = Item::from([
         (PK.to_owned(), s(product_key(&p.hashtag))),
         ("kind".to_owned(), s("product")),
         ("hashtag".to_owned(), s(p.hashtag.as_str())),
@@ -200,17 +202,61 @@ pub fn product_to_item(p: &Product) -> Item {
         ("price_minor".to_owned(), n(p.price.minor)),
         ("currency".to_owned(), s(p.price.currency.as_str())),
         ("stock".to_owned(), n(p.stock)),
-    ])
+        ("description".to_owned(), s(&t.description)),
+        ("paused".to_owned(), AttributeValue::Bool(t.paused)),
+        ("fulfilment".to_owned(), s(t.fulfilment.as_str())),
+        ("revision".to_owned(), n(t.revision)),
+    ]);
+    let optional = [
+        ("merchant", t.merchant.as_ref().map(|m| s(m.as_str()))),
+        ("list_price_minor", t.list_price.map(|m| n(m.minor))),
+        ("starts_at", t.starts_at.map(|at| n(at.seconds()))),
+        ("ends_at", t.ends_at.map(|at| n(at.seconds()))),
+    ];
+    item.extend(
+        optional
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), value?))),
+    );
+    item
+}
+
+fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>, PortError> {
+    match item.contains_key(name) {
+        true => get_n(item, name).map(Some),
+        false => Ok(None),
+    }
 }
 
 pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
     let currency = parsed(item, "currency", Currency::parse)?;
+    let money = |minor| Money::price(minor, currency).map_err(|_| bad("price_minor"));
+    // Products written before offers had terms read as the operator's own.
+    let terms = Terms {
+        merchant: opt_s(item, "merchant")
+            .map(|m| MerchantId::parse(m).map_err(|_| bad("merchant")))
+            .transpose()?,
+        description: opt_s(item, "description").unwrap_or_default().to_owned(),
+        list_price: opt_n(item, "list_price_minor")?.map(money).transpose()?,
+        starts_at: opt_n(item, "starts_at")?.map(Timestamp),
+        ends_at: opt_n(item, "ends_at")?.map(Timestamp),
+        paused: item
+            .get("paused")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        fulfilment: match opt_s(item, "fulfilment") {
+            Some(f) => Fulfilment::parse(f).ok_or_else(|| bad("fulfilment"))?,
+            None => Fulfilment::default(),
+        },
+        revision: opt_n(item, "revision")?.unwrap_or(0),
+    };
     Ok(Product {
         hashtag: parsed(item, "hashtag", Hashtag::parse)?,
         name: get_s(item, "name")?.to_owned(),
-        price: Money::price(get_n(item, "price_minor")?, currency)
-            .map_err(|_| bad("price_minor"))?,
+        price: money(get_n(item, "price_minor")?)?,
         stock: get_n(item, "stock")?,
+        terms,
     })
 }
 
@@ -261,6 +307,60 @@ pub fn open_item(p: &Purchase) -> Item {
     ])
 }
 
+pub fn merchant_key(id: &MerchantId) -> String {
+    format!("MERCHANT#{id}")
+}
+
+pub fn api_key_key(id: &KeyId) -> String {
+    format!("APIKEY#{id}")
+}
+
+pub fn merchant_to_item(m: &Merchant) -> Item {
+    Item::from([
+        (PK.to_owned(), s(merchant_key(&m.id))),
+        ("kind".to_owned(), s("merchant")),
+        ("merchant_id".to_owned(), s(m.id.as_str())),
+        ("name".to_owned(), s(&m.name)),
+        ("commission_bps".to_owned(), n(m.commission.as_bps())),
+        ("created_at".to_owned(), n(m.created_at.seconds())),
+    ])
+}
+
+pub fn merchant_from_item(item: &Item) -> Result<Merchant, PortError> {
+    Ok(Merchant {
+        id: parsed(item, "merchant_id", MerchantId::parse)?,
+        name: get_s(item, "name")?.to_owned(),
+        commission: Commission::basis_points(get_n(item, "commission_bps")?)
+            .map_err(|_| bad("commission_bps"))?,
+        created_at: Timestamp(get_n(item, "created_at")?),
+    })
+}
+
+pub fn key_to_item(k: &KeyRecord) -> Item {
+    let mut item = Item::from([
+        (PK.to_owned(), s(api_key_key(&k.id))),
+        ("kind".to_owned(), s("api_key")),
+        ("key_id".to_owned(), s(k.id.as_str())),
+        ("merchant_id".to_owned(), s(k.merchant.as_str())),
+        ("hash".to_owned(), s(&k.hash)),
+        ("created_at".to_owned(), n(k.created_at.seconds())),
+    ]);
+    if let Some(at) = k.revoked_at {
+        item.insert("revoked_at".to_owned(), n(at.seconds()));
+    }
+    item
+}
+
+pub fn key_from_item(item: &Item) -> Result<KeyRecord, PortError> {
+    Ok(KeyRecord {
+        id: parsed(item, "key_id", KeyId::parse)?,
+        merchant: parsed(item, "merchant_id", MerchantId::parse)?,
+        hash: get_s(item, "hash")?.to_owned(),
+        created_at: Timestamp(get_n(item, "created_at")?),
+        revoked_at: opt_n(item, "revoked_at")?.map(Timestamp),
+    })
+}
+
 pub fn closed_ttl(now: Timestamp) -> AttributeValue {
     ttl_after(now, KEEP_CLOSED_SECS)
 }
@@ -268,15 +368,20 @@ pub fn closed_ttl(now: Timestamp) -> AttributeValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ConfirmationToken, Windows};
+    use crate::domain::{ApiKey, ConfirmationToken, Windows};
 
-    fn purchase() -> Purchase {
-        let product = Product {
+    fn purchase_product() -> Product {
+        Product {
             hashtag: Hashtag::parse("BuyMug").expect("tag"),
             name: "Mug".into(),
             price: Money::price(1200, Currency::parse("EUR").expect("c")).expect("p"),
             stock: 1,
-        };
+            terms: Terms::default(),
+        }
+    }
+
+    fn purchase() -> Purchase {
+        let product = purchase_product();
         Purchase::request(
             TweetId::parse("9").expect("id"),
             &LinkedAccount {
@@ -320,6 +425,45 @@ mod tests {
             !item.contains_key(DUE_PK) && !item.contains_key(TTL),
             "a shipped purchase is kept, and due no more"
         );
+    }
+
+    #[test]
+    fn products_round_trip_with_and_without_terms() {
+        let plain = purchase_product();
+        assert_eq!(product_from_item(&product_to_item(&plain)).expect("parse"), plain);
+        let usd = plain.price.currency;
+        let offer = Product {
+            terms: Terms {
+                merchant: Some(MerchantId::generate()),
+                description: "Spend it anywhere.".into(),
+                list_price: Some(Money::price(2_500, usd).expect("price")),
+                starts_at: Some(Timestamp(100)),
+                ends_at: Some(Timestamp(200)),
+                paused: true,
+                fulfilment: Fulfilment::Digital,
+                revision: 7,
+            },
+            ..plain
+        };
+        assert_eq!(product_from_item(&product_to_item(&offer)).expect("parse"), offer);
+        let mut bad = product_to_item(&offer);
+        bad.insert("fulfilment".into(), s("teleported"));
+        assert!(product_from_item(&bad).is_err());
+    }
+
+    #[test]
+    fn merchants_and_keys_round_trip() {
+        let merchant = Merchant {
+            id: MerchantId::generate(),
+            name: "Acme".into(),
+            commission: Commission::basis_points(1_000).expect("10%"),
+            created_at: Timestamp(5),
+        };
+        assert_eq!(merchant_from_item(&merchant_to_item(&merchant)).expect("parse"), merchant);
+        let mut key = KeyRecord::new(&ApiKey::generate(), &merchant.id, Timestamp(6));
+        assert_eq!(key_from_item(&key_to_item(&key)).expect("parse"), key);
+        key.revoked_at = Some(Timestamp(7));
+        assert_eq!(key_from_item(&key_to_item(&key)).expect("parse"), key);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The DynamoDB adapter: purchases, catalog and stock, linked accounts and effect records
+//! The DynamoDB adapter: purchases, catalog and stock, linked accounts, merchants and effect records
 //! in one table. [`schema`] documents the items, keys and access patterns.
 
 mod accounts;
@@ -7,6 +7,7 @@ mod effects;
 #[cfg(feature = "harness")]
 mod harness;
 mod item;
+mod merchants;
 mod purchases;
 pub mod schema;
 

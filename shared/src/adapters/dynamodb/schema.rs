@@ -8,12 +8,14 @@
 //! | --- | --- | --- | --- |
 //! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price, reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
-//! | product | `PRODUCT#{folded hashtag}` | name, price, stock | none |
+//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, and the offer's terms: merchant, description, list price, dates, paused, fulfilment, revision | none |
+//! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created | none |
+//! | API key | `APIKEY#{key id}` | merchant, SHA-256 of the secret, created, revoked | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, the processor's customer and payment method | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
 //! | open purchase | `OPEN#{x user id}#{folded hashtag}` | the purchase id of the buyer's latest purchase of the product (it blocks another while that one holds a unit) | 30 days |
 //!
-//! Access patterns: get a purchase, product or account by key (consistent reads; a
+//! Access patterns: get a purchase, product, account, merchant or API key by key (consistent reads; a
 //! confirmation link and most retweets name their purchase; a new purchase's account and
 //! product come in one batch); find a purchase by the brand's reply through its pointer,
 //! then by key, when a delivery names only that reply; list due purchases on the

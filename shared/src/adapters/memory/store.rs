@@ -6,11 +6,12 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{
-    Change, Guarded, Hashtag, LinkedAccount, Product, Purchase, PurchaseId, StockEffect, Timestamp,
-    TweetId, UserId,
+    Change, Guarded, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant, MerchantId, Product,
+    Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
 };
 use crate::ports::{
-    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, PortResult, Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Merchants, PortResult,
+    Purchases,
 };
 
 #[derive(Debug)]
@@ -25,6 +26,8 @@ struct Tables {
     purchases: HashMap<PurchaseId, Purchase>,
     products: HashMap<String, Product>,
     accounts: HashMap<UserId, LinkedAccount>,
+    merchants: HashMap<MerchantId, Merchant>,
+    keys: HashMap<KeyId, KeyRecord>,
     effects: HashMap<String, EffectRecord>,
     counts: HashMap<String, u64>,
 }
@@ -155,6 +158,71 @@ impl Catalog for MemoryStore {
         let mut all: Vec<_> = lock(&self.0).products.values().cloned().collect();
         all.sort_by(|a, b| a.hashtag.key().cmp(b.hashtag.key()));
         Ok(all)
+    }
+
+    async fn create_product(&self, product: &Product) -> PortResult<bool> {
+        let mut t = lock(&self.0);
+        if t.products.contains_key(product.hashtag.key()) {
+            return Ok(false);
+        }
+        t.products
+            .insert(product.hashtag.key().to_owned(), product.clone());
+        Ok(true)
+    }
+
+    async fn update_product(&self, before: &Product, after: &Product) -> PortResult<bool> {
+        let mut t = lock(&self.0);
+        match t.products.get_mut(before.hashtag.key()) {
+            Some(stored)
+                if stored.terms.revision == before.terms.revision
+                    && stored.stock == before.stock =>
+            {
+                *stored = after.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl Merchants for MemoryStore {
+    async fn put_merchant(&self, merchant: &Merchant) -> PortResult<()> {
+        lock(&self.0)
+            .merchants
+            .insert(merchant.id.clone(), merchant.clone());
+        Ok(())
+    }
+
+    async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>> {
+        Ok(lock(&self.0).merchants.get(id).cloned())
+    }
+
+    async fn put_key(&self, key: &KeyRecord) -> PortResult<()> {
+        lock(&self.0)
+            .keys
+            .entry(key.id.clone())
+            .or_insert_with(|| key.clone());
+        Ok(())
+    }
+
+    async fn key(&self, id: &KeyId) -> PortResult<Option<KeyRecord>> {
+        Ok(lock(&self.0).keys.get(id).cloned())
+    }
+
+    async fn revoke_key(
+        &self,
+        merchant: &MerchantId,
+        id: &KeyId,
+        now: Timestamp,
+    ) -> PortResult<bool> {
+        match lock(&self.0).keys.get_mut(id) {
+            Some(key) if key.merchant == *merchant && key.revoked_at.is_none() => {
+                key.revoked_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

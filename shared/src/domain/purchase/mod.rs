@@ -381,7 +381,7 @@ impl Purchase {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::domain::{ConfirmationToken, Currency};
+    use crate::domain::{ConfirmationToken, Currency, Terms};
 
     const T0: Timestamp = Timestamp(1_800_000_000);
     const MIN: u64 = 60;
@@ -422,6 +422,7 @@ pub(super) mod tests {
             name: "Mug".into(),
             price: Money::price(1200, Currency::parse("USD").expect("cur")).expect("price"),
             stock: 3,
+            terms: Terms::default(),
         }
     }
 
