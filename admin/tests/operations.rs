@@ -5,8 +5,8 @@
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::sqs::SqsPostQueue;
 use hashbuy::domain::{
-    Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority, Product, Terms,
-    Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SavedCard, SystemClock, Timestamp,
+    Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority, Product,
+    Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SavedCard, SystemClock, Terms, Timestamp,
     TweetId, UserId, Windows,
 };
 use hashbuy::function::Function;

@@ -13,8 +13,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::app::App;
 use hashbuy::domain::{
-    Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Terms, SavedCard, Timestamp,
-    UserId,
+    Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, SavedCard, Terms,
+    Timestamp, UserId,
 };
 use hashbuy::ports::{Accounts, Catalog};
 use hashbuy::settings::{Brand, Secret, Settings};

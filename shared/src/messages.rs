@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use askama::Template;
 
-use crate::domain::{EmailAddress, Purchase, TweetId};
+use crate::domain::{EmailAddress, Purchase, Sale, TweetId};
 use crate::ports::Email;
 use crate::x::text;
 
@@ -51,6 +51,21 @@ pub fn sold_out(screen_name: &str, product_name: &str, tweet: &TweetId) -> Strin
         "@{screen_name} Sorry, {} is sold out. Nothing was charged. (ref {tweet})",
         short(product_name)
     )
+}
+
+/// Why an offer that exists cannot be bought now, and, when it is known, from when it can.
+pub fn not_on_sale(screen_name: &str, product_name: &str, sale: Sale, tweet: &TweetId) -> String {
+    let name = short(product_name);
+    let why = match sale {
+        Sale::NotYet(start) => {
+            let at = start.rfc3339();
+            // "2027-02-01T08:00:00Z" → "2027-02-01 08:00 UTC"
+            format!("{name} goes on sale on {} {} UTC", &at[..10], &at[11..16])
+        }
+        Sale::Ended => format!("the sale of {name} has ended"),
+        Sale::Paused | Sale::On => format!("{name} is not on sale right now"),
+    };
+    format!("@{screen_name} Sorry, {why}. Nothing was charged. (ref {tweet})")
 }
 
 pub fn already_waiting(screen_name: &str, product_name: &str, tweet: &TweetId) -> String {
@@ -233,7 +248,8 @@ pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
 mod tests {
     use super::*;
     use crate::domain::{
-        Currency, Hashtag, LinkedAccount, Money, Product, Terms, SavedCard, Timestamp, UserId, Windows,
+        Currency, Hashtag, LinkedAccount, Money, Product, SavedCard, Terms, Timestamp, UserId,
+        Windows,
     };
 
     fn purchase(name: &str, screen_name: &str) -> Purchase {

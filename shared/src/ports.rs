@@ -135,8 +135,12 @@ pub trait Merchants: Send + Sync {
     async fn put_key(&self, key: &KeyRecord) -> PortResult<()>;
     async fn key(&self, id: &KeyId) -> PortResult<Option<KeyRecord>>;
     /// Revokes `merchant`'s key `id` at `now`; `false` if no such key of theirs is live.
-    async fn revoke_key(&self, merchant: &MerchantId, id: &KeyId, now: Timestamp)
-    -> PortResult<bool>;
+    async fn revoke_key(
+        &self,
+        merchant: &MerchantId,
+        id: &KeyId,
+        now: Timestamp,
+    ) -> PortResult<bool>;
 }
 
 #[async_trait]

@@ -12,7 +12,7 @@ pub struct Route {
     pub events: &'static [&'static str],
 }
 
-pub const ROUTES: [Route; 4] = [
+pub const ROUTES: [Route; 5] = [
     Route {
         function: Function::RequestPurchase,
         events: &["PurchaseRequested"],
@@ -28,6 +28,11 @@ pub const ROUTES: [Route; 4] = [
     Route {
         function: Function::FulfilOrder,
         events: &["PaymentSucceeded"],
+    },
+    // Besides its schedule: a merchant's new or changed offer is on X's stream at once.
+    Route {
+        function: Function::SyncStreamRules,
+        events: &["OfferChanged"],
     },
 ];
 
@@ -54,7 +59,9 @@ pub async fn dispatch(
     function: Function,
     event: &Event,
 ) -> Result<(), crate::steps::StepError> {
-    use crate::steps::{charge_card, confirm_retweet, fulfil_order, request_purchase};
+    use crate::steps::{
+        charge_card, confirm_retweet, fulfil_order, request_purchase, sync_stream_rules,
+    };
     match (function, event) {
         (Function::RequestPurchase, Event::PurchaseRequested(e)) => {
             request_purchase::handle(app, e).await.map(drop)
@@ -67,6 +74,9 @@ pub async fn dispatch(
         }
         (Function::FulfilOrder, Event::PaymentSucceeded(e)) => {
             fulfil_order::handle(app, e).await.map(drop)
+        }
+        (Function::SyncStreamRules, Event::OfferChanged(_)) => {
+            sync_stream_rules::handle(app).await.map(drop)
         }
         _ => {
             tracing::warn!(

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hashbuy::domain::{
-    Currency, EmailAddress, LinkedAccount, Money, Product, Terms, SavedCard, UserId,
+    Currency, EmailAddress, LinkedAccount, Money, Product, SavedCard, Terms, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;

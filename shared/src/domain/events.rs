@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Hashtag, PurchaseId, TweetId, UserId};
+use super::{Hashtag, MerchantId, PurchaseId, TweetId, UserId};
 
 /// A shopper posted a purchase hashtag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +67,13 @@ purchase_event!(
     PurchaseExpired
 );
 
+/// A merchant added or changed an offer: X's stream rules follow the catalog at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferChanged {
+    pub hashtag: String,
+    pub merchant_id: MerchantId,
+}
+
 /// Every event hashbuy publishes. On EventBridge the variant name is the `detail-type`
 /// and the payload is the `detail`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +85,7 @@ pub enum Event {
     PaymentDeclined(PaymentDeclined),
     PurchaseShipped(PurchaseShipped),
     PurchaseExpired(PurchaseExpired),
+    OfferChanged(OfferChanged),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +101,7 @@ pub enum UnknownEvent {
 
 impl Event {
     /// The `detail-type` of every event, in the order of the purchase story.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "PurchaseRequested",
         "ConfirmationRetweeted",
         "PurchaseConfirmed",
@@ -101,6 +109,7 @@ impl Event {
         "PaymentDeclined",
         "PurchaseShipped",
         "PurchaseExpired",
+        "OfferChanged",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -112,6 +121,7 @@ impl Event {
             Event::PaymentDeclined(_) => "PaymentDeclined",
             Event::PurchaseShipped(_) => "PurchaseShipped",
             Event::PurchaseExpired(_) => "PurchaseExpired",
+            Event::OfferChanged(_) => "OfferChanged",
         }
     }
 
@@ -125,6 +135,7 @@ impl Event {
             Event::PaymentDeclined(e) => Some(&e.purchase_id),
             Event::PurchaseShipped(e) => Some(&e.purchase_id),
             Event::PurchaseExpired(e) => Some(&e.purchase_id),
+            Event::OfferChanged(_) => None,
         }
     }
 
@@ -138,6 +149,7 @@ impl Event {
             Event::PaymentDeclined(e) => serde_json::to_value(e),
             Event::PurchaseShipped(e) => serde_json::to_value(e),
             Event::PurchaseExpired(e) => serde_json::to_value(e),
+            Event::OfferChanged(e) => serde_json::to_value(e),
         };
         // Serializing these plain structs of strings cannot fail.
         value.unwrap_or(serde_json::Value::Null)
@@ -162,6 +174,7 @@ impl Event {
             "PaymentDeclined" => Event::PaymentDeclined(parse(name, detail)?),
             "PurchaseShipped" => Event::PurchaseShipped(parse(name, detail)?),
             "PurchaseExpired" => Event::PurchaseExpired(parse(name, detail)?),
+            "OfferChanged" => Event::OfferChanged(parse(name, detail)?),
             other => return Err(UnknownEvent::Name(other.to_owned())),
         })
     }
@@ -202,6 +215,10 @@ mod tests {
                 purchase_id: pid.clone(),
             }),
             Event::PurchaseExpired(PurchaseExpired { purchase_id: pid }),
+            Event::OfferChanged(OfferChanged {
+                hashtag: "BuyMug".into(),
+                merchant_id: MerchantId::generate(),
+            }),
         ]
     }
 

@@ -271,14 +271,23 @@ mod tests {
     fn ids_and_keys_round_trip_and_refuse_what_was_never_issued() {
         let id = MerchantId::generate();
         assert_eq!(MerchantId::parse(id.as_str()), Ok(id.clone()));
-        for bad in ["", "mer_", "mer_ABCDEF0123456789", "mer_0123", "x_0123456789abcdef"] {
+        for bad in [
+            "",
+            "mer_",
+            "mer_ABCDEF0123456789",
+            "mer_0123",
+            "x_0123456789abcdef",
+        ] {
             assert!(MerchantId::parse(bad).is_err(), "{bad}");
         }
         let key = ApiKey::generate();
         let exposed = key.expose();
         assert!(exposed.starts_with("hbk_"), "{exposed}");
         assert_eq!(ApiKey::parse(&exposed), Ok(key.clone()));
-        assert!(!format!("{key:?}").contains(&key.secret), "Debug hides the secret");
+        assert!(
+            !format!("{key:?}").contains(&key.secret),
+            "Debug hides the secret"
+        );
         for bad in [
             "",
             "hbk_",
@@ -317,7 +326,10 @@ mod tests {
         assert_eq!(ten_percent.of(usd(1_505)), usd(151), "150.5 rounds up");
         assert_eq!(ten_percent.of(usd(1_504)), usd(150));
         assert_eq!(Commission::basis_points(0).expect("0").of(usd(999)), usd(0));
-        assert_eq!(Commission::basis_points(10_000).expect("all").of(usd(999)), usd(999));
+        assert_eq!(
+            Commission::basis_points(10_000).expect("all").of(usd(999)),
+            usd(999)
+        );
         assert_eq!(Commission::basis_points(10_001), Err(InvalidCommission));
         assert_eq!(ten_percent.of(usd(u64::MAX)).minor, u64::MAX / 10 + 1);
     }

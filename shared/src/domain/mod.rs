@@ -21,21 +21,19 @@ mod token;
 pub use account::{LinkedAccount, SavedCard};
 pub use email::{EmailAddress, InvalidEmail};
 pub use events::{
-    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseConfirmed,
-    PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
+    ConfirmationRetweeted, Event, OfferChanged, PaymentDeclined, PaymentSucceeded,
+    PurchaseConfirmed, PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
 };
 pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, UserId};
 pub use language::{Language, UnknownLanguage};
-pub use money::{Currency, InLanguage, InvalidMoney, Money};
-pub use post::{Priority, QueuedPost};
 pub use merchant::{
     ApiKey, Commission, InvalidApiKey, InvalidCommission, KeyId, KeyRecord, Merchant, MerchantId,
 };
-pub use product::{
-    Fulfilment, InvalidOffer, InvalidProductName, MAX_HASHTAG_WEIGHT, Product, Sale, Terms,
-};
+pub use money::{Currency, InLanguage, InvalidMoney, Money};
+pub use post::{Priority, QueuedPost};
+pub use product::{InvalidOffer, InvalidProductName, MAX_HASHTAG_WEIGHT, Product, Sale, Terms};
 pub use purchase::{
     CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
     StockEffect, UnknownState, Windows,

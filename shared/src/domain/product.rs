@@ -24,35 +24,9 @@ pub struct Terms {
     pub starts_at: Option<Timestamp>,
     pub ends_at: Option<Timestamp>,
     pub paused: bool,
-    pub fulfilment: Fulfilment,
     /// Bumped by every change the merchant makes, so two changes read from the same
     /// version cannot both land (a purchase holding a unit changes only the stock).
     pub revision: u64,
-}
-
-/// How a paid offer reaches its buyer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Fulfilment {
-    /// Shipped by the merchant to the buyer's address.
-    #[default]
-    Physical,
-    /// A code (a gift card's, say), sent in the receipt.
-    Digital,
-}
-
-impl Fulfilment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fulfilment::Physical => "physical",
-            Fulfilment::Digital => "digital",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Fulfilment::Physical, Fulfilment::Digital]
-            .into_iter()
-            .find(|f| f.as_str() == raw)
-    }
 }
 
 /// Whether an offer can be bought now, and if not, why: what the reply to a post says.
@@ -133,8 +107,13 @@ impl Product {
     /// Whether the offer can be bought at `now` (stock aside).
     pub fn sale(&self, now: Timestamp) -> Sale {
         match self.terms {
-            Terms { ends_at: Some(end), .. } if now >= end => Sale::Ended,
-            Terms { starts_at: Some(start), .. } if now < start => Sale::NotYet(start),
+            Terms {
+                ends_at: Some(end), ..
+            } if now >= end => Sale::Ended,
+            Terms {
+                starts_at: Some(start),
+                ..
+            } if now < start => Sale::NotYet(start),
             Terms { paused: true, .. } => Sale::Paused,
             _ => Sale::On,
         }

@@ -60,7 +60,11 @@ impl Timestamp {
             Some(b"Z" | b"z") => 0,
             Some([sign @ (b'+' | b'-'), _, _, b':', _, _]) => {
                 let minutes = number(rest + 1..rest + 3)? * 60 + number(rest + 4..rest + 6)?;
-                if *sign == b'-' { -minutes * 60 } else { minutes * 60 }
+                if *sign == b'-' {
+                    -minutes * 60
+                } else {
+                    minutes * 60
+                }
             }
             _ => return Err(bad()),
         };
@@ -73,7 +77,9 @@ impl Timestamp {
             return Err(bad());
         }
         let days = days_from_civil(year, month, day);
-        Ok(Self(days * 86_400 + hour * 3_600 + minute * 60 + second - offset))
+        Ok(Self(
+            days * 86_400 + hour * 3_600 + minute * 60 + second - offset,
+        ))
     }
 
     /// The time as RFC 3339 in UTC, like `2026-12-24T18:00:00Z`.

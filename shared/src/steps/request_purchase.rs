@@ -1,12 +1,15 @@
 //! A shopper posted a purchase hashtag: open a purchase, holding a unit for it, and ask
-//! for the retweet, or say plainly why not (no linked account, unknown product, sold out,
-//! or one already waiting for them: a shopper holds at most one unit of a product).
+//! for the retweet, or say plainly why not (no linked account, unknown product, not on
+//! sale now, sold out, or one already waiting for them: a shopper holds at most one unit
+//! of a product).
 
 use super::effects::{RefusalSlot, may_refuse};
 use super::outbox::{self, Sent};
 use super::{StepError, notices, reply_once, traced};
 use crate::app::App;
-use crate::domain::{Priority, Purchase, PurchaseId, PurchaseRequested, QueuedPost, State};
+use crate::domain::{
+    Priority, Purchase, PurchaseId, PurchaseRequested, QueuedPost, Sale, State, Timestamp,
+};
 use crate::messages;
 use crate::ports::{Basis, Inserted};
 
@@ -15,6 +18,8 @@ pub enum Outcome {
     AwaitingRetweet(PurchaseId),
     NotLinked,
     UnknownProduct,
+    /// Outside the offer's dates, or paused by its merchant.
+    NotOnSale(Sale),
     SoldOut,
     /// The shopper already has a purchase of this product holding a unit.
     AlreadyWaiting(PurchaseId),
@@ -29,6 +34,7 @@ pub async fn handle(app: &App, event: &PurchaseRequested) -> Result<Outcome, Ste
 
 async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepError> {
     let ports = &app.ports;
+    let now = ports.clock.now();
     let basis = match event.hashtag() {
         Some(tag) => ports.purchases.basis(&event.user_id, &tag).await?,
         None => Basis {
@@ -41,20 +47,21 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
         product: Some(product),
     } = &basis
         && product.stock > 0
+        && product.sale(now) == Sale::On
     {
         let purchase = Purchase::request(
             event.tweet_id.clone(),
             account,
             event.screen_name.clone(),
             product,
-            ports.clock.now(),
+            now,
             app.settings.windows,
         );
         return match ports.purchases.insert(&purchase).await? {
             Inserted::New(p) => prompt(app, p, false).await,
             Inserted::Existing(p) => resume(app, p).await,
             // The last unit was held for someone else since the read.
-            Inserted::SoldOut => refuse(app, event, &basis).await,
+            Inserted::SoldOut => refuse(app, event, &basis, now).await,
             Inserted::AlreadyOpen(open) => already_waiting(app, event, &product.name, open).await,
         };
     }
@@ -64,7 +71,7 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
     if let Some(existing) = ports.purchases.get(&id).await? {
         return resume(app, existing).await;
     }
-    refuse(app, event, &basis).await
+    refuse(app, event, &basis, now).await
 }
 
 /// Answers a request post once, whatever the answer says, unless its author was already
@@ -112,7 +119,12 @@ async fn already_waiting(
 }
 
 /// Tells the shopper, in one reply, why no purchase was opened.
-async fn refuse(app: &App, event: &PurchaseRequested, basis: &Basis) -> Result<Outcome, StepError> {
+async fn refuse(
+    app: &App,
+    event: &PurchaseRequested,
+    basis: &Basis,
+    now: Timestamp,
+) -> Result<Outcome, StepError> {
     let answer = |text: String| async move { answer(app, event, &text).await };
     if basis.account.is_none() {
         answer(messages::not_linked(
@@ -132,6 +144,17 @@ async fn refuse(app: &App, event: &PurchaseRequested, basis: &Basis) -> Result<O
         .await?;
         return Ok(Outcome::UnknownProduct);
     };
+    let sale = product.sale(now);
+    if sale != Sale::On {
+        answer(messages::not_on_sale(
+            &event.screen_name,
+            &product.name,
+            sale,
+            &event.tweet_id,
+        ))
+        .await?;
+        return Ok(Outcome::NotOnSale(sale));
+    }
     answer(messages::sold_out(
         &event.screen_name,
         &product.name,
@@ -452,5 +475,58 @@ mod tests {
         assert!(texts[1].contains("sold out"), "{texts:?}");
         assert!(w.mem.store.purchases().is_empty());
         assert!(w.mem.cards.charges().is_empty());
+    }
+
+    #[tokio::test]
+    async fn outside_its_dates_or_paused_an_offer_is_not_sold_and_the_reply_says_when() {
+        use crate::domain::Timestamp;
+        use crate::ports::Catalog;
+        use crate::steps::testing::tag;
+        let w = World::new();
+        w.product("BuySoon", 5).await;
+        w.account(BUYER, "pm_card_visa").await;
+        let now = w.app.ports.clock.now();
+        let mut soon = w
+            .mem
+            .store
+            .product(&tag("BuySoon"))
+            .await
+            .expect("read")
+            .expect("product");
+        soon.terms.starts_at = Some(Timestamp(now.seconds() + 86_400));
+        soon.terms.ends_at = Some(Timestamp(now.seconds() + 2 * 86_400));
+        w.mem.store.put_product(&soon).await.expect("put");
+
+        let ask = |post: &'static str| {
+            let w = &w;
+            async move {
+                handle(&w.app, &w.request(post, BUYER, "BuySoon"))
+                    .await
+                    .expect("ok")
+            }
+        };
+        let starts = soon.terms.starts_at.expect("start");
+        assert_eq!(ask("600").await, Outcome::NotOnSale(Sale::NotYet(starts)));
+        w.advance(86_400);
+        let mut paused = soon.clone();
+        paused.terms.paused = true;
+        w.mem.store.put_product(&paused).await.expect("put");
+        assert_eq!(ask("601").await, Outcome::NotOnSale(Sale::Paused));
+        w.advance(86_400);
+        assert_eq!(ask("602").await, Outcome::NotOnSale(Sale::Ended));
+
+        let texts: Vec<_> = w.mem.x.posts().into_iter().map(|p| p.text).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(
+            texts[0].contains("Gift card goes on sale on 2027-01-16 08:00 UTC"),
+            "{texts:?}"
+        );
+        assert!(texts[1].contains("is not on sale right now"), "{texts:?}");
+        assert!(
+            texts[2].contains("the sale of Gift card has ended"),
+            "{texts:?}"
+        );
+        assert!(w.mem.store.purchases().is_empty());
+        assert_eq!(w.stock("BuySoon").await, 5, "no unit was held");
     }
 }

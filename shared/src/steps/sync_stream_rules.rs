@@ -1,9 +1,11 @@
 //! Makes the filtered stream's rules match the catalog, so that X delivers every post
-//! with a catalog hashtag and nothing else. Run on a schedule and after catalog changes;
-//! running it twice changes nothing the second time.
+//! with the hashtag of an offer that has not ended, and nothing else (a post before an
+//! offer starts, or while it is paused, is answered with when it can be bought). Run on a
+//! schedule and after catalog changes; running it twice changes nothing the second time.
 
 use super::StepError;
 use crate::app::App;
+use crate::domain::Sale;
 use crate::ports::Plan;
 use crate::x::rules;
 
@@ -11,8 +13,13 @@ use crate::x::rules;
 pub async fn handle(app: &App) -> Result<Plan, StepError> {
     let span = tracing::info_span!("sync_stream_rules");
     super::traced(span, async {
+        let now = app.ports.clock.now();
         let products = app.ports.catalog.products().await?;
-        let hashtags: Vec<_> = products.into_iter().map(|p| p.hashtag).collect();
+        let hashtags: Vec<_> = products
+            .into_iter()
+            .filter(|p| p.sale(now) != Sale::Ended)
+            .map(|p| p.hashtag)
+            .collect();
         let existing = app.ports.stream_rules.list().await?;
         let plan = rules::plan(&hashtags, &app.settings.brand.user_id, &existing);
         if !plan.is_empty() {
@@ -59,5 +66,41 @@ mod tests {
         let second = handle(&world.app).await.expect("sync again");
         assert!(second.is_empty(), "{second:?}");
         assert_eq!(world.mem.x.list().await.expect("rules"), rules);
+    }
+
+    #[tokio::test]
+    async fn an_ended_offer_leaves_the_stream() {
+        use crate::domain::Timestamp;
+        use crate::ports::Catalog;
+        let world = World::new();
+        world.product("BuyMug", 3).await;
+        world.product("BuyCap", 3).await;
+        handle(&world.app).await.expect("sync");
+        let mut cap = world
+            .mem
+            .store
+            .product(&tag("BuyCap"))
+            .await
+            .expect("read")
+            .expect("cap");
+        cap.terms.ends_at = Some(Timestamp(world.app.ports.clock.now().seconds() + 60));
+        world.mem.store.put_product(&cap).await.expect("put");
+        assert!(
+            handle(&world.app).await.expect("sync").is_empty(),
+            "still on sale"
+        );
+        world.advance(60);
+        let plan = handle(&world.app).await.expect("sync");
+        assert_eq!((plan.add.len(), plan.delete.len()), (0, 1));
+        let tags: Vec<_> = world
+            .mem
+            .x
+            .list()
+            .await
+            .expect("rules")
+            .into_iter()
+            .filter_map(|r| r.tag)
+            .collect();
+        assert_eq!(tags, ["hashbuy:buymug"]);
     }
 }

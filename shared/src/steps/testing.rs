@@ -6,8 +6,9 @@ use std::time::Duration;
 use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
-    Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product, Terms,
-    Purchase, PurchaseId, PurchaseRequested, SavedCard, Timestamp, TokenHash, TweetId, UserId,
+    Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
+    Purchase, PurchaseId, PurchaseRequested, SavedCard, Terms, Timestamp, TokenHash, TweetId,
+    UserId,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};

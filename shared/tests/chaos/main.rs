@@ -21,7 +21,7 @@ use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::app::App;
 use hashbuy::domain::{
     Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
-    Product, Terms, PurchaseId, PurchaseRequested, SavedCard, State, Timestamp, TweetId, UserId,
+    Product, PurchaseId, PurchaseRequested, SavedCard, State, Terms, Timestamp, TweetId, UserId,
 };
 use hashbuy::ports::{Accounts, Catalog, PaymentStatus, Payments, PostQueue};
 use hashbuy::routing;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::domain::{
-    ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product, Terms,
-    PurchaseId, PurchaseRequested, SavedCard, Timestamp, TweetId, UserId,
+    ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Product,
+    PurchaseId, PurchaseRequested, SavedCard, Terms, Timestamp, TweetId, UserId,
 };
 use hashbuy::ports::{Accounts, Catalog, Purchases};
 use hashbuy::routing;

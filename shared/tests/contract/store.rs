@@ -7,18 +7,19 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, LinkKey, LinkedAccount, Money,
-    Notice, Product, Terms, Purchase, SavedCard, Timestamp, TokenHash, TweetId, UserId, Windows,
+    ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, KeyRecord,
+    LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, SavedCard,
+    Terms, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{
-    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Merchants, Purchases,
 };
 
 use crate::emulator;
 
 /// Every store port, as one adapter implements them.
-trait Store: Purchases + Catalog + Accounts + Effects {}
-impl<T: Purchases + Catalog + Accounts + Effects> Store for T {}
+trait Store: Purchases + Catalog + Accounts + Merchants + Effects {}
+impl<T: Purchases + Catalog + Accounts + Merchants + Effects> Store for T {}
 
 const T0: Timestamp = Timestamp(1_800_000_000);
 const BUYER: &str = "2001";
@@ -587,6 +588,106 @@ async fn the_basis_of_a_purchase_is_read_in_one_go(store: Arc<dyn Store>) {
     assert_eq!((unknown.account, unknown.product), (Some(account()), None));
 }
 
+/// An offer is created once under its hashtag, and changed only from the version (its
+/// revision and its stock) the change was computed from.
+async fn offers_are_created_once_and_changed_from_what_was_read(store: Arc<dyn Store>) {
+    let merchant = MerchantId::generate();
+    let offer = Product {
+        terms: Terms {
+            merchant: Some(merchant.clone()),
+            description: "A mug.".into(),
+            list_price: Some(Money::price(2_000, Currency::parse("USD").expect("c")).expect("p")),
+            starts_at: Some(T0),
+            ends_at: Some(at(86_400)),
+            paused: false,
+            revision: 1,
+        },
+        ..product(2)
+    };
+    assert!(store.create_product(&offer).await.expect("create"));
+    let taken = Product {
+        hashtag: Hashtag::parse("BUYMUG").expect("tag"),
+        ..product(9)
+    };
+    assert!(
+        !store.create_product(&taken).await.expect("create"),
+        "the hashtag is taken"
+    );
+    assert_eq!(
+        store.product(&tag()).await.expect("read"),
+        Some(offer.clone())
+    );
+
+    let paused = Product {
+        terms: Terms {
+            paused: true,
+            revision: 2,
+            ..offer.terms.clone()
+        },
+        ..offer.clone()
+    };
+    // A unit is held between the read and the write: the change must be decided again.
+    store.insert(&requested(21)).await.expect("insert");
+    assert!(!store.update_product(&offer, &paused).await.expect("update"));
+    let now = store.product(&tag()).await.expect("read").expect("offer");
+    assert_eq!(now.stock, 1);
+    let paused = Product { stock: 1, ..paused };
+    assert!(store.update_product(&now, &paused).await.expect("update"));
+    assert!(
+        !store.update_product(&now, &paused).await.expect("update"),
+        "a second change from the same read is refused"
+    );
+    assert_eq!(store.product(&tag()).await.expect("read"), Some(paused));
+}
+
+async fn merchants_and_their_keys(store: Arc<dyn Store>) {
+    let merchant = Merchant {
+        id: MerchantId::generate(),
+        name: "Acme".into(),
+        commission: Commission::basis_points(1_250).expect("12.5%"),
+        created_at: T0,
+    };
+    store.put_merchant(&merchant).await.expect("put");
+    assert_eq!(
+        store.merchant(&merchant.id).await.expect("read"),
+        Some(merchant.clone())
+    );
+    assert_eq!(
+        store.merchant(&MerchantId::generate()).await.expect("read"),
+        None
+    );
+
+    let key = ApiKey::generate();
+    let record = KeyRecord::new(&key, &merchant.id, T0);
+    store.put_key(&record).await.expect("put key");
+    store.put_key(&record).await.expect("a retried put is fine");
+    let read = store.key(key.id()).await.expect("read").expect("key");
+    assert!(read.admits(&key));
+    assert!(
+        !store
+            .revoke_key(&MerchantId::generate(), key.id(), at(1))
+            .await
+            .expect("revoke"),
+        "not theirs"
+    );
+    assert!(
+        store
+            .revoke_key(&merchant.id, key.id(), at(2))
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_key(&merchant.id, key.id(), at(3))
+            .await
+            .expect("revoke"),
+        "once"
+    );
+    let revoked = store.key(key.id()).await.expect("read").expect("key");
+    assert_eq!(revoked.revoked_at, Some(at(2)));
+    assert!(!revoked.admits(&key));
+}
+
 fn memory() -> Arc<dyn Store> {
     Arc::new(MemoryStore::default())
 }
@@ -628,6 +729,8 @@ contract!(
     a_budget_gives_exactly_its_limit_even_to_racers,
     accounts_and_products_round_trip,
     the_basis_of_a_purchase_is_read_in_one_go,
+    offers_are_created_once_and_changed_from_what_was_read,
+    merchants_and_their_keys,
 );
 
 /// DynamoDB deletes items late, so the code checks deadlines itself; but the TTL must be

@@ -8,8 +8,9 @@ use std::path::Path;
 use hashbuy::adapters::dynamodb::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::domain::{
-    ConfirmationRetweeted, Event, PaymentDeclined, PaymentSucceeded, PurchaseConfirmed,
-    PurchaseExpired, PurchaseId, PurchaseRequested, PurchaseShipped, TweetId, UserId,
+    ConfirmationRetweeted, Event, MerchantId, OfferChanged, PaymentDeclined, PaymentSucceeded,
+    PurchaseConfirmed, PurchaseExpired, PurchaseId, PurchaseRequested, PurchaseShipped, TweetId,
+    UserId,
 };
 use hashbuy::function::{Function, Trigger};
 use hashbuy::ports::EventBus;
@@ -95,7 +96,8 @@ fn every_function_crate_has_exactly_one_function_resource() {
         let trigger = match kinds.iter().copied().collect::<Vec<_>>().as_slice() {
             ["HttpApi"] => Trigger::Http,
             ["EventBridgeRule"] => Trigger::Events,
-            ["Schedule"] => Trigger::Schedule,
+            // A schedule, and rules for the events that cannot wait for it.
+            ["Schedule"] | ["EventBridgeRule", "Schedule"] => Trigger::Schedule,
             ["SQS"] => Trigger::Queue,
             other => panic!("{id}: one kind of trigger expected, found {other:?}"),
         };
@@ -221,6 +223,10 @@ fn one_of_each() -> Vec<Event> {
             purchase_id: purchase_id.clone(),
         }),
         Event::PurchaseExpired(PurchaseExpired { purchase_id }),
+        Event::OfferChanged(OfferChanged {
+            hashtag: "BuyMug".into(),
+            merchant_id: MerchantId::generate(),
+        }),
     ];
     assert_eq!(
         events.iter().map(Event::name).collect::<Vec<_>>(),

@@ -14,9 +14,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
-    Commission, Currency, EmailAddress, Fulfilment, Hashtag, KeyId, KeyRecord, LinkedAccount,
-    Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId, Terms,
-    SavedCard, Standing, State, Timestamp, TokenHash, TweetId, UserId,
+    Commission, Currency, EmailAddress, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant,
+    MerchantId, Money, Notice, Product, Purchase, PurchaseId, SavedCard, Standing, State, Terms,
+    Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
 
@@ -204,7 +204,6 @@ pub fn product_to_item(p: &Product) -> Item {
         ("stock".to_owned(), n(p.stock)),
         ("description".to_owned(), s(&t.description)),
         ("paused".to_owned(), AttributeValue::Bool(t.paused)),
-        ("fulfilment".to_owned(), s(t.fulfilment.as_str())),
         ("revision".to_owned(), n(t.revision)),
     ]);
     let optional = [
@@ -245,10 +244,6 @@ pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
-        fulfilment: match opt_s(item, "fulfilment") {
-            Some(f) => Fulfilment::parse(f).ok_or_else(|| bad("fulfilment"))?,
-            None => Fulfilment::default(),
-        },
         revision: opt_n(item, "revision")?.unwrap_or(0),
     };
     Ok(Product {
@@ -430,7 +425,10 @@ mod tests {
     #[test]
     fn products_round_trip_with_and_without_terms() {
         let plain = purchase_product();
-        assert_eq!(product_from_item(&product_to_item(&plain)).expect("parse"), plain);
+        assert_eq!(
+            product_from_item(&product_to_item(&plain)).expect("parse"),
+            plain
+        );
         let usd = plain.price.currency;
         let offer = Product {
             terms: Terms {
@@ -440,14 +438,16 @@ mod tests {
                 starts_at: Some(Timestamp(100)),
                 ends_at: Some(Timestamp(200)),
                 paused: true,
-                fulfilment: Fulfilment::Digital,
                 revision: 7,
             },
             ..plain
         };
-        assert_eq!(product_from_item(&product_to_item(&offer)).expect("parse"), offer);
+        assert_eq!(
+            product_from_item(&product_to_item(&offer)).expect("parse"),
+            offer
+        );
         let mut bad = product_to_item(&offer);
-        bad.insert("fulfilment".into(), s("teleported"));
+        bad.insert("merchant".into(), s("someone"));
         assert!(product_from_item(&bad).is_err());
     }
 
@@ -459,7 +459,10 @@ mod tests {
             commission: Commission::basis_points(1_000).expect("10%"),
             created_at: Timestamp(5),
         };
-        assert_eq!(merchant_from_item(&merchant_to_item(&merchant)).expect("parse"), merchant);
+        assert_eq!(
+            merchant_from_item(&merchant_to_item(&merchant)).expect("parse"),
+            merchant
+        );
         let mut key = KeyRecord::new(&ApiKey::generate(), &merchant.id, Timestamp(6));
         assert_eq!(key_from_item(&key_to_item(&key)).expect("parse"), key);
         key.revoked_at = Some(Timestamp(7));

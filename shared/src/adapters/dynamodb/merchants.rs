@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 
 use super::item::{
-    api_key_key, key_from_item, key_to_item, merchant_from_item, merchant_key, merchant_to_item,
-    n, s,
+    api_key_key, key_from_item, key_to_item, merchant_from_item, merchant_key, merchant_to_item, n,
+    s,
 };
 use super::schema::PK;
 use super::{DynamoStore, err};

@@ -8,7 +8,7 @@
 //! | --- | --- | --- | --- |
 //! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price, reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
-//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, and the offer's terms: merchant, description, list price, dates, paused, fulfilment, revision | none |
+//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, and the offer's terms: merchant, description, list price, dates, paused, revision | none |
 //! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created | none |
 //! | API key | `APIKEY#{key id}` | merchant, SHA-256 of the secret, created, revoked | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, the processor's customer and payment method | none |

@@ -1,0 +1,694 @@
+//! The merchant API (`/merchant/v1/…`): a brand, with one of its API keys as a bearer
+//! token, puts offers on sale and changes them, and rotates its keys. JSON in and out;
+//! bad input gets a 4xx whose `error` names the problem, and changes nothing. Another
+//! merchant's offer answers 404, as if it did not exist.
+//!
+//! | route | does |
+//! | --- | --- |
+//! | `POST /merchant/v1/offers` | a new offer ([`NewOffer`]) → 201 |
+//! | `GET /merchant/v1/offers` | the merchant's offers |
+//! | `GET /merchant/v1/offers/{hashtag}` | one offer |
+//! | `PATCH /merchant/v1/offers/{hashtag}` | stock, price, dates, text; pause, resume, end ([`OfferPatch`]) |
+//! | `POST /merchant/v1/keys` | another API key, shown once → 201 |
+//! | `DELETE /merchant/v1/keys/{key id}` | revokes a key → 204 |
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::webhook::reply;
+use crate::app::App;
+use crate::domain::{
+    ApiKey, Commission, Currency, Event, KeyId, KeyRecord, Merchant, MerchantId, Money,
+    OfferChanged, Product, Sale, Terms, Timestamp,
+};
+use crate::ports::PortError;
+
+pub const PREFIX: &str = "/merchant/v1";
+
+/// Offers are a few fields; a larger body is a mistake or an attack.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// How many times a change is re-read and re-applied when purchases move the stock
+/// under it, before the merchant is asked to try again.
+const ATTEMPTS: usize = 3;
+
+pub async fn handle(app: &App, request: Request<Bytes>) -> Response<String> {
+    let span = tracing::info_span!(
+        "merchant_api",
+        method = %request.method(),
+        merchant_id = tracing::field::Empty
+    );
+    async {
+        let response = match respond(app, &request).await {
+            Ok(response) => response,
+            Err(Refusal(status, message)) => reply(status, json!({ "error": message })),
+        };
+        tracing::info!(status = response.status().as_u16(), "merchant API answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// A 4xx (or a 503 when the store fails) with the message the caller reads.
+#[derive(Debug)]
+struct Refusal(StatusCode, String);
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal(status, message.into())
+}
+
+fn invalid(message: impl std::fmt::Display) -> Refusal {
+    refuse(StatusCode::UNPROCESSABLE_ENTITY, message.to_string())
+}
+
+impl From<PortError> for Refusal {
+    fn from(error: PortError) -> Self {
+        tracing::warn!(error = %error, "merchant API: the store failed; the caller may retry");
+        refuse(StatusCode::SERVICE_UNAVAILABLE, "try again")
+    }
+}
+
+async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>, Refusal> {
+    let path = request.uri().path();
+    let route = path
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "no such route"))?;
+    let merchant = authenticate(app, request).await?;
+    tracing::Span::current().record("merchant_id", merchant.as_str());
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
+    }
+    let segments: Vec<&str> = route.trim_start_matches('/').split('/').collect();
+    let method = request.method();
+    match (method, segments.as_slice()) {
+        (&Method::POST, ["offers"]) => create_offer(app, &merchant, body(request)?).await,
+        (&Method::GET, ["offers"]) => list_offers(app, &merchant).await,
+        (&Method::GET, ["offers", tag]) => {
+            let offer = owned_offer(app, &merchant, tag).await?;
+            Ok(reply(
+                StatusCode::OK,
+                offer_json(&offer, app.ports.clock.now()),
+            ))
+        }
+        (&Method::PATCH, ["offers", tag]) => {
+            change_offer(app, &merchant, tag, body(request)?).await
+        }
+        (&Method::POST, ["keys"]) => new_key(app, &merchant).await,
+        (&Method::DELETE, ["keys", id]) => revoke_key(app, &merchant, id).await,
+        (_, ["offers"] | ["offers", _] | ["keys"] | ["keys", _]) => Err(refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed here"),
+        )),
+        _ => Err(refuse(StatusCode::NOT_FOUND, "no such route")),
+    }
+}
+
+/// The merchant whose live key is the bearer token; anything else is a 401 that says
+/// no more than that.
+async fn authenticate(app: &App, request: &Request<Bytes>) -> Result<MerchantId, Refusal> {
+    let unauthorized = || refuse(StatusCode::UNAUTHORIZED, "a valid API key is required");
+    let key = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| ApiKey::parse(v.trim()).ok())
+        .ok_or_else(unauthorized)?;
+    match app.ports.merchants.key(key.id()).await? {
+        Some(record) if record.admits(&key) => Ok(record.merchant),
+        _ => {
+            tracing::warn!(key_id = %key.id(), "merchant API: unknown or revoked key");
+            Err(unauthorized())
+        }
+    }
+}
+
+fn body<T: serde::de::DeserializeOwned>(request: &Request<Bytes>) -> Result<T, Refusal> {
+    serde_json::from_slice(request.body())
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))
+}
+
+/// A new offer, as the merchant writes it. Amounts are in minor units (cents); dates are
+/// RFC 3339. Unknown fields are refused, so a misspelt one is not silently ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOffer {
+    hashtag: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    price_cents: i64,
+    list_price_cents: Option<i64>,
+    currency: String,
+    stock: i64,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+}
+
+/// A change to an offer: only the fields given change. `action` pauses, resumes or ends
+/// the sale (ending is final). A new price applies to purchases opened after it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferPatch {
+    name: Option<String>,
+    description: Option<String>,
+    price_cents: Option<i64>,
+    list_price_cents: Option<i64>,
+    stock: Option<i64>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    action: Option<String>,
+}
+
+fn amount(field: &str, cents: i64, currency: Currency) -> Result<Money, Refusal> {
+    u64::try_from(cents)
+        .ok()
+        .and_then(|minor| Money::price(minor, currency).ok())
+        .ok_or_else(|| invalid(format!("{field} must be above 0")))
+}
+
+fn stock(units: i64) -> Result<u32, Refusal> {
+    u32::try_from(units).map_err(|_| invalid("stock must be between 0 and 4294967295"))
+}
+
+fn date(field: &str, raw: &str) -> Result<Timestamp, Refusal> {
+    Timestamp::parse_rfc3339(raw).map_err(|e| invalid(format!("{field}: {e}")))
+}
+
+async fn create_offer(
+    app: &App,
+    merchant: &MerchantId,
+    new: NewOffer,
+) -> Result<Response<String>, Refusal> {
+    let hashtag = Product::parse_hashtag(&new.hashtag).map_err(invalid)?;
+    let currency = Currency::parse(&new.currency).map_err(invalid)?;
+    let offer = Product {
+        hashtag,
+        name: Product::parse_name(&new.name).map_err(invalid)?,
+        price: amount("price_cents", new.price_cents, currency)?,
+        stock: stock(new.stock)?,
+        terms: Terms {
+            merchant: Some(merchant.clone()),
+            description: new.description.trim().to_owned(),
+            list_price: new
+                .list_price_cents
+                .map(|cents| amount("list_price_cents", cents, currency))
+                .transpose()?,
+            starts_at: new.starts_at.map(|d| date("starts_at", &d)).transpose()?,
+            ends_at: new.ends_at.map(|d| date("ends_at", &d)).transpose()?,
+            paused: false,
+            revision: 1,
+        },
+    };
+    offer.check_terms().map_err(invalid)?;
+    if !app.ports.catalog.create_product(&offer).await? {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            format!("the hashtag #{} is taken", offer.hashtag.as_str()),
+        ));
+    }
+    tracing::info!(hashtag = offer.hashtag.as_str(), "offer created");
+    announce(app, &offer).await;
+    Ok(reply(
+        StatusCode::CREATED,
+        offer_json(&offer, app.ports.clock.now()),
+    ))
+}
+
+async fn list_offers(app: &App, merchant: &MerchantId) -> Result<Response<String>, Refusal> {
+    let now = app.ports.clock.now();
+    let offers: Vec<Value> = app
+        .ports
+        .catalog
+        .products()
+        .await?
+        .iter()
+        .filter(|p| p.terms.merchant.as_ref() == Some(merchant))
+        .map(|p| offer_json(p, now))
+        .collect();
+    Ok(reply(StatusCode::OK, json!({ "offers": offers })))
+}
+
+/// The merchant's offer under `tag`; anyone else's, or none, is the same 404.
+async fn owned_offer(app: &App, merchant: &MerchantId, tag: &str) -> Result<Product, Refusal> {
+    let not_found = || refuse(StatusCode::NOT_FOUND, format!("no offer #{tag}"));
+    let hashtag = crate::domain::Hashtag::parse(tag).map_err(|_| not_found())?;
+    match app.ports.catalog.product(&hashtag).await? {
+        Some(p) if p.terms.merchant.as_ref() == Some(merchant) => Ok(p),
+        _ => Err(not_found()),
+    }
+}
+
+async fn change_offer(
+    app: &App,
+    merchant: &MerchantId,
+    tag: &str,
+    patch: OfferPatch,
+) -> Result<Response<String>, Refusal> {
+    for _ in 0..ATTEMPTS {
+        let before = owned_offer(app, merchant, tag).await?;
+        let now = app.ports.clock.now();
+        let after = patched(&before, &patch, now)?;
+        if app.ports.catalog.update_product(&before, &after).await? {
+            tracing::info!(
+                hashtag = after.hashtag.as_str(),
+                revision = after.terms.revision,
+                "offer changed"
+            );
+            announce(app, &after).await;
+            return Ok(reply(StatusCode::OK, offer_json(&after, now)));
+        }
+    }
+    Err(refuse(
+        StatusCode::CONFLICT,
+        "the offer kept changing (units being bought); try again",
+    ))
+}
+
+/// The offer with `patch` applied, checked as a new one would be.
+fn patched(before: &Product, patch: &OfferPatch, now: Timestamp) -> Result<Product, Refusal> {
+    if before.sale(now) == Sale::Ended {
+        return Err(refuse(StatusCode::CONFLICT, "this offer has ended"));
+    }
+    let currency = before.price.currency;
+    let mut after = before.clone();
+    if let Some(name) = &patch.name {
+        after.name = Product::parse_name(name).map_err(invalid)?;
+    }
+    if let Some(description) = &patch.description {
+        after.terms.description = description.trim().to_owned();
+    }
+    if let Some(cents) = patch.price_cents {
+        after.price = amount("price_cents", cents, currency)?;
+    }
+    if let Some(cents) = patch.list_price_cents {
+        after.terms.list_price = Some(amount("list_price_cents", cents, currency)?);
+    }
+    if let Some(units) = patch.stock {
+        after.stock = stock(units)?;
+    }
+    if let Some(d) = &patch.starts_at {
+        after.terms.starts_at = Some(date("starts_at", d)?);
+    }
+    if let Some(d) = &patch.ends_at {
+        after.terms.ends_at = Some(date("ends_at", d)?);
+    }
+    match patch.action.as_deref() {
+        None => {}
+        Some("pause") => after.terms.paused = true,
+        Some("resume") => after.terms.paused = false,
+        Some("end") => after.terms.ends_at = Some(now),
+        Some(other) => {
+            return Err(invalid(format!(
+                "action {other:?} is not one of pause, resume, end"
+            )));
+        }
+    }
+    after.check_terms().map_err(invalid)?;
+    after.terms.revision = before.terms.revision.saturating_add(1);
+    Ok(after)
+}
+
+/// Publishes the change, so that X's stream rules follow at once. The offer is saved
+/// either way; if the bus fails, the scheduled sync catches up within 15 minutes.
+async fn announce(app: &App, offer: &Product) {
+    let Some(merchant_id) = offer.terms.merchant.clone() else {
+        return;
+    };
+    let event = Event::OfferChanged(OfferChanged {
+        hashtag: offer.hashtag.as_str().to_owned(),
+        merchant_id,
+    });
+    if let Err(error) = app.ports.bus.publish(&event).await {
+        tracing::warn!(error = %error, "OfferChanged not published; the scheduled sync will add the rule");
+    }
+}
+
+async fn new_key(app: &App, merchant: &MerchantId) -> Result<Response<String>, Refusal> {
+    let key = ApiKey::generate();
+    let record = KeyRecord::new(&key, merchant, app.ports.clock.now());
+    app.ports.merchants.put_key(&record).await?;
+    tracing::info!(key_id = %key.id(), "API key added");
+    Ok(reply(
+        StatusCode::CREATED,
+        json!({"key_id": key.id().as_str(), "api_key": key.expose()}),
+    ))
+}
+
+async fn revoke_key(
+    app: &App,
+    merchant: &MerchantId,
+    id: &str,
+) -> Result<Response<String>, Refusal> {
+    let not_found = || refuse(StatusCode::NOT_FOUND, format!("no live key {id}"));
+    let id = KeyId::parse(id).map_err(|_| not_found())?;
+    let now = app.ports.clock.now();
+    if !app.ports.merchants.revoke_key(merchant, &id, now).await? {
+        return Err(not_found());
+    }
+    tracing::info!(key_id = %id, "API key revoked");
+    let mut response = Response::new(String::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// How an offer reads in the API.
+pub fn offer_json(p: &Product, now: Timestamp) -> Value {
+    let status = match p.sale(now) {
+        Sale::On if p.stock == 0 => "sold_out",
+        Sale::On => "on_sale",
+        Sale::NotYet(_) => "scheduled",
+        Sale::Paused => "paused",
+        Sale::Ended => "ended",
+    };
+    json!({
+        "hashtag": p.hashtag.as_str(),
+        "name": p.name,
+        "description": p.terms.description,
+        "price_cents": p.price.minor,
+        "list_price_cents": p.terms.list_price.map(|m| m.minor),
+        "currency": p.price.currency.as_str(),
+        "stock": p.stock,
+        "starts_at": p.terms.starts_at.map(Timestamp::rfc3339),
+        "ends_at": p.terms.ends_at.map(Timestamp::rfc3339),
+        "status": status,
+        "revision": p.terms.revision,
+    })
+}
+
+/// Makes a merchant and its first API key: what the operator runs (`hashbuy-admin
+/// merchants add`, or the local console). The key is in the answer and nowhere else.
+pub async fn onboard(
+    app: &App,
+    name: &str,
+    commission: Commission,
+) -> Result<(Merchant, ApiKey), PortError> {
+    let now = app.ports.clock.now();
+    let merchant = Merchant {
+        id: MerchantId::generate(),
+        name: name.trim().to_owned(),
+        commission,
+        created_at: now,
+    };
+    let key = ApiKey::generate();
+    app.ports.merchants.put_merchant(&merchant).await?;
+    app.ports
+        .merchants
+        .put_key(&KeyRecord::new(&key, &merchant.id, now))
+        .await?;
+    tracing::info!(merchant_id = %merchant.id, key_id = %key.id(), "merchant added");
+    Ok((merchant, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Hashtag;
+    use crate::steps::testing::World;
+
+    struct Shop {
+        world: World,
+        key: String,
+        merchant: MerchantId,
+    }
+
+    async fn shop() -> Shop {
+        let world = World::new();
+        let ten_percent = Commission::basis_points(1_000).expect("10%");
+        let (merchant, key) = onboard(&world.app, "Acme", ten_percent)
+            .await
+            .expect("onboard");
+        Shop {
+            world,
+            key: key.expose(),
+            merchant: merchant.id,
+        }
+    }
+
+    fn gift_card() -> Value {
+        json!({
+            "hashtag": "BuyGiftCard25",
+            "name": "$25 gift card",
+            "description": "Spend it anywhere.",
+            "price_cents": 1500,
+            "list_price_cents": 2500,
+            "currency": "USD",
+            "stock": 10,
+            "starts_at": "2027-02-01T08:00:00Z",
+            "ends_at": "2027-02-08T08:00:00Z"
+        })
+    }
+
+    impl Shop {
+        async fn call(&self, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
+            self.call_as(&self.key, method, path, body).await
+        }
+
+        async fn call_as(
+            &self,
+            key: &str,
+            method: &str,
+            path: &str,
+            body: Value,
+        ) -> (StatusCode, Value) {
+            let body = match body {
+                Value::Null => Bytes::new(),
+                Value::String(raw) => Bytes::from(raw),
+                json => Bytes::from(json.to_string()),
+            };
+            let request = Request::builder()
+                .method(method)
+                .uri(format!("{PREFIX}{path}"))
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .body(body)
+                .expect("request");
+            let response = handle(&self.world.app, request).await;
+            let status = response.status();
+            let body = serde_json::from_str(response.body()).unwrap_or(Value::Null);
+            (status, body)
+        }
+
+        async fn catalog(&self) -> Vec<Product> {
+            self.world
+                .app
+                .ports
+                .catalog
+                .products()
+                .await
+                .expect("products")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_merchant_puts_an_offer_on_sale_and_sees_it() {
+        let shop = shop().await;
+        let (status, offer) = shop.call("POST", "/offers", gift_card()).await;
+        assert_eq!(status, StatusCode::CREATED, "{offer}");
+        assert_eq!(offer["status"], "scheduled");
+        assert_eq!(offer["list_price_cents"], 2500);
+        assert_eq!(offer["starts_at"], "2027-02-01T08:00:00Z");
+
+        let stored = shop.catalog().await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].terms.merchant.as_ref(), Some(&shop.merchant));
+        assert_eq!(
+            stored[0].terms.starts_at.map(Timestamp::rfc3339).as_deref(),
+            Some("2027-02-01T08:00:00Z")
+        );
+        assert_eq!(
+            shop.world.bus.published(),
+            [Event::OfferChanged(OfferChanged {
+                hashtag: "BuyGiftCard25".into(),
+                merchant_id: shop.merchant.clone(),
+            })]
+        );
+
+        let (status, listed) = shop.call("GET", "/offers", Value::Null).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(listed["offers"], json!([offer]));
+        let (status, one) = shop.call("GET", "/offers/buygiftcard25", Value::Null).await;
+        assert_eq!((status, one), (StatusCode::OK, offer));
+    }
+
+    #[tokio::test]
+    async fn bad_offers_are_refused_with_the_reason_and_change_nothing() {
+        let shop = shop().await;
+        let with = |field: &str, value: Value| {
+            let mut offer = gift_card();
+            offer[field] = value;
+            offer
+        };
+        let cases = [
+            (with("hashtag", json!("GiftCard25")), "starts with Buy"),
+            (with("hashtag", json!("Buy Gift")), "not a hashtag"),
+            (with("price_cents", json!(0)), "price_cents must be above 0"),
+            (
+                with("price_cents", json!(-5)),
+                "price_cents must be above 0",
+            ),
+            (
+                with("list_price_cents", json!(1000)),
+                "list price is below the price",
+            ),
+            (
+                with("ends_at", json!("2027-01-01T00:00:00Z")),
+                "ends before it starts",
+            ),
+            (
+                with("ends_at", json!("next week")),
+                "ends_at: not an RFC 3339",
+            ),
+            (with("stock", json!(-1)), "stock must be between"),
+            (with("currency", json!("dollars")), "currency"),
+            (
+                with("name", json!("Mug\r\nBcc: x@example.com")),
+                "control characters",
+            ),
+            (with("per_shopper", json!(2)), "unknown field `per_shopper`"),
+            (json!("{\"hashtag\": "), "malformed JSON"),
+        ];
+        for (body, reason) in cases {
+            let (status, answer) = shop.call("POST", "/offers", body.clone()).await;
+            assert!(status.is_client_error(), "{body}: {status}");
+            let error = answer["error"].as_str().unwrap_or_default();
+            assert!(
+                error.contains(reason),
+                "{body}: {error:?} should say {reason:?}"
+            );
+        }
+        assert!(shop.catalog().await.is_empty());
+        assert!(shop.world.bus.published().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_hashtag_belongs_to_one_merchant() {
+        let shop = shop().await;
+        shop.call("POST", "/offers", gift_card()).await;
+        let (rival, rival_key) = onboard(
+            &shop.world.app,
+            "Rival",
+            Commission::basis_points(0).expect("0"),
+        )
+        .await
+        .expect("onboard");
+        let rival_key = rival_key.expose();
+        let mut same = gift_card();
+        same["hashtag"] = json!("BUYGIFTCARD25");
+        same["price_cents"] = json!(100);
+        let (status, answer) = shop.call_as(&rival_key, "POST", "/offers", same).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert_eq!(shop.catalog().await[0].price.minor, 1500, "unchanged");
+
+        // Another merchant's offer does not exist for the rival.
+        for (method, body) in [("GET", Value::Null), ("PATCH", json!({"stock": 0}))] {
+            let (status, _) = shop
+                .call_as(&rival_key, method, "/offers/BuyGiftCard25", body)
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        }
+        let (_, listed) = shop
+            .call_as(&rival_key, "GET", "/offers", Value::Null)
+            .await;
+        assert_eq!(listed["offers"], json!([]));
+        assert_eq!(shop.catalog().await[0].stock, 10);
+        assert_ne!(rival.id, shop.merchant);
+    }
+
+    #[tokio::test]
+    async fn changes_apply_once_each_and_an_ended_offer_stays_ended() {
+        let shop = shop().await;
+        shop.call("POST", "/offers", gift_card()).await;
+        let path = "/offers/BuyGiftCard25";
+        let (status, offer) = shop
+            .call(
+                "PATCH",
+                path,
+                json!({"stock": 3, "price_cents": 1200, "starts_at": "2020-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{offer}");
+        assert_eq!(
+            (offer["stock"].clone(), offer["price_cents"].clone()),
+            (json!(3), json!(1200))
+        );
+        assert_eq!(offer["status"], "on_sale");
+        assert_eq!(offer["revision"], 2);
+
+        let (_, paused) = shop.call("PATCH", path, json!({"action": "pause"})).await;
+        assert_eq!(paused["status"], "paused");
+        let (_, resumed) = shop.call("PATCH", path, json!({"action": "resume"})).await;
+        assert_eq!(resumed["status"], "on_sale");
+
+        let (status, bad) = shop
+            .call("PATCH", path, json!({"list_price_cents": 100}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let (status, bad) = shop.call("PATCH", path, json!({"action": "delete"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(
+            shop.catalog().await[0].terms.revision,
+            4,
+            "refused changes wrote nothing"
+        );
+
+        let (_, ended) = shop.call("PATCH", path, json!({"action": "end"})).await;
+        assert_eq!(ended["status"], "ended");
+        let (status, answer) = shop.call("PATCH", path, json!({"action": "resume"})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert_eq!(
+            shop.catalog().await[0].sale(shop.world.app.ports.clock.now()),
+            Sale::Ended
+        );
+    }
+
+    #[tokio::test]
+    async fn only_a_live_key_opens_the_api_and_keys_rotate() {
+        let shop = shop().await;
+        let forged = ApiKey::generate().expose();
+        for key in ["", "hbk_nope", forged.as_str()] {
+            let (status, _) = shop.call_as(key, "GET", "/offers", Value::Null).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{key}");
+        }
+        let request = Request::builder()
+            .uri(format!("{PREFIX}/offers"))
+            .body(Bytes::new())
+            .expect("request");
+        assert_eq!(
+            handle(&shop.world.app, request).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+
+        let (status, fresh) = shop.call("POST", "/keys", Value::Null).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let new_key = fresh["api_key"].as_str().expect("key").to_owned();
+        let old_id = ApiKey::parse(&shop.key)
+            .expect("key")
+            .id()
+            .as_str()
+            .to_owned();
+        let (status, _) = shop
+            .call_as(&new_key, "DELETE", &format!("/keys/{old_id}"), Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = shop.call("GET", "/offers", Value::Null).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "the revoked key is refused"
+        );
+        let (status, _) = shop.call_as(&new_key, "GET", "/offers", Value::Null).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = shop
+            .call_as(&new_key, "DELETE", &format!("/keys/{old_id}"), Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "revoked once");
+        assert!(
+            Hashtag::parse("BuyGiftCard25").is_ok() && shop.catalog().await.is_empty(),
+            "nothing was sold by the failed calls"
+        );
+    }
+}
