@@ -7,8 +7,9 @@ use hashbuy::adapters::aws;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::sqs::SqsPostQueue;
-use hashbuy::domain::{Clock, Purchase, SystemClock};
+use hashbuy::domain::{Clock, Commission, Purchase, SystemClock};
 use hashbuy::settings::Secret;
+use hashbuy::steps::merchant_api;
 use hashbuy::x::oauth1::Credentials;
 use hashbuy_admin::connect_x::XAdmin;
 use hashbuy_admin::operations::{self, DeadLetter, Letter};
@@ -41,6 +42,21 @@ enum Command {
         x_access_token_secret: String,
         #[arg(long, env = "X_BEARER_TOKEN", hide_env_values = true)]
         x_bearer_token: String,
+    },
+    /// Add a merchant and print its id and first API key: the key is shown here only
+    /// (stored hashed); the merchant adds and revokes further keys through the API.
+    AddMerchant {
+        /// The deployment's table (the stack's TableName output).
+        #[arg(long)]
+        table: String,
+        /// As shoppers see it on the offers page.
+        #[arg(long)]
+        name: String,
+        /// The platform's cut of each sale, in basis points (1000 = 10%).
+        #[arg(long)]
+        commission_bps: u32,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// List purchases still due minutes after their deadline: the expiry step runs every
     /// minute, so these are stuck (look at their logs by purchase id).
@@ -122,6 +138,18 @@ async fn main() -> ExitCode {
                 .map(|report| report.lines(&webhook_url))
                 .map_err(|e| format!("connect-x: {e}"))
         }
+        Command::AddMerchant {
+            table,
+            name,
+            commission_bps,
+            aws,
+        } => {
+            let sdk = aws::load(aws.aws_endpoint.as_deref(), &http).await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            add_merchant(&store, &name, commission_bps)
+                .await
+                .map_err(|e| format!("add-merchant: {e}"))
+        }
         Command::Stuck {
             table,
             grace_secs,
@@ -174,6 +202,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn add_merchant(
+    store: &DynamoStore,
+    name: &str,
+    commission_bps: u32,
+) -> Result<Vec<String>, String> {
+    let commission = Commission::basis_points(commission_bps).map_err(|e| e.to_string())?;
+    let (merchant, key) = merchant_api::onboard(store, name, commission, SystemClock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(vec![
+        format!("merchant_id\t{}", merchant.id),
+        format!("key_id\t{}", key.id()),
+        format!("api_key\t{}", key.expose()),
+    ])
 }
 
 fn describe_purchase(p: &Purchase) -> String {

@@ -5,12 +5,12 @@
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::sqs::SqsPostQueue;
 use hashbuy::domain::{
-    Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money, Priority, Product,
-    Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SavedCard, SystemClock, Terms, Timestamp,
-    TweetId, UserId, Windows,
+    ApiKey, Clock, Currency, EmailAddress, Event, Hashtag, LinkedAccount, MerchantId, Money,
+    Priority, Product, Purchase, PurchaseConfirmed, PurchaseId, QueuedPost, SavedCard, SystemClock,
+    Terms, Timestamp, TweetId, UserId, Windows,
 };
 use hashbuy::function::Function;
-use hashbuy::ports::{Catalog, Purchases};
+use hashbuy::ports::{Catalog, Merchants, Purchases};
 use hashbuy_admin::operations::{self, Letter, Targets};
 use hashbuy_local::harness::emulator::{self, Resources};
 
@@ -56,6 +56,70 @@ async fn opened(resources: &Resources, tweet: &str, at: Timestamp) -> Purchase {
     );
     resources.store.insert(&purchase).await.expect("insert");
     purchase
+}
+
+/// The command prints the merchant's first key once; the table keeps only its hash.
+#[tokio::test]
+async fn adds_a_merchant_whose_key_opens_the_api_and_is_stored_hashed() {
+    let resources = resources().await;
+    let table = resources.store.table().to_owned();
+    let said = admin(&[
+        "add-merchant",
+        "--table",
+        &table,
+        "--name",
+        " Acme ",
+        "--commission-bps",
+        "1250",
+    ])
+    .await;
+    let field = |name: &str| {
+        said.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}\t")))
+            .unwrap_or_else(|| panic!("{name} in {said}"))
+            .to_owned()
+    };
+    let id = MerchantId::parse(&field("merchant_id")).expect("merchant id");
+    let key = ApiKey::parse(&field("api_key")).expect("api key");
+    assert_eq!(field("key_id"), key.id().as_str());
+    let merchant = resources
+        .store
+        .merchant(&id)
+        .await
+        .expect("read")
+        .expect("merchant");
+    assert_eq!(
+        (merchant.name.as_str(), merchant.commission.as_bps()),
+        ("Acme", 1250)
+    );
+    let record = resources
+        .store
+        .key(key.id())
+        .await
+        .expect("read")
+        .expect("key");
+    assert!(record.admits(&key) && record.merchant == id);
+    assert!(
+        !record.hash.contains(&key.expose()[17..]),
+        "the secret is not stored"
+    );
+
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_hashbuy-admin"))
+        .args([
+            "add-merchant",
+            "--table",
+            &table,
+            "--name",
+            "Acme",
+            "--commission-bps",
+            "10001",
+        ])
+        .args(["--aws-endpoint", &endpoint()])
+        .output()
+        .await
+        .expect("run hashbuy-admin");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("basis points"));
 }
 
 #[tokio::test]

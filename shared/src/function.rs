@@ -26,14 +26,16 @@ pub enum Function {
     ChargeCard,
     PaymentsWebhook,
     FulfilOrder,
+    MerchantApi,
     PostToX,
     ExpirePurchases,
     SyncStreamRules,
 }
 
 impl Function {
-    /// Every function, in the order a purchase meets them.
-    pub const ALL: [Function; 10] = [
+    /// Every function, in the order a purchase meets them (and the merchant API beside
+    /// them, where what is bought comes from).
+    pub const ALL: [Function; 11] = [
         Function::XWebhook,
         Function::RequestPurchase,
         Function::ConfirmRetweet,
@@ -41,6 +43,7 @@ impl Function {
         Function::ChargeCard,
         Function::PaymentsWebhook,
         Function::FulfilOrder,
+        Function::MerchantApi,
         Function::PostToX,
         Function::ExpirePurchases,
         Function::SyncStreamRules,
@@ -56,6 +59,7 @@ impl Function {
             Function::ChargeCard => "charge-card",
             Function::PaymentsWebhook => "payments-webhook",
             Function::FulfilOrder => "fulfil-order",
+            Function::MerchantApi => "merchant-api",
             Function::PostToX => "post-to-x",
             Function::ExpirePurchases => "expire-purchases",
             Function::SyncStreamRules => "sync-stream-rules",
@@ -68,7 +72,10 @@ impl Function {
 
     pub const fn trigger(self) -> Trigger {
         match self {
-            Function::XWebhook | Function::ConfirmPage | Function::PaymentsWebhook => Trigger::Http,
+            Function::XWebhook
+            | Function::ConfirmPage
+            | Function::PaymentsWebhook
+            | Function::MerchantApi => Trigger::Http,
             Function::RequestPurchase
             | Function::ConfirmRetweet
             | Function::ChargeCard

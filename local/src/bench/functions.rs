@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::domain::{
-    Clock, ConfirmationRetweeted, Event, PaymentSucceeded, Priority, PurchaseConfirmed, PurchaseId,
-    PurchaseRequested, QueuedPost, SystemClock, Timestamp, TweetId, UserId,
+    ApiKey, Clock, ConfirmationRetweeted, Event, PaymentSucceeded, Priority, PurchaseConfirmed,
+    PurchaseId, PurchaseRequested, QueuedPost, SystemClock, Timestamp, TweetId, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::settings::Secret;
+use hashbuy::steps::merchant_api;
 use hashbuy::steps::payments_webhook::PATH;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -124,6 +125,14 @@ pub fn event(function: Function, n: u64) -> Option<Value> {
             return Some(http_api_event("GET", "/confirm/{token}", &path, ""));
         }
         Function::PaymentsWebhook => return Some(payment_event(&purchase_id, n)),
+        Function::MerchantApi => {
+            // A well-formed key that was never issued: read from the table, refused.
+            let path = format!("{}/offers", merchant_api::PREFIX);
+            let mut event = http_api_event("GET", "/merchant/v1/{proxy+}", &path, "");
+            let key = format!("Bearer {}", ApiKey::generate().expose());
+            event["headers"]["authorization"] = Value::String(key);
+            return Some(event);
+        }
         Function::ExpirePurchases | Function::SyncStreamRules => return Some(schedule()),
         Function::RequestPurchase => Event::PurchaseRequested(PurchaseRequested {
             purchase_id,

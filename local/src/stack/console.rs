@@ -11,11 +11,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hashbuy::domain::{
-    Currency, EmailAddress, LinkedAccount, Money, Product, SavedCard, Terms, UserId,
+    Commission, Currency, EmailAddress, LinkedAccount, Money, Product, SavedCard, Terms, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;
-use hashbuy::steps::sync_stream_rules;
+use hashbuy::steps::{merchant_api, sync_stream_rules};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/health", get(health))
         .route("/products", get(products).post(add_product))
         .route("/accounts", get(accounts).post(add_account))
+        .route("/merchants", post(add_merchant))
         .route("/tweets", get(tweets))
         .route("/emails", get(emails))
         .route("/charges", get(charges))
@@ -138,6 +139,38 @@ async fn add_product(
         Ok(_) => json!("synced"),
         Err(e) => json!(format!("not synced: {e}")),
     };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewMerchant {
+    name: String,
+    commission_bps: u32,
+}
+
+/// Adds a merchant as `hashbuy-admin add-merchant` does, answering its id and first API
+/// key (shown here only).
+async fn add_merchant(
+    State(local): LocalState,
+    body: axum::body::Bytes,
+) -> Result<Response, ConsoleError> {
+    let new: NewMerchant = parse(&body)?;
+    let commission = Commission::basis_points(new.commission_bps).map_err(bad_request)?;
+    let now = local.app.ports.clock.now();
+    let merchants = local.app.ports.merchants.as_ref();
+    let (merchant, key) = merchant_api::onboard(merchants, &new.name, commission, now)
+        .await
+        .map_err(|e| match e {
+            merchant_api::OnboardError::Name(e) => bad_request(e),
+            merchant_api::OnboardError::Port(e) => internal(e),
+        })?;
+    let body = json!({
+        "merchant_id": merchant.id.as_str(),
+        "name": merchant.name,
+        "commission_bps": merchant.commission.as_bps(),
+        "key_id": key.id().as_str(),
+        "api_key": key.expose(),
+    });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

@@ -22,7 +22,7 @@ use hashbuy::function::Function;
 use hashbuy::ports::Payments;
 use hashbuy::settings::{Brand, Secret, Settings, StripeJs};
 use hashbuy::startup::{self, Backend, Outside};
-use hashbuy::steps::{confirm_page, payments_webhook, webhook};
+use hashbuy::steps::{confirm_page, merchant_api, payments_webhook, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
@@ -269,6 +269,10 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .route("/webhook", any(x_webhook))
         .route("/confirm/{token}", any(confirmation_page))
         .route(payments_webhook::PATH, any(payments_deliveries))
+        .route(
+            &format!("{}/{{*rest}}", merchant_api::PREFIX),
+            any(merchant_calls),
+        )
         .nest("/_local", console::routes())
         .with_state(local.clone())
         .merge(x_api::routes(x_api));
@@ -341,6 +345,17 @@ async fn payments_deliveries(State(local): LocalState, request: Request) -> Resp
             Ok(request) => {
                 plain(payments_webhook::handle(&local.app, &local.payments_secret, request).await)
             }
+            Err(response) => response,
+        }
+    })
+    .await
+}
+
+async fn merchant_calls(State(local): LocalState, request: Request) -> Response {
+    metering::invocation(Function::MerchantApi, async {
+        // One byte over the step's limit, so that the step answers a large body itself.
+        match buffered(request, merchant_api::MAX_BODY_BYTES + 1).await {
+            Ok(request) => plain(merchant_api::handle(&local.app, request).await),
             Err(response) => response,
         }
     })

@@ -110,6 +110,22 @@ pub struct Merchant {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a merchant's name is one line of 1 to 80 characters")]
+pub struct InvalidMerchantName;
+
+impl Merchant {
+    /// A name as shoppers see it on the offers page: trimmed, one short line.
+    pub fn parse_name(raw: &str) -> Result<String, InvalidMerchantName> {
+        let name = raw.trim();
+        let fits = (1..=80).contains(&name.chars().count());
+        match fits && !name.chars().any(char::is_control) {
+            true => Ok(name.to_owned()),
+            false => Err(InvalidMerchantName),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("this is not a hashbuy API key")]
 pub struct InvalidApiKey;
 
@@ -317,6 +333,18 @@ mod tests {
         assert!(!record.admits(&forged), "the id alone opens nothing");
         record.revoked_at = Some(Timestamp(2));
         assert!(!record.admits(&key));
+    }
+
+    #[test]
+    fn merchant_names_are_one_short_line() {
+        assert_eq!(Merchant::parse_name(" Acme "), Ok("Acme".to_owned()));
+        for bad in ["", "  ", "Acme\nInc", &"x".repeat(81)] {
+            assert_eq!(
+                Merchant::parse_name(bad),
+                Err(InvalidMerchantName),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, UserId};
 pub use language::{Language, UnknownLanguage};
 pub use merchant::{
-    ApiKey, Commission, InvalidApiKey, InvalidCommission, KeyId, KeyRecord, Merchant, MerchantId,
+    ApiKey, Commission, InvalidApiKey, InvalidCommission, InvalidMerchantName, KeyId, KeyRecord,
+    Merchant, MerchantId,
 };
 pub use money::{Currency, InLanguage, InvalidMoney, Money};
 pub use post::{Priority, QueuedPost};

@@ -21,15 +21,24 @@ use tracing::Instrument;
 use super::webhook::reply;
 use crate::app::App;
 use crate::domain::{
-    ApiKey, Commission, Currency, Event, KeyId, KeyRecord, Merchant, MerchantId, Money,
-    OfferChanged, Product, Sale, Terms, Timestamp,
+    ApiKey, Commission, Currency, Event, InvalidMerchantName, KeyId, KeyRecord, Merchant,
+    MerchantId, Money, OfferChanged, Product, Sale, Terms, Timestamp,
 };
-use crate::ports::PortError;
+use crate::ports::{Merchants, PortError};
+
+/// Why a merchant was not added.
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardError {
+    #[error(transparent)]
+    Name(#[from] InvalidMerchantName),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
 
 pub const PREFIX: &str = "/merchant/v1";
 
 /// Offers are a few fields; a larger body is a mistake or an attack.
-const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// How many times a change is re-read and re-applied when purchases move the stock
 /// under it, before the merchant is asked to try again.
@@ -381,23 +390,22 @@ pub fn offer_json(p: &Product, now: Timestamp) -> Value {
 }
 
 /// Makes a merchant and its first API key: what the operator runs (`hashbuy-admin
-/// merchants add`, or the local console). The key is in the answer and nowhere else.
+/// add-merchant`, or the local console). The key is in the answer and nowhere else.
 pub async fn onboard(
-    app: &App,
+    merchants: &dyn Merchants,
     name: &str,
     commission: Commission,
-) -> Result<(Merchant, ApiKey), PortError> {
-    let now = app.ports.clock.now();
+    now: Timestamp,
+) -> Result<(Merchant, ApiKey), OnboardError> {
     let merchant = Merchant {
         id: MerchantId::generate(),
-        name: name.trim().to_owned(),
+        name: Merchant::parse_name(name)?,
         commission,
         created_at: now,
     };
     let key = ApiKey::generate();
-    app.ports.merchants.put_merchant(&merchant).await?;
-    app.ports
-        .merchants
+    merchants.put_merchant(&merchant).await?;
+    merchants
         .put_key(&KeyRecord::new(&key, &merchant.id, now))
         .await?;
     tracing::info!(merchant_id = %merchant.id, key_id = %key.id(), "merchant added");
@@ -419,7 +427,9 @@ mod tests {
     async fn shop() -> Shop {
         let world = World::new();
         let ten_percent = Commission::basis_points(1_000).expect("10%");
-        let (merchant, key) = onboard(&world.app, "Acme", ten_percent)
+        let now = world.app.ports.clock.now();
+        let merchants = world.app.ports.merchants.as_ref();
+        let (merchant, key) = onboard(merchants, "Acme", ten_percent, now)
             .await
             .expect("onboard");
         Shop {
@@ -569,9 +579,10 @@ mod tests {
         let shop = shop().await;
         shop.call("POST", "/offers", gift_card()).await;
         let (rival, rival_key) = onboard(
-            &shop.world.app,
+            shop.world.app.ports.merchants.as_ref(),
             "Rival",
             Commission::basis_points(0).expect("0"),
+            Timestamp(1),
         )
         .await
         .expect("onboard");
