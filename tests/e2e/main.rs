@@ -1,6 +1,7 @@
 //! End-to-end: spawns the real `hashbuy-local serve` binary and drives it only through its
 //! HTTP routes, as X, a shopper's browser and an engineer's console would.
 
+mod merchants;
 mod payments;
 mod support;
 mod x_api;
@@ -814,6 +815,7 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
         .post_json("/_local/stream-rules/sync", &json!({}))
         .await;
     assert_eq!(sync.expect("sync").0, 200);
+    merchants::a_brand_lists_and_changes_its_offer(&stack).await;
     stack.settle().await;
 
     // The processor that stayed down ends in the dead-letter queue, reported at ERROR; the
@@ -838,6 +840,7 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
             "confirm-retweet",
             "expire-purchases",
             "fulfil-order",
+            "merchant-api",
             "post-to-x",
             "request-purchase",
             "sync-stream-rules",

@@ -1,0 +1,149 @@
+//! A brand on the stack: the operator adds it, it puts an offer on sale through the
+//! merchant API, X's stream follows at once, a shopper buys by post, and the brand's
+//! pause is answered on X. On the emulator, so the DynamoDB adapter and the bus's
+//! `OfferChanged` route are the deployed ones.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Mode, Stack};
+
+const OFFER: &str = "BuyMerchMug";
+
+/// Calls the merchant API with `key`; the status and the JSON answer.
+async fn call(stack: &Stack, key: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, stack.client.url(&format!("/merchant/v1{path}")))
+        .bearer_auth(key);
+    if !body.is_null() {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("merchant API");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn merchant(stack: &Stack) -> String {
+    let (status, added) = stack
+        .client
+        .post_json(
+            "/_local/merchants",
+            &json!({"name": "Acme", "commission_bps": 1000}),
+        )
+        .await
+        .expect("add merchant");
+    assert_eq!(status, 201, "{added}");
+    added["api_key"].as_str().expect("api key").to_owned()
+}
+
+/// A merchant's every kind of call, for the policy test: add an offer, list, change it,
+/// and a key that opens nothing.
+pub async fn a_brand_lists_and_changes_its_offer(stack: &Stack) {
+    let key = merchant(stack).await;
+    let offer = json!({"hashtag": "BuyPolicyCap", "name": "Cap", "price_cents": 900, "currency": "USD", "stock": 3});
+    assert_eq!(
+        call(stack, &key, Method::POST, "/offers", offer).await.0,
+        201
+    );
+    assert_eq!(
+        call(stack, &key, Method::GET, "/offers", Value::Null)
+            .await
+            .0,
+        200
+    );
+    let end = json!({"action": "end"});
+    assert_eq!(
+        call(stack, &key, Method::PATCH, "/offers/BuyPolicyCap", end)
+            .await
+            .0,
+        200
+    );
+    let (status, fresh) = call(stack, &key, Method::POST, "/keys", Value::Null).await;
+    assert_eq!(status, 201, "{fresh}");
+    let fresh_id = fresh["key_id"].as_str().expect("key id");
+    let path = format!("/keys/{fresh_id}");
+    assert_eq!(
+        call(stack, &key, Method::DELETE, &path, Value::Null)
+            .await
+            .0,
+        204
+    );
+}
+
+#[tokio::test]
+async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post() {
+    let stack = Stack::spawn(Mode::Emulator).await;
+    let key = merchant(&stack).await;
+    let offer = json!({
+        "hashtag": OFFER, "name": "Acme mug", "price_cents": 1500, "list_price_cents": 2500,
+        "currency": "USD", "stock": 2, "ends_at": "2099-01-01T00:00:00Z"
+    });
+    let (status, created) = call(&stack, &key, Method::POST, "/offers", offer.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, again) = call(&stack, &key, Method::POST, "/offers", offer).await;
+    assert_eq!(status, 409, "{again}");
+    stack.settle().await;
+    let rules = stack.json("/_local/stream-rules").await;
+    assert!(
+        rules.to_string().contains("hashbuy:buymerchmug"),
+        "OfferChanged synced the stream: {rules}"
+    );
+
+    let ada = stack.shopper(1, "pm_card_visa").await;
+    let request = stack
+        .client
+        .tweet(&ada, &format!("#{OFFER}"))
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &request.id).await;
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
+    assert_eq!(status, 200, "{page}");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["shipped"]);
+    let charges = stack.json("/_local/charges").await;
+    assert_eq!(charges[0]["amount_cents"], 1500);
+    let (_, listed) = call(&stack, &key, Method::GET, "/offers", Value::Null).await;
+    assert_eq!(listed["offers"][0]["stock"], 1, "{listed}");
+
+    let (status, paused) = call(
+        &stack,
+        &key,
+        Method::PATCH,
+        &format!("/offers/{OFFER}"),
+        json!({"action": "pause"}),
+    )
+    .await;
+    assert_eq!((status, paused["status"].clone()), (200, json!("paused")));
+    let bob = stack.shopper(2, "pm_card_visa").await;
+    let refused = stack
+        .client
+        .tweet(&bob, &format!("#{OFFER}"))
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let replies = stack.replies_to(&refused.id).await;
+    assert!(
+        replies.len() == 1 && replies[0].contains("Acme mug is not on sale right now"),
+        "{replies:?}"
+    );
+    assert_eq!(
+        stack.states().await,
+        ["shipped"],
+        "no purchase opened while paused"
+    );
+
+    let (status, _) = call(
+        &stack,
+        "hbk_000000000000_nope",
+        Method::GET,
+        "/offers",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 401);
+}
