@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use hashbuy::adapters::dynamodb::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
+use hashbuy::adapters::dynamodb::schema::{
+    CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, PK, TTL,
+};
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::domain::{
     ConfirmationRetweeted, Event, MerchantId, OfferChanged, PaymentDeclined, PaymentSucceeded,
@@ -188,6 +190,10 @@ fn the_table_declares_the_attributes_the_code_uses() {
     assert_eq!(index["IndexName"], DUE_INDEX);
     assert_eq!(index["KeySchema"][0]["AttributeName"], DUE_PK);
     assert_eq!(index["KeySchema"][1]["AttributeName"], DUE_AT);
+    let catalog = &table["GlobalSecondaryIndexes"][1];
+    assert_eq!(catalog["IndexName"], CATALOG_INDEX);
+    assert_eq!(catalog["KeySchema"][0]["AttributeName"], CATALOG_PK);
+    assert_eq!(catalog["Projection"]["ProjectionType"], "KEYS_ONLY");
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
     assert_eq!(
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],

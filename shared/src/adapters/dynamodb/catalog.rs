@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 
-use super::item::{n, product_from_item, product_key, product_to_item};
-use super::schema::PK;
+use super::item::{get_s, n, product_from_item, product_key, product_to_item, s};
+use super::schema::{CATALOG_INDEX, CATALOG_PARTITION, CATALOG_PK, PK};
 use super::{DynamoStore, err};
 use crate::domain::{Hashtag, Product};
 use crate::ports::{Catalog, PortResult};
@@ -31,8 +31,33 @@ impl Catalog for DynamoStore {
     }
 
     async fn products(&self) -> PortResult<Vec<Product>> {
+        // The index gives the keys (eventually consistent: a product created a moment ago
+        // may be missing); the products are then read by key, consistently.
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(CATALOG_INDEX)
+                .key_condition_expression("#catalog = :catalog")
+                .expression_attribute_names("#catalog", CATALOG_PK)
+                .expression_attribute_values(":catalog", s(CATALOG_PARTITION))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| err("query catalog", e))?;
+            for item in output.items.unwrap_or_default() {
+                keys.push(get_s(&item, PK)?.to_owned());
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
         let mut all: Vec<_> = self
-            .scan_kind("product")
+            .batch_get(keys)
             .await?
             .iter()
             .map(product_from_item)

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use super::item::{account_from_item, purchase_from_item};
-use super::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
+use super::item::{Item, account_from_item, purchase_from_item, s};
+use super::schema::{CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
 use super::{DynamoStore, err};
 use crate::domain::{LinkedAccount, Purchase};
 use crate::ports::PortResult;
@@ -42,6 +42,16 @@ impl DynamoStore {
             )
             .build()
             .map_err(|e| err("create table", e))?;
+        let catalog = GlobalSecondaryIndex::builder()
+            .index_name(CATALOG_INDEX)
+            .key_schema(key(CATALOG_PK, KeyType::Hash)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| err("create table", e))?;
         self.client
             .create_table()
             .table_name(&self.table)
@@ -50,7 +60,9 @@ impl DynamoStore {
             .attribute_definitions(string_attr(DUE_PK, ScalarAttributeType::S)?)
             .attribute_definitions(string_attr(DUE_AT, ScalarAttributeType::N)?)
             .key_schema(key(PK, KeyType::Hash)?)
+            .attribute_definitions(string_attr(CATALOG_PK, ScalarAttributeType::S)?)
             .global_secondary_indexes(index)
+            .global_secondary_indexes(catalog)
             .send()
             .await
             .map_err(|e| err("create table", e))?;
@@ -67,6 +79,31 @@ impl DynamoStore {
             .await
             .map_err(|e| err("enable ttl", e))?;
         Ok(())
+    }
+
+    /// Every item of one kind, by a full scan: for the local console and tests only (a
+    /// scan costs the table's size in read units; no function scans).
+    async fn scan_kind(&self, kind: &str) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("kind = :kind")
+                .expression_attribute_values(":kind", s(kind))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| err("scan", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// Every linked account (console only; see [`Self::scan_kind`]).

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::schema::{DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
+use super::schema::{CATALOG_PARTITION, CATALOG_PK, DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
 use crate::domain::{
     Commission, Currency, EmailAddress, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant,
     MerchantId, Money, Notice, Product, Purchase, PurchaseId, SavedCard, Standing, State, Terms,
@@ -197,6 +197,7 @@ pub fn product_to_item(p: &Product) -> Item {
     let mut item = Item::from([
         (PK.to_owned(), s(product_key(&p.hashtag))),
         ("kind".to_owned(), s("product")),
+        (CATALOG_PK.to_owned(), s(CATALOG_PARTITION)),
         ("hashtag".to_owned(), s(p.hashtag.as_str())),
         ("name".to_owned(), s(&p.name)),
         ("price_minor".to_owned(), n(p.price.minor)),

@@ -11,12 +11,17 @@ mod merchants;
 mod purchases;
 pub mod schema;
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::Put;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put};
 
 use self::item::{Item, s};
 use self::schema::PK;
 use crate::ports::{PortError, PortResult};
+
+/// How many times a batch read asks again for keys DynamoDB left unprocessed.
+const BATCH_ATTEMPTS: usize = 3;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -48,32 +53,6 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Every item of one kind, by a full scan: for the local console and tests, and for
-    /// the hourly stream-rules sync (the one function that lists the catalog; a scan
-    /// costs the table's size in read units, which a TTL-trimmed table keeps small).
-    async fn scan_kind(&self, kind: &str) -> PortResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("kind = :kind")
-                .expression_attribute_values(":kind", s(kind))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| err("scan", e))?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
-    }
-
     async fn get_item(&self, key: String) -> PortResult<Option<Item>> {
         let output = self
             .client
@@ -85,6 +64,48 @@ impl DynamoStore {
             .await
             .map_err(|e| err("get item", e))?;
         Ok(output.item)
+    }
+
+    /// The items at `keys` that exist, read consistently in batches of 100 (DynamoDB's
+    /// limit), asking again for the keys DynamoDB leaves unprocessed under throttling.
+    async fn batch_get(&self, keys: Vec<String>) -> PortResult<Vec<Item>> {
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let keys = chunk.iter().map(|k| HashMap::from([(PK.to_owned(), s(k))]));
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys.collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| err("build batch get", e))?;
+            let mut pending = HashMap::from([(self.table.clone(), request)]);
+            for attempt in 1.. {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(|e| err("batch get", e))?;
+                items.extend(
+                    output
+                        .responses
+                        .into_iter()
+                        .flat_map(|r| r.into_values())
+                        .flatten(),
+                );
+                pending = output.unprocessed_keys.unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_ATTEMPTS {
+                    return Err(PortError::new(
+                        "batch get",
+                        "keys left unprocessed; retry later",
+                    ));
+                }
+            }
+        }
+        Ok(items)
     }
 
     fn put(&self, item: Item) -> PortResult<Put> {

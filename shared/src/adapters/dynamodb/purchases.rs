@@ -1,15 +1,12 @@
 //! Purchases in the table: each transition one conditional write, a new purchase and
 //! the unit it holds in one transaction.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 use super::item::{
@@ -27,9 +24,6 @@ use crate::ports::{Applied, Basis, Checked, Inserted, PortError, PortResult, Pur
 /// How many times an insert looks again at the buyer's open purchase of the product
 /// (it may end, or be replaced, between two attempts).
 const OPEN_ATTEMPTS: usize = 3;
-
-/// How many times a batch read asks again for keys DynamoDB left unprocessed.
-const BATCH_ATTEMPTS: usize = 3;
 
 impl DynamoStore {
     /// Writes `items` in one transaction: `None` when written, or which items' conditions
@@ -116,50 +110,19 @@ fn transition_condition(
 #[async_trait]
 impl Purchases for DynamoStore {
     async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis> {
-        let keys = |keys: &[String]| {
-            let keys = keys.iter().map(|k| HashMap::from([(PK.to_owned(), s(k))]));
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys.collect()))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| err("build batch get", e))
-        };
         let (account_key, product_key) = (account_key(buyer), product_key(product));
-        let mut pending = HashMap::from([(
-            self.table.clone(),
-            keys(&[account_key.clone(), product_key.clone()])?,
-        )]);
+        let items = self
+            .batch_get(vec![account_key.clone(), product_key.clone()])
+            .await?;
         let mut basis = Basis::default();
-        // DynamoDB may leave keys unprocessed under throttling: ask again for those.
-        for _ in 0..BATCH_ATTEMPTS {
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(pending))
-                .send()
-                .await
-                .map_err(|e| err("batch get", e))?;
-            for item in output
-                .responses
-                .into_iter()
-                .flat_map(|r| r.into_values())
-                .flatten()
-            {
-                match get_s(&item, PK)? {
-                    key if key == account_key => basis.account = Some(account_from_item(&item)?),
-                    key if key == product_key => basis.product = Some(product_from_item(&item)?),
-                    _ => {}
-                }
-            }
-            pending = output.unprocessed_keys.unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(basis);
+        for item in items {
+            match get_s(&item, PK)? {
+                key if key == account_key => basis.account = Some(account_from_item(&item)?),
+                key if key == product_key => basis.product = Some(product_from_item(&item)?),
+                _ => {}
             }
         }
-        Err(PortError::new(
-            "batch get",
-            "keys left unprocessed; retry later",
-        ))
+        Ok(basis)
     }
 
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted> {

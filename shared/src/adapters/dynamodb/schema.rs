@@ -18,7 +18,9 @@
 //! Access patterns: get a purchase, product, account, merchant or API key by key (consistent reads; a
 //! confirmation link and most retweets name their purchase; a new purchase's account and
 //! product come in one batch); find a purchase by the brand's reply through its pointer,
-//! then by key, when a delivery names only that reply; list due purchases on the
+//! then by key, when a delivery names only that reply; list the catalog's keys on the
+//! `by_catalog` index (keys only; `catalog` = `PRODUCT` on every product), then read the
+//! products by key in batches (consistent); list due purchases on the
 //! `by_deadline` index (`due` = `DUE`; `due_at` = the deadline while pending, two minutes
 //! after confirming while unpaid, and when the message was claimed while an expired
 //! purchase's news is unsent). Every transition is a conditional write: on `version`
@@ -34,3 +36,8 @@ pub const DUE_INDEX: &str = "by_deadline";
 pub const DUE_PK: &str = "due";
 pub const DUE_AT: &str = "due_at";
 pub const DUE_PARTITION: &str = "DUE";
+/// Lists the catalog without scanning the table: every product carries
+/// `catalog` = `PRODUCT`; keys only, so a unit held or released writes nothing to it.
+pub const CATALOG_INDEX: &str = "by_catalog";
+pub const CATALOG_PK: &str = "catalog";
+pub const CATALOG_PARTITION: &str = "PRODUCT";
