@@ -27,15 +27,16 @@ pub enum Function {
     PaymentsWebhook,
     FulfilOrder,
     MerchantApi,
+    OffersPage,
     PostToX,
     ExpirePurchases,
     SyncStreamRules,
 }
 
 impl Function {
-    /// Every function, in the order a purchase meets them (and the merchant API beside
-    /// them, where what is bought comes from).
-    pub const ALL: [Function; 11] = [
+    /// Every function, in the order a purchase meets them (and the merchant API and the
+    /// offers page beside them, where what is bought comes from and is shown).
+    pub const ALL: [Function; 12] = [
         Function::XWebhook,
         Function::RequestPurchase,
         Function::ConfirmRetweet,
@@ -44,6 +45,7 @@ impl Function {
         Function::PaymentsWebhook,
         Function::FulfilOrder,
         Function::MerchantApi,
+        Function::OffersPage,
         Function::PostToX,
         Function::ExpirePurchases,
         Function::SyncStreamRules,
@@ -60,6 +62,7 @@ impl Function {
             Function::PaymentsWebhook => "payments-webhook",
             Function::FulfilOrder => "fulfil-order",
             Function::MerchantApi => "merchant-api",
+            Function::OffersPage => "offers-page",
             Function::PostToX => "post-to-x",
             Function::ExpirePurchases => "expire-purchases",
             Function::SyncStreamRules => "sync-stream-rules",
@@ -75,7 +78,8 @@ impl Function {
             Function::XWebhook
             | Function::ConfirmPage
             | Function::PaymentsWebhook
-            | Function::MerchantApi => Trigger::Http,
+            | Function::MerchantApi
+            | Function::OffersPage => Trigger::Http,
             Function::RequestPurchase
             | Function::ConfirmRetweet
             | Function::ChargeCard

@@ -51,6 +51,12 @@ pub async fn a_brand_lists_and_changes_its_offer(stack: &Stack) {
             .0,
         200
     );
+    let (status, page) = stack
+        .client
+        .page(Method::GET, &stack.client.url("/offers"))
+        .await
+        .expect("offers page");
+    assert!(status == 200 && page.contains("#BuyPolicyCap"), "{page}");
     let end = json!({"action": "end"});
     assert_eq!(
         call(stack, &key, Method::PATCH, "/offers/BuyPolicyCap", end)
@@ -109,6 +115,10 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     assert_eq!(charges[0]["amount_cents"], 1500);
     let (_, listed) = call(&stack, &key, Method::GET, "/offers", Value::Null).await;
     assert_eq!(listed["offers"][0]["stock"], 1, "{listed}");
+    let public = stack.json("/offers.json").await;
+    assert_eq!(public["offers"][0]["hashtag"], OFFER, "{public}");
+    assert_eq!(public["offers"][0]["merchant"], "Acme");
+    assert_eq!(public["offers"][0]["list_price_cents"], 2500);
 
     let (status, paused) = call(
         &stack,

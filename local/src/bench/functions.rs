@@ -13,8 +13,8 @@ use hashbuy::domain::{
 };
 use hashbuy::function::Function;
 use hashbuy::settings::Secret;
-use hashbuy::steps::merchant_api;
 use hashbuy::steps::payments_webhook::PATH;
+use hashbuy::steps::{merchant_api, offers_page};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -125,6 +125,10 @@ pub fn event(function: Function, n: u64) -> Option<Value> {
             return Some(http_api_event("GET", "/confirm/{token}", &path, ""));
         }
         Function::PaymentsWebhook => return Some(payment_event(&purchase_id, n)),
+        Function::OffersPage => {
+            let path = offers_page::PAGE;
+            return Some(http_api_event("GET", path, path, ""));
+        }
         Function::MerchantApi => {
             // A well-formed key that was never issued: read from the table, refused.
             let path = format!("{}/offers", merchant_api::PREFIX);

@@ -22,7 +22,7 @@ use hashbuy::function::Function;
 use hashbuy::ports::Payments;
 use hashbuy::settings::{Brand, Secret, Settings, StripeJs};
 use hashbuy::startup::{self, Backend, Outside};
-use hashbuy::steps::{confirm_page, merchant_api, payments_webhook, webhook};
+use hashbuy::steps::{confirm_page, merchant_api, offers_page, payments_webhook, webhook};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
@@ -273,6 +273,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             &format!("{}/{{*rest}}", merchant_api::PREFIX),
             any(merchant_calls),
         )
+        .route(offers_page::PAGE, any(offers))
+        .route(offers_page::JSON, any(offers))
         .nest("/_local", console::routes())
         .with_state(local.clone())
         .merge(x_api::routes(x_api));
@@ -356,6 +358,16 @@ async fn merchant_calls(State(local): LocalState, request: Request) -> Response 
         // One byte over the step's limit, so that the step answers a large body itself.
         match buffered(request, merchant_api::MAX_BODY_BYTES + 1).await {
             Ok(request) => plain(merchant_api::handle(&local.app, request).await),
+            Err(response) => response,
+        }
+    })
+    .await
+}
+
+async fn offers(State(local): LocalState, request: Request) -> Response {
+    metering::invocation(Function::OffersPage, async {
+        match buffered(request, 1024).await {
+            Ok(request) => plain(offers_page::handle(&local.app, request).await),
             Err(response) => response,
         }
     })

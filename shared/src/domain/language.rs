@@ -22,6 +22,35 @@ impl Language {
         }
     }
 
+    /// The language a browser prefers among the ones hashbuy speaks, from its
+    /// `Accept-Language` header (`fr-CA,fr;q=0.9,en;q=0.8`): the highest `q` wins, the
+    /// first listed among equals; English when none is spoken here.
+    pub fn from_accept_language(header: &str) -> Self {
+        let mut best: Option<(Self, u16)> = None;
+        for range in header.split(',') {
+            let mut parts = range.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let primary = tag.split('-').next().unwrap_or_default();
+            let Ok(language) = Self::parse(primary) else {
+                continue;
+            };
+            // q in thousandths, so that comparing needs no float.
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1000), |q| {
+                    q.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
+                })
+                .unwrap_or(0);
+            if q > 0 && best.is_none_or(|(_, top)| q > top) {
+                best = Some((language, q));
+            }
+        }
+        best.map_or(Self::En, |(language, _)| language)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::En => "en",
@@ -40,5 +69,26 @@ mod tests {
         assert_eq!(Language::parse("en").map(Language::code), Ok("en"));
         assert!(Language::parse("de").is_err());
         assert_eq!(Language::default(), Language::En);
+    }
+
+    #[test]
+    fn a_browser_gets_the_language_it_prefers_among_ours() {
+        for (header, expected) in [
+            ("fr-CA,fr;q=0.9,en;q=0.8", Language::Fr),
+            ("en-US,en;q=0.9,fr;q=0.8", Language::En),
+            ("de-DE,de;q=0.9,fr;q=0.5", Language::Fr),
+            ("en;q=0.2, fr;q=0.7", Language::Fr),
+            ("fr;q=0, en;q=0.1", Language::En),
+            ("de", Language::En),
+            ("", Language::En),
+            ("fr;q=banana, en", Language::En),
+            (" FR ", Language::Fr),
+        ] {
+            assert_eq!(
+                Language::from_accept_language(header),
+                expected,
+                "{header:?}"
+            );
+        }
     }
 }

@@ -99,22 +99,32 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &Body) -> Response<Str
         tracing::error!(error = %error, "page did not render");
         String::from("<!doctype html><title>hashbuy</title><p>Please try again.</p>")
     });
+    // A confirmation page is the shopper's own: never cached.
+    let mut response = hardened(status, html, "no-store");
+    let policy = body.bank.as_ref().map(BankCheck::policy);
+    if let Some(Ok(policy)) = policy.map(|p| header::HeaderValue::from_str(&p)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+/// An HTML response with the headers every hashbuy page carries, and `cache` as its
+/// `Cache-Control`.
+pub(crate) fn hardened(status: StatusCode, html: String, cache: &'static str) -> Response<String> {
     let mut response = Response::new(html);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CACHE_CONTROL, "no-store"),
+        (header::CACHE_CONTROL, cache),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ] {
         headers.insert(name, header::HeaderValue::from_static(value));
-    }
-    let policy = body.bank.as_ref().map(BankCheck::policy);
-    if let Some(Ok(policy)) = policy.map(|p| header::HeaderValue::from_str(&p)) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     response
 }
