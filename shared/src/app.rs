@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::domain::Clock;
 use crate::ports::{
-    Accounts, Catalog, Effects, EventBus, Mailer, Merchants, Payments, PostQueue, Purchases,
-    Social, StreamRules,
+    Accounts, Catalog, Effects, EventBus, Ledger, Mailer, Merchants, Payments, PostQueue,
+    Purchases, Social, StreamRules,
 };
 use crate::settings::Settings;
 
@@ -17,6 +17,7 @@ pub struct Ports {
     pub catalog: Arc<dyn Catalog>,
     pub accounts: Arc<dyn Accounts>,
     pub merchants: Arc<dyn Merchants>,
+    pub ledger: Arc<dyn Ledger>,
     pub effects: Arc<dyn Effects>,
     pub mailer: Arc<dyn Mailer>,
     pub bus: Arc<dyn EventBus>,
@@ -27,9 +28,10 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The one table that holds purchases, the catalog, accounts, merchants and effect records.
-pub trait Store: Purchases + Catalog + Accounts + Merchants + Effects + 'static {}
-impl<T: Purchases + Catalog + Accounts + Merchants + Effects + 'static> Store for T {}
+/// The one table that holds purchases, the catalog, accounts, merchants, the ledger and
+/// effect records.
+pub trait Store: Purchases + Catalog + Accounts + Merchants + Ledger + Effects + 'static {}
+impl<T: Purchases + Catalog + Accounts + Merchants + Ledger + Effects + 'static> Store for T {}
 
 #[derive(Clone)]
 pub struct App {

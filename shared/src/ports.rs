@@ -9,9 +9,9 @@ use async_trait::async_trait;
 pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
-    Change, EmailAddress, Event, Guarded, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant,
-    MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost, SavedCard, Timestamp, TweetId,
-    UserId,
+    Change, EmailAddress, Event, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry, LinkedAccount,
+    Merchant, MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost, SavedCard, Timestamp,
+    TweetId, UserId,
 };
 use crate::settings::Secret;
 
@@ -106,7 +106,8 @@ pub trait Purchases: Send + Sync {
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>>;
     /// Purchases due at or before `now` ([`Purchase::due_at`]), at most `limit` of them.
     async fn due(&self, now: Timestamp, limit: usize) -> PortResult<Vec<Purchase>>;
-    /// Applies a transition and its stock effect atomically, or nothing at all.
+    /// Applies a transition, its stock effect and its ledger entries atomically, or
+    /// nothing at all.
     async fn apply(&self, change: &Change) -> PortResult<Applied>;
     /// Applies a transition decided without reading the purchase, in one request.
     async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked>;
@@ -124,6 +125,20 @@ pub trait Catalog: Send + Sync {
     /// Replaces `before` by `after` if the stored product is still `before` (its revision
     /// and its stock, which purchases change); `false` if it moved: read it again.
     async fn update_product(&self, before: &Product, after: &Product) -> PortResult<bool>;
+}
+
+/// The ledger, read back; entries are written by [`Purchases::apply`], with the
+/// transition that moves the money.
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// `merchant`'s entries at or after `from` and before `to`, oldest first (then by
+    /// purchase, and a sale before its commission).
+    async fn entries(
+        &self,
+        merchant: &MerchantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> PortResult<Vec<LedgerEntry>>;
 }
 
 /// The merchants and their API keys.

@@ -55,7 +55,8 @@ impl fmt::Display for MerchantId {
 }
 
 /// The platform's cut of a sale, in basis points (1/100 of a percent): 1,000 is 10%.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// None (0) on the operator's own products.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct Commission(u32);
 

@@ -8,6 +8,7 @@ mod guarded;
 mod hashtag;
 mod ids;
 mod language;
+mod ledger;
 mod merchant;
 mod money;
 mod post;
@@ -28,6 +29,7 @@ pub use guarded::{Guard, Guarded};
 pub use hashtag::{Hashtag, InvalidHashtag, TagKind};
 pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, UserId};
 pub use language::{Language, UnknownLanguage};
+pub use ledger::{EntryKind, LedgerEntry, SalesLine};
 pub use merchant::{
     ApiKey, Commission, InvalidApiKey, InvalidCommission, InvalidMerchantName, KeyId, KeyRecord,
     Merchant, MerchantId,

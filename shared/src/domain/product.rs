@@ -1,4 +1,4 @@
-use super::{Hashtag, MerchantId, Money, TagKind, Timestamp};
+use super::{Commission, Hashtag, MerchantId, Money, TagKind, Timestamp};
 use crate::x::text;
 
 /// A catalog entry, an offer: what a purchase hashtag buys, at what price, how many are
@@ -18,6 +18,9 @@ pub struct Product {
 pub struct Terms {
     /// Whose offer it is; none for the operator's own products.
     pub merchant: Option<MerchantId>,
+    /// The merchant's commission when the offer was created or last changed: what the
+    /// purchases opened on it pay the platform.
+    pub commission: Commission,
     pub description: String,
     /// The usual price, shown struck through next to the price ("$25 gift card for $15").
     pub list_price: Option<Money>,

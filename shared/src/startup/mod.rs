@@ -100,6 +100,7 @@ fn ports(
         purchases: store.clone(),
         catalog: store.clone(),
         merchants: store.clone(),
+        ledger: store.clone(),
         accounts: store.clone(),
         effects: store,
         mailer,

@@ -87,7 +87,7 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         .strip_prefix(PREFIX)
         .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "no such route"))?;
     let merchant = authenticate(app, request).await?;
-    tracing::Span::current().record("merchant_id", merchant.as_str());
+    tracing::Span::current().record("merchant_id", merchant.id.as_str());
     if request.body().len() > MAX_BODY_BYTES {
         return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
     }
@@ -118,7 +118,7 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
 
 /// The merchant whose live key is the bearer token; anything else is a 401 that says
 /// no more than that.
-async fn authenticate(app: &App, request: &Request<Bytes>) -> Result<MerchantId, Refusal> {
+async fn authenticate(app: &App, request: &Request<Bytes>) -> Result<Merchant, Refusal> {
     let unauthorized = || refuse(StatusCode::UNAUTHORIZED, "a valid API key is required");
     let key = request
         .headers()
@@ -127,13 +127,16 @@ async fn authenticate(app: &App, request: &Request<Bytes>) -> Result<MerchantId,
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|v| ApiKey::parse(v.trim()).ok())
         .ok_or_else(unauthorized)?;
-    match app.ports.merchants.key(key.id()).await? {
-        Some(record) if record.admits(&key) => Ok(record.merchant),
-        _ => {
-            tracing::warn!(key_id = %key.id(), "merchant API: unknown or revoked key");
-            Err(unauthorized())
+    let merchant = match app.ports.merchants.key(key.id()).await? {
+        Some(record) if record.admits(&key) => {
+            app.ports.merchants.merchant(&record.merchant).await?
         }
-    }
+        _ => None,
+    };
+    merchant.ok_or_else(|| {
+        tracing::warn!(key_id = %key.id(), "merchant API: unknown or revoked key");
+        unauthorized()
+    })
 }
 
 fn body<T: serde::de::DeserializeOwned>(request: &Request<Bytes>) -> Result<T, Refusal> {
@@ -190,7 +193,7 @@ fn date(field: &str, raw: &str) -> Result<Timestamp, Refusal> {
 
 async fn create_offer(
     app: &App,
-    merchant: &MerchantId,
+    merchant: &Merchant,
     new: NewOffer,
 ) -> Result<Response<String>, Refusal> {
     let hashtag = Product::parse_hashtag(&new.hashtag).map_err(invalid)?;
@@ -201,7 +204,8 @@ async fn create_offer(
         price: amount("price_cents", new.price_cents, currency)?,
         stock: stock(new.stock)?,
         terms: Terms {
-            merchant: Some(merchant.clone()),
+            merchant: Some(merchant.id.clone()),
+            commission: merchant.commission,
             description: new.description.trim().to_owned(),
             list_price: new
                 .list_price_cents
@@ -228,7 +232,7 @@ async fn create_offer(
     ))
 }
 
-async fn list_offers(app: &App, merchant: &MerchantId) -> Result<Response<String>, Refusal> {
+async fn list_offers(app: &App, merchant: &Merchant) -> Result<Response<String>, Refusal> {
     let now = app.ports.clock.now();
     let offers: Vec<Value> = app
         .ports
@@ -236,32 +240,34 @@ async fn list_offers(app: &App, merchant: &MerchantId) -> Result<Response<String
         .products()
         .await?
         .iter()
-        .filter(|p| p.terms.merchant.as_ref() == Some(merchant))
+        .filter(|p| p.terms.merchant.as_ref() == Some(&merchant.id))
         .map(|p| offer_json(p, now))
         .collect();
     Ok(reply(StatusCode::OK, json!({ "offers": offers })))
 }
 
 /// The merchant's offer under `tag`; anyone else's, or none, is the same 404.
-async fn owned_offer(app: &App, merchant: &MerchantId, tag: &str) -> Result<Product, Refusal> {
+async fn owned_offer(app: &App, merchant: &Merchant, tag: &str) -> Result<Product, Refusal> {
     let not_found = || refuse(StatusCode::NOT_FOUND, format!("no offer #{tag}"));
     let hashtag = crate::domain::Hashtag::parse(tag).map_err(|_| not_found())?;
     match app.ports.catalog.product(&hashtag).await? {
-        Some(p) if p.terms.merchant.as_ref() == Some(merchant) => Ok(p),
+        Some(p) if p.terms.merchant.as_ref() == Some(&merchant.id) => Ok(p),
         _ => Err(not_found()),
     }
 }
 
 async fn change_offer(
     app: &App,
-    merchant: &MerchantId,
+    merchant: &Merchant,
     tag: &str,
     patch: OfferPatch,
 ) -> Result<Response<String>, Refusal> {
     for _ in 0..ATTEMPTS {
         let before = owned_offer(app, merchant, tag).await?;
         let now = app.ports.clock.now();
-        let after = patched(&before, &patch, now)?;
+        let mut after = patched(&before, &patch, now)?;
+        // Purchases opened from now on pay the merchant's current rate.
+        after.terms.commission = merchant.commission;
         if app.ports.catalog.update_product(&before, &after).await? {
             tracing::info!(
                 hashtag = after.hashtag.as_str(),
@@ -337,9 +343,9 @@ async fn announce(app: &App, offer: &Product) {
     }
 }
 
-async fn new_key(app: &App, merchant: &MerchantId) -> Result<Response<String>, Refusal> {
+async fn new_key(app: &App, merchant: &Merchant) -> Result<Response<String>, Refusal> {
     let key = ApiKey::generate();
-    let record = KeyRecord::new(&key, merchant, app.ports.clock.now());
+    let record = KeyRecord::new(&key, &merchant.id, app.ports.clock.now());
     app.ports.merchants.put_key(&record).await?;
     tracing::info!(key_id = %key.id(), "API key added");
     Ok(reply(
@@ -348,15 +354,16 @@ async fn new_key(app: &App, merchant: &MerchantId) -> Result<Response<String>, R
     ))
 }
 
-async fn revoke_key(
-    app: &App,
-    merchant: &MerchantId,
-    id: &str,
-) -> Result<Response<String>, Refusal> {
+async fn revoke_key(app: &App, merchant: &Merchant, id: &str) -> Result<Response<String>, Refusal> {
     let not_found = || refuse(StatusCode::NOT_FOUND, format!("no live key {id}"));
     let id = KeyId::parse(id).map_err(|_| not_found())?;
     let now = app.ports.clock.now();
-    if !app.ports.merchants.revoke_key(merchant, &id, now).await? {
+    if !app
+        .ports
+        .merchants
+        .revoke_key(&merchant.id, &id, now)
+        .await?
+    {
         return Err(not_found());
     }
     tracing::info!(key_id = %id, "API key revoked");

@@ -7,19 +7,20 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, Guarded, Hashtag, KeyRecord,
-    LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, SavedCard,
-    Terms, Timestamp, TokenHash, TweetId, UserId, Windows,
+    ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, EntryKind, Guarded, Hashtag,
+    KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase,
+    SavedCard, Terms, Timestamp, TokenHash, TweetId, UserId, Windows,
 };
 use hashbuy::ports::{
-    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Merchants, Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Ledger, Merchants,
+    Purchases,
 };
 
 use crate::emulator;
 
 /// Every store port, as one adapter implements them.
-trait Store: Purchases + Catalog + Accounts + Merchants + Effects {}
-impl<T: Purchases + Catalog + Accounts + Merchants + Effects> Store for T {}
+trait Store: Purchases + Catalog + Accounts + Merchants + Ledger + Effects {}
+impl<T: Purchases + Catalog + Accounts + Merchants + Ledger + Effects> Store for T {}
 
 const T0: Timestamp = Timestamp(1_800_000_000);
 const BUYER: &str = "2001";
@@ -595,6 +596,7 @@ async fn offers_are_created_once_and_changed_from_what_was_read(store: Arc<dyn S
     let offer = Product {
         terms: Terms {
             merchant: Some(merchant.clone()),
+            commission: Commission::basis_points(1_000).expect("10%"),
             description: "A mug.".into(),
             list_price: Some(Money::price(2_000, Currency::parse("USD").expect("c")).expect("p")),
             starts_at: Some(T0),
@@ -638,6 +640,94 @@ async fn offers_are_created_once_and_changed_from_what_was_read(store: Arc<dyn S
         "a second change from the same read is refused"
     );
     assert_eq!(store.product(&tag()).await.expect("read"), Some(paused));
+}
+
+/// A payment's sale and commission are written with the transition to paid, once; a
+/// merchant reads its entries by time.
+async fn the_ledger_is_written_with_the_payment_once(store: Arc<dyn Store>) {
+    let merchant = MerchantId::generate();
+    let offer = Product {
+        terms: Terms {
+            merchant: Some(merchant.clone()),
+            commission: Commission::basis_points(1_000).expect("10%"),
+            ..Terms::default()
+        },
+        ..product(2)
+    };
+    store.put_product(&offer).await.expect("put");
+    let opened = Purchase::request(
+        TweetId::parse("31").expect("id"),
+        &shopper(31),
+        "ada".into(),
+        &offer,
+        T0,
+        Windows::default(),
+    );
+    assert!(matches!(
+        store.insert(&opened).await.expect("insert"),
+        Inserted::New(_)
+    ));
+    let retweet = opened
+        .retweeted(&opened.buyer, link(), at(60), Windows::default())
+        .expect("retweet");
+    assert_eq!(store.apply(&retweet).await.expect("apply"), Applied::Done);
+    let p = paid_from(&*store, retweet.after).await;
+    let entries = store
+        .entries(&merchant, T0, at(86_400))
+        .await
+        .expect("entries");
+    let kinds: Vec<_> = entries.iter().map(|e| (e.kind, e.amount.minor)).collect();
+    assert_eq!(
+        kinds,
+        [(EntryKind::Sale, 1200), (EntryKind::Commission, 120)]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.purchase == p.id && e.at == at(180))
+    );
+    assert!(
+        store
+            .entries(&merchant, at(181), at(86_400))
+            .await
+            .expect("entries")
+            .is_empty()
+    );
+    assert!(
+        store
+            .entries(&merchant, T0, at(180))
+            .await
+            .expect("entries")
+            .is_empty(),
+        "to is exclusive"
+    );
+    assert!(
+        store
+            .entries(&MerchantId::generate(), T0, at(86_400))
+            .await
+            .expect("entries")
+            .is_empty()
+    );
+}
+
+/// Moves a purchase awaiting its retweet's email confirmation on to paid, through the
+/// store: confirm, record the payment, pay (at T0 + 180 s).
+async fn paid_from(store: &dyn Store, p: Purchase) -> Purchase {
+    let confirm = p.confirm(at(120)).expect("confirm");
+    assert_eq!(store.apply(&confirm).await.expect("apply"), Applied::Done);
+    let record = confirm
+        .after
+        .record_payment("pi_1".into(), at(150))
+        .expect("record");
+    assert_eq!(store.apply(&record).await.expect("apply"), Applied::Done);
+    let pay = record.after.pay(at(180)).expect("pay");
+    assert_eq!(store.apply(&pay).await.expect("apply"), Applied::Done);
+    assert_eq!(
+        store.apply(&pay).await.expect("apply"),
+        Applied::Stale,
+        "applied once: a second attempt writes nothing"
+    );
+    pay.after
 }
 
 async fn merchants_and_their_keys(store: Arc<dyn Store>) {
@@ -731,6 +821,7 @@ contract!(
     the_basis_of_a_purchase_is_read_in_one_go,
     offers_are_created_once_and_changed_from_what_was_read,
     merchants_and_their_keys,
+    the_ledger_is_written_with_the_payment_once,
 );
 
 /// DynamoDB deletes items late, so the code checks deadlines itself; but the TTL must be

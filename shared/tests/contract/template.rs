@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use hashbuy::adapters::dynamodb::schema::{
-    CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, PK, TTL,
+    CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, LEDGER_AT, LEDGER_INDEX, LEDGER_PK, PK,
+    TTL,
 };
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::domain::{
@@ -194,6 +195,10 @@ fn the_table_declares_the_attributes_the_code_uses() {
     assert_eq!(catalog["IndexName"], CATALOG_INDEX);
     assert_eq!(catalog["KeySchema"][0]["AttributeName"], CATALOG_PK);
     assert_eq!(catalog["Projection"]["ProjectionType"], "KEYS_ONLY");
+    let ledger = &table["GlobalSecondaryIndexes"][2];
+    assert_eq!(ledger["IndexName"], LEDGER_INDEX);
+    assert_eq!(ledger["KeySchema"][0]["AttributeName"], LEDGER_PK);
+    assert_eq!(ledger["KeySchema"][1]["AttributeName"], LEDGER_AT);
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
     assert_eq!(
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],

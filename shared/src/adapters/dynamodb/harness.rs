@@ -8,7 +8,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{Item, account_from_item, purchase_from_item, s};
-use super::schema::{CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, PK, TTL};
+use super::schema::{
+    CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, LEDGER_AT, LEDGER_INDEX, LEDGER_PK, PK,
+    TTL,
+};
 use super::{DynamoStore, err};
 use crate::domain::{LinkedAccount, Purchase};
 use crate::ports::PortResult;
@@ -52,6 +55,17 @@ impl DynamoStore {
             )
             .build()
             .map_err(|e| err("create table", e))?;
+        let ledger = GlobalSecondaryIndex::builder()
+            .index_name(LEDGER_INDEX)
+            .key_schema(key(LEDGER_PK, KeyType::Hash)?)
+            .key_schema(key(LEDGER_AT, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| err("create table", e))?;
         self.client
             .create_table()
             .table_name(&self.table)
@@ -62,7 +76,10 @@ impl DynamoStore {
             .key_schema(key(PK, KeyType::Hash)?)
             .attribute_definitions(string_attr(CATALOG_PK, ScalarAttributeType::S)?)
             .global_secondary_indexes(index)
+            .attribute_definitions(string_attr(LEDGER_PK, ScalarAttributeType::S)?)
+            .attribute_definitions(string_attr(LEDGER_AT, ScalarAttributeType::N)?)
             .global_secondary_indexes(catalog)
+            .global_secondary_indexes(ledger)
             .send()
             .await
             .map_err(|e| err("create table", e))?;

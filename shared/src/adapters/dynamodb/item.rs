@@ -12,11 +12,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::schema::{CATALOG_PARTITION, CATALOG_PK, DUE_AT, DUE_PARTITION, DUE_PK, PK, TTL};
+use super::schema::{
+    CATALOG_PARTITION, CATALOG_PK, DUE_AT, DUE_PARTITION, DUE_PK, LEDGER_AT, LEDGER_PK, PK, TTL,
+};
 use crate::domain::{
-    Commission, Currency, EmailAddress, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant,
-    MerchantId, Money, Notice, Product, Purchase, PurchaseId, SavedCard, Standing, State, Terms,
-    Timestamp, TokenHash, TweetId, UserId,
+    Commission, Currency, EmailAddress, EntryKind, Hashtag, KeyId, KeyRecord, LedgerEntry,
+    LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId, SavedCard,
+    Standing, State, Terms, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
 
@@ -111,8 +113,12 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("product_name".to_owned(), s(&p.product_name)),
         ("price_minor".to_owned(), n(p.price.minor)),
         ("currency".to_owned(), s(p.price.currency.as_str())),
+        ("commission_bps".to_owned(), n(p.commission.as_bps())),
         ("created_at".to_owned(), n(p.created_at.seconds())),
     ]);
+    if let Some(merchant) = &p.merchant {
+        item.insert("merchant".into(), s(merchant.as_str()));
+    }
     for (name, value) in standing_attributes(&p.standing()) {
         if let Some(value) = value {
             item.insert(name.to_owned(), value);
@@ -181,6 +187,8 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         product: parsed(item, "product", Hashtag::parse)?,
         product_name: get_s(item, "product_name")?.to_owned(),
         price,
+        merchant: merchant(item)?,
+        commission: commission(item)?,
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
         payment_intent: opt_s(item, "payment_intent").map(str::to_owned),
         notice: match item.contains_key("notice_sending") {
@@ -190,6 +198,21 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         created_at: Timestamp(get_n(item, "created_at")?),
         updated_at: Timestamp(get_n(item, "updated_at")?),
     })
+}
+
+/// The merchant of a purchase or an offer; none for the operator's own products.
+fn merchant(item: &Item) -> Result<Option<MerchantId>, PortError> {
+    opt_s(item, "merchant")
+        .map(|m| MerchantId::parse(m).map_err(|_| bad("merchant")))
+        .transpose()
+}
+
+/// Items written before commissions read as 0.
+fn commission(item: &Item) -> Result<Commission, PortError> {
+    opt_n(item, "commission_bps")?
+        .map(|bps| Commission::basis_points(bps).map_err(|_| bad("commission_bps")))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 pub fn product_to_item(p: &Product) -> Item {
@@ -206,6 +229,7 @@ pub fn product_to_item(p: &Product) -> Item {
         ("description".to_owned(), s(&t.description)),
         ("paused".to_owned(), AttributeValue::Bool(t.paused)),
         ("revision".to_owned(), n(t.revision)),
+        ("commission_bps".to_owned(), n(t.commission.as_bps())),
     ]);
     let optional = [
         ("merchant", t.merchant.as_ref().map(|m| s(m.as_str()))),
@@ -233,9 +257,8 @@ pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
     let money = |minor| Money::price(minor, currency).map_err(|_| bad("price_minor"));
     // Products written before offers had terms read as the operator's own.
     let terms = Terms {
-        merchant: opt_s(item, "merchant")
-            .map(|m| MerchantId::parse(m).map_err(|_| bad("merchant")))
-            .transpose()?,
+        merchant: merchant(item)?,
+        commission: commission(item)?,
         description: opt_s(item, "description").unwrap_or_default().to_owned(),
         list_price: opt_n(item, "list_price_minor")?.map(money).transpose()?,
         starts_at: opt_n(item, "starts_at")?.map(Timestamp),
@@ -357,6 +380,45 @@ pub fn key_from_item(item: &Item) -> Result<KeyRecord, PortError> {
     })
 }
 
+pub fn ledger_key(e: &LedgerEntry) -> String {
+    format!("LEDGER#{}#{}", e.purchase, e.kind.as_str())
+}
+
+pub fn ledger_to_item(e: &LedgerEntry) -> Item {
+    let mut item = Item::from([
+        (PK.to_owned(), s(ledger_key(e))),
+        ("kind".to_owned(), s("ledger")),
+        ("purchase_id".to_owned(), s(e.purchase.as_str())),
+        ("entry".to_owned(), s(e.kind.as_str())),
+        ("offer".to_owned(), s(e.offer.as_str())),
+        ("amount_minor".to_owned(), n(e.amount.minor)),
+        ("currency".to_owned(), s(e.amount.currency.as_str())),
+        ("at".to_owned(), n(e.at.seconds())),
+    ]);
+    if let Some(merchant) = &e.merchant {
+        item.insert("merchant".into(), s(merchant.as_str()));
+        item.insert(LEDGER_PK.into(), s(merchant.as_str()));
+        item.insert(LEDGER_AT.into(), n(e.at.seconds()));
+    }
+    item
+}
+
+pub fn ledger_from_item(item: &Item) -> Result<LedgerEntry, PortError> {
+    let currency = parsed(item, "currency", Currency::parse)?;
+    Ok(LedgerEntry {
+        purchase: parsed(item, "purchase_id", PurchaseId::parse)?,
+        kind: EntryKind::parse(get_s(item, "entry")?).ok_or_else(|| bad("entry"))?,
+        merchant: merchant(item)?,
+        offer: parsed(item, "offer", Hashtag::parse)?,
+        // A commission may be 0: not a price.
+        amount: Money {
+            minor: get_n(item, "amount_minor")?,
+            currency,
+        },
+        at: Timestamp(get_n(item, "at")?),
+    })
+}
+
 pub fn closed_ttl(now: Timestamp) -> AttributeValue {
     ttl_after(now, KEEP_CLOSED_SECS)
 }
@@ -400,6 +462,8 @@ mod tests {
         p.reply_tweet = Some(TweetId::parse("10").expect("id"));
         p.token_hash = Some(ConfirmationToken::generate().hash());
         p.payment_intent = Some("pi_1".into());
+        p.merchant = Some(MerchantId::generate());
+        p.commission = Commission::basis_points(300).expect("3%");
         p.notice = Notice::Sent;
         p.state = State::Paid;
         p.deadline = None;
@@ -434,6 +498,7 @@ mod tests {
         let offer = Product {
             terms: Terms {
                 merchant: Some(MerchantId::generate()),
+                commission: Commission::basis_points(1_250).expect("12.5%"),
                 description: "Spend it anywhere.".into(),
                 list_price: Some(Money::price(2_500, usd).expect("price")),
                 starts_at: Some(Timestamp(100)),
@@ -450,6 +515,25 @@ mod tests {
         let mut bad = product_to_item(&offer);
         bad.insert("merchant".into(), s("someone"));
         assert!(product_from_item(&bad).is_err());
+    }
+
+    #[test]
+    fn ledger_entries_round_trip_and_only_merchants_are_indexed() {
+        let mut p = purchase();
+        for entry in LedgerEntry::sale(&p, Timestamp(7)) {
+            let item = ledger_to_item(&entry);
+            assert_eq!(ledger_from_item(&item).expect("parse"), entry);
+            assert!(!item.contains_key(LEDGER_PK), "the operator's own sale");
+        }
+        p.merchant = Some(MerchantId::generate());
+        p.commission = Commission::basis_points(1_000).expect("10%");
+        let entries = LedgerEntry::refund(&p, Timestamp(8));
+        for entry in &entries {
+            let item = ledger_to_item(entry);
+            assert_eq!(&ledger_from_item(&item).expect("parse"), entry);
+            assert_eq!(item.get(LEDGER_AT), Some(&n(8)));
+        }
+        assert_ne!(ledger_key(&entries[0]), ledger_key(&entries[1]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod effects;
 #[cfg(feature = "harness")]
 mod harness;
 mod item;
+mod ledger;
 mod merchants;
 mod purchases;
 pub mod schema;

@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{
-    account_from_item, account_key, get_s, n, open_item, open_key, pointer_item, product_from_item,
-    product_key, purchase_from_item, purchase_key, purchase_to_item, reply_key, s,
-    standing_attributes,
+    account_from_item, account_key, get_s, ledger_to_item, n, open_item, open_key, pointer_item,
+    product_from_item, product_key, purchase_from_item, purchase_key, purchase_to_item, reply_key,
+    s, standing_attributes,
 };
 use super::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK};
 use super::{DynamoStore, err};
@@ -240,7 +240,7 @@ impl Purchases for DynamoStore {
             _ => None,
         };
 
-        if stock.is_none() && pointer.is_none() {
+        if stock.is_none() && pointer.is_none() && change.ledger.is_empty() {
             let mut put = self
                 .client
                 .put_item()
@@ -278,6 +278,17 @@ impl Purchases for DynamoStore {
         }
         if let Some(pointer) = pointer {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
+        }
+        // Append-only: an entry is never overwritten.
+        for entry in &change.ledger {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(ledger_to_item(entry)))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build()
+                .map_err(|e| err("build put", e))?;
+            items.push(TransactWriteItem::builder().put(put).build());
         }
         match self.transact(items, "apply change").await? {
             None => Ok(Applied::Done),

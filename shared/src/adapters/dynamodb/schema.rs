@@ -10,6 +10,7 @@
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
 //! | product | `PRODUCT#{folded hashtag}` | name, price, stock, and the offer's terms: merchant, description, list price, dates, paused, revision | none |
 //! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created | none |
+//! | ledger entry | `LEDGER#{purchase id}#{kind}` | kind (sale, commission, refund, commission_reversal), merchant, offer, amount, currency, at; `ledger_merchant` and `ledger_at` for the `by_merchant_ledger` index | none (accounting keeps it) |
 //! | API key | `APIKEY#{key id}` | merchant, SHA-256 of the secret, created, revoked | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, the processor's customer and payment method | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
@@ -20,7 +21,8 @@
 //! product come in one batch); find a purchase by the brand's reply through its pointer,
 //! then by key, when a delivery names only that reply; list the catalog's keys on the
 //! `by_catalog` index (keys only; `catalog` = `PRODUCT` on every product), then read the
-//! products by key in batches (consistent); list due purchases on the
+//! products by key in batches (consistent); read a merchant's ledger entries for a period
+//! on `by_merchant_ledger`; list due purchases on the
 //! `by_deadline` index (`due` = `DUE`; `due_at` = the deadline while pending, two minutes
 //! after confirming while unpaid, and when the message was claimed while an expired
 //! purchase's news is unsent). Every transition is a conditional write: on `version`
@@ -41,3 +43,9 @@ pub const DUE_PARTITION: &str = "DUE";
 pub const CATALOG_INDEX: &str = "by_catalog";
 pub const CATALOG_PK: &str = "catalog";
 pub const CATALOG_PARTITION: &str = "PRODUCT";
+/// A merchant's ledger entries by time, for its sales report: sparse (only the entries
+/// of merchants' offers carry `ledger_merchant`), and written once, so projecting every
+/// attribute costs one index write per entry.
+pub const LEDGER_INDEX: &str = "by_merchant_ledger";
+pub const LEDGER_PK: &str = "ledger_merchant";
+pub const LEDGER_AT: &str = "ledger_at";

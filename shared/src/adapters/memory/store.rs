@@ -6,12 +6,12 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{
-    Change, Guarded, Hashtag, KeyId, KeyRecord, LinkedAccount, Merchant, MerchantId, Product,
-    Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
+    Change, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry, LinkedAccount, Merchant, MerchantId,
+    Product, Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
 };
 use crate::ports::{
-    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Merchants, PortResult,
-    Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Ledger, Merchants,
+    PortError, PortResult, Purchases,
 };
 
 #[derive(Debug)]
@@ -27,6 +27,7 @@ struct Tables {
     products: HashMap<String, Product>,
     accounts: HashMap<UserId, LinkedAccount>,
     merchants: HashMap<MerchantId, Merchant>,
+    ledger: Vec<LedgerEntry>,
     keys: HashMap<KeyId, KeyRecord>,
     effects: HashMap<String, EffectRecord>,
     counts: HashMap<String, u64>,
@@ -119,6 +120,20 @@ impl Purchases for MemoryStore {
         if current.version != change.expected_version || !deadline_ok {
             return Ok(Applied::Stale);
         }
+        // Append-only: an entry already written means the transition was applied twice,
+        // which the version check above forbids; refuse the write as DynamoDB would.
+        let written = |e: &LedgerEntry| {
+            t.ledger
+                .iter()
+                .any(|old| old.purchase == e.purchase && old.kind == e.kind)
+        };
+        if change.ledger.iter().any(written) {
+            return Err(PortError::new(
+                "apply change",
+                "ledger entry already written",
+            ));
+        }
+        t.ledger.extend(change.ledger.iter().cloned());
         if change.stock == StockEffect::Release
             && let Some(product) = t.products.get_mut(change.after.product.key())
         {
@@ -182,6 +197,26 @@ impl Catalog for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryStore {
+    async fn entries(
+        &self,
+        merchant: &MerchantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> PortResult<Vec<LedgerEntry>> {
+        let t = lock(&self.0);
+        let mut entries: Vec<_> = t
+            .ledger
+            .iter()
+            .filter(|e| e.merchant.as_ref() == Some(merchant) && e.at >= from && e.at < to)
+            .cloned()
+            .collect();
+        entries.sort_by(|a, b| (a.at, &a.purchase, a.kind).cmp(&(b.at, &b.purchase, b.kind)));
+        Ok(entries)
     }
 }
 

@@ -11,8 +11,8 @@ mod state;
 use std::time::Duration;
 
 use super::{
-    EmailAddress, Hashtag, LinkedAccount, Money, Product, PurchaseId, SavedCard, Timestamp,
-    TokenHash, TweetId, UserId,
+    Commission, EmailAddress, Hashtag, LedgerEntry, LinkedAccount, MerchantId, Money, Product,
+    PurchaseId, SavedCard, Timestamp, TokenHash, TweetId, UserId,
 };
 
 pub use link::LinkStatus;
@@ -42,6 +42,10 @@ pub struct Purchase {
     pub product_name: String,
     /// The price when the shopper asked: what they are charged.
     pub price: Money,
+    /// The offer's merchant and commission when the shopper asked: what the ledger
+    /// records when the payment succeeds.
+    pub merchant: Option<MerchantId>,
+    pub commission: Commission,
     pub token_hash: Option<TokenHash>,
     /// The processor's payment for this purchase, recorded before it is confirmed, so
     /// that a retried charge confirms or reads that one and never creates another.
@@ -82,6 +86,8 @@ pub struct Change {
     pub stock: StockEffect,
     /// This change records the brand's reply post: stores index it by that post.
     pub reply_recorded: bool,
+    /// The money this transition moves, written with it or not at all.
+    pub ledger: Vec<LedgerEntry>,
     pub after: Purchase,
 }
 
@@ -110,6 +116,8 @@ impl Purchase {
             product: product.hashtag.clone(),
             product_name: product.name.clone(),
             price: product.price,
+            merchant: product.terms.merchant.clone(),
+            commission: product.terms.commission,
             token_hash: None,
             payment_intent: None,
             // The request's write claims the prompt.
@@ -170,6 +178,7 @@ impl Purchase {
             },
             stock,
             reply_recorded: after.reply_tweet != self.reply_tweet,
+            ledger: Vec::new(),
             after,
         }
     }
@@ -277,10 +286,12 @@ impl Purchase {
     /// The recorded payment succeeded (off-session, or after the shopper authenticated).
     pub fn pay(&self, now: Timestamp) -> Result<Change, Refusal> {
         self.expect_charging()?;
-        Ok(self.settling(now, StockEffect::None, |p| {
+        let mut change = self.settling(now, StockEffect::None, |p| {
             p.state = State::Paid;
             p.deadline = None;
-        }))
+        });
+        change.ledger = LedgerEntry::sale(&change.after, now);
+        Ok(change)
     }
 
     /// The card was declined: the unit goes back on sale; claims telling the shopper.
@@ -349,11 +360,13 @@ impl Purchase {
             State::Refunded => return Err(Refusal::AlreadyDone),
             other => return Err(Refusal::WrongState(other)),
         }
-        Ok(self.change(now, StockEffect::None, |p| {
+        let mut change = self.change(now, StockEffect::None, |p| {
             p.state = State::Refunded;
             p.deadline = None;
             p.notice = Notice::Sending(now);
-        }))
+        });
+        change.ledger = LedgerEntry::refund(&change.after, now);
+        Ok(change)
     }
 
     /// A pending purchase whose window has passed; a held unit goes back on sale; claims
@@ -685,10 +698,23 @@ pub(super) mod tests {
             Err(Refusal::AlreadyDone),
             "one payment per purchase"
         );
-        let paid = apply(recorded.pay(at(3 * MIN)).expect("pay"));
+        let paying = recorded.pay(at(3 * MIN)).expect("pay");
+        assert_eq!(
+            paying.ledger,
+            LedgerEntry::sale(&paying.after, at(3 * MIN)),
+            "the sale is recorded with the payment"
+        );
+        let paid = apply(paying);
         assert_eq!(paid.payment_intent.as_deref(), Some("pi_1"));
         assert_eq!(paid.pay(at(3 * MIN)), Err(Refusal::AlreadyDone));
-        let shipped = apply(paid.ship(at(4 * MIN)).expect("ship"));
+        let shipping = paid.ship(at(4 * MIN)).expect("ship");
+        assert!(shipping.ledger.is_empty(), "shipping moves no money");
+        let refund = paid.refunded(at(4 * MIN)).expect("refund");
+        assert_eq!(
+            refund.ledger,
+            LedgerEntry::refund(&refund.after, at(4 * MIN))
+        );
+        let shipped = apply(shipping);
         assert_eq!(shipped.state, State::Shipped);
         assert_eq!(
             shipped.ship(at(5 * MIN)),
