@@ -51,6 +51,8 @@ pub async fn a_brand_lists_and_changes_its_offer(stack: &Stack) {
             .0,
         200
     );
+    let report = call(stack, &key, Method::GET, "/reports/sales", Value::Null).await;
+    assert_eq!(report.0, 200, "{}", report.1);
     let (status, page) = stack
         .client
         .page(Method::GET, &stack.client.url("/offers"))
@@ -115,6 +117,19 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     assert_eq!(charges[0]["amount_cents"], 1500);
     let (_, listed) = call(&stack, &key, Method::GET, "/offers", Value::Null).await;
     assert_eq!(listed["offers"][0]["stock"], 1, "{listed}");
+    let (status, report) = call(&stack, &key, Method::GET, "/reports/sales", Value::Null).await;
+    assert_eq!(status, 200, "{report}");
+    let line = &report["offers"][0];
+    assert_eq!(
+        (
+            line["units_sold"].clone(),
+            line["gross_cents"].clone(),
+            line["commission_cents"].clone(),
+            line["net_cents"].clone()
+        ),
+        (json!(1), json!(1500), json!(150), json!(1350)),
+        "the ledger recorded the sale and the platform's 10%: {report}"
+    );
     let public = stack.json("/offers.json").await;
     assert_eq!(public["offers"][0]["hashtag"], OFFER, "{public}");
     assert_eq!(public["offers"][0]["merchant"], "Acme");

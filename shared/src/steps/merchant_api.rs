@@ -9,8 +9,11 @@
 //! | `GET /merchant/v1/offers` | the merchant's offers |
 //! | `GET /merchant/v1/offers/{hashtag}` | one offer |
 //! | `PATCH /merchant/v1/offers/{hashtag}` | stock, price, dates, text; pause, resume, end ([`OfferPatch`]) |
+//! | `GET /merchant/v1/reports/sales?from=&to=` | per offer: units, gross, commission, refunds, net; JSON, or CSV with `Accept: text/csv` |
 //! | `POST /merchant/v1/keys` | another API key, shown once → 201 |
 //! | `DELETE /merchant/v1/keys/{key id}` | revokes a key → 204 |
+
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -22,7 +25,7 @@ use super::webhook::reply;
 use crate::app::App;
 use crate::domain::{
     ApiKey, Commission, Currency, Event, InvalidMerchantName, KeyId, KeyRecord, Merchant,
-    MerchantId, Money, OfferChanged, Product, Sale, Terms, Timestamp,
+    MerchantId, Money, OfferChanged, Product, Sale, SalesLine, Terms, Timestamp,
 };
 use crate::ports::{Merchants, PortError};
 
@@ -106,12 +109,15 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         (&Method::PATCH, ["offers", tag]) => {
             change_offer(app, &merchant, tag, body(request)?).await
         }
+        (&Method::GET, ["reports", "sales"]) => sales_report(app, &merchant, request).await,
         (&Method::POST, ["keys"]) => new_key(app, &merchant).await,
         (&Method::DELETE, ["keys", id]) => revoke_key(app, &merchant, id).await,
-        (_, ["offers"] | ["offers", _] | ["keys"] | ["keys", _]) => Err(refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("{method} is not allowed here"),
-        )),
+        (_, ["offers"] | ["offers", _] | ["keys"] | ["keys", _] | ["reports", "sales"]) => {
+            Err(refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed here"),
+            ))
+        }
         _ => Err(refuse(StatusCode::NOT_FOUND, "no such route")),
     }
 }
@@ -341,6 +347,88 @@ async fn announce(app: &App, offer: &Product) {
     if let Err(error) = app.ports.bus.publish(&event).await {
         tracing::warn!(error = %error, "OfferChanged not published; the scheduled sync will add the rule");
     }
+}
+
+/// Per offer and currency, what the merchant's ledger entries in the period add up to:
+/// `from` (inclusive) and `to` (exclusive) are RFC 3339; by default, everything until now.
+async fn sales_report(
+    app: &App,
+    merchant: &Merchant,
+    request: &Request<Bytes>,
+) -> Result<Response<String>, Refusal> {
+    let now = app.ports.clock.now();
+    let (mut from, mut to) = (Timestamp(0), Timestamp(now.seconds() + 1));
+    let query = request.uri().query().unwrap_or_default();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "from" => from = date("from", &value)?,
+            "to" => to = date("to", &value)?,
+            other => return Err(invalid(format!("unknown parameter {other:?} (from, to)"))),
+        }
+    }
+    if to <= from {
+        return Err(invalid("the period ends before it starts"));
+    }
+    let entries = app.ports.ledger.entries(&merchant.id, from, to).await?;
+    let mut lines: BTreeMap<(String, String), SalesLine> = BTreeMap::new();
+    for entry in &entries {
+        let key = (
+            entry.offer.as_str().to_owned(),
+            entry.amount.currency.as_str().to_owned(),
+        );
+        lines.entry(key).or_default().add(entry);
+    }
+    let net = |l: &SalesLine| i64::try_from(l.net()).unwrap_or(i64::MAX);
+    let wants_csv = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    if wants_csv {
+        // Hashtags are letters, digits and underscores and currencies three letters:
+        // no field needs quoting.
+        let mut csv = String::from(
+            "hashtag,currency,units_sold,units_refunded,gross_cents,commission_cents,refunds_cents,commission_reversed_cents,net_cents\r\n",
+        );
+        for ((hashtag, currency), l) in &lines {
+            csv.push_str(&format!(
+                "{hashtag},{currency},{},{},{},{},{},{},{}\r\n",
+                l.units_sold,
+                l.units_refunded,
+                l.gross,
+                l.commission,
+                l.refunds,
+                l.commission_reversed,
+                net(l)
+            ));
+        }
+        let mut response = Response::new(csv);
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        return Ok(response);
+    }
+    let offers: Vec<Value> = lines
+        .iter()
+        .map(|((hashtag, currency), l)| {
+            json!({
+                "hashtag": hashtag,
+                "currency": currency,
+                "units_sold": l.units_sold,
+                "units_refunded": l.units_refunded,
+                "gross_cents": l.gross,
+                "commission_cents": l.commission,
+                "refunds_cents": l.refunds,
+                "commission_reversed_cents": l.commission_reversed,
+                "net_cents": net(l),
+            })
+        })
+        .collect();
+    Ok(reply(
+        StatusCode::OK,
+        json!({"from": from.rfc3339(), "to": to.rfc3339(), "offers": offers}),
+    ))
 }
 
 async fn new_key(app: &App, merchant: &Merchant) -> Result<Response<String>, Refusal> {
@@ -661,6 +749,104 @@ mod tests {
             shop.catalog().await[0].sale(shop.world.app.ports.clock.now()),
             Sale::Ended
         );
+    }
+
+    /// BUYER-like shopper `user` buys one BuyMugNow by post, as the steps would: request,
+    /// retweet, confirm, charge (the in-memory processor approves `pm_card_visa`).
+    async fn bought(shop: &Shop, tweet: &str, user: &str) -> crate::domain::Purchase {
+        use crate::ports::Purchases;
+        use crate::steps::testing::link;
+        use crate::steps::{charge_card, request_purchase};
+        let w = &shop.world;
+        w.account(user, "pm_card_visa").await;
+        request_purchase::handle(&w.app, &w.request(tweet, user, "BuyMugNow"))
+            .await
+            .expect("request");
+        let p = w.purchase(tweet).await;
+        let now = w.app.ports.clock.now();
+        let held = p
+            .retweeted(&p.buyer, link(), now, w.app.settings.windows)
+            .expect("retweet");
+        w.mem.store.apply(&held).await.expect("apply");
+        let confirmed = held.after.confirm(now).expect("confirm");
+        w.mem.store.apply(&confirmed).await.expect("apply");
+        let outcome = charge_card::settle(&w.app, confirmed.after)
+            .await
+            .expect("charge");
+        assert_eq!(outcome, charge_card::Outcome::Paid);
+        w.purchase(tweet).await
+    }
+
+    #[tokio::test]
+    async fn the_sales_report_adds_up_the_ledger_in_json_or_csv() {
+        let shop = shop().await;
+        let mug = json!({"hashtag": "BuyMugNow", "name": "Mug", "price_cents": 1505, "currency": "USD", "stock": 5});
+        assert_eq!(
+            shop.call("POST", "/offers", mug).await.0,
+            StatusCode::CREATED
+        );
+        let first = bought(&shop, "801", "3001").await;
+        assert_eq!(
+            (first.merchant.as_ref(), first.commission.as_bps()),
+            (Some(&shop.merchant), 1_000),
+            "the purchase carries the offer's merchant and rate"
+        );
+        shop.world.advance(60);
+        bought(&shop, "802", "3002").await;
+
+        let (status, report) = shop.call("GET", "/reports/sales", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(
+            report["offers"],
+            json!([{
+                "hashtag": "BuyMugNow", "currency": "USD", "units_sold": 2, "units_refunded": 0,
+                "gross_cents": 3010, "commission_cents": 302, "refunds_cents": 0,
+                "commission_reversed_cents": 0, "net_cents": 2708
+            }])
+        );
+        // The period is [from, to): the second sale, a minute later, alone.
+        let second_only = format!(
+            "/reports/sales?from={}",
+            Timestamp(first.updated_at.seconds() + 1).rfc3339()
+        );
+        let (_, later) = shop.call("GET", &second_only, Value::Null).await;
+        assert_eq!(later["offers"][0]["units_sold"], 1, "{later}");
+
+        let request = Request::builder()
+            .uri(format!("{PREFIX}/reports/sales"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", shop.key))
+            .header(header::ACCEPT, "text/csv")
+            .body(Bytes::new())
+            .expect("request");
+        let csv = handle(&shop.world.app, request).await;
+        assert_eq!(
+            csv.headers()[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        assert_eq!(
+            csv.body(),
+            "hashtag,currency,units_sold,units_refunded,gross_cents,commission_cents,refunds_cents,commission_reversed_cents,net_cents\r\nBuyMugNow,USD,2,0,3010,302,0,0,2708\r\n"
+        );
+
+        for bad in [
+            "?from=yesterday",
+            "?to=1970-01-01T00:00:00Z",
+            "?merchant=mer_0000000000000000",
+        ] {
+            let (status, answer) = shop
+                .call("GET", &format!("/reports/sales{bad}"), Value::Null)
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
+        }
+        // Another merchant's report holds none of these sales.
+        let merchants = shop.world.app.ports.merchants.as_ref();
+        let (_, rival) = onboard(merchants, "Rival", Commission::default(), Timestamp(1))
+            .await
+            .expect("onboard");
+        let (_, theirs) = shop
+            .call_as(&rival.expose(), "GET", "/reports/sales", Value::Null)
+            .await;
+        assert_eq!(theirs["offers"], json!([]));
     }
 
     #[tokio::test]
