@@ -20,10 +20,11 @@ use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::app::App;
 use hashbuy::domain::{
-    Clock, ConfirmationRetweeted, Currency, EmailAddress, Event, Hashtag, LinkedAccount, Money,
-    Product, PurchaseId, PurchaseRequested, SavedCard, State, Terms, Timestamp, TweetId, UserId,
+    Clock, Commission, ConfirmationRetweeted, Currency, EmailAddress, EntryKind, Event, Hashtag,
+    LinkedAccount, MerchantId, Money, Product, PurchaseId, PurchaseRequested, SavedCard, State,
+    Terms, Timestamp, TweetId, UserId,
 };
-use hashbuy::ports::{Accounts, Catalog, PaymentStatus, Payments, PostQueue};
+use hashbuy::ports::{Accounts, Catalog, Ledger, PaymentStatus, Payments, PostQueue};
 use hashbuy::routing;
 use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::steps::{confirm_page, expire_purchases, payments_webhook, post_to_x};
@@ -252,7 +253,11 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
         name: "Mug".into(),
         price: Money::price(1200, Currency::parse("USD").expect("currency")).expect("price"),
         stock: units,
-        terms: Terms::default(),
+        terms: Terms {
+            merchant: Some(merchant()),
+            commission: Commission::basis_points(1_000).expect("10%"),
+            ..Terms::default()
+        },
     };
     mem.store.put_product(&product).await.expect("product");
     let mut story = Story {
@@ -322,6 +327,11 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     (violations(&story, units).await, injected)
 }
 
+/// The merchant whose mugs every story sells.
+fn merchant() -> MerchantId {
+    MerchantId::parse("mer_00000000000c4a05").expect("merchant id")
+}
+
 /// What the design promises, checked after the story.
 async fn violations(story: &Story, units: u32) -> Vec<String> {
     let mut broken = Vec::new();
@@ -383,6 +393,37 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
             "{unfinished} purchases not final with {} parked: {:?}",
             story.parked,
             purchases.iter().map(|p| p.state).collect::<Vec<_>>()
+        ));
+    }
+    // The ledger equals the processor's records: each approved charge is one sale of its
+    // amount and one commission on it, and nothing else is recorded.
+    let entries = story
+        .mem
+        .store
+        .entries(&merchant(), Timestamp(0), Timestamp(i64::MAX))
+        .await
+        .unwrap_or_default();
+    let mut expected: Vec<(PurchaseId, EntryKind, u64)> = Vec::new();
+    for charge in story.mem.cards.charges() {
+        let commission = Commission::basis_points(1_000)
+            .expect("10%")
+            .of(charge.amount);
+        expected.push((
+            charge.purchase.clone(),
+            EntryKind::Sale,
+            charge.amount.minor,
+        ));
+        expected.push((charge.purchase, EntryKind::Commission, commission.minor));
+    }
+    let mut recorded: Vec<_> = entries
+        .into_iter()
+        .map(|e| (e.purchase, e.kind, e.amount.minor))
+        .collect();
+    expected.sort();
+    recorded.sort();
+    if recorded != expected {
+        broken.push(format!(
+            "ledger {recorded:?} != the processor's {expected:?}"
         ));
     }
     let mut posts = BTreeMap::new();
