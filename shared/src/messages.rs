@@ -21,16 +21,25 @@ fn minutes(d: Duration) -> u64 {
     d.as_secs().div_ceil(60)
 }
 
+/// The reply asking for the retweet, with the usual price beside the price when the
+/// offer is discounted and the post has room for it (a long hashtag may leave none).
 pub fn confirm_prompt(p: &Purchase, window: Duration) -> String {
-    format!(
-        "@{} {} for {} is held for you: retweet this within {} minutes to buy it. {} (ref {})",
-        p.buyer_screen_name,
-        short(&p.product_name),
-        p.price,
-        minutes(window),
-        p.product.confirmation(),
-        p.id
-    )
+    let prompt = |price: String| {
+        format!(
+            "@{} {} for {price} is held for you: retweet this within {} minutes to buy it. {} (ref {})",
+            p.buyer_screen_name,
+            short(&p.product_name),
+            minutes(window),
+            p.product.confirmation(),
+            p.id
+        )
+    };
+    let shown = prompt(p.price_shown());
+    if text::weight(&shown) <= text::MAX_WEIGHT {
+        shown
+    } else {
+        prompt(p.price.to_string())
+    }
 }
 
 pub fn not_linked(screen_name: &str, tweet: &TweetId, base_url: &str) -> String {
@@ -152,7 +161,8 @@ pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: D
         &[
             format!(
                 "You asked to buy {} for {} with a post on X.",
-                p.product_name, p.price
+                p.product_name,
+                p.price_shown()
             ),
             format!(
                 "Open the link below and press Confirm within {} minutes. Your card is charged only after you confirm. If this was not you, ignore this email and nothing happens.",
@@ -258,7 +268,13 @@ mod tests {
             name: name.into(),
             price: Money::price(999_999_999, Currency::parse("USD").expect("c")).expect("p"),
             stock: 1,
-            terms: Terms::default(),
+            // Discounted: the usual price is shown too, and must fit as well.
+            terms: Terms {
+                list_price: Some(
+                    Money::price(9_999_999_999, Currency::parse("USD").expect("c")).expect("p"),
+                ),
+                ..Terms::default()
+            },
         };
         Purchase::request(
             TweetId::parse("18446744073709551615").expect("id"),
@@ -292,6 +308,13 @@ mod tests {
                 unknown_product(&p.buyer_screen_name, &tag, &tweet),
                 sold_out(&p.buyer_screen_name, &p.product_name, &tweet),
                 already_waiting(&p.buyer_screen_name, &p.product_name, &tweet),
+                not_on_sale(
+                    &p.buyer_screen_name,
+                    &p.product_name,
+                    Sale::NotYet(Timestamp(i64::from(i32::MAX))),
+                    &tweet,
+                ),
+                not_on_sale(&p.buyer_screen_name, &p.product_name, Sale::Ended, &tweet),
                 shipped(&p),
                 declined_reply(&p),
                 expired_reply(&p),
@@ -309,7 +332,14 @@ mod tests {
         let text = confirm_prompt(&p, Duration::from_secs(900));
         assert!(text.starts_with("@ada "));
         assert!(text.contains(&p.product.confirmation().to_string()));
-        assert!(text.contains("$9,999,999.99"), "{text}");
+        assert!(
+            text.contains("for $9,999,999.99 (usually $99,999,999.99) is held"),
+            "the price against the usual one: {text}"
+        );
+        let mut plain = p.clone();
+        plain.list_price = None;
+        let text = confirm_prompt(&plain, Duration::from_secs(900));
+        assert!(text.contains("for $9,999,999.99 is held"), "{text}");
         assert!(text.contains("15 minutes"));
         assert!(text.contains("held for you"));
         assert!(text.contains(p.id.as_str()));

@@ -104,6 +104,11 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
         .await
         .expect("tweet");
     stack.settle().await;
+    let (_, prompt) = stack.prompt_for(&request.id).await;
+    assert!(
+        prompt.contains("Acme mug for $15.00 (usually $25.00) is held for you"),
+        "{prompt}"
+    );
     let link = stack.retweet_prompt(&ada, &request.id).await;
     let (status, page) = stack
         .client

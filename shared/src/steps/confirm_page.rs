@@ -94,7 +94,8 @@ async fn show(app: &App, p: &Purchase) -> Response<String> {
             let minutes = minutes_until(deadline, now);
             let body = paragraph(format!(
                 "You asked to buy {} for {}.",
-                p.product_name, p.price
+                p.product_name,
+                p.price_shown()
             ))
             .then(format!(
                 "This link works for {minutes} more minute(s). Your card is charged only when you press Confirm."

@@ -119,6 +119,9 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     if let Some(merchant) = &p.merchant {
         item.insert("merchant".into(), s(merchant.as_str()));
     }
+    if let Some(list) = p.list_price {
+        item.insert("list_price_minor".into(), n(list.minor));
+    }
     for (name, value) in standing_attributes(&p.standing()) {
         if let Some(value) = value {
             item.insert(name.to_owned(), value);
@@ -189,6 +192,9 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         price,
         merchant: merchant(item)?,
         commission: commission(item)?,
+        list_price: opt_n(item, "list_price_minor")?
+            .map(|minor| Money::price(minor, currency).map_err(|_| bad("list_price_minor")))
+            .transpose()?,
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
         payment_intent: opt_s(item, "payment_intent").map(str::to_owned),
         notice: match item.contains_key("notice_sending") {
@@ -464,6 +470,7 @@ mod tests {
         p.payment_intent = Some("pi_1".into());
         p.merchant = Some(MerchantId::generate());
         p.commission = Commission::basis_points(300).expect("3%");
+        p.list_price = Some(Money::price(2_000, p.price.currency).expect("price"));
         p.notice = Notice::Sent;
         p.state = State::Paid;
         p.deadline = None;

@@ -46,6 +46,9 @@ pub struct Purchase {
     /// records when the payment succeeds.
     pub merchant: Option<MerchantId>,
     pub commission: Commission,
+    /// The offer's usual price when the shopper asked, if it had one: shown beside the
+    /// price ("$15.00, usually $25.00").
+    pub list_price: Option<Money>,
     pub token_hash: Option<TokenHash>,
     /// The processor's payment for this purchase, recorded before it is confirmed, so
     /// that a retried charge confirms or reads that one and never creates another.
@@ -118,12 +121,24 @@ impl Purchase {
             price: product.price,
             merchant: product.terms.merchant.clone(),
             commission: product.terms.commission,
+            list_price: product.terms.list_price,
             token_hash: None,
             payment_intent: None,
             // The request's write claims the prompt.
             notice: Notice::Sending(now),
             created_at: now,
             updated_at: now,
+        }
+    }
+
+    /// The price as a shopper reads it: "$15.00", or "$15.00 (usually $25.00)" when the
+    /// offer was discounted.
+    pub fn price_shown(&self) -> String {
+        match self.list_price {
+            Some(list) if list.minor > self.price.minor => {
+                format!("{} (usually {list})", self.price)
+            }
+            _ => self.price.to_string(),
         }
     }
 
