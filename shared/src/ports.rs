@@ -102,6 +102,8 @@ pub trait Purchases: Send + Sync {
     /// holding a unit (at most one open purchase per shopper and product).
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
+    /// The purchases of `ids` that exist, in batches (a merchant's orders).
+    async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>>;
     /// The purchase whose confirmation request the brand posted as `tweet`.
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>>;
     /// Purchases due at or before `now` ([`Purchase::due_at`]), at most `limit` of them.

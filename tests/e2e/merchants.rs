@@ -53,6 +53,8 @@ pub async fn a_brand_lists_and_changes_its_offer(stack: &Stack) {
     );
     let report = call(stack, &key, Method::GET, "/reports/sales", Value::Null).await;
     assert_eq!(report.0, 200, "{}", report.1);
+    let orders = call(stack, &key, Method::GET, "/orders", Value::Null).await;
+    assert_eq!(orders.0, 200, "{}", orders.1);
     let (status, page) = stack
         .client
         .page(Method::GET, &stack.client.url("/offers"))
@@ -135,6 +137,9 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
         (json!(1), json!(1500), json!(150), json!(1350)),
         "the ledger recorded the sale and the platform's 10%: {report}"
     );
+    let (_, orders) = call(&stack, &key, Method::GET, "/orders", Value::Null).await;
+    assert_eq!(orders["orders"][0]["buyer"], "@shopper1", "{orders}");
+    assert_eq!(orders["orders"][0]["state"], "shipped", "{orders}");
     let public = stack.json("/offers.json").await;
     assert_eq!(public["offers"][0]["hashtag"], OFFER, "{public}");
     assert_eq!(public["offers"][0]["merchant"], "Acme");

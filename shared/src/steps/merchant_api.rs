@@ -9,6 +9,7 @@
 //! | `GET /merchant/v1/offers` | the merchant's offers |
 //! | `GET /merchant/v1/offers/{hashtag}` | one offer |
 //! | `PATCH /merchant/v1/offers/{hashtag}` | stock, price, dates, text; pause, resume, end ([`OfferPatch`]) |
+//! | `GET /merchant/v1/orders?from=&to=` | the purchases paid in the period, oldest first: what, for how much, by whom on X, in which state |
 //! | `GET /merchant/v1/reports/sales?from=&to=` | per offer: units, gross, commission, refunds, net; JSON, or CSV with `Accept: text/csv` |
 //! | `POST /merchant/v1/keys` | another API key, shown once → 201 |
 //! | `DELETE /merchant/v1/keys/{key id}` | revokes a key → 204 |
@@ -24,8 +25,8 @@ use tracing::Instrument;
 use super::webhook::reply;
 use crate::app::App;
 use crate::domain::{
-    ApiKey, Commission, Currency, Event, InvalidMerchantName, KeyId, KeyRecord, Merchant,
-    MerchantId, Money, OfferChanged, Product, Sale, SalesLine, Terms, Timestamp,
+    ApiKey, Commission, Currency, EntryKind, Event, InvalidMerchantName, KeyId, KeyRecord,
+    Merchant, MerchantId, Money, OfferChanged, Product, Sale, SalesLine, Terms, Timestamp,
 };
 use crate::ports::{Merchants, PortError};
 
@@ -109,15 +110,17 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         (&Method::PATCH, ["offers", tag]) => {
             change_offer(app, &merchant, tag, body(request)?).await
         }
+        (&Method::GET, ["orders"]) => orders(app, &merchant, request).await,
         (&Method::GET, ["reports", "sales"]) => sales_report(app, &merchant, request).await,
         (&Method::POST, ["keys"]) => new_key(app, &merchant).await,
         (&Method::DELETE, ["keys", id]) => revoke_key(app, &merchant, id).await,
-        (_, ["offers"] | ["offers", _] | ["keys"] | ["keys", _] | ["reports", "sales"]) => {
-            Err(refuse(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{method} is not allowed here"),
-            ))
-        }
+        (
+            _,
+            ["offers"] | ["offers", _] | ["keys"] | ["keys", _] | ["orders"] | ["reports", "sales"],
+        ) => Err(refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed here"),
+        )),
         _ => Err(refuse(StatusCode::NOT_FOUND, "no such route")),
     }
 }
@@ -349,13 +352,9 @@ async fn announce(app: &App, offer: &Product) {
     }
 }
 
-/// Per offer and currency, what the merchant's ledger entries in the period add up to:
-/// `from` (inclusive) and `to` (exclusive) are RFC 3339; by default, everything until now.
-async fn sales_report(
-    app: &App,
-    merchant: &Merchant,
-    request: &Request<Bytes>,
-) -> Result<Response<String>, Refusal> {
+/// The period a report covers, from `?from=&to=` (RFC 3339; `from` inclusive, `to`
+/// exclusive); by default, everything until now.
+fn period(app: &App, request: &Request<Bytes>) -> Result<(Timestamp, Timestamp), Refusal> {
     let now = app.ports.clock.now();
     let (mut from, mut to) = (Timestamp(0), Timestamp(now.seconds() + 1));
     let query = request.uri().query().unwrap_or_default();
@@ -369,6 +368,61 @@ async fn sales_report(
     if to <= from {
         return Err(invalid("the period ends before it starts"));
     }
+    Ok((from, to))
+}
+
+/// The merchant's orders: the purchases whose payment the ledger recorded in the period.
+/// The buyer is named by their public X handle; their email stays with hashbuy.
+async fn orders(
+    app: &App,
+    merchant: &Merchant,
+    request: &Request<Bytes>,
+) -> Result<Response<String>, Refusal> {
+    let (from, to) = period(app, request)?;
+    let sales: Vec<_> = app
+        .ports
+        .ledger
+        .entries(&merchant.id, from, to)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Sale)
+        .collect();
+    let ids: Vec<_> = sales.iter().map(|e| e.purchase.clone()).collect();
+    let purchases: BTreeMap<_, _> = app
+        .ports
+        .purchases
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let orders: Vec<Value> = sales
+        .iter()
+        .filter_map(|sale| {
+            let p = purchases.get(&sale.purchase)?;
+            Some(json!({
+                "purchase_id": p.id.as_str(),
+                "hashtag": p.product.as_str(),
+                "name": p.product_name,
+                "amount_cents": sale.amount.minor,
+                "currency": sale.amount.currency.as_str(),
+                "buyer": format!("@{}", p.buyer_screen_name),
+                "state": p.state.to_string(),
+                "ordered_at": p.created_at.rfc3339(),
+                "paid_at": sale.at.rfc3339(),
+            }))
+        })
+        .collect();
+    Ok(reply(StatusCode::OK, json!({ "orders": orders })))
+}
+
+/// Per offer and currency, what the merchant's ledger entries in the period add up to.
+async fn sales_report(
+    app: &App,
+    merchant: &Merchant,
+    request: &Request<Bytes>,
+) -> Result<Response<String>, Refusal> {
+    let (from, to) = period(app, request)?;
     let entries = app.ports.ledger.entries(&merchant.id, from, to).await?;
     let mut lines: BTreeMap<(String, String), SalesLine> = BTreeMap::new();
     for entry in &entries {
@@ -838,6 +892,24 @@ mod tests {
                 .await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
         }
+        let (status, orders) = shop.call("GET", "/orders", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{orders}");
+        let orders = orders["orders"].as_array().expect("orders").clone();
+        let ids: Vec<_> = orders.iter().map(|o| o["purchase_id"].clone()).collect();
+        assert_eq!(ids, [json!("pur_801"), json!("pur_802")], "oldest first");
+        assert_eq!(orders[0]["buyer"], "@user3001");
+        assert_eq!(
+            (
+                orders[0]["amount_cents"].clone(),
+                orders[0]["state"].clone()
+            ),
+            (json!(1505), json!("paid"))
+        );
+        assert!(
+            !orders[0].to_string().contains("@example.com"),
+            "no buyer's email: {}",
+            orders[0]
+        );
         // Another merchant's report holds none of these sales.
         let merchants = shop.world.app.ports.merchants.as_ref();
         let (_, rival) = onboard(merchants, "Rival", Commission::default(), Timestamp(1))
@@ -847,6 +919,10 @@ mod tests {
             .call_as(&rival.expose(), "GET", "/reports/sales", Value::Null)
             .await;
         assert_eq!(theirs["offers"], json!([]));
+        let (_, their_orders) = shop
+            .call_as(&rival.expose(), "GET", "/orders", Value::Null)
+            .await;
+        assert_eq!(their_orders["orders"], json!([]));
     }
 
     #[tokio::test]

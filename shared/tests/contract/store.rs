@@ -672,6 +672,22 @@ async fn the_ledger_is_written_with_the_payment_once(store: Arc<dyn Store>) {
         .expect("retweet");
     assert_eq!(store.apply(&retweet).await.expect("apply"), Applied::Done);
     let p = paid_from(&*store, retweet.after).await;
+    let never = Purchase::request(
+        TweetId::parse("32").expect("id"),
+        &shopper(32),
+        "bo".into(),
+        &offer,
+        T0,
+        Windows::default(),
+    );
+    assert_eq!(
+        store
+            .get_many(&[never.id, p.id.clone()])
+            .await
+            .expect("get many"),
+        [p.clone()],
+        "read in one batch; what does not exist is left out"
+    );
     let entries = store
         .entries(&merchant, T0, at(86_400))
         .await

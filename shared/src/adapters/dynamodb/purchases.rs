@@ -199,6 +199,15 @@ impl Purchases for DynamoStore {
             .transpose()
     }
 
+    async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>> {
+        let keys = ids.iter().map(purchase_key).collect();
+        self.batch_get(keys)
+            .await?
+            .iter()
+            .map(purchase_from_item)
+            .collect()
+    }
+
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
         let found = self.pointed(reply_key(tweet)).await?;
         Ok(found.filter(|p| p.reply_tweet.as_ref() == Some(tweet)))

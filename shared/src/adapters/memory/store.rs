@@ -87,6 +87,14 @@ impl Purchases for MemoryStore {
         Ok(lock(&self.0).purchases.get(id).cloned())
     }
 
+    async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>> {
+        let t = lock(&self.0);
+        Ok(ids
+            .iter()
+            .filter_map(|id| t.purchases.get(id).cloned())
+            .collect())
+    }
+
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
         let t = lock(&self.0);
         Ok(t.purchases
