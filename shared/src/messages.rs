@@ -77,6 +77,13 @@ pub fn not_on_sale(screen_name: &str, product_name: &str, sale: Sale, tweet: &Tw
     format!("@{screen_name} Sorry, {why}. Nothing was charged. (ref {tweet})")
 }
 
+pub fn over_limit(screen_name: &str, product_name: &str, limit: u32, tweet: &TweetId) -> String {
+    format!(
+        "@{screen_name} Sorry, {} is limited to {limit} per shopper, and you have reached it. Nothing was charged. (ref {tweet})",
+        short(product_name)
+    )
+}
+
 pub fn already_waiting(screen_name: &str, product_name: &str, tweet: &TweetId) -> String {
     format!(
         "@{screen_name} You already have {} waiting for you: retweet our earlier reply to buy it. Nothing was charged. (ref {tweet})",
@@ -315,6 +322,7 @@ mod tests {
                     &tweet,
                 ),
                 not_on_sale(&p.buyer_screen_name, &p.product_name, Sale::Ended, &tweet),
+                over_limit(&p.buyer_screen_name, &p.product_name, u32::MAX, &tweet),
                 shipped(&p),
                 declined_reply(&p),
                 expired_reply(&p),

@@ -63,6 +63,9 @@ pub enum Inserted {
     /// The buyer already has this purchase of the same product holding a unit: one
     /// shopper cannot hold all the stock. Nothing was written.
     AlreadyOpen(PurchaseId),
+    /// The buyer has as many purchases of the offer as its per-shopper limit allows
+    /// (open or completed). Nothing was written.
+    OverLimit,
 }
 
 /// The outcome of applying a [`Change`].
@@ -99,7 +102,8 @@ pub trait Purchases: Send + Sync {
     async fn basis(&self, buyer: &UserId, product: &Hashtag) -> PortResult<Basis>;
     /// Inserts a purchase unless one with its id exists, holding a unit of its product in
     /// the same write, and unless its buyer has another purchase of that product still
-    /// holding a unit (at most one open purchase per shopper and product).
+    /// holding a unit (at most one open purchase per shopper and product), or as many as
+    /// the offer's per-shopper limit (counting those not expired or declined).
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
     /// The purchases of `ids` that exist, in batches (a merchant's orders).

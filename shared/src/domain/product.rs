@@ -27,6 +27,8 @@ pub struct Terms {
     pub starts_at: Option<Timestamp>,
     pub ends_at: Option<Timestamp>,
     pub paused: bool,
+    /// How many purchases of the offer one shopper may have, open or completed.
+    pub per_shopper_limit: Option<u32>,
     /// Bumped by every change the merchant makes, so two changes read from the same
     /// version cannot both land (a purchase holding a unit changes only the stock).
     pub revision: u64,

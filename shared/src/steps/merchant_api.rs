@@ -168,6 +168,7 @@ pub struct NewOffer {
     stock: i64,
     starts_at: Option<String>,
     ends_at: Option<String>,
+    per_shopper_limit: Option<i64>,
 }
 
 /// A change to an offer: only the fields given change. `action` pauses, resumes or ends
@@ -182,6 +183,7 @@ pub struct OfferPatch {
     stock: Option<i64>,
     starts_at: Option<String>,
     ends_at: Option<String>,
+    per_shopper_limit: Option<i64>,
     action: Option<String>,
 }
 
@@ -194,6 +196,13 @@ fn amount(field: &str, cents: i64, currency: Currency) -> Result<Money, Refusal>
 
 fn stock(units: i64) -> Result<u32, Refusal> {
     u32::try_from(units).map_err(|_| invalid("stock must be between 0 and 4294967295"))
+}
+
+fn limit(units: i64) -> Result<u32, Refusal> {
+    u32::try_from(units)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| invalid("per_shopper_limit must be at least 1"))
 }
 
 fn date(field: &str, raw: &str) -> Result<Timestamp, Refusal> {
@@ -223,6 +232,7 @@ async fn create_offer(
             starts_at: new.starts_at.map(|d| date("starts_at", &d)).transpose()?,
             ends_at: new.ends_at.map(|d| date("ends_at", &d)).transpose()?,
             paused: false,
+            per_shopper_limit: new.per_shopper_limit.map(limit).transpose()?,
             revision: 1,
         },
     };
@@ -314,6 +324,9 @@ fn patched(before: &Product, patch: &OfferPatch, now: Timestamp) -> Result<Produ
     }
     if let Some(units) = patch.stock {
         after.stock = stock(units)?;
+    }
+    if let Some(units) = patch.per_shopper_limit {
+        after.terms.per_shopper_limit = Some(limit(units)?);
     }
     if let Some(d) = &patch.starts_at {
         after.terms.starts_at = Some(date("starts_at", d)?);
@@ -533,6 +546,7 @@ pub fn offer_json(p: &Product, now: Timestamp) -> Value {
         "stock": p.stock,
         "starts_at": p.terms.starts_at.map(Timestamp::rfc3339),
         "ends_at": p.terms.ends_at.map(Timestamp::rfc3339),
+        "per_shopper_limit": p.terms.per_shopper_limit,
         "status": status,
         "revision": p.terms.revision,
     })
@@ -702,6 +716,10 @@ mod tests {
                 "ends_at: not an RFC 3339",
             ),
             (with("stock", json!(-1)), "stock must be between"),
+            (
+                with("per_shopper_limit", json!(0)),
+                "per_shopper_limit must be at least 1",
+            ),
             (with("currency", json!("dollars")), "currency"),
             (
                 with("name", json!("Mug\r\nBcc: x@example.com")),

@@ -148,6 +148,7 @@ impl Listed {
             "on_sale": self.sale == Sale::On,
             "starts_at": p.terms.starts_at.map(Timestamp::rfc3339),
             "ends_at": p.terms.ends_at.map(Timestamp::rfc3339),
+            "per_shopper_limit": p.terms.per_shopper_limit,
             "merchant": self.merchant,
             "how_to_buy": format!("Post #{} from the X account you linked to hashbuy", p.hashtag.as_str()),
         })

@@ -1,7 +1,7 @@
 //! A shopper posted a purchase hashtag: open a purchase, holding a unit for it, and ask
 //! for the retweet, or say plainly why not (no linked account, unknown product, not on
-//! sale now, sold out, or one already waiting for them: a shopper holds at most one unit
-//! of a product).
+//! sale now, sold out, over the offer's per-shopper limit, or one already waiting for
+//! them: a shopper holds at most one unit of a product at a time).
 
 use super::effects::{RefusalSlot, may_refuse};
 use super::outbox::{self, Sent};
@@ -21,6 +21,8 @@ pub enum Outcome {
     /// Outside the offer's dates, or paused by its merchant.
     NotOnSale(Sale),
     SoldOut,
+    /// The shopper has as many of this offer as its per-shopper limit allows.
+    OverLimit,
     /// The shopper already has a purchase of this product holding a unit.
     AlreadyWaiting(PurchaseId),
     /// A redelivery: the purchase exists and has moved on.
@@ -63,6 +65,13 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
             // The last unit was held for someone else since the read.
             Inserted::SoldOut => refuse(app, event, &basis, now).await,
             Inserted::AlreadyOpen(open) => already_waiting(app, event, &product.name, open).await,
+            Inserted::OverLimit => {
+                let limit = purchase.per_shopper_limit.unwrap_or_default();
+                let text =
+                    messages::over_limit(&event.screen_name, &product.name, limit, &event.tweet_id);
+                answer(app, event, &text).await?;
+                Ok(Outcome::OverLimit)
+            }
         };
     }
     // A redelivery finds the purchase it opened, whatever changed since (the last unit
@@ -528,5 +537,79 @@ mod tests {
         );
         assert!(w.mem.store.purchases().is_empty());
         assert_eq!(w.stock("BuySoon").await, 5, "no unit was held");
+    }
+
+    #[tokio::test]
+    async fn a_shopper_at_the_offers_limit_is_told_and_holds_nothing() {
+        use crate::ports::{Catalog, Purchases};
+        use crate::steps::testing::tag;
+        let w = World::new();
+        w.product("BuyOnce", 5).await;
+        let mut once = w
+            .mem
+            .store
+            .product(&tag("BuyOnce"))
+            .await
+            .expect("read")
+            .expect("product");
+        once.terms.per_shopper_limit = Some(1);
+        w.mem.store.put_product(&once).await.expect("put");
+        w.account(BUYER, "pm_card_visa").await;
+        let first = handle(&w.app, &w.request("700", BUYER, "BuyOnce"))
+            .await
+            .expect("ok");
+        assert!(matches!(first, Outcome::AwaitingRetweet(_)), "{first:?}");
+        // The first one expires unanswered: it gave its unit back, so it does not count.
+        w.advance(16 * 60);
+        let p = w.purchase("700").await;
+        let expired = p.expire(w.app.ports.clock.now()).expect("expire");
+        w.mem.store.apply(&expired).await.expect("apply");
+        let second = handle(&w.app, &w.request("701", BUYER, "BuyOnce"))
+            .await
+            .expect("ok");
+        assert!(matches!(second, Outcome::AwaitingRetweet(_)), "{second:?}");
+        w.advance(3_600);
+        let third = handle(&w.app, &w.request("702", BUYER, "BuyOnce"))
+            .await
+            .expect("ok");
+        assert_eq!(
+            third,
+            Outcome::AlreadyWaiting(w.purchase("701").await.id),
+            "one open at a time first"
+        );
+        // Paid, the second counts toward the limit for good.
+        let p = w.purchase("701").await;
+        let mut paid = p.clone();
+        paid.state = State::Paid;
+        paid.version += 1;
+        w.mem
+            .store
+            .apply(&crate::domain::Change {
+                expected_version: p.version,
+                deadline_after: None,
+                stock: crate::domain::StockEffect::None,
+                reply_recorded: false,
+                ledger: Vec::new(),
+                after: paid,
+            })
+            .await
+            .expect("apply");
+        w.advance(3_600);
+        let fourth = handle(&w.app, &w.request("703", BUYER, "BuyOnce"))
+            .await
+            .expect("ok");
+        assert_eq!(fourth, Outcome::OverLimit);
+        let texts: Vec<_> = w.mem.x.posts().into_iter().map(|p| p.text).collect();
+        assert!(
+            texts
+                .last()
+                .is_some_and(|t| t.contains("limited to 1 per shopper, and you have reached it")),
+            "{texts:?}"
+        );
+        assert_eq!(
+            w.stock("BuyOnce").await,
+            4,
+            "the one paid; nothing held for the refused"
+        );
     }
 }

@@ -602,6 +602,7 @@ async fn offers_are_created_once_and_changed_from_what_was_read(store: Arc<dyn S
             starts_at: Some(T0),
             ends_at: Some(at(86_400)),
             paused: false,
+            per_shopper_limit: Some(1),
             revision: 1,
         },
         ..product(2)
@@ -747,6 +748,78 @@ async fn paid_from(store: &dyn Store, p: Purchase) -> Purchase {
     pay.after
 }
 
+/// Under a per-shopper limit, a shopper's purchases count while they hold a unit or were
+/// paid; one that expired gave its unit back and counts no more.
+async fn a_shopper_buys_at_most_the_offers_limit(store: Arc<dyn Store>) {
+    let offer = Product {
+        terms: Terms {
+            per_shopper_limit: Some(2),
+            ..Terms::default()
+        },
+        ..product(10)
+    };
+    store.put_product(&offer).await.expect("put");
+    let ada = shopper(40);
+    let ask = |tweet: &str| {
+        Purchase::request(
+            TweetId::parse(tweet).expect("id"),
+            &ada,
+            "ada".into(),
+            &offer,
+            T0,
+            Windows::default(),
+        )
+    };
+    let inserted = |p: Purchase| {
+        let store = store.clone();
+        async move { store.insert(&p).await.expect("insert") }
+    };
+    let first = ask("41");
+    assert_eq!(inserted(first.clone()).await, Inserted::New(first.clone()));
+    let expire = first.expire(at(15 * 60)).expect("expire");
+    assert_eq!(store.apply(&expire).await.expect("apply"), Applied::Done);
+    for tweet in ["42", "43"] {
+        let p = ask(tweet);
+        assert_eq!(
+            inserted(p.clone()).await,
+            Inserted::New(p.clone()),
+            "{tweet}"
+        );
+        let retweet = p
+            .retweeted(&p.buyer, link(), at(60), Windows::default())
+            .expect("retweet");
+        assert_eq!(store.apply(&retweet).await.expect("apply"), Applied::Done);
+        paid_from(&*store, retweet.after).await;
+    }
+    assert_eq!(
+        inserted(ask("44")).await,
+        Inserted::OverLimit,
+        "two paid: the limit"
+    );
+    assert_eq!(
+        store.get(&ask("44").id).await.expect("get"),
+        None,
+        "nothing written"
+    );
+    assert_eq!(
+        stock(store.as_ref()).await,
+        8,
+        "two sold; the expired unit is back"
+    );
+    let bo = Purchase::request(
+        TweetId::parse("45").expect("id"),
+        &shopper(45),
+        "bo".into(),
+        &offer,
+        T0,
+        Windows::default(),
+    );
+    assert!(
+        matches!(store.insert(&bo).await.expect("insert"), Inserted::New(_)),
+        "the limit is per shopper"
+    );
+}
+
 async fn merchants_and_their_keys(store: Arc<dyn Store>) {
     let merchant = Merchant {
         id: MerchantId::generate(),
@@ -839,6 +912,7 @@ contract!(
     offers_are_created_once_and_changed_from_what_was_read,
     merchants_and_their_keys,
     the_ledger_is_written_with_the_payment_once,
+    a_shopper_buys_at_most_the_offers_limit,
 );
 
 /// DynamoDB deletes items late, so the code checks deadlines itself; but the TTL must be

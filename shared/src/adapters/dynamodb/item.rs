@@ -53,6 +53,11 @@ pub fn reply_key(tweet: &TweetId) -> String {
 pub fn effect_key(key: &str) -> String {
     format!("EFFECT#{key}")
 }
+/// The item counting `buyer`'s purchases of `product` under a per-shopper limit.
+pub fn limit_key(buyer: &UserId, product: &Hashtag) -> String {
+    format!("LIMIT#{buyer}#{}", product.key())
+}
+
 /// The item that says which purchase of `product` its buyer has open.
 pub fn open_key(buyer: &UserId, product: &Hashtag) -> String {
     format!("OPEN#{buyer}#{}", product.key())
@@ -121,6 +126,9 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     }
     if let Some(list) = p.list_price {
         item.insert("list_price_minor".into(), n(list.minor));
+    }
+    if let Some(limit) = p.per_shopper_limit {
+        item.insert("per_shopper_limit".into(), n(limit));
     }
     for (name, value) in standing_attributes(&p.standing()) {
         if let Some(value) = value {
@@ -195,6 +203,7 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
         list_price: opt_n(item, "list_price_minor")?
             .map(|minor| Money::price(minor, currency).map_err(|_| bad("list_price_minor")))
             .transpose()?,
+        per_shopper_limit: opt_n(item, "per_shopper_limit")?,
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
         payment_intent: opt_s(item, "payment_intent").map(str::to_owned),
         notice: match item.contains_key("notice_sending") {
@@ -240,6 +249,7 @@ pub fn product_to_item(p: &Product) -> Item {
     let optional = [
         ("merchant", t.merchant.as_ref().map(|m| s(m.as_str()))),
         ("list_price_minor", t.list_price.map(|m| n(m.minor))),
+        ("per_shopper_limit", t.per_shopper_limit.map(n)),
         ("starts_at", t.starts_at.map(|at| n(at.seconds()))),
         ("ends_at", t.ends_at.map(|at| n(at.seconds()))),
     ];
@@ -269,6 +279,7 @@ pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
         list_price: opt_n(item, "list_price_minor")?.map(money).transpose()?,
         starts_at: opt_n(item, "starts_at")?.map(Timestamp),
         ends_at: opt_n(item, "ends_at")?.map(Timestamp),
+        per_shopper_limit: opt_n(item, "per_shopper_limit")?,
         paused: item
             .get("paused")
             .and_then(|v| v.as_bool().ok())
@@ -471,6 +482,7 @@ mod tests {
         p.merchant = Some(MerchantId::generate());
         p.commission = Commission::basis_points(300).expect("3%");
         p.list_price = Some(Money::price(2_000, p.price.currency).expect("price"));
+        p.per_shopper_limit = Some(2);
         p.notice = Notice::Sent;
         p.state = State::Paid;
         p.deadline = None;
@@ -511,6 +523,7 @@ mod tests {
                 starts_at: Some(Timestamp(100)),
                 ends_at: Some(Timestamp(200)),
                 paused: true,
+                per_shopper_limit: Some(3),
                 revision: 7,
             },
             ..plain

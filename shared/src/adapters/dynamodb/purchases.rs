@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{
-    account_from_item, account_key, get_s, ledger_to_item, n, open_item, open_key, pointer_item,
-    product_from_item, product_key, purchase_from_item, purchase_key, purchase_to_item, reply_key,
-    s, standing_attributes,
+    account_from_item, account_key, get_s, ledger_to_item, limit_key, n, open_item, open_key,
+    pointer_item, product_from_item, product_key, purchase_from_item, purchase_key,
+    purchase_to_item, reply_key, s, standing_attributes,
 };
 use super::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK};
 use super::{DynamoStore, err};
@@ -55,6 +55,29 @@ impl DynamoStore {
     }
 
     /// Takes a unit off sale (`hold`; the write fails if none is left) or puts one back.
+    /// Counts a purchase toward its buyer's limit on the offer (`limit`: at insert, only
+    /// while under it), or stops counting one that gave its unit back (`None`).
+    fn limit_update(&self, p: &Purchase, limit: Option<u32>) -> PortResult<Update> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(limit_key(&p.buyer, &p.product)))
+            .update_expression("ADD #n :step");
+        let update = match limit {
+            Some(limit) => update
+                .condition_expression("attribute_not_exists(#n) OR #n < :limit")
+                .expression_attribute_values(":step", n(1))
+                .expression_attribute_values(":limit", n(limit)),
+            None => update
+                .condition_expression("#n > :zero")
+                .expression_attribute_values(":step", n(-1))
+                .expression_attribute_values(":zero", n(0)),
+        };
+        update
+            .expression_attribute_names("#n", "count")
+            .build()
+            .map_err(|e| err("build update", e))
+    }
+
     fn stock_update(&self, product: &Hashtag, hold: bool) -> PortResult<Update> {
         let (expression, condition) = match hold {
             true => ("SET stock = stock - :one", "stock >= :one"),
@@ -151,7 +174,7 @@ impl Purchases for DynamoStore {
                     )
                     .expression_attribute_values(":stale", s(stale.as_str())),
             };
-            let items = vec![
+            let mut items = vec![
                 TransactWriteItem::builder().put(put).build(),
                 TransactWriteItem::builder()
                     .update(self.stock_update(&purchase.product, true)?)
@@ -160,6 +183,13 @@ impl Purchases for DynamoStore {
                     .put(open.build().map_err(|e| err("build put", e))?)
                     .build(),
             ];
+            if let Some(limit) = purchase.per_shopper_limit {
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(self.limit_update(purchase, Some(limit))?)
+                        .build(),
+                );
+            }
             let Some(failed) = self.transact(items, "insert purchase").await? else {
                 return Ok(Inserted::New(purchase.clone()));
             };
@@ -170,7 +200,7 @@ impl Purchases for DynamoStore {
                         .map(Inserted::Existing)
                         .ok_or_else(|| PortError::new("insert purchase", "exists, then vanished"));
                 }
-                [false, _, true] => {
+                [false, _, true, ..] => {
                     let other = self
                         .pointed(open_key(&purchase.buyer, &purchase.product))
                         .await?;
@@ -181,7 +211,8 @@ impl Purchases for DynamoStore {
                         other => stale = other.map(|p| p.id),
                     }
                 }
-                [false, true, false] => return Ok(Inserted::SoldOut),
+                [false, true, false, ..] => return Ok(Inserted::SoldOut),
+                [false, false, false, true] => return Ok(Inserted::OverLimit),
                 _ => return Err(PortError::new("insert purchase", "transaction cancelled")),
             }
         }
@@ -284,6 +315,11 @@ impl Purchases for DynamoStore {
         ];
         if let Some(update) = stock {
             items.push(TransactWriteItem::builder().update(update).build());
+            // A purchase that gives its unit back stops counting toward the limit.
+            if after.per_shopper_limit.is_some() {
+                let update = self.limit_update(after, None)?;
+                items.push(TransactWriteItem::builder().update(update).build());
+            }
         }
         if let Some(pointer) = pointer {
             items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());

@@ -11,6 +11,7 @@
 //! | product | `PRODUCT#{folded hashtag}` | name, price, stock, and the offer's terms: merchant, description, list price, dates, paused, revision | none |
 //! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created | none |
 //! | ledger entry | `LEDGER#{purchase id}#{kind}` | kind (sale, commission, refund, commission_reversal), merchant, offer, amount, currency, at; `ledger_merchant` and `ledger_at` for the `by_merchant_ledger` index | none (accounting keeps it) |
+//! | limit count | `LIMIT#{x user id}#{folded hashtag}` | `count`: the buyer's purchases of an offer with a per-shopper limit, added to in the purchase's insert (only while under the limit) and taken from when one gives its unit back | none |
 //! | API key | `APIKEY#{key id}` | merchant, SHA-256 of the secret, created, revoked | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, the processor's customer and payment method | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |

@@ -75,6 +75,20 @@ impl Purchases for MemoryStore {
         if let Some(open) = open {
             return Ok(Inserted::AlreadyOpen(open.id.clone()));
         }
+        if let Some(limit) = purchase.per_shopper_limit {
+            let counted = t
+                .purchases
+                .values()
+                .filter(|p| {
+                    p.buyer == purchase.buyer
+                        && p.product == purchase.product
+                        && p.state.counts_toward_limit()
+                })
+                .count();
+            if counted >= limit as usize {
+                return Ok(Inserted::OverLimit);
+            }
+        }
         match t.products.get_mut(purchase.product.key()) {
             Some(product) if product.stock > 0 => product.stock -= 1,
             _ => return Ok(Inserted::SoldOut),

@@ -49,6 +49,9 @@ pub struct Purchase {
     /// The offer's usual price when the shopper asked, if it had one: shown beside the
     /// price ("$15.00, usually $25.00").
     pub list_price: Option<Money>,
+    /// The offer's per-shopper limit when the shopper asked: a purchase opened under one
+    /// counts toward it until it expires or is declined.
+    pub per_shopper_limit: Option<u32>,
     pub token_hash: Option<TokenHash>,
     /// The processor's payment for this purchase, recorded before it is confirmed, so
     /// that a retried charge confirms or reads that one and never creates another.
@@ -122,6 +125,7 @@ impl Purchase {
             merchant: product.terms.merchant.clone(),
             commission: product.terms.commission,
             list_price: product.terms.list_price,
+            per_shopper_limit: product.terms.per_shopper_limit,
             token_hash: None,
             payment_intent: None,
             // The request's write claims the prompt.

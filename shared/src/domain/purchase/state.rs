@@ -76,6 +76,13 @@ impl State {
         )
     }
 
+    /// States that count toward an offer's per-shopper limit: every purchase that holds
+    /// a unit or was paid (refunded ones included); not those that expired or were
+    /// declined, which gave their unit back.
+    pub fn counts_toward_limit(&self) -> bool {
+        !matches!(self, State::Expired | State::Declined)
+    }
+
     /// States in which a unit of stock is set aside for this purchase: from the moment
     /// the brand asks for the retweet, so that a shopper who is asked can buy.
     pub fn holds_stock(&self) -> bool {
