@@ -311,6 +311,10 @@ pub trait Payments: Send + Sync {
     async fn status(&self, payment: &str) -> PortResult<PaymentStatus>;
     /// Cancels a payment that has not been charged.
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus>;
+    /// Refunds a charged payment in full, once however often it is asked (`key` is the
+    /// processor's idempotency key, and a payment already refunded is left as it is);
+    /// answers its status after.
+    async fn refund(&self, payment: &str, key: &str) -> PortResult<PaymentStatus>;
     /// What the shopper's browser answers their bank with (Stripe.js): it opens nothing
     /// but this payment's confirmation.
     async fn client_secret(&self, payment: &str) -> PortResult<Secret>;

@@ -140,6 +140,28 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     let (_, orders) = call(&stack, &key, Method::GET, "/orders", Value::Null).await;
     assert_eq!(orders["orders"][0]["buyer"], "@shopper1", "{orders}");
     assert_eq!(orders["orders"][0]["state"], "shipped", "{orders}");
+    let cancel = format!(
+        "/orders/{}/cancel",
+        orders["orders"][0]["purchase_id"].as_str().expect("id")
+    );
+    let (status, cancelled) = call(&stack, &key, Method::POST, &cancel, Value::Null).await;
+    assert_eq!(
+        (status, cancelled["state"].clone()),
+        (200, json!("refunded")),
+        "{cancelled}"
+    );
+    assert_eq!(stack.states().await, ["refunded"]);
+    assert!(
+        stack
+            .email_subjects()
+            .await
+            .iter()
+            .any(|s| s.to_lowercase().contains("refund")),
+        "the shopper is told"
+    );
+    let (_, report) = call(&stack, &key, Method::GET, "/reports/sales", Value::Null).await;
+    assert_eq!(report["offers"][0]["units_refunded"], 1, "{report}");
+    assert_eq!(report["offers"][0]["net_cents"], 0, "{report}");
     let public = stack.json("/offers.json").await;
     assert_eq!(public["offers"][0]["hashtag"], OFFER, "{public}");
     assert_eq!(public["offers"][0]["merchant"], "Acme");
@@ -168,7 +190,7 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     );
     assert_eq!(
         stack.states().await,
-        ["shipped"],
+        ["refunded"],
         "no purchase opened while paused"
     );
 

@@ -1,4 +1,5 @@
-//! The merchant API: brands put offers on sale and change them, with their API keys.
+//! The merchant API: brands put offers on sale and change them, read their orders and
+//! sales, and cancel a paid order (refunded at the card processor), with their API keys.
 
 use hashbuy::lambda::run_http_step;
 use hashbuy::startup::Needs;
@@ -6,8 +7,12 @@ use hashbuy::steps::merchant_api;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // The store and the bus only: no X, card or mail secret is read.
-    run_http_step(Needs::default(), |started, request| async move {
+    // The card processor's key, read on the first cancelled order; no X secret.
+    let needs = Needs {
+        card_processor: true,
+        ..Needs::default()
+    };
+    run_http_step(needs, |started, request| async move {
         merchant_api::handle(&started.app, request).await
     })
     .await

@@ -232,11 +232,7 @@ impl StripeApi {
     }
 
     pub async fn refund_from_dashboard(&self, payment: &str) -> PortResult<()> {
-        let form = [("payment_intent", path(payment)?)];
-        match self.send(self.post("/v1/refunds").form(&form)).await? {
-            (status, _) if status.is_success() => Ok(()),
-            (status, _) => Err(PortError::new("card processor", format!("HTTP {status}"))),
-        }
+        self.post_refund(payment, None).await
     }
 }
 
@@ -293,9 +289,38 @@ impl Payments for StripeApi {
         let request = self.post(&format!("/v1/payment_intents/{}/cancel", path(payment)?));
         Ok(self.intent(request).await?.status())
     }
+
+    async fn refund(&self, payment: &str, key: &str) -> PortResult<PaymentStatus> {
+        if self.read(payment).await?.status() == PaymentStatus::Refunded {
+            return Ok(PaymentStatus::Refunded);
+        }
+        // Refused because a racing call refunded it first: the status says so.
+        let refused = self.post_refund(payment, Some(key)).await.err();
+        match (self.read(payment).await?.status(), refused) {
+            (status @ PaymentStatus::Refunded, _) | (status, None) => Ok(status),
+            (_, Some(error)) => Err(error),
+        }
+    }
 }
 
 impl StripeApi {
+    /// A refund of the whole payment (`POST /v1/refunds`), with an idempotency key when
+    /// hashbuy makes it.
+    async fn post_refund(&self, payment: &str, key: Option<&str>) -> PortResult<()> {
+        let form = [("payment_intent", path(payment)?)];
+        let mut request = self.post("/v1/refunds").form(&form);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        match self.send(request).await? {
+            (status, _) if status.is_success() => Ok(()),
+            (status, _) => Err(PortError::new(
+                "card processor",
+                format!("refund refused: HTTP {status}"),
+            )),
+        }
+    }
+
     async fn read(&self, payment: &str) -> PortResult<Intent> {
         let request = self
             .http

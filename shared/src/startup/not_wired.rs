@@ -57,6 +57,9 @@ impl Payments for NotWired {
     async fn cancel(&self, _: &str) -> PortResult<PaymentStatus> {
         Err(self.error())
     }
+    async fn refund(&self, _: &str, _: &str) -> PortResult<PaymentStatus> {
+        Err(self.error())
+    }
     async fn client_secret(&self, _: &str) -> PortResult<Secret> {
         Err(self.error())
     }

@@ -94,6 +94,9 @@ impl Payments for OnFirstUse<dyn Payments> {
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
         self.get().await?.cancel(payment).await
     }
+    async fn refund(&self, payment: &str, key: &str) -> PortResult<PaymentStatus> {
+        self.get().await?.refund(payment, key).await
+    }
     async fn client_secret(&self, payment: &str) -> PortResult<Secret> {
         self.get().await?.client_secret(payment).await
     }

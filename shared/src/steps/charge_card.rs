@@ -197,6 +197,50 @@ pub(crate) async fn follow_refund(app: &App, purchase: Purchase) -> Result<Outco
     }
 }
 
+/// The merchant cancels a paid order: refunded in full at the processor (once: the
+/// idempotency key is the purchase's, and a refunded payment is left as it is), then
+/// recorded as refunded with the unit back on sale and the refund in the ledger, and the
+/// shopper told once. Run again after dying half way, it finishes what is left.
+pub async fn cancel_order(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
+    use tracing::Instrument;
+    // Not `traced`: the merchant's call answers an error, and the merchant retries.
+    let span = tracing::info_span!("cancel_order", purchase_id = %purchase.id);
+    async {
+        let email = |p: &Purchase| Some(messages::refunded_email(&p.email, p));
+        let payment = match (&purchase.state, purchase.payment_intent.clone()) {
+            (State::Paid | State::Shipped, Some(payment)) => payment,
+            (State::Refunded, _) => {
+                notices::tell(app, purchase, false, Priority::Notice, |_| None, email).await?;
+                return Ok(Outcome::NothingToDo(State::Refunded));
+            }
+            (state, _) => return Ok(Outcome::NothingToDo(*state)),
+        };
+        let key = format!("hashbuy-refund-{}", purchase.id);
+        let status = app.ports.payments.refund(&payment, &key).await?;
+        if status != PaymentStatus::Refunded {
+            return Err(StepError::Incomplete(format!(
+                "the processor answered {status:?} to the refund"
+            )));
+        }
+        let now = app.ports.clock.now();
+        match transition(app, purchase, |p| p.cancelled_by_merchant(now)).await? {
+            Transition::Applied(p) => {
+                tracing::info!(amount_minor = p.price.minor, "order cancelled and refunded");
+                notices::tell(app, p, true, Priority::Notice, |_| None, email).await?;
+                Ok(Outcome::Refunded)
+            }
+            // The processor's own refund event got there first (it left the unit alone).
+            Transition::Refused(p) if p.state == State::Refunded => {
+                notices::tell(app, p, false, Priority::Notice, |_| None, email).await?;
+                Ok(Outcome::NothingToDo(State::Refunded))
+            }
+            Transition::Refused(p) => Ok(Outcome::NothingToDo(p.state)),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 /// Emails the link to the page where the shopper answers their bank (once; `claimed`
 /// when this delivery asked).
 async fn ask_shopper(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError> {

@@ -386,6 +386,9 @@ mod tests {
         async fn cancel(&self, _: &str) -> PortResult<PaymentStatus> {
             Err(PortError::new("card processor", "timed out"))
         }
+        async fn refund(&self, _: &str, _: &str) -> PortResult<PaymentStatus> {
+            Err(PortError::new("card processor", "timed out"))
+        }
         async fn client_secret(&self, _: &str) -> PortResult<crate::settings::Secret> {
             Err(PortError::new("card processor", "timed out"))
         }

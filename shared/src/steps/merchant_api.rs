@@ -10,6 +10,7 @@
 //! | `GET /merchant/v1/offers/{hashtag}` | one offer |
 //! | `PATCH /merchant/v1/offers/{hashtag}` | stock, price, dates, text; pause, resume, end ([`OfferPatch`]) |
 //! | `GET /merchant/v1/orders?from=&to=` | the purchases paid in the period, oldest first: what, for how much, by whom on X, in which state |
+//! | `POST /merchant/v1/orders/{purchase id}/cancel` | refunds a paid order in full, puts the unit back on sale, tells the shopper |
 //! | `GET /merchant/v1/reports/sales?from=&to=` | per offer: units, gross, commission, refunds, net; JSON, or CSV with `Accept: text/csv` |
 //! | `POST /merchant/v1/keys` | another API key, shown once → 201 |
 //! | `DELETE /merchant/v1/keys/{key id}` | revokes a key → 204 |
@@ -22,11 +23,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+use super::charge_card;
 use super::webhook::reply;
 use crate::app::App;
 use crate::domain::{
     ApiKey, Commission, Currency, EntryKind, Event, InvalidMerchantName, KeyId, KeyRecord,
-    Merchant, MerchantId, Money, OfferChanged, Product, Sale, SalesLine, Terms, Timestamp,
+    Merchant, MerchantId, Money, OfferChanged, Product, PurchaseId, Sale, SalesLine, State, Terms,
+    Timestamp,
 };
 use crate::ports::{Merchants, PortError};
 
@@ -111,12 +114,19 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
             change_offer(app, &merchant, tag, body(request)?).await
         }
         (&Method::GET, ["orders"]) => orders(app, &merchant, request).await,
+        (&Method::POST, ["orders", id, "cancel"]) => cancel(app, &merchant, id).await,
         (&Method::GET, ["reports", "sales"]) => sales_report(app, &merchant, request).await,
         (&Method::POST, ["keys"]) => new_key(app, &merchant).await,
         (&Method::DELETE, ["keys", id]) => revoke_key(app, &merchant, id).await,
         (
             _,
-            ["offers"] | ["offers", _] | ["keys"] | ["keys", _] | ["orders"] | ["reports", "sales"],
+            ["offers"]
+            | ["offers", _]
+            | ["keys"]
+            | ["keys", _]
+            | ["orders"]
+            | ["orders", _, "cancel"]
+            | ["reports", "sales"],
         ) => Err(refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed here"),
@@ -427,6 +437,39 @@ async fn orders(
         })
         .collect();
     Ok(reply(StatusCode::OK, json!({ "orders": orders })))
+}
+
+/// Cancels one of the merchant's paid orders: the shopper is refunded in full. Asked
+/// again, it answers the same; an order not paid (or another merchant's) is refused.
+async fn cancel(app: &App, merchant: &Merchant, id: &str) -> Result<Response<String>, Refusal> {
+    let not_found = || refuse(StatusCode::NOT_FOUND, format!("no order {id}"));
+    let id = PurchaseId::parse(id).map_err(|_| not_found())?;
+    let purchase = match app.ports.purchases.get(&id).await? {
+        Some(p) if p.merchant.as_ref() == Some(&merchant.id) => p,
+        _ => return Err(not_found()),
+    };
+    if !matches!(
+        purchase.state,
+        State::Paid | State::Shipped | State::Refunded
+    ) {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            format!(
+                "order {id} is {}: nothing was paid, so nothing is refunded",
+                purchase.state
+            ),
+        ));
+    }
+    match charge_card::cancel_order(app, purchase).await {
+        Ok(_) => Ok(reply(
+            StatusCode::OK,
+            json!({"purchase_id": id.as_str(), "state": State::Refunded.to_string()}),
+        )),
+        Err(error) => {
+            tracing::warn!(error = %error, "order not cancelled yet; the merchant may retry");
+            Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "try again"))
+        }
+    }
 }
 
 /// Per offer and currency, what the merchant's ledger entries in the period add up to.
@@ -941,6 +984,85 @@ mod tests {
             .call_as(&rival.expose(), "GET", "/orders", Value::Null)
             .await;
         assert_eq!(their_orders["orders"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_order_is_refunded_once_its_unit_back_and_the_shopper_told() {
+        let shop = shop().await;
+        let mug = json!({"hashtag": "BuyMugNow", "name": "Mug", "price_cents": 1505, "currency": "USD", "stock": 5});
+        assert_eq!(
+            shop.call("POST", "/offers", mug).await.0,
+            StatusCode::CREATED
+        );
+        let p = bought(&shop, "811", "3011").await;
+        let mugs = || async {
+            let tag = crate::domain::Hashtag::parse("BuyMugNow").expect("tag");
+            let offer = shop
+                .world
+                .app
+                .ports
+                .catalog
+                .product(&tag)
+                .await
+                .expect("read");
+            offer.expect("offer").stock
+        };
+        assert_eq!(mugs().await, 4);
+        let path = format!("/orders/{}/cancel", p.id);
+        for attempt in ["first", "again"] {
+            let (status, answer) = shop.call("POST", &path, Value::Null).await;
+            assert_eq!(status, StatusCode::OK, "{attempt}: {answer}");
+            assert_eq!(answer["state"], "refunded");
+        }
+        let payment = p.payment_intent.clone().expect("payment");
+        let processor = shop.world.app.ports.payments.status(&payment).await;
+        assert_eq!(
+            processor.expect("status"),
+            crate::ports::PaymentStatus::Refunded
+        );
+        assert_eq!(shop.world.purchase("811").await.state, State::Refunded);
+        assert_eq!(mugs().await, 5, "the unit is back on sale, once");
+        let told: Vec<_> = shop
+            .world
+            .mem
+            .outbox
+            .sent()
+            .into_iter()
+            .filter(|e| e.subject.to_lowercase().contains("refund"))
+            .collect();
+        assert_eq!(told.len(), 1, "the shopper is told once");
+        let (_, report) = shop.call("GET", "/reports/sales", Value::Null).await;
+        let line = &report["offers"][0];
+        assert_eq!(
+            (line["units_refunded"].clone(), line["net_cents"].clone()),
+            (json!(1), json!(0)),
+            "refund and commission reversal in the ledger: {report}"
+        );
+
+        // Not paid: nothing to refund. Another merchant's order does not exist for them.
+        let open = {
+            let w = &shop.world;
+            w.account("3012", "pm_card_visa").await;
+            let request = w.request("812", "3012", "BuyMugNow");
+            crate::steps::request_purchase::handle(&w.app, &request)
+                .await
+                .expect("request");
+            w.purchase("812").await
+        };
+        let (status, answer) = shop
+            .call("POST", &format!("/orders/{}/cancel", open.id), Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        let merchants = shop.world.app.ports.merchants.as_ref();
+        let (_, rival) = onboard(merchants, "Rival", Commission::default(), Timestamp(1))
+            .await
+            .expect("onboard");
+        let (status, _) = shop
+            .call_as(&rival.expose(), "POST", &path, Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = shop.call("POST", "/orders/pur_x/cancel", Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

@@ -207,6 +207,11 @@ impl<P: Payments + ?Sized> Payments for Faulty<P> {
             .write("payments", self.inner.cancel(payment))
             .await
     }
+    async fn refund(&self, payment: &str, key: &str) -> PortResult<PaymentStatus> {
+        self.faults
+            .write("payments", self.inner.refund(payment, key))
+            .await
+    }
 }
 
 /// SES has no lookup: an email whose answer was lost cannot be told from one never sent,

@@ -148,6 +148,33 @@ async fn keeps_the_payments_contract(
         "a failed authentication is a decline"
     );
 
+    // hashbuy's own refund (a merchant cancels a paid order): in full, once, however
+    // often it is asked; nothing to refund where nothing was charged.
+    let bought = payments
+        .create(&request(&cards.visa))
+        .await
+        .expect("create");
+    payments.confirm(&bought).await.expect("confirm");
+    let key = format!("hashbuy-refund-{bought}");
+    for attempt in ["first", "asked again"] {
+        assert_eq!(
+            payments.refund(&bought, &key).await.expect("refund"),
+            PaymentStatus::Refunded,
+            "{attempt}"
+        );
+    }
+    assert_eq!(
+        payments.status(&bought).await.expect("status"),
+        PaymentStatus::Refunded
+    );
+    assert!(
+        payments
+            .refund(&declined, "hashbuy-refund-none")
+            .await
+            .is_err(),
+        "a declined payment has nothing to refund"
+    );
+
     assert!(payments.status("pi_nosuchpayment").await.is_err());
     assert!(
         payments.status("pi_../../v1/charges").await.is_err(),

@@ -315,8 +315,9 @@ impl Purchases for DynamoStore {
         ];
         if let Some(update) = stock {
             items.push(TransactWriteItem::builder().update(update).build());
-            // A purchase that gives its unit back stops counting toward the limit.
-            if after.per_shopper_limit.is_some() {
+            // A purchase that expired or was declined stops counting toward the limit
+            // (a refunded one, whose unit the merchant put back, still counts).
+            if after.per_shopper_limit.is_some() && !after.state.counts_toward_limit() {
                 let update = self.limit_update(after, None)?;
                 items.push(TransactWriteItem::builder().update(update).build());
             }

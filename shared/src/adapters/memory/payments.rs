@@ -121,6 +121,13 @@ impl Payments for CardProcessor {
         Ok(Secret::new(format!("{payment}_secret_local")))
     }
 
+    async fn refund(&self, payment: &str, _key: &str) -> PortResult<PaymentStatus> {
+        self.update(payment, |status, _| match status {
+            PaymentStatus::Succeeded | PaymentStatus::Refunded => Ok(PaymentStatus::Refunded),
+            _ => Err(PortError::new("card processor", "nothing to refund")),
+        })
+    }
+
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
         self.update(payment, |status, _| match status {
             PaymentStatus::Unconfirmed | PaymentStatus::NeedsAuthentication => {

@@ -371,15 +371,25 @@ impl Purchase {
         }))
     }
 
-    /// The processor refunded the payment: claims telling the shopper. What becomes of
-    /// the unit is the merchant's to say.
+    /// The processor refunded the payment (from its dashboard): claims telling the
+    /// shopper. What becomes of the unit is the merchant's to say.
     pub fn refunded(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.refunding(now, StockEffect::None)
+    }
+
+    /// The merchant cancelled the paid order and hashbuy refunded it: the unit goes back
+    /// on sale; claims telling the shopper.
+    pub fn cancelled_by_merchant(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.refunding(now, StockEffect::Release)
+    }
+
+    fn refunding(&self, now: Timestamp, stock: StockEffect) -> Result<Change, Refusal> {
         match self.state {
             State::Paid | State::Shipped => {}
             State::Refunded => return Err(Refusal::AlreadyDone),
             other => return Err(Refusal::WrongState(other)),
         }
-        let mut change = self.change(now, StockEffect::None, |p| {
+        let mut change = self.change(now, stock, |p| {
             p.state = State::Refunded;
             p.deadline = None;
             p.notice = Notice::Sending(now);
