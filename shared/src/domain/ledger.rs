@@ -72,6 +72,12 @@ impl LedgerEntry {
         ]
     }
 
+    /// The order a ledger is read in: oldest first, then by purchase, then by kind (a sale
+    /// before its commission).
+    pub fn sort(entries: &mut [Self]) {
+        entries.sort_by(|a, b| (a.at, &a.purchase, a.kind).cmp(&(b.at, &b.purchase, b.kind)));
+    }
+
     /// The payment was refunded in full: the refund, and the commission given back.
     pub fn refund(p: &Purchase, at: Timestamp) -> Vec<Self> {
         vec![

@@ -1,11 +1,10 @@
 //! The catalog in the table: one item per product, its stock a number on it.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
 
 use super::item::{get_s, n, product_from_item, product_key, product_to_item, s};
 use super::schema::{CATALOG_INDEX, CATALOG_PARTITION, CATALOG_PK, PK};
-use super::{DynamoStore, err};
+use super::{DynamoStore, err, written};
 use crate::domain::{Hashtag, Product};
 use crate::ports::{Catalog, PortResult};
 
@@ -33,29 +32,20 @@ impl Catalog for DynamoStore {
     async fn products(&self) -> PortResult<Vec<Product>> {
         // The index gives the keys (eventually consistent: a product created a moment ago
         // may be missing); the products are then read by key, consistently.
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(CATALOG_INDEX)
-                .key_condition_expression("#catalog = :catalog")
-                .expression_attribute_names("#catalog", CATALOG_PK)
-                .expression_attribute_values(":catalog", s(CATALOG_PARTITION))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| err("query catalog", e))?;
-            for item in output.items.unwrap_or_default() {
-                keys.push(get_s(&item, PK)?.to_owned());
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CATALOG_INDEX)
+            .key_condition_expression("#catalog = :catalog")
+            .expression_attribute_names("#catalog", CATALOG_PK)
+            .expression_attribute_values(":catalog", s(CATALOG_PARTITION));
+        let keys = self
+            .query_all(query, "query catalog")
+            .await?
+            .iter()
+            .map(|item| get_s(item, PK).map(str::to_owned))
+            .collect::<Result<_, _>>()?;
         let mut all: Vec<_> = self
             .batch_get(keys)
             .await?
@@ -76,13 +66,7 @@ impl Catalog for DynamoStore {
             .expression_attribute_names("#pk", PK)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(err("create product", e)),
-        }
+        written(result, "create product")
     }
 
     async fn update_product(&self, before: &Product, after: &Product) -> PortResult<bool> {
@@ -100,12 +84,6 @@ impl Catalog for DynamoStore {
             .expression_attribute_values(":zero", n(0))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(err("update product", e)),
-        }
+        written(result, "update product")
     }
 }

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 
+use super::DynamoStore;
 use super::item::{ledger_from_item, n, s};
 use super::schema::{LEDGER_AT, LEDGER_INDEX, LEDGER_PK};
-use super::{DynamoStore, err};
 use crate::domain::{LedgerEntry, MerchantId, Timestamp};
 use crate::ports::{Ledger, PortResult};
 
@@ -17,33 +17,24 @@ impl Ledger for DynamoStore {
         from: Timestamp,
         to: Timestamp,
     ) -> PortResult<Vec<LedgerEntry>> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(LEDGER_INDEX)
-                .key_condition_expression("#merchant = :merchant AND #at BETWEEN :from AND :last")
-                .expression_attribute_names("#merchant", LEDGER_PK)
-                .expression_attribute_names("#at", LEDGER_AT)
-                .expression_attribute_values(":merchant", s(merchant.as_str()))
-                .expression_attribute_values(":from", n(from.seconds()))
-                .expression_attribute_values(":last", n(to.seconds().saturating_sub(1)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| err("query ledger", e))?;
-            for item in output.items.unwrap_or_default() {
-                entries.push(ledger_from_item(&item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                entries
-                    .sort_by(|a, b| (a.at, &a.purchase, a.kind).cmp(&(b.at, &b.purchase, b.kind)));
-                return Ok(entries);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(LEDGER_INDEX)
+            .key_condition_expression("#merchant = :merchant AND #at BETWEEN :from AND :last")
+            .expression_attribute_names("#merchant", LEDGER_PK)
+            .expression_attribute_names("#at", LEDGER_AT)
+            .expression_attribute_values(":merchant", s(merchant.as_str()))
+            .expression_attribute_values(":from", n(from.seconds()))
+            .expression_attribute_values(":last", n(to.seconds().saturating_sub(1)));
+        let mut entries = self
+            .query_all(query, "query ledger")
+            .await?
+            .iter()
+            .map(ledger_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        LedgerEntry::sort(&mut entries);
+        Ok(entries)
     }
 }

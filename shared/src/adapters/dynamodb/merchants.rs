@@ -1,14 +1,13 @@
 //! Merchants and their API keys in the table: `MERCHANT#{id}` and `APIKEY#{key id}`.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
 
 use super::item::{
     api_key_key, key_from_item, key_to_item, merchant_from_item, merchant_key, merchant_to_item, n,
     s,
 };
 use super::schema::PK;
-use super::{DynamoStore, err};
+use super::{DynamoStore, err, written};
 use crate::domain::{KeyId, KeyRecord, Merchant, MerchantId, Timestamp};
 use crate::ports::{Merchants, PortResult};
 
@@ -43,13 +42,8 @@ impl Merchants for DynamoStore {
             .expression_attribute_names("#pk", PK)
             .send()
             .await;
-        match result {
-            // A retried put of the same key finds itself: the key was stored.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
-            other => other.map(drop).map_err(|e| err("put key", e)),
-        }
+        // A retried put of the same key finds itself (ids are random): it was stored.
+        written(result, "put key").map(drop)
     }
 
     async fn key(&self, id: &KeyId) -> PortResult<Option<KeyRecord>> {
@@ -77,12 +71,6 @@ impl Merchants for DynamoStore {
             .expression_attribute_values(":merchant", s(merchant.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(err("revoke key", e)),
-        }
+        written(result, "revoke key")
     }
 }

@@ -15,6 +15,8 @@ pub mod schema;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put};
 
 use self::item::{Item, s};
@@ -42,7 +44,48 @@ fn err(context: &'static str, e: impl std::error::Error) -> PortError {
     PortError::new(context, message)
 }
 
+/// A conditional write's answer: `true` when written, `false` when its condition failed
+/// (the caller's "not now"); anything else is an error.
+fn written<T, E, R>(result: Result<T, SdkError<E, R>>, context: &'static str) -> PortResult<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e))
+            if e.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(err(context, e)),
+    }
+}
+
 impl DynamoStore {
+    /// Every item a query matches, page after page.
+    async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+        context: &'static str,
+    ) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| err(context, e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

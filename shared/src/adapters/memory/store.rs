@@ -237,7 +237,7 @@ impl Ledger for MemoryStore {
             .filter(|e| e.merchant.as_ref() == Some(merchant) && e.at >= from && e.at < to)
             .cloned()
             .collect();
-        entries.sort_by(|a, b| (a.at, &a.purchase, a.kind).cmp(&(b.at, &b.purchase, b.kind)));
+        LedgerEntry::sort(&mut entries);
         Ok(entries)
     }
 }
