@@ -20,7 +20,7 @@ impl DynamoStore {
     /// Creates the table as the SAM template declares it, with TTL on: for the emulator
     /// and the local stack. In AWS the template owns the table.
     pub async fn create_table(&self) -> PortResult<()> {
-        let string_attr = |name: &str, t| {
+        let attribute = |name: &str, t| {
             AttributeDefinition::builder()
                 .attribute_name(name)
                 .attribute_type(t)
@@ -34,52 +34,47 @@ impl DynamoStore {
                 .build()
                 .map_err(|e| err("create table", e))
         };
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(DUE_INDEX)
-            .key_schema(key(DUE_PK, KeyType::Hash)?)
-            .key_schema(key(DUE_AT, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| err("create table", e))?;
-        let catalog = GlobalSecondaryIndex::builder()
-            .index_name(CATALOG_INDEX)
-            .key_schema(key(CATALOG_PK, KeyType::Hash)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::KeysOnly)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| err("create table", e))?;
-        let ledger = GlobalSecondaryIndex::builder()
-            .index_name(LEDGER_INDEX)
-            .key_schema(key(LEDGER_PK, KeyType::Hash)?)
-            .key_schema(key(LEDGER_AT, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| err("create table", e))?;
+        // An index by its name, partition key, sort key (if any) and projection.
+        let index = |name: &str, hash: &str, range: Option<&str>, projection| {
+            let mut index = GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash)?)
+                .projection(Projection::builder().projection_type(projection).build());
+            if let Some(range) = range {
+                index = index.key_schema(key(range, KeyType::Range)?);
+            }
+            index.build().map_err(|e| err("create table", e))
+        };
+        let attributes = [
+            (PK, ScalarAttributeType::S),
+            (DUE_PK, ScalarAttributeType::S),
+            (DUE_AT, ScalarAttributeType::N),
+            (CATALOG_PK, ScalarAttributeType::S),
+            (LEDGER_PK, ScalarAttributeType::S),
+            (LEDGER_AT, ScalarAttributeType::N),
+        ];
+        let indexes = [
+            index(DUE_INDEX, DUE_PK, Some(DUE_AT), ProjectionType::All)?,
+            index(CATALOG_INDEX, CATALOG_PK, None, ProjectionType::KeysOnly)?,
+            index(
+                LEDGER_INDEX,
+                LEDGER_PK,
+                Some(LEDGER_AT),
+                ProjectionType::All,
+            )?,
+        ];
         self.client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(string_attr(PK, ScalarAttributeType::S)?)
-            .attribute_definitions(string_attr(DUE_PK, ScalarAttributeType::S)?)
-            .attribute_definitions(string_attr(DUE_AT, ScalarAttributeType::N)?)
+            .set_attribute_definitions(Some(
+                attributes
+                    .into_iter()
+                    .map(|(name, t)| attribute(name, t))
+                    .collect::<Result<_, _>>()?,
+            ))
             .key_schema(key(PK, KeyType::Hash)?)
-            .attribute_definitions(string_attr(CATALOG_PK, ScalarAttributeType::S)?)
-            .global_secondary_indexes(index)
-            .attribute_definitions(string_attr(LEDGER_PK, ScalarAttributeType::S)?)
-            .attribute_definitions(string_attr(LEDGER_AT, ScalarAttributeType::N)?)
-            .global_secondary_indexes(catalog)
-            .global_secondary_indexes(ledger)
+            .set_global_secondary_indexes(Some(indexes.into()))
             .send()
             .await
             .map_err(|e| err("create table", e))?;
