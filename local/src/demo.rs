@@ -128,15 +128,29 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         screen_name: "ada".into(),
     };
 
-    let product = json!({"hashtag": PRODUCT, "name": "Amex gift card, $25", "price_cents": 2500, "currency": "USD", "stock": 10});
-    client.post_json("/_local/products", &product).await?;
+    // The operator adds the brand that sells; the brand puts its offer on sale.
+    let brand_shop = json!({"name": "Amex", "commission_bps": 1000});
+    let (_, merchant) = client.post_json("/_local/merchants", &brand_shop).await?;
+    let key = merchant["api_key"].as_str().unwrap_or_default().to_owned();
+    let offer = json!({"hashtag": PRODUCT, "name": "Amex gift card, $25", "price_cents": 1500, "list_price_cents": 2500, "currency": "USD", "stock": 10});
+    let (status, _) = client
+        .merchant_call(&key, reqwest::Method::POST, "/offers", Some(&offer))
+        .await?;
+    if status != 201 {
+        return Err(fail(format!(
+            "the merchant API answered {status} to the offer"
+        )));
+    }
+    settle(client).await?;
     let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": "ada@example.com", "payment_method": "pm_card_visa"});
     client.post_json("/_local/accounts", &account).await?;
     println!(
         "hashbuy demo: the brand is @{}; @{} has linked an email and a card.",
         brand.screen_name, shopper.screen_name
     );
-    println!("The catalog sells #{PRODUCT}: Amex gift card, $25, 10 in stock.");
+    println!(
+        "Amex (a merchant, 10% commission) sells #{PRODUCT} through the merchant API: a $25 gift card for $15, 10 in stock."
+    );
 
     let text = format!("Treating myself! #{PRODUCT}");
     say(&format!("@{} posts", shopper.screen_name), &text);
@@ -217,6 +231,17 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         .filter(|c| c["status"] == "succeeded")
         .count();
     println!("\nThe purchase ended {state}, with {succeeded} charge(s).");
+    let (_, report) = client
+        .merchant_call(&key, reqwest::Method::GET, "/reports/sales", None)
+        .await?;
+    let line = &report["offers"][0];
+    say(
+        "Amex reads its sales report (the ledger)",
+        &format!(
+            "{} sold: {} cents gross, {} commission to the platform, {} net",
+            line["units_sold"], line["gross_cents"], line["commission_cents"], line["net_cents"]
+        ),
+    );
     if state == "shipped" && succeeded == 1 && charges.len() == 1 {
         Ok(())
     } else {

@@ -12,15 +12,12 @@ const OFFER: &str = "BuyMerchMug";
 
 /// Calls the merchant API with `key`; the status and the JSON answer.
 async fn call(stack: &Stack, key: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, stack.client.url(&format!("/merchant/v1{path}")))
-        .bearer_auth(key);
-    if !body.is_null() {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("merchant API");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let body = (!body.is_null()).then_some(&body);
+    stack
+        .client
+        .merchant_call(key, method, path, body)
+        .await
+        .expect("merchant API")
 }
 
 async fn merchant(stack: &Stack) -> String {

@@ -265,6 +265,24 @@ impl Client {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
+    /// Calls the merchant API as the merchant holding `key`; returns status and JSON.
+    pub async fn merchant_call(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Result<(u16, Value)> {
+        let url = self.url(&format!("/merchant/v1{path}"));
+        let mut request = self.http.request(method, url).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     /// GETs or POSTs a page (the confirmation link); returns status and body.
     pub async fn page(&self, method: reqwest::Method, url: &str) -> reqwest::Result<(u16, String)> {
         let response = self.http.request(method, url).send().await?;
