@@ -134,6 +134,8 @@ pub enum InvalidProductName {
     TooLong,
     #[error("a product name cannot hold control characters (line breaks, tabs, ...)")]
     ControlCharacter,
+    #[error("a product name cannot hold @, # or a link: it is repeated in the brand's posts on X")]
+    Echo,
 }
 
 /// Names go into replies on X and email subjects: short enough for a post, and one line.
@@ -141,12 +143,16 @@ pub const MAX_NAME_CHARS: usize = 80;
 
 impl Product {
     /// A product name as a shopper will read it: trimmed, not empty, at most
-    /// [`MAX_NAME_CHARS`] characters, and with no control character, which would break an
-    /// email's subject line or a post.
+    /// [`MAX_NAME_CHARS`] characters, with no control character, which would break an
+    /// email's subject line or a post, and nothing X acts on when the brand's reply
+    /// repeats it: a mention would notify someone else, a hashtag could read as a
+    /// purchase or a confirmation, a link would be the brand's recommendation.
     pub fn parse_name(raw: &str) -> Result<String, InvalidProductName> {
         let name = raw.trim();
         if raw.chars().any(char::is_control) {
             Err(InvalidProductName::ControlCharacter)
+        } else if name.contains(['@', '#', '＠', '＃']) || name.contains("://") {
+            Err(InvalidProductName::Echo)
         } else if name.is_empty() {
             Err(InvalidProductName::Empty)
         } else if name.chars().count() > MAX_NAME_CHARS {
@@ -262,6 +268,22 @@ mod tests {
         assert_eq!(
             Product::parse_name(&"x".repeat(MAX_NAME_CHARS + 1)),
             Err(InvalidProductName::TooLong)
+        );
+        for echoed in [
+            "Mug @elonmusk",
+            "Mug #BuyOther_Confirm",
+            "Mug ＠someone",
+            "Mug https://evil.example",
+        ] {
+            assert_eq!(
+                Product::parse_name(echoed),
+                Err(InvalidProductName::Echo),
+                "{echoed}"
+            );
+        }
+        assert_eq!(
+            Product::parse_name("Carte 25 $, 2 pour 1"),
+            Ok("Carte 25 $, 2 pour 1".to_owned())
         );
     }
 }

@@ -768,6 +768,10 @@ mod tests {
                 with("name", json!("Mug\r\nBcc: x@example.com")),
                 "control characters",
             ),
+            (
+                with("name", json!("Mug for @everyone")),
+                "repeated in the brand's posts",
+            ),
             (with("per_shopper", json!(2)), "unknown field `per_shopper`"),
             (json!("{\"hashtag\": "), "malformed JSON"),
         ];
