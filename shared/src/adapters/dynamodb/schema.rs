@@ -6,9 +6,9 @@
 //!
 //! | item | `pk` | holds | TTL |
 //! | --- | --- | --- | --- |
-//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price, reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
+//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price (and the offer's merchant, commission, list price and per-shopper limit when it was asked), reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
-//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, and the offer's terms: merchant, description, list price, dates, paused, revision | none |
+//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, `catalog` = `PRODUCT` (for `by_catalog`), and the offer's terms: merchant, commission, description, list price, dates, paused, per-shopper limit, revision | none |
 //! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created | none |
 //! | ledger entry | `LEDGER#{purchase id}#{kind}` | kind (sale, commission, refund, commission_reversal), merchant, offer, amount, currency, at; `ledger_merchant` and `ledger_at` for the `by_merchant_ledger` index | none (accounting keeps it) |
 //! | limit count | `LIMIT#{x user id}#{folded hashtag}` | `count`: the buyer's purchases of an offer with a per-shopper limit, added to in the purchase's insert (only while under the limit) and taken from when one gives its unit back | none |
