@@ -75,6 +75,14 @@ impl Purchases for MemoryStore {
         if let Some(open) = open {
             return Ok(Inserted::AlreadyOpen(open.id.clone()));
         }
+        // As DynamoDB's transaction reports it: sold out before over the limit.
+        let left = t
+            .products
+            .get(purchase.product.key())
+            .map_or(0, |p| p.stock);
+        if left == 0 {
+            return Ok(Inserted::SoldOut);
+        }
         if let Some(limit) = purchase.per_shopper_limit {
             let counted = t
                 .purchases
@@ -89,9 +97,8 @@ impl Purchases for MemoryStore {
                 return Ok(Inserted::OverLimit);
             }
         }
-        match t.products.get_mut(purchase.product.key()) {
-            Some(product) if product.stock > 0 => product.stock -= 1,
-            _ => return Ok(Inserted::SoldOut),
+        if let Some(product) = t.products.get_mut(purchase.product.key()) {
+            product.stock -= 1;
         }
         t.purchases.insert(purchase.id.clone(), purchase.clone());
         Ok(Inserted::New(purchase.clone()))
