@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::domain::Clock;
 use crate::ports::{
-    Accounts, Catalog, Effects, EventBus, Ledger, Mailer, Merchants, Payments, PostQueue,
-    Purchases, Social, StreamRules,
+    Accounts, Catalog, Codes, Effects, EventBus, Ledger, Mailer, Merchants, Payments, PostQueue,
+    Purchases, Social, StreamRules, Vault,
 };
 use crate::settings::Settings;
 
@@ -18,6 +18,7 @@ pub struct Ports {
     pub accounts: Arc<dyn Accounts>,
     pub merchants: Arc<dyn Merchants>,
     pub ledger: Arc<dyn Ledger>,
+    pub codes: Arc<dyn Codes>,
     pub effects: Arc<dyn Effects>,
     pub mailer: Arc<dyn Mailer>,
     pub bus: Arc<dyn EventBus>,
@@ -25,13 +26,20 @@ pub struct Ports {
     pub post_queue: Arc<dyn PostQueue>,
     pub stream_rules: Arc<dyn StreamRules>,
     pub payments: Arc<dyn Payments>,
+    pub vault: Arc<dyn Vault>,
     pub clock: Arc<dyn Clock>,
 }
 
-/// The one table that holds purchases, the catalog, accounts, merchants, the ledger and
-/// effect records.
-pub trait Store: Purchases + Catalog + Accounts + Merchants + Ledger + Effects + 'static {}
-impl<T: Purchases + Catalog + Accounts + Merchants + Ledger + Effects + 'static> Store for T {}
+/// The one table that holds purchases, the catalog (digital offers' codes included),
+/// accounts, merchants, the ledger and effect records.
+pub trait Store:
+    Purchases + Catalog + Codes + Accounts + Merchants + Ledger + Effects + 'static
+{
+}
+impl<T: Purchases + Catalog + Codes + Accounts + Merchants + Ledger + Effects + 'static> Store
+    for T
+{
+}
 
 #[derive(Clone)]
 pub struct App {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use askama::Template;
 
-use crate::domain::{EmailAddress, Purchase, Sale, TweetId};
+use crate::domain::{EmailAddress, GiftCode, Purchase, Sale, State, TweetId};
 use crate::ports::Email;
 use crate::x::text;
 
@@ -180,17 +180,73 @@ pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: D
     )
 }
 
-pub fn receipt_email(to: &EmailAddress, p: &Purchase) -> Email {
+/// The receipt, saying what happens next: the code itself for a digital offer (this
+/// email is the one place it is shown), tracking to come for a merchant's parcel.
+pub fn receipt_email(to: &EmailAddress, p: &Purchase, code: Option<&GiftCode>) -> Email {
+    let mut paragraphs = vec![
+        format!(
+            "Thank you! We charged {} for {}.",
+            p.price_shown(),
+            p.product_name
+        ),
+        format!(
+            "Purchase {}, payment {}.",
+            p.id,
+            p.payment_intent.as_deref().unwrap_or("-")
+        ),
+    ];
+    paragraphs.push(match (p.state, code) {
+        (_, Some(code)) => format!(
+            "Your code: {}. Keep this email: it is the only place we show the code.",
+            code.expose()
+        ),
+        (State::AwaitingShipment, None) => {
+            "The brand is preparing your order; we will email you the tracking when it ships."
+                .into()
+        }
+        _ => "Your order is on its way.".into(),
+    });
     email(
         to,
         format!("Receipt: {}", short(&p.product_name)),
+        &paragraphs,
+        None,
+    )
+}
+
+/// The merchant shipped it: the carrier and tracking they gave.
+pub fn tracking_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let tracking = match &p.shipment {
+        Some(s) => format!("Carrier: {}. Tracking number: {}.", s.carrier, s.tracking),
+        None => "The brand gave no tracking.".into(),
+    };
+    email(
+        to,
+        format!("Shipped: {}", short(&p.product_name)),
         &[
-            format!("Thank you! We charged {} for {}.", p.price, p.product_name),
+            format!("{} is on its way.", p.product_name),
+            tracking,
+            format!("Purchase {}.", p.id),
+        ],
+        None,
+    )
+}
+
+/// A digital offer ran out of codes between the charge and the delivery: refunded.
+pub fn no_code_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("Sorry: no code left for {}", short(&p.product_name)),
+        &[
             format!(
-                "Purchase {}, payment {}. Your order is on its way.",
-                p.id,
-                p.payment_intent.as_deref().unwrap_or("-")
+                "We are sorry: the last code of {} went before yours could be given.",
+                p.product_name
             ),
+            format!(
+                "We refunded {} to your card. Banks take a few days to show it.",
+                p.price
+            ),
+            format!("Purchase {}.", p.id),
         ],
         None,
     )
@@ -372,11 +428,33 @@ mod tests {
         );
         assert!(!e.html.contains("<b>Mug"));
         for e in [
-            receipt_email(&to, &p),
+            receipt_email(&to, &p, None),
             declined_email(&to, &p),
             expired_email(&to, &p),
+            tracking_email(&to, &p),
+            no_code_email(&to, &p),
         ] {
             assert!(!e.text.is_empty() && e.html.starts_with("<!doctype html>"));
         }
+    }
+
+    #[test]
+    fn the_receipt_says_what_comes_next() {
+        let to = EmailAddress::parse("ada@example.com").expect("email");
+        let mut p = purchase("Gift card", "ada");
+        let code = GiftCode::parse("GIFT-<1234>").expect("code");
+        let with_code = receipt_email(&to, &p, Some(&code));
+        assert!(with_code.text.contains("Your code: GIFT-<1234>."));
+        assert!(with_code.html.contains("GIFT-&#60;1234&#62;"), "escaped");
+        p.state = State::AwaitingShipment;
+        let parcel = receipt_email(&to, &p, None);
+        assert!(parcel.text.contains("tracking when it ships"));
+        p.shipment = Some(crate::domain::Shipment::parse("UPS", "1Z 999").expect("s"));
+        let tracking = tracking_email(&to, &p);
+        assert!(
+            tracking
+                .text
+                .contains("Carrier: UPS. Tracking number: 1Z 999.")
+        );
     }
 }

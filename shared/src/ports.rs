@@ -9,9 +9,9 @@ use async_trait::async_trait;
 pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
-    Change, EmailAddress, Event, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry, LinkedAccount,
-    Merchant, MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost, SavedCard, Timestamp,
-    TweetId, UserId,
+    Change, EmailAddress, Event, GiftCode, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry,
+    LinkedAccount, Merchant, MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost,
+    SavedCard, SealedCode, Timestamp, TweetId, UserId,
 };
 use crate::settings::Secret;
 
@@ -117,6 +117,42 @@ pub trait Purchases: Send + Sync {
     async fn apply(&self, change: &Change) -> PortResult<Applied>;
     /// Applies a transition decided without reading the purchase, in one request.
     async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked>;
+}
+
+/// What became of codes given to a digital offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodesAdded {
+    /// All of them, and the stock grew by as many.
+    Added,
+    /// None: this one (by its place in the list) is already the offer's.
+    Duplicate(usize),
+    /// None: the offer is gone or not digital.
+    NotDigital,
+}
+
+/// At most this many codes are added in one write (DynamoDB's transactions hold 100
+/// items: the codes and the offer's stock).
+pub const MAX_CODES_PER_WRITE: usize = 99;
+
+/// A digital offer's codes: each added with the unit of stock it is, each handed out
+/// once, in the same write as the delivery that takes it.
+#[async_trait]
+pub trait Codes: Send + Sync {
+    /// Adds `codes` (at most [`MAX_CODES_PER_WRITE`]) to the offer and its stock by as
+    /// many: all or none.
+    async fn add_codes(&self, offer: &Hashtag, codes: &[SealedCode]) -> PortResult<CodesAdded>;
+    /// Up to `limit` of the offer's codes not handed out yet, in no promised order.
+    async fn free_codes(&self, offer: &Hashtag, limit: usize) -> PortResult<Vec<SealedCode>>;
+    /// Applies a delivery ([`Purchase::deliver`]) and takes its code out of the free ones,
+    /// atomically: `Stale` if the purchase moved or the code was taken meanwhile.
+    async fn deliver(&self, change: &Change) -> PortResult<Applied>;
+}
+
+/// Seals what must not be readable at rest (digital offers' codes); the key stays inside.
+#[async_trait]
+pub trait Vault: Send + Sync {
+    async fn seal(&self, offer: &Hashtag, code: &GiftCode) -> PortResult<SealedCode>;
+    async fn open(&self, offer: &Hashtag, sealed: &SealedCode) -> PortResult<GiftCode>;
 }
 
 #[async_trait]

@@ -9,4 +9,5 @@ pub mod ses;
 pub mod sqs;
 pub mod stripe;
 pub mod stripe_webhook;
+pub mod vault;
 pub mod x_api;

@@ -1,6 +1,6 @@
 //! Transitions written without reading the purchase first. Where a step needs nothing
 //! from the purchase to decide (a retweet names the request and the prompt, the Confirm
-//! button its purchase and link; a paid order ships whatever else it holds), it spares
+//! button its purchase and link), it spares
 //! the read: the rule is restated as a [`Guard`] that the store checks in the same
 //! conditional write, and the store hands back the purchase as written, or as it found
 //! it, so that the rules in [`Purchase`] say why not. The tests below hold each guard to
@@ -105,19 +105,6 @@ impl Guarded {
             state: State::Confirmed,
             deadline: None,
             notice: Notice::Sent,
-            token_hash: None,
-            at: now,
-        }
-    }
-
-    /// [`Purchase::ship`].
-    pub fn ship(id: PurchaseId, now: Timestamp) -> Self {
-        Self {
-            id,
-            guard: Guard::state(State::Paid),
-            state: State::Shipped,
-            deadline: None,
-            notice: Notice::Sending(now),
             token_hash: None,
             at: now,
         }
@@ -244,13 +231,5 @@ mod tests {
                 },
             );
         }
-    }
-
-    #[test]
-    fn shipping_follows_the_ship_rule() {
-        agrees(
-            |_, now| Guarded::ship(PurchaseId::parse("pur_9").expect("id"), now),
-            |p, _, now| p.ship(now),
-        );
     }
 }

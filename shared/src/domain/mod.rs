@@ -2,6 +2,7 @@
 //! machine. Nothing in here does I/O, so every rule is unit-tested without a runtime.
 
 mod account;
+mod delivery;
 mod email;
 mod events;
 mod guarded;
@@ -20,6 +21,9 @@ mod time;
 mod token;
 
 pub use account::{LinkedAccount, SavedCard};
+pub use delivery::{
+    Fulfilment, GiftCode, InvalidDelivery, SealedCode, Shipment, UnknownFulfilment,
+};
 pub use email::{EmailAddress, InvalidEmail};
 pub use events::{
     ConfirmationRetweeted, Event, OfferChanged, PaymentDeclined, PaymentSucceeded,

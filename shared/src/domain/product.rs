@@ -1,4 +1,4 @@
-use super::{Commission, Hashtag, MerchantId, Money, TagKind, Timestamp};
+use super::{Commission, Fulfilment, Hashtag, MerchantId, Money, TagKind, Timestamp};
 use crate::x::text;
 
 /// A catalog entry, an offer: what a purchase hashtag buys, at what price, how many are
@@ -29,6 +29,7 @@ pub struct Terms {
     pub paused: bool,
     /// How many purchases of the offer one shopper may have, open or completed.
     pub per_shopper_limit: Option<u32>,
+    pub fulfilment: Fulfilment,
     /// Bumped by every change the merchant makes, so two changes read from the same
     /// version cannot both land (a purchase holding a unit changes only the stock).
     pub revision: u64,

@@ -97,6 +97,7 @@ pub struct Config {
     /// Secrets Manager ids, when the function's needs include them.
     pub x_secret_id: Option<String>,
     pub card_secret_id: Option<String>,
+    pub codes_secret_id: Option<String>,
     pub card_processor_base_url: Option<String>,
     /// `stripe` (the default) or `localstripe`, the emulator the local stack can use.
     pub card_processor_dialect: Dialect,
@@ -169,6 +170,7 @@ impl Config {
                 .card_processor
                 .then(|| var("CARD_PROCESSOR_BASE_URL"))
                 .transpose()?,
+            codes_secret_id: needs.codes.then(|| var("CODES_SECRET_ID")).transpose()?,
             card_processor_dialect: match optional("CARD_PROCESSOR_DIALECT") {
                 None => Dialect::Stripe,
                 Some(v) => Dialect::parse(&v).ok_or(StartupError::Invalid {

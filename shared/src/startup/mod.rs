@@ -15,7 +15,7 @@ use aws_config::SdkConfig;
 pub use self::config::{AwsNames, Config, StartupError};
 use self::not_wired::NotWired;
 pub use self::on_first_use::OnFirstUse;
-use self::secrets::{CardSecret, XSecret};
+use self::secrets::{CardSecret, CodesSecret, XSecret};
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::memory::InMemory;
@@ -23,11 +23,12 @@ use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsPostQueue;
 use crate::adapters::stripe::StripeApi;
 use crate::adapters::stripe_webhook::EndpointSecret;
+use crate::adapters::vault::CodeKey;
 use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::adapters::{aws, https};
 use crate::app::{App, Ports, Store};
 use crate::domain::{Clock, SystemClock};
-use crate::ports::{EventBus, Mailer, Payments, PostQueue, Social, StreamRules};
+use crate::ports::{EventBus, Mailer, Payments, PostQueue, Social, StreamRules, Vault};
 use crate::settings::{Secret, Settings};
 use crate::x::oauth1::Credentials;
 use crate::x::signature::WebhookKey;
@@ -71,6 +72,8 @@ pub struct Outside {
     pub post_queue: Arc<dyn PostQueue>,
     pub stream_rules: Arc<dyn StreamRules>,
     pub payments: Arc<dyn Payments>,
+    /// Seals and opens digital offers' codes.
+    pub vault: Arc<dyn Vault>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -101,6 +104,7 @@ fn ports(
         catalog: store.clone(),
         merchants: store.clone(),
         ledger: store.clone(),
+        codes: store.clone(),
         accounts: store.clone(),
         effects: store,
         mailer,
@@ -109,6 +113,7 @@ fn ports(
         post_queue: outside.post_queue,
         stream_rules: outside.stream_rules,
         payments: outside.payments,
+        vault: outside.vault,
         clock: outside.clock,
     }
 }
@@ -127,6 +132,8 @@ pub struct Needs {
     pub card_processor: bool,
     /// Verifies the processor's webhook signatures (needs the endpoint's secret).
     pub payments_webhook: bool,
+    /// Seals or opens digital offers' codes (needs the codes secret).
+    pub codes: bool,
     /// Writes links to hashbuy's pages into messages (needs `PUBLIC_BASE_URL`). The
     /// functions behind the HTTP API do not, which keeps the template free of a cycle.
     pub links: bool,
@@ -186,8 +193,25 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
         post_queue: Arc::new(NotWired("the post queue")),
         stream_rules: Arc::new(NotWired("X's stream rules")),
         payments: Arc::new(NotWired("the card processor")),
+        vault: Arc::new(NotWired("the codes vault")),
         clock: clock.clone(),
     };
+    if let Some(id) = config.codes_secret_id.clone() {
+        let secrets = secrets.clone();
+        outside.vault = Arc::new(OnFirstUse::<dyn Vault>::new("the codes vault", move || {
+            let (secrets, id) = (secrets.clone(), id.clone());
+            async move {
+                let secret = secrets::fetch::<CodesSecret>(&secrets, &id).await?;
+                let key = CodeKey::new(&Secret::new(secret.key)).map_err(|reason| {
+                    StartupError::Invalid {
+                        name: "the codes secret's key",
+                        reason,
+                    }
+                })?;
+                Ok(Arc::new(key) as Arc<dyn Vault>)
+            }
+        }));
+    }
     if let Some(url) = &config.names.post_queue_url {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         outside.post_queue = Arc::new(SqsPostQueue::new(sqs, url));

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{QueuedPost, Timestamp, TweetId};
+use crate::domain::{GiftCode, Hashtag, QueuedPost, SealedCode, Timestamp, TweetId};
 use crate::ports::{
     PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Social,
-    StreamRule, StreamRules,
+    StreamRule, StreamRules, Vault,
 };
 use crate::settings::Secret;
 
@@ -68,6 +68,16 @@ impl Payments for NotWired {
 #[async_trait]
 impl PostQueue for NotWired {
     async fn enqueue(&self, _: &QueuedPost, _: Timestamp) -> PortResult<()> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl Vault for NotWired {
+    async fn seal(&self, _: &Hashtag, _: &GiftCode) -> PortResult<SealedCode> {
+        Err(self.error())
+    }
+    async fn open(&self, _: &Hashtag, _: &SealedCode) -> PortResult<GiftCode> {
         Err(self.error())
     }
 }

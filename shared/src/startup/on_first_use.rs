@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use super::StartupError;
-use crate::domain::TweetId;
+use crate::domain::{GiftCode, Hashtag, SealedCode, TweetId};
 use crate::ports::{
     PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, RateLimit, Social,
-    StreamRule, StreamRules,
+    StreamRule, StreamRules, Vault,
 };
 use crate::settings::Secret;
 
@@ -99,6 +99,16 @@ impl Payments for OnFirstUse<dyn Payments> {
     }
     async fn client_secret(&self, payment: &str) -> PortResult<Secret> {
         self.get().await?.client_secret(payment).await
+    }
+}
+
+#[async_trait]
+impl Vault for OnFirstUse<dyn Vault> {
+    async fn seal(&self, offer: &Hashtag, code: &GiftCode) -> PortResult<SealedCode> {
+        self.get().await?.seal(offer, code).await
+    }
+    async fn open(&self, offer: &Hashtag, sealed: &SealedCode) -> PortResult<GiftCode> {
+        self.get().await?.open(offer, sealed).await
     }
 }
 

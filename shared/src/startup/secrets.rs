@@ -28,6 +28,13 @@ pub(super) struct CardSecret {
     pub webhook_secret: String,
 }
 
+/// The secret digital offers' codes are sealed with: 64 random characters the template
+/// generates, from which the vault derives its keys.
+#[derive(Deserialize)]
+pub(super) struct CodesSecret {
+    pub key: String,
+}
+
 /// The secret `id`, parsed as a `T`.
 pub(super) async fn fetch<T: serde::de::DeserializeOwned>(
     client: &aws_sdk_secretsmanager::Client,

@@ -202,13 +202,37 @@ pub(crate) async fn follow_refund(app: &App, purchase: Purchase) -> Result<Outco
 /// recorded as refunded with the unit back on sale and the refund in the ledger, and the
 /// shopper told once. Run again after dying half way, it finishes what is left.
 pub async fn cancel_order(app: &App, purchase: Purchase) -> Result<Outcome, StepError> {
+    refund_undelivered(app, purchase, Undelivered::CancelledByMerchant).await
+}
+
+/// Why a paid order is not delivered, and so refunded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undelivered {
+    /// The merchant cancelled it: the unit goes back on sale (unless it was a code
+    /// already handed over).
+    CancelledByMerchant,
+    /// A digital offer had no code left for it: nothing to put back.
+    NoCodeLeft,
+}
+
+/// Refunds a paid order once (the processor's idempotency key, then a guarded
+/// transition), and tells the shopper why.
+pub async fn refund_undelivered(
+    app: &App,
+    purchase: Purchase,
+    why: Undelivered,
+) -> Result<Outcome, StepError> {
     use tracing::Instrument;
-    // Not `traced`: the merchant's call answers an error, and the merchant retries.
-    let span = tracing::info_span!("cancel_order", purchase_id = %purchase.id);
+    let span = tracing::info_span!("refund_undelivered", purchase_id = %purchase.id, why = ?why);
     async {
-        let email = |p: &Purchase| Some(messages::refunded_email(&p.email, p));
+        let email = |p: &Purchase| {
+            Some(match why {
+                Undelivered::CancelledByMerchant => messages::refunded_email(&p.email, p),
+                Undelivered::NoCodeLeft => messages::no_code_email(&p.email, p),
+            })
+        };
         let payment = match (&purchase.state, purchase.payment_intent.clone()) {
-            (State::Paid | State::Shipped, Some(payment)) => payment,
+            (paid, Some(payment)) if paid.is_paid_for() => payment,
             (State::Refunded, _) => {
                 notices::tell(app, purchase, false, Priority::Notice, |_| None, email).await?;
                 return Ok(Outcome::NothingToDo(State::Refunded));
@@ -223,7 +247,11 @@ pub async fn cancel_order(app: &App, purchase: Purchase) -> Result<Outcome, Step
             )));
         }
         let now = app.ports.clock.now();
-        match transition(app, purchase, |p| p.cancelled_by_merchant(now)).await? {
+        let refund = |p: &Purchase| match why {
+            Undelivered::CancelledByMerchant => p.cancelled_by_merchant(now),
+            Undelivered::NoCodeLeft => p.refunded(now),
+        };
+        match transition(app, purchase, refund).await? {
             Transition::Applied(p) => {
                 tracing::info!(amount_minor = p.price.minor, "order cancelled and refunded");
                 notices::tell(app, p, true, Priority::Notice, |_| None, email).await?;

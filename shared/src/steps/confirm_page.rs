@@ -11,7 +11,8 @@ use super::charge_card::{self, Outcome as Charged};
 use super::pages::{BankCheck, Body, page, paragraph};
 use crate::app::App;
 use crate::domain::{
-    Event, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State, Timestamp,
+    Event, Fulfilment, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
+    Timestamp,
 };
 use crate::ports::{Checked, PortError};
 
@@ -230,18 +231,27 @@ async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError
     charge(app, p).await
 }
 
+fn complete(p: &Purchase) -> Response<String> {
+    let next = match p.fulfilment {
+        Fulfilment::Digital => "Your code follows by email, with the receipt.",
+        Fulfilment::Physical => "It ships soon, and a receipt follows by email.",
+    };
+    page(
+        StatusCode::OK,
+        "Thank you, your purchase is complete",
+        &paragraph(format!(
+            "We charged {} for {}, once. {next}",
+            p.price, p.product_name
+        )),
+    )
+}
+
 /// Charges a confirmed purchase while the shopper waits, and says how it went; a charge
 /// that cannot be made now is left to charge-card, through the event.
 async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
     match charge_card::settle(app, p.clone()).await {
-        Ok(Charged::Paid | Charged::NothingToDo(State::Paid | State::Shipped)) => Ok(page(
-            StatusCode::OK,
-            "Thank you, your purchase is complete",
-            &paragraph(format!(
-                "We charged {} for {}, once. It ships soon, and a receipt follows by email.",
-                p.price, p.product_name
-            )),
-        )),
+        Ok(Charged::Paid) => Ok(complete(&p)),
+        Ok(Charged::NothingToDo(state)) if state.is_paid_for() => Ok(complete(&p)),
         Ok(Charged::Declined | Charged::NothingToDo(State::Declined)) => Ok(page(
             StatusCode::PAYMENT_REQUIRED,
             "Your card was declined",

@@ -1,15 +1,31 @@
-//! Paid: ship the product, then send the receipt email, once; a thank-you reply on X only
-//! when turned on (`Settings::thank_you_replies`): the brand's posts are budgeted.
+//! Paid: deliver, then tell the shopper once. How depends on the offer: a digital
+//! offer's code is handed over in the write that marks it delivered and mailed with the
+//! receipt (none left: refunded, with an apology); a merchant's parcel waits for its
+//! shipment, which the merchant API records (the tracking is mailed then); the operator's
+//! own products ship at once. A thank-you reply on X only when turned on
+//! (`Settings::thank_you_replies`): the brand's posts are budgeted.
 
-use super::{StepError, notices, traced};
+use rand::seq::IndexedRandom;
+
+use super::charge_card::{self, Undelivered};
+use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
-use crate::domain::{Event, Guarded, PaymentSucceeded, Priority, Purchase, PurchaseShipped, State};
+use crate::domain::{
+    Event, Fulfilment, PaymentSucceeded, Priority, Purchase, PurchaseId, PurchaseShipped, Shipment,
+    State,
+};
 use crate::messages;
-use crate::ports::Checked;
+use crate::ports::Applied;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Shipped at once, or (for a shipment the merchant recorded) with its tracking.
     Shipped,
+    /// The merchant has the order to ship.
+    AwaitingShipment,
+    Delivered,
+    /// A digital offer had no code left: refunded.
+    Refunded,
     NothingToDo(State),
     Missing,
 }
@@ -20,30 +36,139 @@ pub async fn handle(app: &App, event: &PaymentSucceeded) -> Result<Outcome, Step
 }
 
 async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepError> {
-    let now = app.ports.clock.now();
-    let ship = Guarded::ship(event.purchase_id.clone(), now);
-    // One write ships, without reading first: the purchase it returns has the address.
-    let (shipped, claimed) = match app.ports.purchases.apply_guarded(&ship).await? {
-        Checked::Written(p) => {
-            tracing::info!("order shipped");
-            (p, true)
-        }
-        // A redelivery after shipping: the messages are out, going out, or abandoned.
-        Checked::Refused(Some(p)) if p.state == State::Shipped => (p, false),
-        Checked::Refused(Some(p)) => return Ok(Outcome::NothingToDo(p.state)),
-        Checked::Refused(None) => {
-            tracing::warn!("no such purchase");
-            return Ok(Outcome::Missing);
-        }
+    let Some(purchase) = app.ports.purchases.get(&event.purchase_id).await? else {
+        tracing::warn!("no such purchase");
+        return Ok(Outcome::Missing);
     };
-    let id = shipped.id.clone();
-    let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p));
-    let thanks = |p: &Purchase| app.settings.thank_you_replies.then(|| messages::shipped(p));
-    notices::tell(app, shipped, claimed, Priority::ThankYou, thanks, receipt).await?;
+    let now = app.ports.clock.now();
+    let by_merchant = purchase.merchant.is_some();
+    let (purchase, claimed) = match (purchase.state, purchase.fulfilment) {
+        (State::Paid, Fulfilment::Digital) => match hand_over_code(app, purchase).await? {
+            Handed::Code(p) => (p, true),
+            Handed::Moved(p) => (p, false),
+            Handed::NoneLeft(p) => {
+                tracing::warn!("no code left for a paid purchase; refunding it");
+                charge_card::refund_undelivered(app, p, Undelivered::NoCodeLeft).await?;
+                return Ok(Outcome::Refunded);
+            }
+        },
+        (State::Paid, Fulfilment::Physical) => {
+            let fulfil = |p: &Purchase| match by_merchant {
+                true => p.await_shipment(now),
+                false => p.ship(now),
+            };
+            match transition(app, purchase, fulfil).await? {
+                Transition::Applied(p) => (p, true),
+                Transition::Refused(p) => (p, false),
+            }
+        }
+        _ => (purchase, false),
+    };
+    let outcome = match purchase.state {
+        State::AwaitingShipment => Outcome::AwaitingShipment,
+        State::Delivered => Outcome::Delivered,
+        // Shipped at once here; a merchant's shipment is told by `record_shipment`.
+        State::Shipped if purchase.shipment.is_none() => Outcome::Shipped,
+        other => return Ok(Outcome::NothingToDo(other)),
+    };
+    if claimed {
+        tracing::info!(state = %purchase.state, "order fulfilled");
+    }
+    tell(app, purchase, claimed).await?;
     // Published again on a redelivery: if the first publish was lost, this one counts.
-    let event = Event::PurchaseShipped(PurchaseShipped { purchase_id: id });
-    app.ports.bus.publish(&event).await?;
-    Ok(Outcome::Shipped)
+    if outcome != Outcome::AwaitingShipment {
+        shipped(app, &event.purchase_id).await?;
+    }
+    Ok(outcome)
+}
+
+async fn shipped(app: &App, id: &PurchaseId) -> Result<(), StepError> {
+    let event = Event::PurchaseShipped(PurchaseShipped {
+        purchase_id: id.clone(),
+    });
+    Ok(app.ports.bus.publish(&event).await?)
+}
+
+/// What became of handing over a code.
+enum Handed {
+    Code(Purchase),
+    /// The purchase moved on meanwhile (another delivery handed it one).
+    Moved(Purchase),
+    NoneLeft(Purchase),
+}
+
+/// Free codes looked at for each attempt: racing deliveries pick among them at random,
+/// so that most do not reach for the same one.
+const CODES_PER_PICK: usize = 10;
+const CODE_ATTEMPTS: usize = 5;
+
+async fn hand_over_code(app: &App, mut purchase: Purchase) -> Result<Handed, StepError> {
+    for _ in 0..CODE_ATTEMPTS {
+        let free = app
+            .ports
+            .codes
+            .free_codes(&purchase.product, CODES_PER_PICK)
+            .await?;
+        let Some(code) = free.choose(&mut rand::rng()).cloned() else {
+            return Ok(Handed::NoneLeft(purchase));
+        };
+        let change = match purchase.deliver(code, app.ports.clock.now()) {
+            Ok(change) => change,
+            Err(_) => return Ok(Handed::Moved(purchase)),
+        };
+        match app.ports.codes.deliver(&change).await? {
+            Applied::Done => return Ok(Handed::Code(change.after)),
+            // Another purchase took that code, or this one moved: look again.
+            Applied::Stale => match app.ports.purchases.get(&purchase.id).await? {
+                Some(fresh) => purchase = fresh,
+                None => return Err(StepError::Contention(purchase.id)),
+            },
+        }
+    }
+    Err(StepError::Contention(purchase.id))
+}
+
+/// The receipt (with the code, opened for this email only) and, when turned on, the
+/// thank-you reply; once, whoever claimed them.
+async fn tell(app: &App, purchase: Purchase, claimed: bool) -> Result<(), StepError> {
+    let code = match &purchase.code {
+        Some(sealed) => Some(app.ports.vault.open(&purchase.product, sealed).await?),
+        None => None,
+    };
+    let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p, code.as_ref()));
+    let thanks = |p: &Purchase| app.settings.thank_you_replies.then(|| messages::shipped(p));
+    notices::tell(app, purchase, claimed, Priority::ThankYou, thanks, receipt).await
+}
+
+/// What became of a shipment the merchant told.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Shipping {
+    Recorded,
+    /// Not an order awaiting its shipment (nor this same shipment told again).
+    Refused(State),
+}
+
+/// The merchant shipped a paid order: recorded with its tracking, which is mailed to the
+/// shopper once. Told again with the same shipment, it answers the same.
+pub async fn record_shipment(
+    app: &App,
+    purchase: Purchase,
+    shipment: Shipment,
+) -> Result<Shipping, StepError> {
+    let now = app.ports.clock.now();
+    let (purchase, claimed) =
+        match transition(app, purchase, |p| p.record_shipment(shipment.clone(), now)).await? {
+            Transition::Applied(p) => (p, true),
+            Transition::Refused(p) if p.state == State::Shipped && p.shipment == Some(shipment) => {
+                (p, false)
+            }
+            Transition::Refused(p) => return Ok(Shipping::Refused(p.state)),
+        };
+    let email = |p: &Purchase| Some(messages::tracking_email(&p.email, p));
+    let id = purchase.id.clone();
+    notices::tell(app, purchase, claimed, Priority::Notice, |_| None, email).await?;
+    shipped(app, &id).await?;
+    Ok(Shipping::Recorded)
 }
 
 #[cfg(test)]

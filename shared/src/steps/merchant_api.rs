@@ -9,8 +9,10 @@
 //! | `GET /merchant/v1/offers` | the merchant's offers |
 //! | `GET /merchant/v1/offers/{hashtag}` | one offer |
 //! | `PATCH /merchant/v1/offers/{hashtag}` | stock, price, dates, text; pause, resume, end ([`OfferPatch`]) |
-//! | `GET /merchant/v1/orders?from=&to=` | the purchases paid in the period, oldest first: what, for how much, by whom on X, in which state |
-//! | `POST /merchant/v1/orders/{purchase id}/cancel` | refunds a paid order in full, puts the unit back on sale, tells the shopper |
+//! | `POST /merchant/v1/offers/{hashtag}/codes` | a digital offer's codes, sealed; each one a unit of stock ([`delivery`]) |
+//! | `GET /merchant/v1/orders?from=&to=&status=to_ship` | the purchases paid in the period, oldest first: what, for how much, by whom on X, in which state (with `status=to_ship`, those waiting for their shipment) |
+//! | `POST /merchant/v1/orders/{purchase id}/shipment` | records the carrier and tracking of a shipped order; the shopper gets them by email |
+//! | `POST /merchant/v1/orders/{purchase id}/cancel` | refunds a paid order in full, puts the unit back on sale (not a code already given), tells the shopper |
 //! | `GET /merchant/v1/reports/sales?from=&to=` | per offer: units, gross, commission, refunds, net; JSON, or CSV with `Accept: text/csv` |
 //! | `POST /merchant/v1/keys` | another API key, shown once → 201 |
 //! | `DELETE /merchant/v1/keys/{key id}` | revokes a key → 204 |
@@ -25,11 +27,13 @@ use tracing::Instrument;
 
 use super::charge_card;
 use super::webhook::reply;
+
+mod delivery;
 use crate::app::App;
 use crate::domain::{
-    ApiKey, Commission, Currency, EntryKind, Event, InvalidMerchantName, KeyId, KeyRecord,
-    Merchant, MerchantId, Money, OfferChanged, Product, PurchaseId, Sale, SalesLine, State, Terms,
-    Timestamp,
+    ApiKey, Commission, Currency, EntryKind, Event, Fulfilment, InvalidMerchantName, KeyId,
+    KeyRecord, Merchant, MerchantId, Money, OfferChanged, Product, Purchase, PurchaseId, Sale,
+    SalesLine, State, Terms, Timestamp,
 };
 use crate::ports::{Merchants, PortError};
 
@@ -113,8 +117,16 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         (&Method::PATCH, ["offers", tag]) => {
             change_offer(app, &merchant, tag, body(request)?).await
         }
+        (&Method::POST, ["offers", tag, "codes"]) => {
+            let offer = owned_offer(app, &merchant, tag).await?;
+            delivery::add_codes(app, offer, body(request)?).await
+        }
         (&Method::GET, ["orders"]) => orders(app, &merchant, request).await,
         (&Method::POST, ["orders", id, "cancel"]) => cancel(app, &merchant, id).await,
+        (&Method::POST, ["orders", id, "shipment"]) => {
+            let order = owned_order(app, &merchant, id).await?;
+            delivery::ship(app, order, body(request)?).await
+        }
         (&Method::GET, ["reports", "sales"]) => sales_report(app, &merchant, request).await,
         (&Method::POST, ["keys"]) => new_key(app, &merchant).await,
         (&Method::DELETE, ["keys", id]) => revoke_key(app, &merchant, id).await,
@@ -122,10 +134,11 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
             _,
             ["offers"]
             | ["offers", _]
+            | ["offers", _, "codes"]
             | ["keys"]
             | ["keys", _]
             | ["orders"]
-            | ["orders", _, "cancel"]
+            | ["orders", _, "cancel" | "shipment"]
             | ["reports", "sales"],
         ) => Err(refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -175,10 +188,13 @@ pub struct NewOffer {
     price_cents: i64,
     list_price_cents: Option<i64>,
     currency: String,
-    stock: i64,
+    /// Required for a physical offer; a digital one's stock is its codes.
+    stock: Option<i64>,
     starts_at: Option<String>,
     ends_at: Option<String>,
     per_shopper_limit: Option<i64>,
+    /// `physical` (the default) or `digital`.
+    fulfilment: Option<String>,
 }
 
 /// A change to an offer: only the fields given change. `action` pauses, resumes or ends
@@ -226,11 +242,25 @@ async fn create_offer(
 ) -> Result<Response<String>, Refusal> {
     let hashtag = Product::parse_hashtag(&new.hashtag).map_err(invalid)?;
     let currency = Currency::parse(&new.currency).map_err(invalid)?;
+    let fulfilment = match &new.fulfilment {
+        Some(f) => f.parse::<Fulfilment>().map_err(invalid)?,
+        None => Fulfilment::Physical,
+    };
+    let stock = match (fulfilment, new.stock) {
+        (Fulfilment::Physical, Some(units)) => stock(units)?,
+        (Fulfilment::Physical, None) => return Err(invalid("a physical offer needs its stock")),
+        (Fulfilment::Digital, None | Some(0)) => 0,
+        (Fulfilment::Digital, Some(_)) => {
+            return Err(invalid(
+                "a digital offer's stock is its codes: leave stock out and add codes",
+            ));
+        }
+    };
     let offer = Product {
         hashtag,
         name: Product::parse_name(&new.name).map_err(invalid)?,
         price: amount("price_cents", new.price_cents, currency)?,
-        stock: stock(new.stock)?,
+        stock,
         terms: Terms {
             merchant: Some(merchant.id.clone()),
             commission: merchant.commission,
@@ -243,6 +273,7 @@ async fn create_offer(
             ends_at: new.ends_at.map(|d| date("ends_at", &d)).transpose()?,
             paused: false,
             per_shopper_limit: new.per_shopper_limit.map(limit).transpose()?,
+            fulfilment,
             revision: 1,
         },
     };
@@ -333,6 +364,11 @@ fn patched(before: &Product, patch: &OfferPatch, now: Timestamp) -> Result<Produ
         after.terms.list_price = Some(amount("list_price_cents", cents, currency)?);
     }
     if let Some(units) = patch.stock {
+        if before.terms.fulfilment == Fulfilment::Digital {
+            return Err(invalid(
+                "a digital offer's stock is its codes: add codes instead",
+            ));
+        }
         after.stock = stock(units)?;
     }
     if let Some(units) = patch.per_shopper_limit {
@@ -375,33 +411,48 @@ async fn announce(app: &App, offer: &Product) {
     }
 }
 
-/// The period a report covers, from `?from=&to=` (RFC 3339; `from` inclusive, `to`
-/// exclusive); by default, everything until now.
-fn period(app: &App, request: &Request<Bytes>) -> Result<(Timestamp, Timestamp), Refusal> {
-    let now = app.ports.clock.now();
-    let (mut from, mut to) = (Timestamp(0), Timestamp(now.seconds() + 1));
-    let query = request.uri().query().unwrap_or_default();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "from" => from = date("from", &value)?,
-            "to" => to = date("to", &value)?,
-            other => return Err(invalid(format!("unknown parameter {other:?} (from, to)"))),
-        }
-    }
-    if to <= from {
-        return Err(invalid("the period ends before it starts"));
-    }
-    Ok((from, to))
+/// What a listing asks for: the period (`?from=&to=`, RFC 3339; `from` inclusive, `to`
+/// exclusive; by default everything until now) and, for orders, `status=to_ship`.
+struct Listing {
+    from: Timestamp,
+    to: Timestamp,
+    to_ship: bool,
 }
 
-/// The merchant's orders: the purchases whose payment the ledger recorded in the period.
-/// The buyer is named by their public X handle; their email stays with hashbuy.
+fn listing(app: &App, request: &Request<Bytes>, orders: bool) -> Result<Listing, Refusal> {
+    let now = app.ports.clock.now();
+    let mut l = Listing {
+        from: Timestamp(0),
+        to: Timestamp(now.seconds() + 1),
+        to_ship: false,
+    };
+    let query = request.uri().query().unwrap_or_default();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match (name.as_ref(), value.as_ref()) {
+            ("from", v) => l.from = date("from", v)?,
+            ("to", v) => l.to = date("to", v)?,
+            ("status", "to_ship") if orders => l.to_ship = true,
+            ("status", other) if orders => {
+                return Err(invalid(format!("status {other:?} is not to_ship")));
+            }
+            (other, _) => return Err(invalid(format!("unknown parameter {other:?}"))),
+        }
+    }
+    if l.to <= l.from {
+        return Err(invalid("the period ends before it starts"));
+    }
+    Ok(l)
+}
+
+/// The merchant's orders: the purchases whose payment the ledger recorded in the period
+/// (only those waiting for their shipment with `status=to_ship`). The buyer is named by
+/// their public X handle; their email stays with hashbuy.
 async fn orders(
     app: &App,
     merchant: &Merchant,
     request: &Request<Bytes>,
 ) -> Result<Response<String>, Refusal> {
-    let (from, to) = period(app, request)?;
+    let Listing { from, to, to_ship } = listing(app, request, true)?;
     let sales: Vec<_> = app
         .ports
         .ledger
@@ -422,7 +473,9 @@ async fn orders(
     let orders: Vec<Value> = sales
         .iter()
         .filter_map(|sale| {
-            let p = purchases.get(&sale.purchase)?;
+            let p = purchases
+                .get(&sale.purchase)
+                .filter(|p| !to_ship || p.state == State::AwaitingShipment)?;
             Some(json!({
                 "purchase_id": p.id.as_str(),
                 "hashtag": p.product.as_str(),
@@ -431,6 +484,9 @@ async fn orders(
                 "currency": sale.amount.currency.as_str(),
                 "buyer": format!("@{}", p.buyer_screen_name),
                 "state": p.state.to_string(),
+                "fulfilment": p.fulfilment.as_str(),
+                "carrier": p.shipment.as_ref().map(|s| &s.carrier),
+                "tracking": p.shipment.as_ref().map(|s| &s.tracking),
                 "ordered_at": p.created_at.rfc3339(),
                 "paid_at": sale.at.rfc3339(),
             }))
@@ -439,19 +495,22 @@ async fn orders(
     Ok(reply(StatusCode::OK, json!({ "orders": orders })))
 }
 
+/// The merchant's purchase `id`; anyone else's, or none, is the same 404.
+async fn owned_order(app: &App, merchant: &Merchant, id: &str) -> Result<Purchase, Refusal> {
+    let not_found = || refuse(StatusCode::NOT_FOUND, format!("no order {id}"));
+    let id = PurchaseId::parse(id).map_err(|_| not_found())?;
+    match app.ports.purchases.get(&id).await? {
+        Some(p) if p.merchant.as_ref() == Some(&merchant.id) => Ok(p),
+        _ => Err(not_found()),
+    }
+}
+
 /// Cancels one of the merchant's paid orders: the shopper is refunded in full. Asked
 /// again, it answers the same; an order not paid (or another merchant's) is refused.
 async fn cancel(app: &App, merchant: &Merchant, id: &str) -> Result<Response<String>, Refusal> {
-    let not_found = || refuse(StatusCode::NOT_FOUND, format!("no order {id}"));
-    let id = PurchaseId::parse(id).map_err(|_| not_found())?;
-    let purchase = match app.ports.purchases.get(&id).await? {
-        Some(p) if p.merchant.as_ref() == Some(&merchant.id) => p,
-        _ => return Err(not_found()),
-    };
-    if !matches!(
-        purchase.state,
-        State::Paid | State::Shipped | State::Refunded
-    ) {
+    let purchase = owned_order(app, merchant, id).await?;
+    let id = purchase.id.clone();
+    if !(purchase.state.is_paid_for() || purchase.state == State::Refunded) {
         return Err(refuse(
             StatusCode::CONFLICT,
             format!(
@@ -478,7 +537,7 @@ async fn sales_report(
     merchant: &Merchant,
     request: &Request<Bytes>,
 ) -> Result<Response<String>, Refusal> {
-    let (from, to) = period(app, request)?;
+    let Listing { from, to, .. } = listing(app, request, false)?;
     let entries = app.ports.ledger.entries(&merchant.id, from, to).await?;
     let mut lines: BTreeMap<(String, String), SalesLine> = BTreeMap::new();
     for entry in &entries {
@@ -590,6 +649,7 @@ pub fn offer_json(p: &Product, now: Timestamp) -> Value {
         "starts_at": p.terms.starts_at.map(Timestamp::rfc3339),
         "ends_at": p.terms.ends_at.map(Timestamp::rfc3339),
         "per_shopper_limit": p.terms.per_shopper_limit,
+        "fulfilment": p.terms.fulfilment.as_str(),
         "status": status,
         "revision": p.terms.revision,
     })
@@ -873,12 +933,17 @@ mod tests {
     /// BUYER-like shopper `user` buys one BuyMugNow by post, as the steps would: request,
     /// retweet, confirm, charge (the in-memory processor approves `pm_card_visa`).
     async fn bought(shop: &Shop, tweet: &str, user: &str) -> crate::domain::Purchase {
+        bought_of(shop, "BuyMugNow", tweet, user).await
+    }
+
+    /// `user`'s purchase of `offer` by post `tweet`, retweeted, confirmed and paid.
+    async fn bought_of(shop: &Shop, offer: &str, tweet: &str, user: &str) -> Purchase {
         use crate::ports::Purchases;
         use crate::steps::testing::link;
         use crate::steps::{charge_card, request_purchase};
         let w = &shop.world;
         w.account(user, "pm_card_visa").await;
-        request_purchase::handle(&w.app, &w.request(tweet, user, "BuyMugNow"))
+        request_purchase::handle(&w.app, &w.request(tweet, user, offer))
             .await
             .expect("request");
         let p = w.purchase(tweet).await;
@@ -1113,6 +1178,264 @@ mod tests {
         assert!(
             Hashtag::parse("BuyGiftCard25").is_ok() && shop.catalog().await.is_empty(),
             "nothing was sold by the failed calls"
+        );
+    }
+
+    fn sent_to(shop: &Shop, user: &str) -> Vec<crate::ports::Email> {
+        let to = format!("user{user}@example.com");
+        let sent = shop.world.mem.outbox.sent();
+        sent.into_iter().filter(|e| e.to.as_str() == to).collect()
+    }
+
+    #[tokio::test]
+    async fn a_digital_offer_with_three_codes_serves_three_of_five_shoppers_one_code_each() {
+        use crate::steps::fulfil_order;
+        let shop = shop().await;
+        let gift = json!({"hashtag": "BuyGift", "name": "$25 gift card", "price_cents": 1500,
+            "list_price_cents": 2500, "currency": "USD", "fulfilment": "digital"});
+        let (status, offer) = shop.call("POST", "/offers", gift).await;
+        assert_eq!(
+            (status, offer["stock"].clone()),
+            (StatusCode::CREATED, json!(0)),
+            "{offer}"
+        );
+        assert_eq!(offer["fulfilment"], "digital");
+        let codes = ["GIFT-AAAA-1111", "GIFT-BBBB-2222", "GIFT-CCCC-3333"];
+        let (status, added) = shop
+            .call("POST", "/offers/BuyGift/codes", json!({ "codes": codes }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+        assert_eq!(
+            (added["added"].clone(), added["stock"].clone()),
+            (json!(3), json!(3))
+        );
+
+        let mut paid = Vec::new();
+        for n in 0..5 {
+            let (tweet, user) = (format!("90{n}"), format!("390{n}"));
+            if n < 3 {
+                paid.push(bought_of(&shop, "BuyGift", &tweet, &user).await);
+            } else {
+                let w = &shop.world;
+                w.account(&user, "pm_card_visa").await;
+                let request = w.request(&tweet, &user, "BuyGift");
+                crate::steps::request_purchase::handle(&w.app, &request)
+                    .await
+                    .expect("request");
+                let sold_out = w.mem.x.posts();
+                let told = sold_out.iter().filter(|p| p.text.contains("sold out"));
+                assert_eq!(told.count(), n - 2, "shopper {n} told sold out");
+            }
+        }
+        let mut handed = Vec::new();
+        for (n, p) in paid.iter().enumerate() {
+            let event = crate::domain::PaymentSucceeded {
+                purchase_id: p.id.clone(),
+            };
+            for _ in 0..2 {
+                let outcome = fulfil_order::handle(&shop.world.app, &event).await;
+                assert_eq!(outcome.expect("fulfil"), fulfil_order::Outcome::Delivered);
+            }
+            let receipts = sent_to(&shop, &format!("390{n}"));
+            assert_eq!(receipts.len(), 1, "one receipt, however often delivered");
+            let code = codes
+                .iter()
+                .find(|c| receipts[0].text.contains(*c))
+                .expect("the receipt carries a code");
+            assert!(receipts[0].text.contains("$15.00 (usually $25.00)"));
+            handed.push(*code);
+        }
+        handed.sort();
+        handed.dedup();
+        assert_eq!(handed.len(), 3, "three distinct codes");
+        let stored = shop.world.purchase("900").await;
+        assert_eq!(stored.state, State::Delivered);
+        let sealed = stored.code.expect("code").sealed;
+        assert!(codes.iter().all(|c| !sealed.contains(c)), "sealed at rest");
+    }
+
+    #[tokio::test]
+    async fn codes_are_refused_with_the_reason_and_nothing_added() {
+        let shop = shop().await;
+        let gift = json!({"hashtag": "BuyGift", "name": "Gift", "price_cents": 1500,
+            "currency": "USD", "fulfilment": "digital"});
+        assert_eq!(
+            shop.call("POST", "/offers", gift.clone()).await.0,
+            StatusCode::CREATED
+        );
+        let mug = json!({"hashtag": "BuyMugNow", "name": "Mug", "price_cents": 1505,
+            "currency": "USD", "stock": 5});
+        assert_eq!(
+            shop.call("POST", "/offers", mug).await.0,
+            StatusCode::CREATED
+        );
+        let many: Vec<String> = (0..100).map(|n| format!("CODE-{n}")).collect();
+        let cases = [
+            (
+                "/offers/BuyMugNow/codes",
+                json!({"codes": ["A-1"]}),
+                StatusCode::CONFLICT,
+                "physical",
+            ),
+            (
+                "/offers/BuyGift/codes",
+                json!({"codes": []}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "1 to 99",
+            ),
+            (
+                "/offers/BuyGift/codes",
+                json!({ "codes": many }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "1 to 99",
+            ),
+            (
+                "/offers/BuyGift/codes",
+                json!({"codes": ["A-1", "B\n2"]}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "codes[1]",
+            ),
+            (
+                "/offers/BuyGift/codes",
+                json!({"codes": ["A-1", "A-1"]}),
+                StatusCode::CONFLICT,
+                "codes[1]",
+            ),
+            (
+                "/offers/BuyGift/codes",
+                json!({"code": ["A-1"]}),
+                StatusCode::BAD_REQUEST,
+                "unknown field",
+            ),
+            (
+                "/offers/BuyNothing/codes",
+                json!({"codes": ["A-1"]}),
+                StatusCode::NOT_FOUND,
+                "no offer",
+            ),
+            (
+                "/offers/BuyGift",
+                json!({"stock": 5}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "add codes",
+            ),
+        ];
+        for (path, body, expected, message) in cases {
+            let method = if path.ends_with("codes") {
+                "POST"
+            } else {
+                "PATCH"
+            };
+            let (status, answer) = shop.call(method, path, body).await;
+            assert_eq!(status, expected, "{path}: {answer}");
+            let error = answer["error"].as_str().unwrap_or_default();
+            assert!(error.contains(message), "{path}: {error}");
+            assert!(
+                !error.contains("B\n2") && !error.contains("A-1"),
+                "no code echoed: {error}"
+            );
+        }
+        let (_, gift_now) = shop.call("GET", "/offers/BuyGift", Value::Null).await;
+        assert_eq!(gift_now["stock"], 0, "nothing added");
+        let (status, _) = shop
+            .call("POST", "/offers/BuyGift/codes", json!({"codes": ["A-1"]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, answer) = shop
+            .call(
+                "POST",
+                "/offers/BuyGift/codes",
+                json!({"codes": ["B-2", "A-1"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        let (_, gift_now) = shop.call("GET", "/offers/BuyGift", Value::Null).await;
+        assert_eq!(gift_now["stock"], 1, "all or none");
+        let stocked = json!({"hashtag": "BuyGift2", "name": "Gift", "price_cents": 1500,
+            "currency": "USD", "fulfilment": "digital", "stock": 5});
+        let (status, answer) = shop.call("POST", "/offers", stocked).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_physical_order_waits_for_the_merchant_then_the_shopper_gets_the_tracking() {
+        use crate::steps::fulfil_order;
+        let shop = shop().await;
+        let mug = json!({"hashtag": "BuyMugNow", "name": "Mug", "price_cents": 1505,
+            "currency": "USD", "stock": 5});
+        assert_eq!(
+            shop.call("POST", "/offers", mug).await.0,
+            StatusCode::CREATED
+        );
+        let p = bought(&shop, "821", "3021").await;
+        let event = crate::domain::PaymentSucceeded {
+            purchase_id: p.id.clone(),
+        };
+        let outcome = fulfil_order::handle(&shop.world.app, &event)
+            .await
+            .expect("fulfil");
+        assert_eq!(outcome, fulfil_order::Outcome::AwaitingShipment);
+        let receipt = sent_to(&shop, "3021");
+        assert_eq!(receipt.len(), 1);
+        assert!(
+            receipt[0].text.contains("tracking when it ships"),
+            "{}",
+            receipt[0].text
+        );
+
+        let (status, to_ship) = shop
+            .call("GET", "/orders?status=to_ship", Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(to_ship["orders"][0]["purchase_id"], p.id.as_str());
+        assert_eq!(to_ship["orders"][0]["state"], "awaiting_shipment");
+        assert_eq!(to_ship["orders"][0]["buyer"], "@user3021");
+        let (status, _) = shop.call("GET", "/orders?status=lost", Value::Null).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let path = format!("/orders/{}/shipment", p.id);
+        let bad = json!({"carrier": "UPS", "tracking": "<script>"});
+        let (status, answer) = shop.call("POST", &path, bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        let shipment = json!({"carrier": "UPS", "tracking": "1Z 999 AA1"});
+        for attempt in ["first", "again"] {
+            let (status, answer) = shop.call("POST", &path, shipment.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{attempt}: {answer}");
+            assert_eq!(answer["state"], "shipped");
+        }
+        let other = json!({"carrier": "DHL", "tracking": "42"});
+        let (status, answer) = shop.call("POST", &path, other).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        let told = sent_to(&shop, "3021");
+        assert_eq!(told.len(), 2, "the receipt, then the tracking once");
+        assert!(
+            told[1]
+                .text
+                .contains("Carrier: UPS. Tracking number: 1Z 999 AA1.")
+        );
+        let (_, to_ship) = shop
+            .call("GET", "/orders?status=to_ship", Value::Null)
+            .await;
+        assert_eq!(to_ship["orders"], json!([]));
+        let (_, all) = shop.call("GET", "/orders", Value::Null).await;
+        assert_eq!(all["orders"][0]["tracking"], "1Z 999 AA1");
+        let merchants = shop.world.app.ports.merchants.as_ref();
+        let now = shop.world.app.ports.clock.now();
+        let (_, other_key) = onboard(merchants, "Other", Commission::default(), now)
+            .await
+            .expect("onboard");
+        let (status, _) = shop
+            .call_as(
+                &other_key.expose(),
+                "POST",
+                &path,
+                json!({"carrier": "UPS", "tracking": "1"}),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "another merchant's order does not exist"
         );
     }
 }

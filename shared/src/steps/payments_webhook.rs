@@ -106,7 +106,7 @@ async fn respond(
         // attempt that lost the race, never confirmed.
         Ok(Some(purchase)) if purchase.payment_intent.as_deref() == Some(payment.as_str()) => {
             let outcome = match purchase.state {
-                State::Paid | State::Shipped | State::Refunded => {
+                paid if paid.is_paid_for() || paid == State::Refunded => {
                     charge_card::follow_refund(app, purchase).await
                 }
                 _ => charge_card::settle(app, purchase).await,

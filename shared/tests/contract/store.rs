@@ -7,20 +7,21 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, EntryKind, Guarded, Hashtag,
-    KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase,
-    SavedCard, Terms, Timestamp, TokenHash, TweetId, UserId, Windows,
+    ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, EntryKind, Fulfilment, Guarded,
+    Hashtag, KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product,
+    Purchase, SavedCard, SealedCode, Shipment, State, Terms, Timestamp, TokenHash, TweetId, UserId,
+    Windows,
 };
 use hashbuy::ports::{
-    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Ledger, Merchants,
-    Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Codes, CodesAdded, Effects, Inserted,
+    Ledger, Merchants, Purchases,
 };
 
 use crate::emulator;
 
 /// Every store port, as one adapter implements them.
-trait Store: Purchases + Catalog + Accounts + Merchants + Ledger + Effects {}
-impl<T: Purchases + Catalog + Accounts + Merchants + Ledger + Effects> Store for T {}
+trait Store: Purchases + Catalog + Codes + Accounts + Merchants + Ledger + Effects {}
+impl<T: Purchases + Catalog + Codes + Accounts + Merchants + Ledger + Effects> Store for T {}
 
 const T0: Timestamp = Timestamp(1_800_000_000);
 const BUYER: &str = "2001";
@@ -180,7 +181,6 @@ async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn S
     let refused = [
         Guarded::confirm(&link(&ConfirmationToken::generate()), at(120)),
         Guarded::confirm(&link(&token), at(16 * 60)),
-        Guarded::ship(held.id.clone(), at(120)),
     ];
     for change in refused {
         assert_eq!(
@@ -217,7 +217,13 @@ async fn a_guarded_change_is_written_only_where_its_guard_holds(store: Arc<dyn S
         "and comes back once the page should long have charged it"
     );
 
-    let missing = Guarded::ship(requested(21).id, at(120));
+    let missing = Guarded::confirm(
+        &LinkKey {
+            purchase: requested(21).id,
+            token,
+        },
+        at(120),
+    );
     assert_eq!(
         store.apply_guarded(&missing).await.expect("apply"),
         Checked::Refused(None)
@@ -603,6 +609,7 @@ async fn offers_are_created_once_and_changed_from_what_was_read(store: Arc<dyn S
             ends_at: Some(at(86_400)),
             paused: false,
             per_shopper_limit: Some(1),
+            fulfilment: Fulfilment::Digital,
             revision: 1,
         },
         ..product(2)
@@ -746,6 +753,129 @@ async fn paid_from(store: &dyn Store, p: Purchase) -> Purchase {
         "applied once: a second attempt writes nothing"
     );
     pay.after
+}
+
+fn code(n: u32) -> SealedCode {
+    SealedCode {
+        id: format!("{n:032x}"),
+        sealed: format!("sealed-{n}"),
+    }
+}
+
+/// Codes are added with the stock they are, all or none, never twice; a delivery takes
+/// one in its own write, and a code taken cannot be taken again.
+async fn a_digital_offers_codes_are_its_stock_and_each_goes_once(store: Arc<dyn Store>) {
+    let digital = Product {
+        terms: Terms {
+            fulfilment: Fulfilment::Digital,
+            ..Terms::default()
+        },
+        ..product(0)
+    };
+    store.put_product(&digital).await.expect("product");
+    let store = store.as_ref();
+    let stock = || async {
+        store
+            .product(&tag())
+            .await
+            .expect("read")
+            .expect("product")
+            .stock
+    };
+    let added = store.add_codes(&tag(), &[code(1), code(2), code(3)]).await;
+    assert_eq!(added.expect("add"), CodesAdded::Added);
+    assert_eq!(stock().await, 3);
+    for (codes, at) in [(vec![code(4), code(2)], 1), (vec![code(5), code(5)], 1)] {
+        let refused = store.add_codes(&tag(), &codes).await.expect("add");
+        assert_eq!(refused, CodesAdded::Duplicate(at), "{codes:?}");
+    }
+    assert_eq!(stock().await, 3, "a refused list adds nothing");
+    let free = store.free_codes(&tag(), 10).await.expect("free");
+    assert_eq!(free.len(), 3);
+    assert!(free.contains(&code(3)), "{free:?}");
+
+    let digital_purchase = |tweet| async move {
+        let mut p = held(store, tweet).await;
+        p.fulfilment = Fulfilment::Digital;
+        paid_from(store, p).await
+    };
+    let (first, second) = (digital_purchase(31).await, digital_purchase(32).await);
+    assert_eq!(stock().await, 1, "two units held and sold");
+    let give = |p: &Purchase, n| p.deliver(code(n), at(200)).expect("deliver");
+    assert_eq!(
+        store.deliver(&give(&first, 1)).await.expect("deliver"),
+        Applied::Done
+    );
+    assert_eq!(
+        store.deliver(&give(&second, 1)).await.expect("deliver"),
+        Applied::Stale,
+        "a code goes to one purchase"
+    );
+    assert_eq!(
+        store.get(&second.id).await.expect("get"),
+        Some(second.clone()),
+        "the refused delivery wrote nothing"
+    );
+    assert_eq!(
+        store.deliver(&give(&first, 2)).await.expect("deliver"),
+        Applied::Stale,
+        "a purchase gets one code"
+    );
+    assert_eq!(
+        store.deliver(&give(&second, 2)).await.expect("deliver"),
+        Applied::Done
+    );
+    let delivered = store.get(&first.id).await.expect("get").expect("purchase");
+    assert_eq!(
+        (delivered.state, delivered.code),
+        (State::Delivered, Some(code(1)))
+    );
+    assert_eq!(store.free_codes(&tag(), 10).await.expect("free"), [code(3)]);
+
+    let physical = Product {
+        hashtag: Hashtag::parse("BuyBox").expect("tag"),
+        ..product(1)
+    };
+    store.put_product(&physical).await.expect("product");
+    assert_eq!(
+        store
+            .add_codes(&physical.hashtag, &[code(9)])
+            .await
+            .expect("add"),
+        CodesAdded::NotDigital
+    );
+    assert!(
+        store
+            .free_codes(&physical.hashtag, 10)
+            .await
+            .expect("free")
+            .is_empty()
+    );
+}
+
+/// A merchant's paid parcel waits for its shipment, which is recorded once with its
+/// tracking and survives the round trip.
+async fn a_physical_order_waits_for_its_shipment(store: Arc<dyn Store>) {
+    store.put_product(&product(1)).await.expect("product");
+    let paid = paid_from(store.as_ref(), held(store.as_ref(), 41).await).await;
+    let waiting = paid.await_shipment(at(200)).expect("await");
+    assert_eq!(store.apply(&waiting).await.expect("apply"), Applied::Done);
+    let shipment = Shipment::parse("UPS", "1Z 999").expect("shipment");
+    let shipped = waiting
+        .after
+        .record_shipment(shipment.clone(), at(300))
+        .expect("ship");
+    assert_eq!(store.apply(&shipped).await.expect("apply"), Applied::Done);
+    assert_eq!(store.apply(&shipped).await.expect("apply"), Applied::Stale);
+    let stored = store.get(&paid.id).await.expect("get").expect("purchase");
+    assert_eq!(
+        (stored.state, stored.shipment),
+        (State::Shipped, Some(shipment))
+    );
+    assert!(
+        store.due(at(86_400), 10).await.expect("due").is_empty(),
+        "neither waiting nor shipped is ever due"
+    );
 }
 
 /// Under a per-shopper limit, a shopper's purchases count while they hold a unit or were
@@ -913,6 +1043,8 @@ contract!(
     merchants_and_their_keys,
     the_ledger_is_written_with_the_payment_once,
     a_shopper_buys_at_most_the_offers_limit,
+    a_digital_offers_codes_are_its_stock_and_each_goes_once,
+    a_physical_order_waits_for_its_shipment,
 );
 
 /// DynamoDB deletes items late, so the code checks deadlines itself; but the TTL must be

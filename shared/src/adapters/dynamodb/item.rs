@@ -16,9 +16,9 @@ use super::schema::{
     CATALOG_PARTITION, CATALOG_PK, DUE_AT, DUE_PARTITION, DUE_PK, LEDGER_AT, LEDGER_PK, PK, TTL,
 };
 use crate::domain::{
-    Commission, Currency, EmailAddress, EntryKind, Hashtag, KeyId, KeyRecord, LedgerEntry,
-    LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId, SavedCard,
-    Standing, State, Terms, Timestamp, TokenHash, TweetId, UserId,
+    Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord,
+    LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId,
+    SavedCard, SealedCode, Shipment, Standing, State, Terms, Timestamp, TokenHash, TweetId, UserId,
 };
 use crate::ports::PortError;
 
@@ -119,8 +119,17 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("price_minor".to_owned(), n(p.price.minor)),
         ("currency".to_owned(), s(p.price.currency.as_str())),
         ("commission_bps".to_owned(), n(p.commission.as_bps())),
+        ("fulfilment".to_owned(), s(p.fulfilment.as_str())),
         ("created_at".to_owned(), n(p.created_at.seconds())),
     ]);
+    if let Some(code) = &p.code {
+        item.insert("code_id".into(), s(&code.id));
+        item.insert("code_sealed".into(), s(&code.sealed));
+    }
+    if let Some(shipment) = &p.shipment {
+        item.insert("carrier".into(), s(&shipment.carrier));
+        item.insert("tracking".into(), s(&shipment.tracking));
+    }
     if let Some(merchant) = &p.merchant {
         item.insert("merchant".into(), s(merchant.as_str()));
     }
@@ -204,6 +213,21 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
             .map(|minor| Money::price(minor, currency).map_err(|_| bad("list_price_minor")))
             .transpose()?,
         per_shopper_limit: opt_n(item, "per_shopper_limit")?,
+        fulfilment: fulfilment(item)?,
+        code: match (opt_s(item, "code_id"), opt_s(item, "code_sealed")) {
+            (Some(id), Some(sealed)) => Some(SealedCode {
+                id: id.to_owned(),
+                sealed: sealed.to_owned(),
+            }),
+            _ => None,
+        },
+        shipment: match (opt_s(item, "carrier"), opt_s(item, "tracking")) {
+            (Some(carrier), Some(tracking)) => Some(Shipment {
+                carrier: carrier.to_owned(),
+                tracking: tracking.to_owned(),
+            }),
+            _ => None,
+        },
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
         payment_intent: opt_s(item, "payment_intent").map(str::to_owned),
         notice: match item.contains_key("notice_sending") {
@@ -220,6 +244,14 @@ fn merchant(item: &Item) -> Result<Option<MerchantId>, PortError> {
     opt_s(item, "merchant")
         .map(|m| MerchantId::parse(m).map_err(|_| bad("merchant")))
         .transpose()
+}
+
+/// Items written before fulfilment was chosen read as physical.
+fn fulfilment(item: &Item) -> Result<Fulfilment, PortError> {
+    opt_s(item, "fulfilment")
+        .map(|f| f.parse().map_err(|_| bad("fulfilment")))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// Items written before commissions read as 0.
@@ -245,6 +277,7 @@ pub fn product_to_item(p: &Product) -> Item {
         ("paused".to_owned(), AttributeValue::Bool(t.paused)),
         ("revision".to_owned(), n(t.revision)),
         ("commission_bps".to_owned(), n(t.commission.as_bps())),
+        ("fulfilment".to_owned(), s(t.fulfilment.as_str())),
     ]);
     let optional = [
         ("merchant", t.merchant.as_ref().map(|m| s(m.as_str()))),
@@ -285,6 +318,7 @@ pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        fulfilment: fulfilment(item)?,
         revision: opt_n(item, "revision")?.unwrap_or(0),
     };
     Ok(Product {
@@ -483,6 +517,12 @@ mod tests {
         p.commission = Commission::basis_points(300).expect("3%");
         p.list_price = Some(Money::price(2_000, p.price.currency).expect("price"));
         p.per_shopper_limit = Some(2);
+        p.fulfilment = Fulfilment::Digital;
+        p.code = Some(SealedCode {
+            id: "c1".into(),
+            sealed: "b64".into(),
+        });
+        p.shipment = Some(Shipment::parse("UPS", "1Z 999").expect("shipment"));
         p.notice = Notice::Sent;
         p.state = State::Paid;
         p.deadline = None;
@@ -524,6 +564,7 @@ mod tests {
                 ends_at: Some(Timestamp(200)),
                 paused: true,
                 per_shopper_limit: Some(3),
+                fulfilment: Fulfilment::Digital,
                 revision: 7,
             },
             ..plain

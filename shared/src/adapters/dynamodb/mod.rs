@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod codes;
 mod effects;
 #[cfg(feature = "harness")]
 mod harness;

@@ -28,7 +28,7 @@ const OPEN_ATTEMPTS: usize = 3;
 impl DynamoStore {
     /// Writes `items` in one transaction: `None` when written, or which items' conditions
     /// cancelled it.
-    async fn transact(
+    pub(super) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         context: &'static str,
@@ -76,6 +76,57 @@ impl DynamoStore {
             .expression_attribute_names("#n", "count")
             .build()
             .map_err(|e| err("build update", e))
+    }
+
+    /// A transition as the items of one transaction: the purchase first (its condition
+    /// failing means stale), then its stock effect, reply pointer and ledger entries.
+    pub(super) fn change_items(&self, change: &Change) -> PortResult<Vec<TransactWriteItem>> {
+        let after = &change.after;
+        let (condition, values) = transition_condition(change);
+        let stock = match change.stock {
+            StockEffect::Release => Some(self.stock_update(&after.product, false)?),
+            StockEffect::None => None,
+        };
+        let pointer = match &after.reply_tweet {
+            Some(reply) if change.reply_recorded => Some(pointer_item(reply_key(reply), &after.id)),
+            _ => None,
+        };
+        let mut purchase_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(purchase_to_item(after)))
+            .condition_expression(condition);
+        for (k, v) in values {
+            purchase_put = purchase_put.expression_attribute_values(k, v);
+        }
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(purchase_put.build().map_err(|e| err("build put", e))?)
+                .build(),
+        ];
+        if let Some(update) = stock {
+            items.push(TransactWriteItem::builder().update(update).build());
+            // A purchase that expired or was declined stops counting toward the limit
+            // (a refunded one, whose unit the merchant put back, still counts).
+            if after.per_shopper_limit.is_some() && !after.state.counts_toward_limit() {
+                let update = self.limit_update(after, None)?;
+                items.push(TransactWriteItem::builder().update(update).build());
+            }
+        }
+        if let Some(pointer) = pointer {
+            items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
+        }
+        // Append-only: an entry is never overwritten.
+        for entry in &change.ledger {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(ledger_to_item(entry)))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build()
+                .map_err(|e| err("build put", e))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        Ok(items)
     }
 
     fn stock_update(&self, product: &Hashtag, hold: bool) -> PortResult<Update> {
@@ -270,17 +321,10 @@ impl Purchases for DynamoStore {
 
     async fn apply(&self, change: &Change) -> PortResult<Applied> {
         let after = &change.after;
-        let (condition, values) = transition_condition(change);
-        let stock = match change.stock {
-            StockEffect::Release => Some(self.stock_update(&after.product, false)?),
-            StockEffect::None => None,
-        };
-        let pointer = match &after.reply_tweet {
-            Some(reply) if change.reply_recorded => Some(pointer_item(reply_key(reply), &after.id)),
-            _ => None,
-        };
-
-        if stock.is_none() && pointer.is_none() && change.ledger.is_empty() {
+        let alone =
+            change.stock == StockEffect::None && !change.reply_recorded && change.ledger.is_empty();
+        if alone {
+            let (condition, values) = transition_condition(change);
             let mut put = self
                 .client
                 .put_item()
@@ -300,42 +344,7 @@ impl Purchases for DynamoStore {
                 Err(e) => Err(err("apply change", e)),
             };
         }
-
-        let mut purchase_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(purchase_to_item(after)))
-            .condition_expression(condition);
-        for (k, v) in values {
-            purchase_put = purchase_put.expression_attribute_values(k, v);
-        }
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(purchase_put.build().map_err(|e| err("build put", e))?)
-                .build(),
-        ];
-        if let Some(update) = stock {
-            items.push(TransactWriteItem::builder().update(update).build());
-            // A purchase that expired or was declined stops counting toward the limit
-            // (a refunded one, whose unit the merchant put back, still counts).
-            if after.per_shopper_limit.is_some() && !after.state.counts_toward_limit() {
-                let update = self.limit_update(after, None)?;
-                items.push(TransactWriteItem::builder().update(update).build());
-            }
-        }
-        if let Some(pointer) = pointer {
-            items.push(TransactWriteItem::builder().put(self.put(pointer)?).build());
-        }
-        // Append-only: an entry is never overwritten.
-        for entry in &change.ledger {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(ledger_to_item(entry)))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build()
-                .map_err(|e| err("build put", e))?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
+        let items = self.change_items(change)?;
         match self.transact(items, "apply change").await? {
             None => Ok(Applied::Done),
             Some(failed) => match failed.first() {

@@ -53,6 +53,7 @@ pub struct InMemory {
     pub x: std::sync::Arc<XStandIn>,
     pub cards: std::sync::Arc<CardProcessor>,
     pub posts: std::sync::Arc<WaitingPosts>,
+    pub vault: std::sync::Arc<crate::adapters::vault::CodeKey>,
     pub clock: std::sync::Arc<crate::domain::ManualClock>,
 }
 
@@ -70,6 +71,7 @@ impl InMemory {
             x: Arc::new(XStandIn::new(brand)),
             cards: Arc::new(CardProcessor::default()),
             posts: Arc::new(WaitingPosts::default()),
+            vault: Arc::new(crate::adapters::vault::CodeKey::generate()),
             clock: Arc::new(clock),
         }
     }
@@ -95,6 +97,7 @@ impl InMemory {
             stream_rules: self.x.clone(),
             post_queue: self.posts.clone(),
             payments: self.cards.clone(),
+            vault: self.vault.clone(),
             clock: self.clock.clone(),
         }
     }

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -6,12 +6,12 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{
-    Change, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry, LinkedAccount, Merchant, MerchantId,
-    Product, Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
+    Change, Fulfilment, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry, LinkedAccount, Merchant,
+    MerchantId, Product, Purchase, PurchaseId, SealedCode, StockEffect, Timestamp, TweetId, UserId,
 };
 use crate::ports::{
-    Accounts, Applied, Basis, Catalog, Checked, Claim, Effects, Inserted, Ledger, Merchants,
-    PortError, PortResult, Purchases,
+    Accounts, Applied, Basis, Catalog, Checked, Claim, Codes, CodesAdded, Effects, Inserted,
+    Ledger, Merchants, PortError, PortResult, Purchases,
 };
 
 #[derive(Debug)]
@@ -31,6 +31,44 @@ struct Tables {
     keys: HashMap<KeyId, KeyRecord>,
     effects: HashMap<String, EffectRecord>,
     counts: HashMap<String, u64>,
+    /// Per offer (folded hashtag), its codes by id, with the purchase each went to.
+    codes: HashMap<String, BTreeMap<String, (SealedCode, Option<PurchaseId>)>>,
+}
+
+impl Tables {
+    fn apply(&mut self, change: &Change) -> PortResult<Applied> {
+        let id = &change.after.id;
+        let Some(current) = self.purchases.get(id) else {
+            return Ok(Applied::Stale);
+        };
+        let deadline_ok = change
+            .deadline_after
+            .is_none_or(|now| current.deadline.is_some_and(|d| d > now));
+        if current.version != change.expected_version || !deadline_ok {
+            return Ok(Applied::Stale);
+        }
+        // Append-only: an entry already written means the transition was applied twice,
+        // which the version check above forbids; refuse the write as DynamoDB would.
+        let written = |e: &LedgerEntry| {
+            self.ledger
+                .iter()
+                .any(|old| old.purchase == e.purchase && old.kind == e.kind)
+        };
+        if change.ledger.iter().any(written) {
+            return Err(PortError::new(
+                "apply change",
+                "ledger entry already written",
+            ));
+        }
+        self.ledger.extend(change.ledger.iter().cloned());
+        if change.stock == StockEffect::Release
+            && let Some(product) = self.products.get_mut(change.after.product.key())
+        {
+            product.stock = product.stock.saturating_add(1);
+        }
+        self.purchases.insert(id.clone(), change.after.clone());
+        Ok(Applied::Done)
+    }
 }
 
 /// Purchases, catalog, accounts and effect records behind one lock, which is what makes a
@@ -138,38 +176,7 @@ impl Purchases for MemoryStore {
     }
 
     async fn apply(&self, change: &Change) -> PortResult<Applied> {
-        let mut t = lock(&self.0);
-        let id = &change.after.id;
-        let Some(current) = t.purchases.get(id) else {
-            return Ok(Applied::Stale);
-        };
-        let deadline_ok = change
-            .deadline_after
-            .is_none_or(|now| current.deadline.is_some_and(|d| d > now));
-        if current.version != change.expected_version || !deadline_ok {
-            return Ok(Applied::Stale);
-        }
-        // Append-only: an entry already written means the transition was applied twice,
-        // which the version check above forbids; refuse the write as DynamoDB would.
-        let written = |e: &LedgerEntry| {
-            t.ledger
-                .iter()
-                .any(|old| old.purchase == e.purchase && old.kind == e.kind)
-        };
-        if change.ledger.iter().any(written) {
-            return Err(PortError::new(
-                "apply change",
-                "ledger entry already written",
-            ));
-        }
-        t.ledger.extend(change.ledger.iter().cloned());
-        if change.stock == StockEffect::Release
-            && let Some(product) = t.products.get_mut(change.after.product.key())
-        {
-            product.stock = product.stock.saturating_add(1);
-        }
-        t.purchases.insert(id.clone(), change.after.clone());
-        Ok(Applied::Done)
+        lock(&self.0).apply(change)
     }
 
     async fn apply_guarded(&self, change: &Guarded) -> PortResult<Checked> {
@@ -226,6 +233,71 @@ impl Catalog for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+#[async_trait]
+impl Codes for MemoryStore {
+    async fn add_codes(&self, offer: &Hashtag, codes: &[SealedCode]) -> PortResult<CodesAdded> {
+        let mut t = lock(&self.0);
+        match t.products.get(offer.key()) {
+            Some(p) if p.terms.fulfilment == Fulfilment::Digital => {}
+            _ => return Ok(CodesAdded::NotDigital),
+        }
+        let stored = t.codes.entry(offer.key().to_owned()).or_default();
+        for (i, code) in codes.iter().enumerate() {
+            let twice = codes[..i].iter().any(|c| c.id == code.id);
+            if twice || stored.contains_key(&code.id) {
+                return Ok(CodesAdded::Duplicate(i));
+            }
+        }
+        for code in codes {
+            stored.insert(code.id.clone(), (code.clone(), None));
+        }
+        if let Some(p) = t.products.get_mut(offer.key()) {
+            let added = u32::try_from(codes.len()).unwrap_or(u32::MAX);
+            p.stock = p.stock.saturating_add(added);
+        }
+        Ok(CodesAdded::Added)
+    }
+
+    async fn free_codes(&self, offer: &Hashtag, limit: usize) -> PortResult<Vec<SealedCode>> {
+        let t = lock(&self.0);
+        let Some(codes) = t.codes.get(offer.key()) else {
+            return Ok(Vec::new());
+        };
+        Ok(codes
+            .values()
+            .filter(|(_, to)| to.is_none())
+            .map(|(code, _)| code.clone())
+            .take(limit)
+            .collect())
+    }
+
+    async fn deliver(&self, change: &Change) -> PortResult<Applied> {
+        let mut t = lock(&self.0);
+        let p = &change.after;
+        let Some(code) = &p.code else {
+            return Err(PortError::new("deliver", "a delivery carries its code"));
+        };
+        let free = t
+            .codes
+            .get(p.product.key())
+            .and_then(|codes| codes.get(&code.id))
+            .is_some_and(|(_, to)| to.is_none());
+        if !free {
+            return Ok(Applied::Stale);
+        }
+        let applied = t.apply(change)?;
+        if applied == Applied::Done
+            && let Some((_, to)) = t
+                .codes
+                .get_mut(p.product.key())
+                .and_then(|codes| codes.get_mut(&code.id))
+        {
+            *to = Some(p.id.clone());
+        }
+        Ok(applied)
     }
 }
 

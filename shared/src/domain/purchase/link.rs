@@ -38,7 +38,8 @@ impl Purchase {
                 State::AwaitingEmailConfirmation | State::AwaitingAuthentication | State::Expired,
                 _,
             ) => LinkStatus::Expired,
-            (State::Confirmed | State::Paid | State::Shipped, _) => LinkStatus::AlreadyConfirmed,
+            (State::Confirmed, _) => LinkStatus::AlreadyConfirmed,
+            (paid, _) if paid.is_paid_for() => LinkStatus::AlreadyConfirmed,
             (other, _) => LinkStatus::Closed(other),
         }
     }

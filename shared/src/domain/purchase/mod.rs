@@ -11,8 +11,8 @@ mod state;
 use std::time::Duration;
 
 use super::{
-    Commission, EmailAddress, Hashtag, LedgerEntry, LinkedAccount, MerchantId, Money, Product,
-    PurchaseId, SavedCard, Timestamp, TokenHash, TweetId, UserId,
+    Commission, EmailAddress, Fulfilment, Hashtag, LedgerEntry, LinkedAccount, MerchantId, Money,
+    Product, PurchaseId, SavedCard, SealedCode, Shipment, Timestamp, TokenHash, TweetId, UserId,
 };
 
 pub use link::LinkStatus;
@@ -52,6 +52,12 @@ pub struct Purchase {
     /// The offer's per-shopper limit when the shopper asked: a purchase opened under one
     /// counts toward it until it expires or is declined.
     pub per_shopper_limit: Option<u32>,
+    /// How the offer is delivered, as it was when the shopper asked.
+    pub fulfilment: Fulfilment,
+    /// A digital offer's code, sealed, once delivered: a redelivered receipt repeats it.
+    pub code: Option<SealedCode>,
+    /// What the merchant shipped a physical order with.
+    pub shipment: Option<Shipment>,
     pub token_hash: Option<TokenHash>,
     /// The processor's payment for this purchase, recorded before it is confirmed, so
     /// that a retried charge confirms or reads that one and never creates another.
@@ -126,6 +132,9 @@ impl Purchase {
             commission: product.terms.commission,
             list_price: product.terms.list_price,
             per_shopper_limit: product.terms.per_shopper_limit,
+            fulfilment: product.terms.fulfilment,
+            code: None,
+            shipment: None,
             token_hash: None,
             payment_intent: None,
             // The request's write claims the prompt.
@@ -280,9 +289,8 @@ impl Purchase {
         match self.state {
             State::AwaitingEmailConfirmation if self.open(now) => {}
             State::AwaitingEmailConfirmation => return Err(Refusal::Expired),
-            State::Confirmed | State::AwaitingAuthentication | State::Paid | State::Shipped => {
-                return Err(Refusal::AlreadyDone);
-            }
+            State::Confirmed | State::AwaitingAuthentication => return Err(Refusal::AlreadyDone),
+            paid if paid.is_paid_for() => return Err(Refusal::AlreadyDone),
             other => return Err(Refusal::WrongState(other)),
         }
         Ok(self.change(now, StockEffect::None, |p| {
@@ -357,16 +365,60 @@ impl Purchase {
             State::Confirmed | State::AwaitingAuthentication => {
                 Err(Refusal::WrongState(self.state))
             }
-            State::Paid | State::Shipped => Err(Refusal::AlreadyDone),
+            paid if paid.is_paid_for() => Err(Refusal::AlreadyDone),
             other => Err(Refusal::WrongState(other)),
         }
     }
 
-    /// Ships, and claims the receipt and the thank-you reply.
+    /// Ships at once (the operator's own products, which no merchant ships), and claims
+    /// the receipt and the thank-you reply.
     pub fn ship(&self, now: Timestamp) -> Result<Change, Refusal> {
         self.expect(State::Paid)?;
         Ok(self.change(now, StockEffect::None, |p| {
             p.state = State::Shipped;
+            p.notice = Notice::Sending(now);
+        }))
+    }
+
+    /// A merchant's physical order is paid: theirs to ship. Claims the receipt, which
+    /// says tracking follows.
+    pub fn await_shipment(&self, now: Timestamp) -> Result<Change, Refusal> {
+        self.expect(State::Paid)?;
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::AwaitingShipment;
+            p.notice = Notice::Sending(now);
+        }))
+    }
+
+    /// The merchant shipped it: claims the email with the tracking. The same shipment
+    /// told again is already done; another one after it is refused.
+    pub fn record_shipment(&self, shipment: Shipment, now: Timestamp) -> Result<Change, Refusal> {
+        match self.state {
+            State::AwaitingShipment => {}
+            State::Shipped if self.shipment.as_ref() == Some(&shipment) => {
+                return Err(Refusal::AlreadyDone);
+            }
+            other => return Err(Refusal::WrongState(other)),
+        }
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::Shipped;
+            p.shipment = Some(shipment);
+            p.notice = Notice::Sending(now);
+        }))
+    }
+
+    /// Hands over a digital offer's code: stores write it together with taking the code
+    /// out of the offer's free ones, so no code goes to two purchases. Claims the receipt
+    /// that carries it.
+    pub fn deliver(&self, code: SealedCode, now: Timestamp) -> Result<Change, Refusal> {
+        match self.state {
+            State::Paid if self.fulfilment == Fulfilment::Digital => {}
+            State::Delivered => return Err(Refusal::AlreadyDone),
+            other => return Err(Refusal::WrongState(other)),
+        }
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.state = State::Delivered;
+            p.code = Some(code);
             p.notice = Notice::Sending(now);
         }))
     }
@@ -378,14 +430,19 @@ impl Purchase {
     }
 
     /// The merchant cancelled the paid order and hashbuy refunded it: the unit goes back
-    /// on sale; claims telling the shopper.
+    /// on sale, unless it was a code already handed over; claims telling the shopper.
     pub fn cancelled_by_merchant(&self, now: Timestamp) -> Result<Change, Refusal> {
-        self.refunding(now, StockEffect::Release)
+        let stock = if self.state == State::Delivered {
+            StockEffect::None
+        } else {
+            StockEffect::Release
+        };
+        self.refunding(now, stock)
     }
 
     fn refunding(&self, now: Timestamp, stock: StockEffect) -> Result<Change, Refusal> {
         match self.state {
-            State::Paid | State::Shipped => {}
+            paid if paid.is_paid_for() => {}
             State::Refunded => return Err(Refusal::AlreadyDone),
             other => return Err(Refusal::WrongState(other)),
         }

@@ -31,7 +31,13 @@ pub enum State {
     /// the confirmation window ends; the unit stays held meanwhile.
     AwaitingAuthentication,
     Paid,
+    /// Paid for a physical offer: the order is the merchant's to ship.
+    AwaitingShipment,
+    /// On its way: shipped by the merchant (with tracking), or at once for the operator's
+    /// own products.
     Shipped,
+    /// A digital offer's code was handed over with the receipt.
+    Delivered,
     /// The payment was refunded at the processor (from its dashboard, or for an order
     /// that could not be delivered).
     Refunded,
@@ -40,13 +46,15 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 9] = [
+    pub const ALL: [State; 11] = [
         State::AwaitingRetweet,
         State::AwaitingEmailConfirmation,
         State::Confirmed,
         State::AwaitingAuthentication,
         State::Paid,
+        State::AwaitingShipment,
         State::Shipped,
+        State::Delivered,
         State::Refunded,
         State::Expired,
         State::Declined,
@@ -59,7 +67,9 @@ impl State {
             State::Confirmed => "confirmed",
             State::AwaitingAuthentication => "awaiting_authentication",
             State::Paid => "paid",
+            State::AwaitingShipment => "awaiting_shipment",
             State::Shipped => "shipped",
+            State::Delivered => "delivered",
             State::Refunded => "refunded",
             State::Expired => "expired",
             State::Declined => "declined",
@@ -73,6 +83,14 @@ impl State {
             State::AwaitingRetweet
                 | State::AwaitingEmailConfirmation
                 | State::AwaitingAuthentication
+        )
+    }
+
+    /// Paid, and not refunded: every state after a successful charge but the refund.
+    pub fn is_paid_for(&self) -> bool {
+        matches!(
+            self,
+            State::Paid | State::AwaitingShipment | State::Shipped | State::Delivered
         )
     }
 
