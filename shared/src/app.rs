@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::domain::Clock;
 use crate::ports::{
     Accounts, Catalog, Codes, Effects, EventBus, Ledger, Mailer, Merchants, Payments, PostQueue,
-    Purchases, Social, StreamRules, Vault,
+    Purchases, Social, StreamRules, Vault, Webhooks,
 };
 use crate::settings::Settings;
 
@@ -27,6 +27,7 @@ pub struct Ports {
     pub stream_rules: Arc<dyn StreamRules>,
     pub payments: Arc<dyn Payments>,
     pub vault: Arc<dyn Vault>,
+    pub webhooks: Arc<dyn Webhooks>,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -26,6 +26,7 @@ pub enum Function {
     ChargeCard,
     PaymentsWebhook,
     FulfilOrder,
+    NotifyMerchant,
     MerchantApi,
     OffersPage,
     PostToX,
@@ -36,7 +37,7 @@ pub enum Function {
 impl Function {
     /// Every function, in the order a purchase meets them (and the merchant API and the
     /// offers page beside them, where what is bought comes from and is shown).
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 13] = [
         Function::XWebhook,
         Function::RequestPurchase,
         Function::ConfirmRetweet,
@@ -44,6 +45,7 @@ impl Function {
         Function::ChargeCard,
         Function::PaymentsWebhook,
         Function::FulfilOrder,
+        Function::NotifyMerchant,
         Function::MerchantApi,
         Function::OffersPage,
         Function::PostToX,
@@ -61,6 +63,7 @@ impl Function {
             Function::ChargeCard => "charge-card",
             Function::PaymentsWebhook => "payments-webhook",
             Function::FulfilOrder => "fulfil-order",
+            Function::NotifyMerchant => "notify-merchant",
             Function::MerchantApi => "merchant-api",
             Function::OffersPage => "offers-page",
             Function::PostToX => "post-to-x",
@@ -83,7 +86,8 @@ impl Function {
             Function::RequestPurchase
             | Function::ConfirmRetweet
             | Function::ChargeCard
-            | Function::FulfilOrder => Trigger::Events,
+            | Function::FulfilOrder
+            | Function::NotifyMerchant => Trigger::Events,
             Function::ExpirePurchases | Function::SyncStreamRules => Trigger::Schedule,
             Function::PostToX => Trigger::Queue,
         }

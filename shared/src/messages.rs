@@ -232,6 +232,26 @@ pub fn tracking_email(to: &EmailAddress, p: &Purchase) -> Email {
     )
 }
 
+/// To the merchant: a paid order to ship. Names the buyer by their public X handle; the
+/// shopper's email address stays with hashbuy.
+pub fn order_email(to: &EmailAddress, p: &Purchase) -> Email {
+    email(
+        to,
+        format!("New order: {}", short(&p.product_name)),
+        &[
+            format!(
+                "@{} bought {} (#{}) for {}.",
+                p.buyer_screen_name, p.product_name, p.product, p.price
+            ),
+            format!(
+                "Order {}. When it ships, record the carrier and tracking: POST /merchant/v1/orders/{}/shipment.",
+                p.id, p.id
+            ),
+        ],
+        None,
+    )
+}
+
 /// A digital offer ran out of codes between the charge and the delivery: refunded.
 pub fn no_code_email(to: &EmailAddress, p: &Purchase) -> Email {
     email(

@@ -11,7 +11,7 @@ pub use crate::x::rules::{Plan, StreamRule};
 use crate::domain::{
     Change, EmailAddress, Event, GiftCode, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry,
     LinkedAccount, Merchant, MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost,
-    SavedCard, SealedCode, Timestamp, TweetId, UserId,
+    SavedCard, SealedCode, Timestamp, TweetId, UserId, WebhookUrl,
 };
 use crate::settings::Secret;
 
@@ -148,11 +148,29 @@ pub trait Codes: Send + Sync {
     async fn deliver(&self, change: &Change) -> PortResult<Applied>;
 }
 
-/// Seals what must not be readable at rest (digital offers' codes); the key stays inside.
+/// Seals what must not be readable at rest (digital offers' codes) and derives the
+/// secrets hashbuy signs with for others (a merchant's webhook); the key stays inside.
 #[async_trait]
 pub trait Vault: Send + Sync {
     async fn seal(&self, offer: &Hashtag, code: &GiftCode) -> PortResult<SealedCode>;
     async fn open(&self, offer: &Hashtag, sealed: &SealedCode) -> PortResult<GiftCode>;
+    /// The same secret for the same `context`, every time, in every function.
+    async fn derive(&self, context: &str) -> PortResult<Secret>;
+}
+
+/// What a merchant's webhook answered: its status, or nothing (no connection, a timeout,
+/// an address refused).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Posted {
+    Status(u16),
+    Unreachable(String),
+}
+
+/// Posts signed JSON to merchants' webhooks. Never follows a redirect, never reaches a
+/// private address (in a deployment).
+#[async_trait]
+pub trait Webhooks: Send + Sync {
+    async fn post(&self, url: &WebhookUrl, signature: &str, body: &str) -> Posted;
 }
 
 #[async_trait]

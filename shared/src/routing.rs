@@ -12,7 +12,7 @@ pub struct Route {
     pub events: &'static [&'static str],
 }
 
-pub const ROUTES: [Route; 5] = [
+pub const ROUTES: [Route; 6] = [
     Route {
         function: Function::RequestPurchase,
         events: &["PurchaseRequested"],
@@ -28,6 +28,10 @@ pub const ROUTES: [Route; 5] = [
     Route {
         function: Function::FulfilOrder,
         events: &["PaymentSucceeded"],
+    },
+    Route {
+        function: Function::NotifyMerchant,
+        events: &["OrderPlaced"],
     },
     // Besides its schedule: a merchant's new or changed offer is on X's stream at once.
     Route {
@@ -60,23 +64,29 @@ pub async fn dispatch(
     event: &Event,
 ) -> Result<(), crate::steps::StepError> {
     use crate::steps::{
-        charge_card, confirm_retweet, fulfil_order, request_purchase, sync_stream_rules,
+        charge_card, confirm_retweet, fulfil_order, notify_merchant, request_purchase,
+        sync_stream_rules,
     };
+    // Each step's future is boxed: in a debug build the largest (with its SDK calls)
+    // would otherwise overflow a runtime worker's stack.
     match (function, event) {
         (Function::RequestPurchase, Event::PurchaseRequested(e)) => {
-            request_purchase::handle(app, e).await.map(drop)
+            Box::pin(request_purchase::handle(app, e)).await.map(drop)
         }
         (Function::ConfirmRetweet, Event::ConfirmationRetweeted(e)) => {
-            confirm_retweet::handle(app, e).await.map(drop)
+            Box::pin(confirm_retweet::handle(app, e)).await.map(drop)
         }
         (Function::ChargeCard, Event::PurchaseConfirmed(e)) => {
-            charge_card::handle(app, e).await.map(drop)
+            Box::pin(charge_card::handle(app, e)).await.map(drop)
         }
         (Function::FulfilOrder, Event::PaymentSucceeded(e)) => {
-            fulfil_order::handle(app, e).await.map(drop)
+            Box::pin(fulfil_order::handle(app, e)).await.map(drop)
+        }
+        (Function::NotifyMerchant, Event::OrderPlaced(e)) => {
+            Box::pin(notify_merchant::handle(app, e)).await.map(drop)
         }
         (Function::SyncStreamRules, Event::OfferChanged(_)) => {
-            sync_stream_rules::handle(app).await.map(drop)
+            Box::pin(sync_stream_rules::handle(app)).await.map(drop)
         }
         _ => {
             tracing::warn!(

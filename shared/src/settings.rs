@@ -65,6 +65,9 @@ pub struct Settings {
     /// Stripe.js, with which the confirmation page lets a shopper answer their bank;
     /// without it the page asks them to approve in their bank's app, then check again.
     pub stripe_js: Option<StripeJs>,
+    /// Whether merchants' webhooks may be `http://127.0.0.1`: the local stack's, whose
+    /// merchants are test servers. Never in a deployment.
+    pub local_webhooks: bool,
 }
 
 /// Where the page loads Stripe.js from, and the account's publishable key (public by
@@ -107,6 +110,7 @@ impl Settings {
             thank_you_replies: false,
             refusal_share_percent: 10,
             stripe_js: None,
+            local_webhooks: false,
         }
     }
 

@@ -3,10 +3,79 @@
 //! pause is answered on X. On the emulator, so the DynamoDB adapter and the bus's
 //! `OfferChanged` route are the deployed ones.
 
+use std::sync::{Arc, Mutex};
+
+use hashbuy::adapters::stripe_webhook::EndpointSecret;
+use hashbuy::adapters::webhooks::SIGNATURE_HEADER;
+use hashbuy::domain::{Clock, SystemClock};
+use hashbuy::settings::Secret;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::{Mode, Stack};
+
+/// An email's text part, or its HTML where the emulator keeps only that.
+fn body(email: &Value) -> &str {
+    email["text"]
+        .as_str()
+        .or(email["html"].as_str())
+        .unwrap_or_default()
+}
+
+/// The merchant's order server: on 127.0.0.1, it checks each delivery's signature with
+/// the secret the merchant was shown, and keeps the orders whose signature holds (401
+/// otherwise, as a merchant's server would answer).
+struct Receiver {
+    url: String,
+    orders: Arc<Mutex<Vec<Value>>>,
+    secret: Arc<Mutex<Option<String>>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        use axum::http::{HeaderMap, StatusCode};
+        let orders = Arc::new(Mutex::new(Vec::new()));
+        let secret: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let (kept, key) = (orders.clone(), secret.clone());
+        let app = axum::Router::new().route(
+            "/orders",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (kept, key) = (kept.clone(), key.clone());
+                async move {
+                    let Some(secret) = key.lock().expect("secret").clone() else {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    };
+                    let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+                    let endpoint = EndpointSecret::new(Secret::new(secret));
+                    if endpoint.verify(&body, header, SystemClock.now()).is_err() {
+                        return StatusCode::UNAUTHORIZED;
+                    }
+                    match serde_json::from_slice::<Value>(&body) {
+                        Ok(order) => {
+                            kept.lock().expect("orders").push(order);
+                            StatusCode::OK
+                        }
+                        Err(_) => StatusCode::BAD_REQUEST,
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/orders", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url,
+            orders,
+            secret,
+        }
+    }
+
+    fn orders(&self) -> Vec<Value> {
+        self.orders.lock().expect("orders").clone()
+    }
+}
 
 const OFFER: &str = "BuyMerchMug";
 
@@ -108,6 +177,12 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
         prompt.contains("Acme mug for $15.00 (usually $25.00) is held for you"),
         "{prompt}"
     );
+    let receiver = Receiver::start().await;
+    let destinations = json!({"orders_webhook_url": receiver.url});
+    let (status, settings) = call(&stack, &key, Method::PATCH, "/settings", destinations).await;
+    assert_eq!(status, 200, "{settings}");
+    let secret = settings["webhook_secret"].as_str().expect("shown once");
+    *receiver.secret.lock().expect("secret") = Some(secret.to_owned());
     let link = stack.retweet_prompt(&ada, &request.id).await;
     let (status, page) = stack
         .client
@@ -116,7 +191,54 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
         .expect("confirm");
     assert_eq!(status, 200, "{page}");
     stack.settle().await;
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
+    let orders = receiver.orders();
+    assert_eq!(
+        orders.len(),
+        1,
+        "one signed order at the merchant: {orders:?}"
+    );
+    let order = &orders[0]["order"];
+    assert_eq!(
+        (order["hashtag"].clone(), order["buyer"].clone()),
+        (json!(OFFER), json!("@shopper1"))
+    );
+    let (_, to_ship) = call(
+        &stack,
+        &key,
+        Method::GET,
+        "/orders?status=to_ship",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        to_ship["orders"][0]["purchase_id"], order["purchase_id"],
+        "{to_ship}"
+    );
+    let shipment = json!({"carrier": "La Poste", "tracking": "6A12345678901"});
+    let path = format!(
+        "/orders/{}/shipment",
+        order["purchase_id"].as_str().expect("id")
+    );
+    let (status, shipped) = call(&stack, &key, Method::POST, &path, shipment).await;
+    assert_eq!(status, 200, "{shipped}");
+    stack.settle().await;
     assert_eq!(stack.states().await, ["shipped"]);
+    let emails = stack.json("/_local/emails").await;
+    let tracking = emails
+        .as_array()
+        .expect("emails")
+        .iter()
+        .find(|e| {
+            e["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Shipped:"))
+        })
+        .expect("the tracking email");
+    assert!(
+        body(tracking).contains("Tracking number: 6A12345678901"),
+        "{tracking}"
+    );
     let charges = stack.json("/_local/charges").await;
     assert_eq!(charges[0]["amount_cents"], 1500);
     let (_, listed) = call(&stack, &key, Method::GET, "/offers", Value::Null).await;
@@ -200,4 +322,77 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     )
     .await;
     assert_eq!(status, 401);
+}
+
+/// A gift card sold as codes, on the emulator (the DynamoDB codes adapter): three codes,
+/// five shoppers. Three get one distinct code each in their receipt, two are told it is
+/// sold out; the codes are the stock.
+#[tokio::test]
+async fn on_emulator_three_codes_go_to_three_of_five_shoppers_one_each() {
+    let stack = Stack::spawn(Mode::Emulator).await;
+    let key = merchant(&stack).await;
+    let offer = json!({"hashtag": "BuyGiftCode", "name": "Gift card", "price_cents": 1500,
+        "list_price_cents": 2500, "currency": "USD", "fulfilment": "digital"});
+    let (status, created) = call(&stack, &key, Method::POST, "/offers", offer).await;
+    assert_eq!(status, 201, "{created}");
+    let codes = ["GC-1111-AAAA", "GC-2222-BBBB", "GC-3333-CCCC"];
+    let (status, added) = call(
+        &stack,
+        &key,
+        Method::POST,
+        "/offers/BuyGiftCode/codes",
+        json!({ "codes": codes }),
+    )
+    .await;
+    assert_eq!((status, added["stock"].clone()), (201, json!(3)), "{added}");
+    stack.settle().await;
+    for n in 1..=5 {
+        let shopper = stack.shopper(n, "pm_card_visa").await;
+        let request = stack
+            .client
+            .tweet(&shopper, "#BuyGiftCode")
+            .await
+            .expect("tweet");
+        stack.settle().await;
+        if n > 3 {
+            let replies = stack.replies_to(&request.id).await;
+            assert!(
+                replies.iter().any(|r| r.contains("sold out")),
+                "shopper {n}: {replies:?}"
+            );
+            continue;
+        }
+        let link = stack.retweet_prompt(&shopper, &request.id).await;
+        let (status, page) = stack
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("confirm");
+        assert_eq!(status, 200, "{page}");
+        stack.settle().await;
+    }
+    assert_eq!(stack.states().await, ["delivered"; 3]);
+    let emails = stack.json("/_local/emails").await;
+    let mut handed: Vec<&str> = emails
+        .as_array()
+        .expect("emails")
+        .iter()
+        .filter(|e| {
+            e["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Receipt:"))
+        })
+        .filter_map(|e| codes.iter().copied().find(|c| body(e).contains(c)))
+        .collect();
+    handed.sort_unstable();
+    assert_eq!(handed, codes, "three receipts, three distinct codes");
+    let (_, listed) = call(
+        &stack,
+        &key,
+        Method::GET,
+        "/offers/BuyGiftCode",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(listed["stock"], 0, "{listed}");
 }

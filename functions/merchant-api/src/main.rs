@@ -7,9 +7,11 @@ use hashbuy::steps::merchant_api;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // The card processor's key, read on the first cancelled order; no X secret.
+    // The card processor's key, read on the first cancelled order; the codes vault, on
+    // the first codes added; no X secret.
     let needs = Needs {
         card_processor: true,
+        codes: true,
         ..Needs::default()
     };
     run_http_step(needs, |started, request| async move {

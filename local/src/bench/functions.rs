@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::domain::{
-    ApiKey, Clock, ConfirmationRetweeted, Event, PaymentSucceeded, Priority, PurchaseConfirmed,
-    PurchaseId, PurchaseRequested, QueuedPost, SystemClock, Timestamp, TweetId, UserId,
+    ApiKey, Clock, ConfirmationRetweeted, Event, MerchantId, OrderPlaced, PaymentSucceeded,
+    Priority, PurchaseConfirmed, PurchaseId, PurchaseRequested, QueuedPost, SystemClock, Timestamp,
+    TweetId, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::settings::Secret;
@@ -153,6 +154,10 @@ pub fn event(function: Function, n: u64) -> Option<Value> {
         }),
         Function::ChargeCard => Event::PurchaseConfirmed(PurchaseConfirmed { purchase_id }),
         Function::FulfilOrder => Event::PaymentSucceeded(PaymentSucceeded { purchase_id }),
+        Function::NotifyMerchant => Event::OrderPlaced(OrderPlaced {
+            purchase_id,
+            merchant_id: MerchantId::generate(),
+        }),
         Function::PostToX => return sqs(&queued_post(tweet)),
     };
     Some(eventbridge(&event))
@@ -194,6 +199,8 @@ async fn run(
     let extra = [
         ("X_SECRET_ID", env.x_secret_id),
         ("CARD_SECRET_ID", env.card_secret_id),
+        // Read only when a code is sealed or opened, which no invocation here does.
+        ("CODES_SECRET_ID", "hashbuy/codes"),
         ("X_API_BASE_URL", env.x_api_base),
         ("CARD_PROCESSOR_BASE_URL", "http://127.0.0.1:9"),
         ("PUBLIC_BASE_URL", "https://shop.example"),

@@ -27,7 +27,10 @@ pub mod budget {
     pub const ZIP_BYTES: u64 = 4_000_000;
     /// Ten until payments were recorded before being confirmed: that write is what keeps
     /// a purchase from being charged twice once the processor prunes its idempotency key.
-    pub const DYNAMODB_REQUESTS_PER_PURCHASE: u64 = 11;
+    /// Twelve since delivery depends on the offer: fulfil-order reads the purchase (one
+    /// read unit) to learn whether it hands over a code, waits for the merchant's
+    /// shipment or ships at once, instead of shipping blind.
+    pub const DYNAMODB_REQUESTS_PER_PURCHASE: u64 = 12;
     /// The brand's posts per completed purchase: the prompt only. X allows 300 in 3
     /// hours, so this is what one brand account can sell in 3 hours.
     pub const BRAND_POSTS_PER_PURCHASE: u64 = 1;

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
+use hashbuy::adapters::webhooks::HttpWebhooks;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
 use hashbuy::app::App;
 use hashbuy::domain::{Clock, ManualClock, SystemClock};
@@ -169,9 +170,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             publishable_key: "pk_test_local".into(),
         })
     });
+    // Merchants' webhooks here are test servers on 127.0.0.1.
     let settings = Settings {
         base_url: base_url.clone(),
         stripe_js: stripe_js.or(config.settings.stripe_js.clone()),
+        local_webhooks: true,
         ..config.settings
     };
     // The real X adapters, over HTTP, to this stack's X API or the one named.
@@ -192,8 +195,10 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         Some(api) => api.clone(),
         None => mem.cards.clone(),
     };
+    let webhooks = HttpWebhooks::new(true).map_err(std::io::Error::other)?;
     let outside = Outside {
         payments,
+        webhooks: Arc::new(webhooks),
         social: Arc::new(CountedSocial(XApi::new(
             http.clone(),
             &x_base,

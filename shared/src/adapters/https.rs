@@ -36,7 +36,7 @@ pub fn client() -> Result<reqwest::Client, String> {
 }
 
 /// TLS 1.2 and 1.3 over aws-lc-rs, trusting the compiled-in roots.
-fn tls() -> Result<rustls::ClientConfig, String> {
+pub(crate) fn tls() -> Result<rustls::ClientConfig, String> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };

@@ -10,4 +10,5 @@ pub mod sqs;
 pub mod stripe;
 pub mod stripe_webhook;
 pub mod vault;
+pub mod webhooks;
 pub mod x_api;

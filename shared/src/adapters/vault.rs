@@ -17,6 +17,7 @@ use crate::settings::Secret;
 pub struct CodeKey {
     seal: RandomizedNonceKey,
     id: [u8; 32],
+    derive: [u8; 32],
 }
 
 fn derive(purpose: &str, secret: &Secret) -> [u8; 32] {
@@ -38,6 +39,7 @@ impl CodeKey {
         Ok(Self {
             seal,
             id: derive("hashbuy codes id", secret),
+            derive: derive("hashbuy derived secrets", secret),
         })
     }
 
@@ -55,15 +57,21 @@ impl CodeKey {
     }
 
     fn code_id(&self, offer: &Hashtag, code: &GiftCode) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.id) else {
-            unreachable!("HMAC takes a key of any length")
-        };
-        mac.update(offer.key().as_bytes());
-        mac.update(&[0]);
-        mac.update(code.expose().as_bytes());
-        let bytes = mac.finalize().into_bytes();
-        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+        hmac_hex(&self.id, &[offer.key(), code.expose()])[..32].to_owned()
     }
+}
+
+/// HMAC-SHA256 of the parts (each followed by a zero byte), in hex.
+fn hmac_hex(key: &[u8; 32], parts: &[&str]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        unreachable!("HMAC takes a key of any length")
+    };
+    for part in parts {
+        mac.update(part.as_bytes());
+        mac.update(&[0]);
+    }
+    let bytes = mac.finalize().into_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn broken() -> PortError {
@@ -102,6 +110,10 @@ impl Vault for CodeKey {
             .map_err(|_| broken())?;
         let plain = std::str::from_utf8(plain).map_err(|_| broken())?;
         GiftCode::parse(plain).map_err(|_| broken())
+    }
+
+    async fn derive(&self, context: &str) -> PortResult<Secret> {
+        Ok(Secret::new(hmac_hex(&self.derive, &[context])))
     }
 }
 
@@ -146,5 +158,21 @@ mod tests {
         };
         assert!(vault.open(&tag("BuyGift"), &tampered).await.is_err());
         assert!(CodeKey::new(&Secret::new("short")).is_err());
+    }
+
+    #[tokio::test]
+    async fn derived_secrets_depend_on_the_key_and_the_context_only() {
+        let (a, b) = (key(&"k".repeat(64)), key(&"k".repeat(64)));
+        async fn secret(v: &CodeKey, context: &str) -> String {
+            v.derive(context).await.expect("derive").expose().to_owned()
+        }
+        assert_eq!(secret(&a, "webhook:1").await, secret(&b, "webhook:1").await);
+        assert_ne!(secret(&a, "webhook:1").await, secret(&a, "webhook:2").await);
+        let other = key(&"o".repeat(64));
+        assert_ne!(
+            secret(&a, "webhook:1").await,
+            secret(&other, "webhook:1").await
+        );
+        assert_eq!(secret(&a, "webhook:1").await.len(), 64);
     }
 }

@@ -67,6 +67,14 @@ purchase_event!(
     PurchaseExpired
 );
 
+/// A merchant's physical order is paid and waits for its shipment: the merchant is
+/// told (webhook, email) by `notify-merchant`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPlaced {
+    pub purchase_id: PurchaseId,
+    pub merchant_id: MerchantId,
+}
+
 /// A merchant added or changed an offer: X's stream rules follow the catalog at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfferChanged {
@@ -85,6 +93,7 @@ pub enum Event {
     PaymentDeclined(PaymentDeclined),
     PurchaseShipped(PurchaseShipped),
     PurchaseExpired(PurchaseExpired),
+    OrderPlaced(OrderPlaced),
     OfferChanged(OfferChanged),
 }
 
@@ -101,7 +110,7 @@ pub enum UnknownEvent {
 
 impl Event {
     /// The `detail-type` of every event, in the order of the purchase story.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "PurchaseRequested",
         "ConfirmationRetweeted",
         "PurchaseConfirmed",
@@ -109,6 +118,7 @@ impl Event {
         "PaymentDeclined",
         "PurchaseShipped",
         "PurchaseExpired",
+        "OrderPlaced",
         "OfferChanged",
     ];
 
@@ -121,6 +131,7 @@ impl Event {
             Event::PaymentDeclined(_) => "PaymentDeclined",
             Event::PurchaseShipped(_) => "PurchaseShipped",
             Event::PurchaseExpired(_) => "PurchaseExpired",
+            Event::OrderPlaced(_) => "OrderPlaced",
             Event::OfferChanged(_) => "OfferChanged",
         }
     }
@@ -135,6 +146,7 @@ impl Event {
             Event::PaymentDeclined(e) => Some(&e.purchase_id),
             Event::PurchaseShipped(e) => Some(&e.purchase_id),
             Event::PurchaseExpired(e) => Some(&e.purchase_id),
+            Event::OrderPlaced(e) => Some(&e.purchase_id),
             Event::OfferChanged(_) => None,
         }
     }
@@ -149,6 +161,7 @@ impl Event {
             Event::PaymentDeclined(e) => serde_json::to_value(e),
             Event::PurchaseShipped(e) => serde_json::to_value(e),
             Event::PurchaseExpired(e) => serde_json::to_value(e),
+            Event::OrderPlaced(e) => serde_json::to_value(e),
             Event::OfferChanged(e) => serde_json::to_value(e),
         };
         // Serializing these plain structs of strings cannot fail.
@@ -174,6 +187,7 @@ impl Event {
             "PaymentDeclined" => Event::PaymentDeclined(parse(name, detail)?),
             "PurchaseShipped" => Event::PurchaseShipped(parse(name, detail)?),
             "PurchaseExpired" => Event::PurchaseExpired(parse(name, detail)?),
+            "OrderPlaced" => Event::OrderPlaced(parse(name, detail)?),
             "OfferChanged" => Event::OfferChanged(parse(name, detail)?),
             other => return Err(UnknownEvent::Name(other.to_owned())),
         })
@@ -214,7 +228,13 @@ mod tests {
             Event::PurchaseShipped(PurchaseShipped {
                 purchase_id: pid.clone(),
             }),
-            Event::PurchaseExpired(PurchaseExpired { purchase_id: pid }),
+            Event::PurchaseExpired(PurchaseExpired {
+                purchase_id: pid.clone(),
+            }),
+            Event::OrderPlaced(OrderPlaced {
+                purchase_id: pid,
+                merchant_id: MerchantId::generate(),
+            }),
             Event::OfferChanged(OfferChanged {
                 hashtag: "BuyMug".into(),
                 merchant_id: MerchantId::generate(),

@@ -9,7 +9,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{InvalidId, Money, Timestamp};
+use super::{EmailAddress, InvalidId, Money, Timestamp};
 
 /// Identifies a merchant: `mer_` and 16 random lowercase hex digits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -108,11 +108,70 @@ pub struct Merchant {
     pub name: String,
     pub commission: Commission,
     pub created_at: Timestamp,
+    /// Where paid physical orders go: an email address, a webhook, both or neither (the
+    /// merchant then lists them with `GET /orders?status=to_ship`).
+    pub orders_email: Option<EmailAddress>,
+    pub orders_webhook: Option<WebhookUrl>,
+    /// Bumped each time the webhook is set: its signing secret is derived from it, so a
+    /// new address comes with a new secret.
+    pub webhook_version: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("a merchant's name is one line of 1 to 80 characters")]
 pub struct InvalidMerchantName;
+
+/// Where a merchant's orders are posted: an `https://` address on a public host name.
+/// hashbuy posts to it from inside AWS, so anything that could reach inward is refused
+/// (an address by IP, credentials in the URL, plain `http`); the sender also refuses
+/// names that resolve to private addresses and never follows a redirect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "the webhook is an https:// address on a public host name (no IP address, no user or password), up to 2000 characters"
+)]
+pub struct InvalidWebhookUrl;
+
+impl WebhookUrl {
+    /// `local` admits `http://` and loopback hosts: for the local stack and its tests.
+    pub fn parse(raw: &str, local: bool) -> Result<Self, InvalidWebhookUrl> {
+        let raw = raw.trim();
+        let uri: http::Uri = raw.parse().map_err(|_| InvalidWebhookUrl)?;
+        let scheme_ok = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => local,
+            _ => false,
+        };
+        let Some(authority) = uri.authority() else {
+            return Err(InvalidWebhookUrl);
+        };
+        let host = authority.host();
+        let by_address = host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok();
+        let loopback = matches!(host, "localhost" | "127.0.0.1");
+        let host_ok = !host.is_empty()
+            && !authority.as_str().contains('@')
+            && (if local {
+                loopback || !by_address
+            } else {
+                !by_address && host.contains('.')
+            });
+        match raw.len() <= 2000 && scheme_ok && host_ok && !raw.chars().any(char::is_whitespace) {
+            true => Ok(Self(raw.to_owned())),
+            false => Err(InvalidWebhookUrl),
+        }
+    }
+
+    /// An address read back from the store, checked when it was written.
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl Merchant {
     /// A name as shoppers see it on the offers page: trimmed, one short line.
@@ -361,5 +420,34 @@ mod tests {
         );
         assert_eq!(Commission::basis_points(10_001), Err(InvalidCommission));
         assert_eq!(ten_percent.of(usd(u64::MAX)).minor, u64::MAX / 10 + 1);
+    }
+
+    #[test]
+    fn webhooks_go_to_public_https_names_only() {
+        let ok = WebhookUrl::parse("https://orders.acme.example/hooks/hashbuy?x=1", false);
+        assert_eq!(
+            ok.map(|u| u.as_str().to_owned()),
+            Ok("https://orders.acme.example/hooks/hashbuy?x=1".into())
+        );
+        for bad in [
+            "http://orders.acme.example/",
+            "https://127.0.0.1/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/",
+            "https://localhost:9001/2018-06-01/runtime/invocation/next",
+            "https://user:pass@acme.example/",
+            "https://acme.example/a b",
+            "ftp://acme.example/",
+            "acme.example/hook",
+            "",
+        ] {
+            assert_eq!(
+                WebhookUrl::parse(bad, false),
+                Err(InvalidWebhookUrl),
+                "{bad}"
+            );
+        }
+        assert!(WebhookUrl::parse("http://127.0.0.1:8080/hook", true).is_ok());
+        assert!(WebhookUrl::parse("http://10.0.0.1/hook", true).is_err());
     }
 }

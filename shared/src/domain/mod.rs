@@ -26,7 +26,7 @@ pub use delivery::{
 };
 pub use email::{EmailAddress, InvalidEmail};
 pub use events::{
-    ConfirmationRetweeted, Event, OfferChanged, PaymentDeclined, PaymentSucceeded,
+    ConfirmationRetweeted, Event, OfferChanged, OrderPlaced, PaymentDeclined, PaymentSucceeded,
     PurchaseConfirmed, PurchaseExpired, PurchaseRequested, PurchaseShipped, UnknownEvent,
 };
 pub use guarded::{Guard, Guarded};
@@ -35,8 +35,8 @@ pub use ids::{InvalidId, PurchaseId, SNOWFLAKE_EPOCH_MS, ScreenName, TweetId, Us
 pub use language::{Language, UnknownLanguage};
 pub use ledger::{EntryKind, LedgerEntry, SalesLine};
 pub use merchant::{
-    ApiKey, Commission, InvalidApiKey, InvalidCommission, InvalidMerchantName, KeyId, KeyRecord,
-    Merchant, MerchantId,
+    ApiKey, Commission, InvalidApiKey, InvalidCommission, InvalidMerchantName, InvalidWebhookUrl,
+    KeyId, KeyRecord, Merchant, MerchantId, WebhookUrl,
 };
 pub use money::{Currency, InLanguage, InvalidMoney, Money};
 pub use post::{Priority, QueuedPost};

@@ -228,6 +228,18 @@ mod tests {
         ]);
         let config = parse(card, &vars).expect("config");
         assert_eq!(config.card_secret_id.as_deref(), Some("hashbuy/card"));
+        let codes = Needs {
+            codes: true,
+            ..Needs::default()
+        };
+        assert!(matches!(
+            parse(codes, &BASE),
+            Err(StartupError::Missing("CODES_SECRET_ID"))
+        ));
+        let mut vars = BASE.to_vec();
+        vars.push(("CODES_SECRET_ID", "arn:codes"));
+        let config = parse(codes, &vars).expect("config");
+        assert_eq!(config.codes_secret_id.as_deref(), Some("arn:codes"));
     }
 
     #[test]

@@ -24,11 +24,12 @@ use crate::adapters::sqs::SqsPostQueue;
 use crate::adapters::stripe::StripeApi;
 use crate::adapters::stripe_webhook::EndpointSecret;
 use crate::adapters::vault::CodeKey;
+use crate::adapters::webhooks::HttpWebhooks;
 use crate::adapters::x_api::{XApi, XStreamRules};
 use crate::adapters::{aws, https};
 use crate::app::{App, Ports, Store};
 use crate::domain::{Clock, SystemClock};
-use crate::ports::{EventBus, Mailer, Payments, PostQueue, Social, StreamRules, Vault};
+use crate::ports::{EventBus, Mailer, Payments, PostQueue, Social, StreamRules, Vault, Webhooks};
 use crate::settings::{Secret, Settings};
 use crate::x::oauth1::Credentials;
 use crate::x::signature::WebhookKey;
@@ -74,6 +75,8 @@ pub struct Outside {
     pub payments: Arc<dyn Payments>,
     /// Seals and opens digital offers' codes.
     pub vault: Arc<dyn Vault>,
+    /// Merchants' order webhooks.
+    pub webhooks: Arc<dyn Webhooks>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -114,6 +117,7 @@ fn ports(
         stream_rules: outside.stream_rules,
         payments: outside.payments,
         vault: outside.vault,
+        webhooks: outside.webhooks,
         clock: outside.clock,
     }
 }
@@ -132,8 +136,11 @@ pub struct Needs {
     pub card_processor: bool,
     /// Verifies the processor's webhook signatures (needs the endpoint's secret).
     pub payments_webhook: bool,
-    /// Seals or opens digital offers' codes (needs the codes secret).
+    /// Seals or opens digital offers' codes, or derives a merchant's webhook secret
+    /// (needs the codes secret).
     pub codes: bool,
+    /// Posts orders to merchants' webhooks.
+    pub merchant_webhooks: bool,
     /// Writes links to hashbuy's pages into messages (needs `PUBLIC_BASE_URL`). The
     /// functions behind the HTTP API do not, which keeps the template free of a cycle.
     pub links: bool,
@@ -194,8 +201,16 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
         stream_rules: Arc::new(NotWired("X's stream rules")),
         payments: Arc::new(NotWired("the card processor")),
         vault: Arc::new(NotWired("the codes vault")),
+        webhooks: Arc::new(NotWired("merchants' webhooks")),
         clock: clock.clone(),
     };
+    if needs.merchant_webhooks {
+        let webhooks = HttpWebhooks::new(false).map_err(|reason| StartupError::Invalid {
+            name: "webhook client",
+            reason,
+        })?;
+        outside.webhooks = Arc::new(webhooks);
+    }
     if let Some(id) = config.codes_secret_id.clone() {
         let secrets = secrets.clone();
         outside.vault = Arc::new(OnFirstUse::<dyn Vault>::new("the codes vault", move || {

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{GiftCode, Hashtag, QueuedPost, SealedCode, Timestamp, TweetId};
+use crate::domain::{GiftCode, Hashtag, QueuedPost, SealedCode, Timestamp, TweetId, WebhookUrl};
 use crate::ports::{
-    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Social,
-    StreamRule, StreamRules, Vault,
+    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Posted,
+    Social, StreamRule, StreamRules, Vault, Webhooks,
 };
 use crate::settings::Secret;
 
@@ -79,5 +79,15 @@ impl Vault for NotWired {
     }
     async fn open(&self, _: &Hashtag, _: &SealedCode) -> PortResult<GiftCode> {
         Err(self.error())
+    }
+    async fn derive(&self, _: &str) -> PortResult<Secret> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl Webhooks for NotWired {
+    async fn post(&self, _: &WebhookUrl, _: &str, _: &str) -> Posted {
+        Posted::Unreachable(self.error().to_string())
     }
 }

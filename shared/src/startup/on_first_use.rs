@@ -110,6 +110,9 @@ impl Vault for OnFirstUse<dyn Vault> {
     async fn open(&self, offer: &Hashtag, sealed: &SealedCode) -> PortResult<GiftCode> {
         self.get().await?.open(offer, sealed).await
     }
+    async fn derive(&self, context: &str) -> PortResult<Secret> {
+        self.get().await?.derive(context).await
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::settings::POSTING_WINDOW;
 
 /// Runs `effect` unless it was done already under `key`; returns what it returned then.
 /// The effect is told whether an earlier attempt may have reached the world.
-async fn once<F, Fut>(app: &App, key: &str, effect: F) -> Result<String, StepError>
+pub(crate) async fn once<F, Fut>(app: &App, key: &str, effect: F) -> Result<String, StepError>
 where
     F: FnOnce(bool) -> Fut,
     Fut: Future<Output = Result<String, StepError>>,

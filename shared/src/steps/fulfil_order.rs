@@ -1,7 +1,8 @@
 //! Paid: deliver, then tell the shopper once. How depends on the offer: a digital
 //! offer's code is handed over in the write that marks it delivered and mailed with the
 //! receipt (none left: refunded, with an apology); a merchant's parcel waits for its
-//! shipment, which the merchant API records (the tracking is mailed then); the operator's
+//! shipment (`OrderPlaced` tells the merchant), which the merchant API records (the
+//! tracking is mailed then); the operator's
 //! own products ship at once. A thank-you reply on X only when turned on
 //! (`Settings::thank_you_replies`): the brand's posts are budgeted.
 
@@ -11,8 +12,8 @@ use super::charge_card::{self, Undelivered};
 use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
 use crate::domain::{
-    Event, Fulfilment, PaymentSucceeded, Priority, Purchase, PurchaseId, PurchaseShipped, Shipment,
-    State,
+    Event, Fulfilment, OrderPlaced, PaymentSucceeded, Priority, Purchase, PurchaseId,
+    PurchaseShipped, Shipment, State,
 };
 use crate::messages;
 use crate::ports::Applied;
@@ -41,17 +42,25 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
         return Ok(Outcome::Missing);
     };
     let now = app.ports.clock.now();
-    let by_merchant = purchase.merchant.is_some();
+    let merchant = purchase.merchant.clone();
+    let by_merchant = merchant.is_some();
     let (purchase, claimed) = match (purchase.state, purchase.fulfilment) {
-        (State::Paid, Fulfilment::Digital) => match hand_over_code(app, purchase).await? {
-            Handed::Code(p) => (p, true),
-            Handed::Moved(p) => (p, false),
-            Handed::NoneLeft(p) => {
-                tracing::warn!("no code left for a paid purchase; refunding it");
-                charge_card::refund_undelivered(app, p, Undelivered::NoCodeLeft).await?;
-                return Ok(Outcome::Refunded);
+        (State::Paid, Fulfilment::Digital) => {
+            match Box::pin(hand_over_code(app, purchase)).await? {
+                Handed::Code(p) => (p, true),
+                Handed::Moved(p) => (p, false),
+                Handed::NoneLeft(p) => {
+                    tracing::warn!("no code left for a paid purchase; refunding it");
+                    Box::pin(charge_card::refund_undelivered(
+                        app,
+                        p,
+                        Undelivered::NoCodeLeft,
+                    ))
+                    .await?;
+                    return Ok(Outcome::Refunded);
+                }
             }
-        },
+        }
         (State::Paid, Fulfilment::Physical) => {
             let fulfil = |p: &Purchase| match by_merchant {
                 true => p.await_shipment(now),
@@ -76,8 +85,15 @@ async fn decide(app: &App, event: &PaymentSucceeded) -> Result<Outcome, StepErro
     }
     tell(app, purchase, claimed).await?;
     // Published again on a redelivery: if the first publish was lost, this one counts.
-    if outcome != Outcome::AwaitingShipment {
-        shipped(app, &event.purchase_id).await?;
+    match (&outcome, merchant) {
+        (Outcome::AwaitingShipment, Some(merchant_id)) => {
+            let event = Event::OrderPlaced(OrderPlaced {
+                purchase_id: event.purchase_id.clone(),
+                merchant_id,
+            });
+            app.ports.bus.publish(&event).await?;
+        }
+        _ => shipped(app, &event.purchase_id).await?,
     }
     Ok(outcome)
 }

@@ -14,6 +14,8 @@
 //! | `POST /merchant/v1/orders/{purchase id}/shipment` | records the carrier and tracking of a shipped order; the shopper gets them by email |
 //! | `POST /merchant/v1/orders/{purchase id}/cancel` | refunds a paid order in full, puts the unit back on sale (not a code already given), tells the shopper |
 //! | `GET /merchant/v1/reports/sales?from=&to=` | per offer: units, gross, commission, refunds, net; JSON, or CSV with `Accept: text/csv` |
+//! | `GET /merchant/v1/settings` | where orders go: `orders_email`, `orders_webhook_url` |
+//! | `PATCH /merchant/v1/settings` | sets or clears them (`null`); a new webhook address answers its signing secret, once |
 //! | `POST /merchant/v1/keys` | another API key, shown once → 201 |
 //! | `DELETE /merchant/v1/keys/{key id}` | revokes a key → 204 |
 
@@ -31,9 +33,9 @@ use super::webhook::reply;
 mod delivery;
 use crate::app::App;
 use crate::domain::{
-    ApiKey, Commission, Currency, EntryKind, Event, Fulfilment, InvalidMerchantName, KeyId,
-    KeyRecord, Merchant, MerchantId, Money, OfferChanged, Product, Purchase, PurchaseId, Sale,
-    SalesLine, State, Terms, Timestamp,
+    ApiKey, Commission, Currency, EmailAddress, EntryKind, Event, Fulfilment, InvalidMerchantName,
+    KeyId, KeyRecord, Merchant, MerchantId, Money, OfferChanged, Product, Purchase, PurchaseId,
+    Sale, SalesLine, State, Terms, Timestamp, WebhookUrl,
 };
 use crate::ports::{Merchants, PortError};
 
@@ -128,6 +130,8 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
             delivery::ship(app, order, body(request)?).await
         }
         (&Method::GET, ["reports", "sales"]) => sales_report(app, &merchant, request).await,
+        (&Method::GET, ["settings"]) => Ok(reply(StatusCode::OK, settings_json(&merchant))),
+        (&Method::PATCH, ["settings"]) => change_settings(app, merchant, body(request)?).await,
         (&Method::POST, ["keys"]) => new_key(app, &merchant).await,
         (&Method::DELETE, ["keys", id]) => revoke_key(app, &merchant, id).await,
         (
@@ -139,7 +143,8 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
             | ["keys", _]
             | ["orders"]
             | ["orders", _, "cancel" | "shipment"]
-            | ["reports", "sales"],
+            | ["reports", "sales"]
+            | ["settings"],
         ) => Err(refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed here"),
@@ -600,6 +605,80 @@ async fn sales_report(
     ))
 }
 
+/// Where the merchant's orders go. `null` clears a destination; a field left out stays
+/// (read as a JSON object: serde would read `null` and absent alike).
+pub struct SettingsPatch {
+    orders_email: Option<Value>,
+    orders_webhook_url: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for SettingsPatch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::deserialize(d)?;
+        let patch = Self {
+            orders_email: fields.remove("orders_email"),
+            orders_webhook_url: fields.remove("orders_webhook_url"),
+        };
+        match fields.keys().next() {
+            Some(other) => Err(D::Error::custom(format!(
+                "unknown field `{other}`, expected `orders_email` or `orders_webhook_url`"
+            ))),
+            None => Ok(patch),
+        }
+    }
+}
+
+fn settings_json(m: &Merchant) -> Value {
+    json!({
+        "merchant_id": m.id.as_str(),
+        "name": m.name,
+        "commission_bps": m.commission.as_bps(),
+        "orders_email": m.orders_email.as_ref().map(EmailAddress::as_str),
+        "orders_webhook_url": m.orders_webhook.as_ref().map(WebhookUrl::as_str),
+    })
+}
+
+/// A string, `null`, or a 422 naming the field.
+fn text_or_null(field: &str, value: &Value) -> Result<Option<String>, Refusal> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(invalid(format!("{field} is a string or null"))),
+    }
+}
+
+async fn change_settings(
+    app: &App,
+    mut merchant: Merchant,
+    patch: SettingsPatch,
+) -> Result<Response<String>, Refusal> {
+    if let Some(value) = &patch.orders_email {
+        merchant.orders_email = text_or_null("orders_email", value)?
+            .map(|raw| EmailAddress::parse(&raw).map_err(invalid))
+            .transpose()?;
+    }
+    let mut new_webhook = false;
+    if let Some(value) = &patch.orders_webhook_url {
+        let local = app.settings.local_webhooks;
+        merchant.orders_webhook = text_or_null("orders_webhook_url", value)?
+            .map(|raw| WebhookUrl::parse(&raw, local).map_err(invalid))
+            .transpose()?;
+        new_webhook = merchant.orders_webhook.is_some();
+        if new_webhook {
+            merchant.webhook_version = merchant.webhook_version.saturating_add(1);
+        }
+    }
+    app.ports.merchants.put_merchant(&merchant).await?;
+    tracing::info!(webhook = new_webhook, "merchant settings changed");
+    let mut answer = settings_json(&merchant);
+    if new_webhook {
+        let secret = super::notify_merchant::webhook_secret(app, &merchant).await?;
+        answer["webhook_secret"] = json!(secret.expose());
+    }
+    Ok(reply(StatusCode::OK, answer))
+}
+
 async fn new_key(app: &App, merchant: &Merchant) -> Result<Response<String>, Refusal> {
     let key = ApiKey::generate();
     let record = KeyRecord::new(&key, &merchant.id, app.ports.clock.now());
@@ -668,6 +747,9 @@ pub async fn onboard(
         name: Merchant::parse_name(name)?,
         commission,
         created_at: now,
+        orders_email: None,
+        orders_webhook: None,
+        webhook_version: 0,
     };
     let key = ApiKey::generate();
     merchants.put_merchant(&merchant).await?;
@@ -1437,5 +1519,168 @@ mod tests {
             StatusCode::NOT_FOUND,
             "another merchant's order does not exist"
         );
+    }
+
+    #[tokio::test]
+    async fn the_merchant_gets_each_order_once_by_signed_webhook_and_email_retried_until_taken() {
+        use crate::adapters::stripe_webhook::EndpointSecret;
+        use crate::domain::{OrderPlaced, PaymentSucceeded};
+        use crate::ports::Posted;
+        use crate::steps::{fulfil_order, notify_merchant};
+        let shop = shop().await;
+        let w = &shop.world;
+        let (status, settings) = shop
+            .call(
+                "PATCH",
+                "/settings",
+                json!({"orders_email": "orders@acme.example",
+                "orders_webhook_url": "https://orders.acme.example/hashbuy"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{settings}");
+        let secret = settings["webhook_secret"]
+            .as_str()
+            .expect("shown once")
+            .to_owned();
+        assert!(
+            secret.starts_with("whsec_") && secret.len() == 70,
+            "{secret}"
+        );
+        let (_, read) = shop.call("GET", "/settings", Value::Null).await;
+        assert_eq!(
+            read["orders_webhook_url"],
+            "https://orders.acme.example/hashbuy"
+        );
+        assert!(
+            read.get("webhook_secret").is_none(),
+            "never shown again: {read}"
+        );
+
+        let mug = json!({"hashtag": "BuyMugNow", "name": "Mug", "price_cents": 1505,
+            "currency": "USD", "stock": 5});
+        assert_eq!(
+            shop.call("POST", "/offers", mug).await.0,
+            StatusCode::CREATED
+        );
+        let p = bought(&shop, "831", "3031").await;
+        let paid = PaymentSucceeded {
+            purchase_id: p.id.clone(),
+        };
+        fulfil_order::handle(&w.app, &paid).await.expect("fulfil");
+        let placed = OrderPlaced {
+            purchase_id: p.id.clone(),
+            merchant_id: shop.merchant.clone(),
+        };
+        assert!(
+            w.bus
+                .published()
+                .contains(&Event::OrderPlaced(placed.clone()))
+        );
+
+        // The merchant's server fails twice: the step fails (Lambda retries it), the
+        // email is not sent again, and the third attempt delivers.
+        w.mem
+            .webhooks
+            .answer_next([Posted::Status(500), Posted::Unreachable("timed out".into())]);
+        for _ in 0..2 {
+            let failed = notify_merchant::handle(&w.app, &placed).await;
+            assert!(failed.is_err(), "{failed:?}");
+        }
+        for _ in 0..2 {
+            let told = notify_merchant::handle(&w.app, &placed)
+                .await
+                .expect("told");
+            assert_eq!(
+                told,
+                notify_merchant::Outcome::Told {
+                    webhook: true,
+                    email: true
+                }
+            );
+        }
+        let received = w.mem.webhooks.received();
+        assert_eq!(received.len(), 1, "taken once");
+        let delivery = &received[0];
+        assert_eq!(delivery.url, "https://orders.acme.example/hashbuy");
+        let endpoint = EndpointSecret::new(crate::settings::Secret::new(secret));
+        let now = w.app.ports.clock.now();
+        endpoint
+            .verify(delivery.body.as_bytes(), Some(&delivery.signature), now)
+            .expect("signed with the secret the merchant was shown");
+        let order: Value = serde_json::from_str(&delivery.body).expect("json");
+        assert_eq!(order["type"], "order.placed");
+        assert_eq!(order["order"]["purchase_id"], p.id.as_str());
+        assert_eq!(order["order"]["buyer"], "@user3031");
+        assert!(
+            !delivery.body.contains("example.com"),
+            "no shopper email: {}",
+            delivery.body
+        );
+        let to_merchant: Vec<_> = w
+            .mem
+            .outbox
+            .sent()
+            .into_iter()
+            .filter(|e| e.to.as_str() == "orders@acme.example")
+            .collect();
+        assert_eq!(to_merchant.len(), 1);
+        assert!(to_merchant[0].subject.starts_with("New order: Mug"));
+
+        // A forged event for another merchant's order sends nothing.
+        let forged = OrderPlaced {
+            purchase_id: p.id.clone(),
+            merchant_id: MerchantId::generate(),
+        };
+        let outcome = notify_merchant::handle(&w.app, &forged).await.expect("ok");
+        assert_eq!(outcome, notify_merchant::Outcome::Missing);
+        assert_eq!(w.mem.webhooks.received().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn order_destinations_are_checked_and_a_new_webhook_gets_a_new_secret() {
+        let shop = shop().await;
+        let cases = [
+            (json!({"orders_email": "not an email"}), "email"),
+            (
+                json!({"orders_webhook_url": "http://orders.acme.example/"}),
+                "https://",
+            ),
+            (
+                json!({"orders_webhook_url": "https://169.254.169.254/latest"}),
+                "https://",
+            ),
+            (
+                json!({"orders_webhook_url": "https://localhost/"}),
+                "https://",
+            ),
+            (json!({"orders_webhook_url": 42}), "string or null"),
+            (json!({"webhook": "https://a.example/"}), "unknown field"),
+        ];
+        for (body, message) in cases {
+            let (status, answer) = shop.call("PATCH", "/settings", body.clone()).await;
+            assert!(status.is_client_error(), "{body}: {status}");
+            let error = answer["error"].as_str().unwrap_or_default();
+            assert!(error.contains(message), "{body}: {error}");
+        }
+        let (_, read) = shop.call("GET", "/settings", Value::Null).await;
+        assert_eq!(
+            (
+                read["orders_email"].clone(),
+                read["orders_webhook_url"].clone()
+            ),
+            (Value::Null, Value::Null)
+        );
+        let set = json!({"orders_webhook_url": "https://orders.acme.example/a"});
+        let (_, first) = shop.call("PATCH", "/settings", set.clone()).await;
+        let (_, second) = shop.call("PATCH", "/settings", set).await;
+        assert_ne!(
+            first["webhook_secret"], second["webhook_secret"],
+            "set again: a new secret"
+        );
+        let (_, cleared) = shop
+            .call("PATCH", "/settings", json!({"orders_webhook_url": null}))
+            .await;
+        assert_eq!(cleared["orders_webhook_url"], Value::Null);
+        assert!(cleared.get("webhook_secret").is_none());
     }
 }

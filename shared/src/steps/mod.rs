@@ -9,6 +9,7 @@ pub mod confirm_retweet;
 pub mod expire_purchases;
 pub mod fulfil_order;
 pub mod merchant_api;
+pub mod notify_merchant;
 pub mod offers_page;
 pub mod payments_webhook;
 pub mod post_to_x;

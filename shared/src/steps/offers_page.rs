@@ -312,6 +312,9 @@ mod tests {
             name: "Acme <script>alert(1)</script>".into(),
             commission: Commission::basis_points(1_000).expect("10%"),
             created_at: Timestamp(0),
+            orders_email: None,
+            orders_webhook: None,
+            webhook_version: 0,
         };
         world.mem.store.put_merchant(&acme).await.expect("merchant");
         let now = world.app.ports.clock.now().seconds();

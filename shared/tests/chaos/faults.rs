@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hashbuy::domain::{Change, Guarded, PurchaseId, Timestamp, TweetId, UserId};
-use hashbuy::domain::{Hashtag, Purchase};
+use hashbuy::domain::{Hashtag, Purchase, SealedCode};
 use hashbuy::ports::{
-    Applied, Basis, Checked, Claim, Effects, Email, Inserted, Mailer, PaymentRequest,
-    PaymentStatus, Payments, PortError, PortResult, Purchases, RateLimit, Social,
+    Applied, Basis, Checked, Claim, Codes, CodesAdded, Effects, Email, Inserted, Mailer,
+    PaymentRequest, PaymentStatus, Payments, PortError, PortResult, Purchases, RateLimit, Social,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -142,6 +142,23 @@ impl<P: Purchases + ?Sized> Purchases for Faulty<P> {
         self.faults
             .write("store", self.inner.apply_guarded(change))
             .await
+    }
+}
+
+#[async_trait]
+impl<P: Codes + ?Sized> Codes for Faulty<P> {
+    async fn add_codes(&self, offer: &Hashtag, codes: &[SealedCode]) -> PortResult<CodesAdded> {
+        self.faults
+            .write("codes", self.inner.add_codes(offer, codes))
+            .await
+    }
+    async fn free_codes(&self, offer: &Hashtag, limit: usize) -> PortResult<Vec<SealedCode>> {
+        self.faults
+            .read("codes", self.inner.free_codes(offer, limit))
+            .await
+    }
+    async fn deliver(&self, change: &Change) -> PortResult<Applied> {
+        self.faults.write("codes", self.inner.deliver(change)).await
     }
 }
 

@@ -1,12 +1,14 @@
 //! Random stories under injected faults, checked against the invariants the design
-//! promises. Each story: a product with a few units, more shoppers than units (some with
+//! promises. Each story: a merchant's offer with a few units (a parcel the merchant ships,
+//! or a digital offer whose codes are its units), more shoppers than units (some with
 //! cards that decline, some whose bank asks them to authenticate, and who then approve
 //! or refuse, the processor's signed event lost or doubled), requests, retweets and
 //! confirmations in random order, events
-//! delivered out of order and some twice, the clock moving, and every port failing now
-//! and then — before doing its work, or after (the answer lost). Then the faults stop
-//! (the fix), everything is delivered and every window closes, and the invariants are
-//! checked. A failing story prints its seed; `HASHBUY_CHAOS_SEED=n` replays it, and
+//! delivered out of order and some twice, the clock moving, the merchant shipping orders
+//! and cancelling some (refunded), and every port failing now and then — before doing its
+//! work, or after (the answer lost). Then the faults stop (the fix), everything is
+//! delivered, every window closes, the merchant retries what failed and ships the rest,
+//! and the invariants are checked. A failing story prints its seed; `HASHBUY_CHAOS_SEED=n` replays it, and
 //! `HASHBUY_CHAOS_STORIES=n` runs more (the quick run here is 300, a few seconds).
 
 mod faults;
@@ -20,14 +22,18 @@ use hashbuy::adapters::memory::{InMemory, RecordingBus};
 use hashbuy::adapters::stripe_webhook::{EndpointSecret, HEADER};
 use hashbuy::app::App;
 use hashbuy::domain::{
-    Clock, Commission, ConfirmationRetweeted, Currency, EmailAddress, EntryKind, Event, Hashtag,
-    LinkedAccount, MerchantId, Money, Product, PurchaseId, PurchaseRequested, SavedCard, State,
-    Terms, Timestamp, TweetId, UserId,
+    Clock, Commission, ConfirmationRetweeted, Currency, EmailAddress, EntryKind, Event, Fulfilment,
+    GiftCode, Hashtag, LinkedAccount, MerchantId, Money, Product, Purchase, PurchaseId,
+    PurchaseRequested, SavedCard, Shipment, State, Terms, Timestamp, TweetId, UserId,
 };
-use hashbuy::ports::{Accounts, Catalog, Ledger, PaymentStatus, Payments, PostQueue};
+use hashbuy::ports::{
+    Accounts, Catalog, Codes, Ledger, PaymentStatus, Payments, PostQueue, Purchases, Vault,
+};
 use hashbuy::routing;
 use hashbuy::settings::{Brand, Secret, Settings};
-use hashbuy::steps::{confirm_page, expire_purchases, payments_webhook, post_to_x};
+use hashbuy::steps::{
+    charge_card, confirm_page, expire_purchases, fulfil_order, payments_webhook, post_to_x,
+};
 
 use faults::{Fault, Faults, Faulty};
 
@@ -48,6 +54,9 @@ struct Story {
     parked: usize,
     /// Each request post and its shopper.
     requests: Vec<(TweetId, UserId)>,
+    /// Orders the merchant asked to cancel: asked again after the fix, as a merchant
+    /// retries a call that failed.
+    cancelled: Vec<PurchaseId>,
     next_id: u64,
 }
 
@@ -192,6 +201,60 @@ impl Story {
         }
     }
 
+    /// The merchant ships an order waiting for it (sometimes telling it twice).
+    async fn ship_one(&mut self) {
+        let waiting = self.in_state(State::AwaitingShipment);
+        if waiting.is_empty() {
+            return;
+        }
+        let order = waiting[self.faults.below(waiting.len())].clone();
+        for _ in 0..if self.faults.chance(20) { 2 } else { 1 } {
+            let _ = fulfil_order::record_shipment(&self.app, order.clone(), tracking(&order)).await;
+        }
+    }
+
+    /// The merchant cancels a paid order (refunded; one time in three it is asked twice).
+    async fn cancel_one(&mut self) {
+        let paid: Vec<_> = self
+            .mem
+            .store
+            .purchases()
+            .into_iter()
+            .filter(|p| p.state.is_paid_for())
+            .collect();
+        if paid.is_empty() {
+            return;
+        }
+        let order = paid[self.faults.below(paid.len())].clone();
+        self.cancelled.push(order.id.clone());
+        for _ in 0..if self.faults.chance(33) { 2 } else { 1 } {
+            let _ = charge_card::cancel_order(&self.app, order.clone()).await;
+        }
+    }
+
+    /// After the fix: the merchant's calls that failed are made again, and every order
+    /// still waiting is shipped.
+    async fn merchant_catches_up(&mut self) {
+        for id in self.cancelled.clone() {
+            if let Ok(Some(order)) = self.mem.store.get(&id).await {
+                charge_card::cancel_order(&self.app, order)
+                    .await
+                    .expect("a cancel without faults");
+            }
+        }
+        for order in self.in_state(State::AwaitingShipment) {
+            let shipment = tracking(&order);
+            fulfil_order::record_shipment(&self.app, order, shipment)
+                .await
+                .expect("a shipment without faults");
+        }
+    }
+
+    fn in_state(&self, state: State) -> Vec<Purchase> {
+        let all = self.mem.store.purchases();
+        all.into_iter().filter(|p| p.state == state).collect()
+    }
+
     /// Runs what the schedule and the post queue's drain would.
     async fn tick(&mut self, seconds: u64) {
         self.mem.clock.advance(Duration::from_secs(seconds));
@@ -213,7 +276,14 @@ fn seeds() -> Vec<u64> {
     }
 }
 
-async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>) {
+/// What one story found broken, the faults it injected, and where its purchases ended.
+struct Run {
+    broken: Vec<String>,
+    injected: BTreeMap<(&'static str, Fault), u64>,
+    ended: BTreeMap<&'static str, u64>,
+}
+
+async fn story(seed: u64) -> Run {
     let faults = Faults::new(seed, FAULT_PERCENT);
     let brand = UserId::parse("1000").expect("id");
     let mem = InMemory::new(brand.clone(), Timestamp(1_800_000_000));
@@ -233,6 +303,7 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     let store = faulty(mem.store.clone());
     let store = Arc::new(store);
     app.ports.purchases = store.clone();
+    app.ports.codes = store.clone();
     app.ports.effects = store;
     app.ports.social = Arc::new(Faulty {
         inner: mem.x.clone(),
@@ -248,18 +319,32 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     });
 
     let units = 2 + faults.below(5) as u32;
+    let digital = faults.chance(50);
     let product = Product {
-        hashtag: Hashtag::parse("BuyMug").expect("tag"),
+        hashtag: offer(),
         name: "Mug".into(),
         price: Money::price(1200, Currency::parse("USD").expect("currency")).expect("price"),
-        stock: units,
+        stock: if digital { 0 } else { units },
         terms: Terms {
             merchant: Some(merchant()),
             commission: Commission::basis_points(1_000).expect("10%"),
+            fulfilment: if digital {
+                Fulfilment::Digital
+            } else {
+                Fulfilment::Physical
+            },
             ..Terms::default()
         },
     };
     mem.store.put_product(&product).await.expect("product");
+    if digital {
+        let mut codes = Vec::new();
+        for n in 0..units {
+            let code = GiftCode::parse(&format!("MUG-{n}")).expect("code");
+            codes.push(mem.vault.seal(&offer(), &code).await.expect("seal"));
+        }
+        mem.store.add_codes(&offer(), &codes).await.expect("codes");
+    }
     let mut story = Story {
         app,
         mem,
@@ -269,6 +354,7 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
         delivered_up_to: 0,
         parked: 0,
         requests: Vec::new(),
+        cancelled: Vec::new(),
         next_id: 1_900_000_000_000_000_000,
     };
     let shoppers = units as usize + faults.below(6);
@@ -299,11 +385,13 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
     }
 
     for _ in 0..200 {
-        match faults.below(11) {
+        match faults.below(13) {
             0..=4 => story.deliver_one().await,
             5 | 6 => story.retweet_one().await,
             7 | 8 => story.confirm_one().await,
             9 => story.answer_bank_one().await,
+            10 => story.ship_one().await,
+            11 if faults.chance(10) => story.cancel_one().await,
             _ => story.tick(61).await,
         }
     }
@@ -319,12 +407,20 @@ async fn story(seed: u64) -> (Vec<String>, BTreeMap<(&'static str, Fault), u64>)
         }
         story.tick(16 * 60).await;
     }
+    story.merchant_catches_up().await;
     story.collect();
     while !story.pending.is_empty() {
         story.deliver_one().await;
     }
-    let injected = faults.injected.lock().expect("counts").clone();
-    (violations(&story, units).await, injected)
+    let mut ended = BTreeMap::new();
+    for p in story.mem.store.purchases() {
+        *ended.entry(p.state.as_str()).or_default() += 1;
+    }
+    Run {
+        broken: violations(&story, units).await,
+        injected: faults.injected.lock().expect("counts").clone(),
+        ended,
+    }
 }
 
 /// The merchant whose mugs every story sells.
@@ -332,44 +428,91 @@ fn merchant() -> MerchantId {
     MerchantId::parse("mer_00000000000c4a05").expect("merchant id")
 }
 
+fn offer() -> Hashtag {
+    Hashtag::parse("BuyMug").expect("tag")
+}
+
+/// The tracking the merchant gives an order: always the same for one order, as a
+/// merchant who retries tells the same parcel.
+fn tracking(order: &Purchase) -> Shipment {
+    let id = order.id.as_str().trim_start_matches("pur_");
+    Shipment::parse("UPS", id).expect("shipment")
+}
+
+async fn digital(story: &Story) -> bool {
+    let offer = story.mem.store.product(&offer()).await.ok().flatten();
+    offer.is_some_and(|p| p.terms.fulfilment == Fulfilment::Digital)
+}
+
 /// What the design promises, checked after the story.
 async fn violations(story: &Story, units: u32) -> Vec<String> {
     let mut broken = Vec::new();
     let purchases = story.mem.store.purchases();
     let count = |pred: &dyn Fn(State) -> bool| purchases.iter().filter(|p| pred(p.state)).count();
-    let sold = count(&|s| matches!(s, State::Paid | State::Shipped));
+    let sold = count(&|s| s.is_paid_for());
+    let refunded = count(&|s| s == State::Refunded);
+    // A code handed over stays handed over when its order is refunded; a parcel's unit
+    // goes back on sale.
+    let gone = purchases
+        .iter()
+        .filter(|p| p.state == State::Refunded && p.code.is_some())
+        .count();
     let held = count(&|s| s.holds_stock());
     let left = story
         .mem
         .store
-        .product(&Hashtag::parse("BuyMug").expect("tag"))
+        .product(&offer())
         .await
         .ok()
         .flatten()
         .map_or(0, |p| p.stock);
-    if sold + held + left as usize != units as usize {
+    if sold + gone + held + left as usize != units as usize {
         broken.push(format!(
-            "stock: {sold} sold + {held} held + {left} left != {units}"
+            "stock: {sold} sold + {gone} codes refunded + {held} held + {left} left != {units}"
         ));
     }
-    let approved: Vec<_> = story
+    let mut codes: Vec<_> = purchases.iter().filter_map(|p| p.code.clone()).collect();
+    let delivered = count(&|s| s == State::Delivered);
+    let handed = codes.len();
+    codes.sort_by(|a, b| a.id.cmp(&b.id));
+    codes.dedup_by(|a, b| a.id == b.id);
+    let free = story
         .mem
-        .cards
-        .charges()
-        .into_iter()
-        .map(|c| c.purchase)
+        .store
+        .free_codes(&offer(), 100)
+        .await
+        .unwrap_or_default();
+    let uploaded = if digital(story).await {
+        units as usize
+    } else {
+        0
+    };
+    if codes.len() != handed || handed != delivered + gone || free.len() + handed != uploaded {
+        broken.push(format!(
+            "codes: {handed} handed ({} distinct) to {delivered} delivered and {gone} refunded, {} free, {uploaded} uploaded",
+            codes.len(),
+            free.len()
+        ));
+    }
+    let processed = story.mem.cards.payments();
+    let charged =
+        |s: &PaymentStatus| matches!(s, PaymentStatus::Succeeded | PaymentStatus::Refunded);
+    let approved: Vec<_> = processed
+        .iter()
+        .filter(|c| charged(&c.status))
+        .map(|c| c.purchase.clone())
         .collect();
     let mut keys = approved.clone();
     keys.sort();
     keys.dedup();
-    if keys.len() != approved.len() || approved.len() != sold {
+    if keys.len() != approved.len() || approved.len() != sold + refunded {
         broken.push(format!(
-            "{} approved charges for {sold} sales",
+            "{} approved charges for {sold} sales and {refunded} refunds",
             approved.len()
         ));
     }
     for p in &purchases {
-        let sold = matches!(p.state, State::Paid | State::Shipped);
+        let sold = p.state.is_paid_for() || p.state == State::Refunded;
         if sold != keys.contains(&p.id) {
             broken.push(format!("{} is {} but charged: {}", p.id, p.state, !sold));
         }
@@ -387,7 +530,12 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
             }
         }
     }
-    let unfinished = count(&|s| !matches!(s, State::Shipped | State::Expired | State::Declined));
+    let unfinished = count(&|s| {
+        !matches!(
+            s,
+            State::Shipped | State::Delivered | State::Refunded | State::Expired | State::Declined
+        )
+    });
     if unfinished > story.parked {
         broken.push(format!(
             "{unfinished} purchases not final with {} parked: {:?}",
@@ -396,7 +544,8 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
         ));
     }
     // The ledger equals the processor's records: each approved charge is one sale of its
-    // amount and one commission on it, and nothing else is recorded.
+    // amount and one commission on it, each refund one refund and one commission
+    // reversal, and nothing else is recorded.
     let entries = story
         .mem
         .store
@@ -404,16 +553,17 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
         .await
         .unwrap_or_default();
     let mut expected: Vec<(PurchaseId, EntryKind, u64)> = Vec::new();
-    for charge in story.mem.cards.charges() {
+    for charge in processed.into_iter().filter(|c| charged(&c.status)) {
         let commission = Commission::basis_points(1_000)
             .expect("10%")
             .of(charge.amount);
-        expected.push((
-            charge.purchase.clone(),
-            EntryKind::Sale,
-            charge.amount.minor,
-        ));
-        expected.push((charge.purchase, EntryKind::Commission, commission.minor));
+        let id = charge.purchase;
+        expected.push((id.clone(), EntryKind::Sale, charge.amount.minor));
+        expected.push((id.clone(), EntryKind::Commission, commission.minor));
+        if charge.status == PaymentStatus::Refunded {
+            expected.push((id.clone(), EntryKind::Refund, charge.amount.minor));
+            expected.push((id, EntryKind::CommissionReversal, commission.minor));
+        }
     }
     let mut recorded: Vec<_> = entries
         .into_iter()
@@ -449,20 +599,25 @@ async fn violations(story: &Story, units: u32) -> Vec<String> {
 async fn random_stories_under_faults_keep_every_invariant() {
     let seeds = seeds();
     let mut injected: BTreeMap<(&'static str, Fault), u64> = BTreeMap::new();
+    let mut ended: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut failures = Vec::new();
     for &seed in &seeds {
-        let (broken, faults) = story(seed).await;
-        for (kind, n) in faults {
+        let run = story(seed).await;
+        for (kind, n) in run.injected {
             *injected.entry(kind).or_default() += n;
         }
-        if !broken.is_empty() {
+        for (state, n) in run.ended {
+            *ended.entry(state).or_default() += n;
+        }
+        if !run.broken.is_empty() {
             failures.push(format!(
-                "seed {seed} (replay: HASHBUY_CHAOS_SEED={seed}): {broken:?}"
+                "seed {seed} (replay: HASHBUY_CHAOS_SEED={seed}): {:?}",
+                run.broken
             ));
         }
     }
     println!(
-        "chaos: {} stories, faults injected {injected:?}, {} violating",
+        "chaos: {} stories, purchases ended {ended:?}, faults injected {injected:?}, {} violating",
         seeds.len(),
         failures.len()
     );
@@ -470,5 +625,13 @@ async fn random_stories_under_faults_keep_every_invariant() {
         injected.values().sum::<u64>() > 0,
         "the dice injected nothing"
     );
+    if seeds.len() >= 100 {
+        for state in ["delivered", "shipped", "refunded", "declined", "expired"] {
+            assert!(
+                ended.contains_key(state),
+                "no story ended {state}: {ended:?}"
+            );
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -10,7 +10,7 @@ use hashbuy::domain::{
     ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, EntryKind, Fulfilment, Guarded,
     Hashtag, KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product,
     Purchase, SavedCard, SealedCode, Shipment, State, Terms, Timestamp, TokenHash, TweetId, UserId,
-    Windows,
+    WebhookUrl, Windows,
 };
 use hashbuy::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Codes, CodesAdded, Effects, Inserted,
@@ -956,6 +956,9 @@ async fn merchants_and_their_keys(store: Arc<dyn Store>) {
         name: "Acme".into(),
         commission: Commission::basis_points(1_250).expect("12.5%"),
         created_at: T0,
+        orders_email: Some(EmailAddress::parse("orders@acme.example").expect("email")),
+        orders_webhook: Some(WebhookUrl::parse("https://acme.example/hook", false).expect("url")),
+        webhook_version: 2,
     };
     store.put_merchant(&merchant).await.expect("put");
     assert_eq!(

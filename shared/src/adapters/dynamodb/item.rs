@@ -19,6 +19,7 @@ use crate::domain::{
     Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord,
     LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId,
     SavedCard, SealedCode, Shipment, Standing, State, Terms, Timestamp, TokenHash, TweetId, UserId,
+    WebhookUrl,
 };
 use crate::ports::PortError;
 
@@ -386,14 +387,22 @@ pub fn api_key_key(id: &KeyId) -> String {
 }
 
 pub fn merchant_to_item(m: &Merchant) -> Item {
-    Item::from([
+    let mut item = Item::from([
         (PK.to_owned(), s(merchant_key(&m.id))),
         ("kind".to_owned(), s("merchant")),
         ("merchant_id".to_owned(), s(m.id.as_str())),
         ("name".to_owned(), s(&m.name)),
         ("commission_bps".to_owned(), n(m.commission.as_bps())),
         ("created_at".to_owned(), n(m.created_at.seconds())),
-    ])
+        ("webhook_version".to_owned(), n(m.webhook_version)),
+    ]);
+    if let Some(email) = &m.orders_email {
+        item.insert("orders_email".into(), s(email.as_str()));
+    }
+    if let Some(url) = &m.orders_webhook {
+        item.insert("orders_webhook".into(), s(url.as_str()));
+    }
+    item
 }
 
 pub fn merchant_from_item(item: &Item) -> Result<Merchant, PortError> {
@@ -403,6 +412,12 @@ pub fn merchant_from_item(item: &Item) -> Result<Merchant, PortError> {
         commission: Commission::basis_points(get_n(item, "commission_bps")?)
             .map_err(|_| bad("commission_bps"))?,
         created_at: Timestamp(get_n(item, "created_at")?),
+        orders_email: opt_s(item, "orders_email")
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|_| bad("orders_email"))?,
+        orders_webhook: opt_s(item, "orders_webhook").map(|u| WebhookUrl::from_stored(u.into())),
+        webhook_version: opt_n(item, "webhook_version")?.unwrap_or(0),
     })
 }
 
@@ -604,10 +619,23 @@ mod tests {
             name: "Acme".into(),
             commission: Commission::basis_points(1_000).expect("10%"),
             created_at: Timestamp(5),
+            orders_email: None,
+            orders_webhook: None,
+            webhook_version: 0,
         };
         assert_eq!(
             merchant_from_item(&merchant_to_item(&merchant)).expect("parse"),
             merchant
+        );
+        let told = Merchant {
+            orders_email: Some(EmailAddress::parse("orders@acme.example").expect("email")),
+            orders_webhook: Some(WebhookUrl::parse("https://acme.example/h", false).expect("url")),
+            webhook_version: 3,
+            ..merchant.clone()
+        };
+        assert_eq!(
+            merchant_from_item(&merchant_to_item(&told)).expect("parse"),
+            told
         );
         let mut key = KeyRecord::new(&ApiKey::generate(), &merchant.id, Timestamp(6));
         assert_eq!(key_from_item(&key_to_item(&key)).expect("parse"), key);

@@ -7,12 +7,14 @@ mod payments;
 mod post_queue;
 mod social;
 mod store;
+mod webhooks;
 
 pub use mailer::Outbox;
 pub use payments::{CardProcessor, RecordedPayment};
 pub use post_queue::WaitingPosts;
 pub use social::{PostedTweet, XStandIn};
 pub use store::MemoryStore;
+pub use webhooks::{Delivery, WebhookReceiver};
 
 use std::sync::Mutex;
 
@@ -54,6 +56,7 @@ pub struct InMemory {
     pub cards: std::sync::Arc<CardProcessor>,
     pub posts: std::sync::Arc<WaitingPosts>,
     pub vault: std::sync::Arc<crate::adapters::vault::CodeKey>,
+    pub webhooks: std::sync::Arc<WebhookReceiver>,
     pub clock: std::sync::Arc<crate::domain::ManualClock>,
 }
 
@@ -72,6 +75,7 @@ impl InMemory {
             cards: Arc::new(CardProcessor::default()),
             posts: Arc::new(WaitingPosts::default()),
             vault: Arc::new(crate::adapters::vault::CodeKey::generate()),
+            webhooks: Arc::new(WebhookReceiver::default()),
             clock: Arc::new(clock),
         }
     }
@@ -98,6 +102,7 @@ impl InMemory {
             post_queue: self.posts.clone(),
             payments: self.cards.clone(),
             vault: self.vault.clone(),
+            webhooks: self.webhooks.clone(),
             clock: self.clock.clone(),
         }
     }
