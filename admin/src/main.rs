@@ -7,9 +7,10 @@ use hashbuy::adapters::aws;
 use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::adapters::sqs::SqsPostQueue;
+use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::domain::{Clock, Commission, Purchase, SystemClock};
 use hashbuy::settings::Secret;
-use hashbuy::steps::merchant_api;
+use hashbuy::steps::{merchant_api, reconcile};
 use hashbuy::x::oauth1::Credentials;
 use hashbuy_admin::connect_x::XAdmin;
 use hashbuy_admin::operations::{self, DeadLetter, Letter};
@@ -55,6 +56,23 @@ enum Command {
         /// The platform's cut of each sale, in basis points (1000 = 10%).
         #[arg(long)]
         commission_bps: u32,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Sum the ledger against the card processor's payments and refunds and list every
+    /// difference (expected: none; exits non-zero if there is one). Reads only.
+    Reconcile {
+        /// The deployment's table (the stack's TableName output).
+        #[arg(long)]
+        table: String,
+        #[arg(long, default_value = "https://api.stripe.com")]
+        card_processor_base_url: String,
+        /// The processor's secret key (the card secret's `secret_key`).
+        #[arg(long, env = "CARD_SECRET_KEY", hide_env_values = true)]
+        card_secret_key: String,
+        /// `stripe`, or `localstripe` for the emulator.
+        #[arg(long, default_value = "stripe")]
+        card_processor_dialect: String,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -150,6 +168,27 @@ async fn main() -> ExitCode {
                 .await
                 .map_err(|e| format!("add-merchant: {e}"))
         }
+        Command::Reconcile {
+            table,
+            card_processor_base_url,
+            card_secret_key,
+            card_processor_dialect,
+            aws,
+        } => {
+            let sdk = aws::load(aws.aws_endpoint.as_deref(), &http).await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            match Dialect::parse(&card_processor_dialect) {
+                None => Err("reconcile: the dialect is stripe or localstripe".into()),
+                Some(dialect) => {
+                    let key = Secret::new(card_secret_key);
+                    let processor = StripeApi::new(http, &card_processor_base_url, key, dialect);
+                    reconcile::reconcile(&processor, &store, &store)
+                        .await
+                        .map_err(|e| format!("reconcile: {e}"))
+                        .and_then(describe_reconciliation)
+                }
+            }
+        }
         Command::Stuck {
             table,
             grace_secs,
@@ -233,4 +272,16 @@ fn describe_letter(d: &DeadLetter) -> String {
     };
     let purchase = d.purchase_id().unwrap_or_else(|| "-".into());
     format!("{}\t{kind}\t{purchase}", d.message_id)
+}
+
+/// The reconciliation's figures, then each difference; any difference is a failure.
+fn describe_reconciliation(r: reconcile::Reconciliation) -> Result<Vec<String>, String> {
+    let summary = format!(
+        "processor: {} payments, {} refunds; ledger: {} sale and refund entries",
+        r.payments, r.refunds, r.entries
+    );
+    match r.differences.is_empty() {
+        true => Ok(vec![summary, "the ledger reconciles: no difference".into()]),
+        false => Err(format!("{summary}\n{}", r.differences.join("\n"))),
+    }
 }

@@ -199,6 +199,8 @@ pub trait Ledger: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> PortResult<Vec<LedgerEntry>>;
+    /// Every entry of these purchases (a merchant's or the operator's own), read by key.
+    async fn for_purchases(&self, purchases: &[PurchaseId]) -> PortResult<Vec<LedgerEntry>>;
 }
 
 /// The merchants and their API keys.
@@ -206,6 +208,8 @@ pub trait Ledger: Send + Sync {
 pub trait Merchants: Send + Sync {
     async fn put_merchant(&self, merchant: &Merchant) -> PortResult<()>;
     async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>>;
+    /// Every merchant (the operator's reconciliation reads their ledgers).
+    async fn merchants(&self) -> PortResult<Vec<Merchant>>;
     /// Stores a new key (ids are random; an existing one is never overwritten).
     async fn put_key(&self, key: &KeyRecord) -> PortResult<()>;
     async fn key(&self, id: &KeyId) -> PortResult<Option<KeyRecord>>;
@@ -372,4 +376,17 @@ pub trait Payments: Send + Sync {
     /// What the shopper's browser answers their bank with (Stripe.js): it opens nothing
     /// but this payment's confirmation.
     async fn client_secret(&self, payment: &str) -> PortResult<Secret>;
+    /// Every payment the processor holds for hashbuy, as it records it: what the
+    /// reconciliation sums.
+    async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>>;
+}
+
+/// One payment as the processor records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessorPayment {
+    pub id: String,
+    /// From the payment's metadata; none for a payment hashbuy did not make.
+    pub purchase: Option<PurchaseId>,
+    pub amount: Money,
+    pub status: PaymentStatus,
 }

@@ -280,6 +280,16 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     );
     let (_, report) = call(&stack, &key, Method::GET, "/reports/sales", Value::Null).await;
     assert_eq!(report["offers"][0]["units_refunded"], 1, "{report}");
+    let reconciled = stack.json("/_local/reconcile").await;
+    assert_eq!(
+        (
+            reconciled["payments"].clone(),
+            reconciled["refunds"].clone(),
+            reconciled["differences"].clone()
+        ),
+        (json!(1), json!(1), json!([])),
+        "the ledger equals the processor's records: {reconciled}"
+    );
     assert_eq!(report["offers"][0]["net_cents"], 0, "{report}");
     let public = stack.json("/offers.json").await;
     assert_eq!(public["offers"][0]["hashtag"], OFFER, "{public}");

@@ -15,7 +15,7 @@ use hashbuy::domain::{
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;
-use hashbuy::steps::{merchant_api, sync_stream_rules};
+use hashbuy::steps::{merchant_api, reconcile, sync_stream_rules};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -32,6 +32,7 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/tweets", get(tweets))
         .route("/emails", get(emails))
         .route("/charges", get(charges))
+        .route("/reconcile", get(reconcile_ledger))
         .route("/payments/{id}/authenticate", post(authenticate))
         .route("/purchases", get(purchases))
         .route("/clock", post(advance_clock))
@@ -140,6 +141,20 @@ async fn add_product(
         Err(e) => json!(format!("not synced: {e}")),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The ledger summed against the processor the stack charges through, as
+/// `hashbuy-admin reconcile` does for a deployment.
+async fn reconcile_ledger(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
+    let ports = &local.app.ports;
+    let report = reconcile::reconcile(
+        ports.payments.as_ref(),
+        ports.ledger.as_ref(),
+        ports.merchants.as_ref(),
+    )
+    .await
+    .map_err(internal)?;
+    Ok(Json(json!(report)))
 }
 
 #[derive(Deserialize)]

@@ -7,8 +7,10 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::domain::SavedCard;
-use crate::ports::{PaymentRequest, PaymentStatus, Payments, PortError, PortResult};
+use crate::domain::{Currency, Money, PurchaseId, SavedCard};
+use crate::ports::{
+    PaymentRequest, PaymentStatus, Payments, PortError, PortResult, ProcessorPayment,
+};
 use crate::settings::Secret;
 
 /// The API version the adapter was written against, pinned so that an account's default
@@ -52,7 +54,25 @@ struct Intent {
     latest_charge: Option<serde_json::Value>,
     #[serde(default)]
     last_payment_error: Option<ErrorDetail>,
+    /// Read only when listing, for the reconciliation.
+    #[serde(default)]
+    amount: u64,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
 }
+
+/// A page of `GET /v1/payment_intents`.
+#[derive(Deserialize)]
+struct IntentPage {
+    data: Vec<Intent>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+/// Pages of a hundred read at most by one reconciliation: ten thousand payments.
+const MAX_PAGES: usize = 100;
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -283,6 +303,61 @@ impl Payments for StripeApi {
         secret
             .map(Secret::new)
             .ok_or_else(|| PortError::new("card processor", "no client secret"))
+    }
+
+    async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let query = {
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                query.append_pair("limit", "100");
+                query.append_pair("expand[]", "data.latest_charge");
+                if let Some(last) = &after {
+                    query.append_pair("starting_after", last);
+                }
+                query.finish()
+            };
+            let request = self
+                .http
+                .get(format!("{}/v1/payment_intents?{query}", self.base_url))
+                .bearer_auth(self.secret_key.expose())
+                .header("Stripe-Version", API_VERSION);
+            let page: IntentPage = match self.send(request).await? {
+                (status, body) if status.is_success() => serde_json::from_slice(&body)
+                    .map_err(|e| PortError::new("card processor response", e))?,
+                (status, _) => {
+                    return Err(PortError::new("card processor", format!("HTTP {status}")));
+                }
+            };
+            after = page.data.last().map(|i| i.id.clone());
+            for intent in page.data {
+                let purchase = intent
+                    .metadata
+                    .get("purchase_id")
+                    .and_then(|id| PurchaseId::parse(id).ok());
+                let amount = Currency::parse(&intent.currency.to_ascii_uppercase())
+                    .map(|currency| Money {
+                        minor: intent.amount,
+                        currency,
+                    })
+                    .map_err(|e| PortError::new("card processor response", e))?;
+                let id = intent.id.clone();
+                all.push(ProcessorPayment {
+                    id,
+                    purchase,
+                    amount,
+                    status: intent.status(),
+                });
+            }
+            if !page.has_more || after.is_none() {
+                return Ok(all);
+            }
+        }
+        Err(PortError::new(
+            "card processor",
+            "more payments than one reconciliation reads",
+        ))
     }
 
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::domain::{GiftCode, Hashtag, QueuedPost, SealedCode, Timestamp, TweetId, WebhookUrl};
 use crate::ports::{
     PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Posted,
-    Social, StreamRule, StreamRules, Vault, Webhooks,
+    ProcessorPayment, Social, StreamRule, StreamRules, Vault, Webhooks,
 };
 use crate::settings::Secret;
 
@@ -58,6 +58,9 @@ impl Payments for NotWired {
         Err(self.error())
     }
     async fn refund(&self, _: &str, _: &str) -> PortResult<PaymentStatus> {
+        Err(self.error())
+    }
+    async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>> {
         Err(self.error())
     }
     async fn client_secret(&self, _: &str) -> PortResult<Secret> {

@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 use super::StartupError;
 use crate::domain::{GiftCode, Hashtag, SealedCode, TweetId};
 use crate::ports::{
-    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, RateLimit, Social,
-    StreamRule, StreamRules, Vault,
+    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, ProcessorPayment,
+    RateLimit, Social, StreamRule, StreamRules, Vault,
 };
 use crate::settings::Secret;
 
@@ -96,6 +96,9 @@ impl Payments for OnFirstUse<dyn Payments> {
     }
     async fn refund(&self, payment: &str, key: &str) -> PortResult<PaymentStatus> {
         self.get().await?.refund(payment, key).await
+    }
+    async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>> {
+        self.get().await?.recorded().await
     }
     async fn client_secret(&self, payment: &str) -> PortResult<Secret> {
         self.get().await?.client_secret(payment).await

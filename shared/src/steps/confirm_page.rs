@@ -402,6 +402,9 @@ mod tests {
         async fn client_secret(&self, _: &str) -> PortResult<crate::settings::Secret> {
             Err(PortError::new("card processor", "timed out"))
         }
+        async fn recorded(&self) -> PortResult<Vec<crate::ports::ProcessorPayment>> {
+            Err(PortError::new("card processor", "timed out"))
+        }
     }
 
     #[tokio::test]

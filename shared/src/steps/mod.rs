@@ -13,6 +13,7 @@ pub mod notify_merchant;
 pub mod offers_page;
 pub mod payments_webhook;
 pub mod post_to_x;
+pub mod reconcile;
 pub mod request_purchase;
 pub mod sync_stream_rules;
 pub mod webhook;

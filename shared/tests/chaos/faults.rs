@@ -214,6 +214,9 @@ impl<P: Payments + ?Sized> Payments for Faulty<P> {
             .read("payments", self.inner.status(payment))
             .await
     }
+    async fn recorded(&self) -> PortResult<Vec<hashbuy::ports::ProcessorPayment>> {
+        self.faults.read("payments", self.inner.recorded()).await
+    }
     async fn client_secret(&self, payment: &str) -> PortResult<hashbuy::settings::Secret> {
         self.faults
             .read("payments", self.inner.client_secret(payment))

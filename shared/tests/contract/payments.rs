@@ -175,6 +175,24 @@ async fn keeps_the_payments_contract(
         "a declined payment has nothing to refund"
     );
 
+    // What the processor records, as the reconciliation reads it: each payment with its
+    // purchase (from the metadata), amount and outcome.
+    let recorded = payments.recorded().await.expect("list");
+    let status_of = |id: &str| {
+        let found = recorded.iter().find(|p| p.id == id);
+        let found = found.unwrap_or_else(|| panic!("{id} is listed: {recorded:?}"));
+        assert!(found.purchase.is_some(), "{found:?}");
+        assert_eq!(found.amount.minor, 1500);
+        found.status.clone()
+    };
+    assert_eq!(status_of(&paid), PaymentStatus::Refunded);
+    assert_eq!(status_of(&bought), PaymentStatus::Refunded);
+    assert_eq!(status_of(&approved), PaymentStatus::Succeeded);
+    assert!(matches!(
+        status_of(&declined),
+        PaymentStatus::Declined { .. }
+    ));
+
     assert!(payments.status("pi_nosuchpayment").await.is_err());
     assert!(
         payments.status("pi_../../v1/charges").await.is_err(),

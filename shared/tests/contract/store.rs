@@ -733,6 +733,12 @@ async fn the_ledger_is_written_with_the_payment_once(store: Arc<dyn Store>) {
             .expect("entries")
             .is_empty()
     );
+    let missing = requested(99).id;
+    let by_key = store
+        .for_purchases(&[p.id.clone(), missing])
+        .await
+        .expect("by purchase");
+    assert_eq!(by_key, entries, "read by key, whatever the merchant");
 }
 
 /// Moves a purchase awaiting its retweet's email confirmation on to paid, through the
@@ -964,6 +970,11 @@ async fn merchants_and_their_keys(store: Arc<dyn Store>) {
     assert_eq!(
         store.merchant(&merchant.id).await.expect("read"),
         Some(merchant.clone())
+    );
+    assert_eq!(
+        store.merchants().await.expect("list"),
+        std::slice::from_ref(&merchant),
+        "listed for the reconciliation"
     );
     assert_eq!(
         store.merchant(&MerchantId::generate()).await.expect("read"),

@@ -11,9 +11,9 @@ use hashbuy::adapters::dynamodb::schema::{
 };
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::domain::{
-    ConfirmationRetweeted, Event, MerchantId, OfferChanged, PaymentDeclined, PaymentSucceeded,
-    PurchaseConfirmed, PurchaseExpired, PurchaseId, PurchaseRequested, PurchaseShipped, TweetId,
-    UserId,
+    ConfirmationRetweeted, Event, MerchantId, OfferChanged, OrderPlaced, PaymentDeclined,
+    PaymentSucceeded, PurchaseConfirmed, PurchaseExpired, PurchaseId, PurchaseRequested,
+    PurchaseShipped, TweetId, UserId,
 };
 use hashbuy::function::{Function, Trigger};
 use hashbuy::ports::EventBus;
@@ -236,7 +236,13 @@ fn one_of_each() -> Vec<Event> {
         Event::PurchaseShipped(PurchaseShipped {
             purchase_id: purchase_id.clone(),
         }),
-        Event::PurchaseExpired(PurchaseExpired { purchase_id }),
+        Event::PurchaseExpired(PurchaseExpired {
+            purchase_id: purchase_id.clone(),
+        }),
+        Event::OrderPlaced(OrderPlaced {
+            purchase_id,
+            merchant_id: MerchantId::generate(),
+        }),
         Event::OfferChanged(OfferChanged {
             hashtag: "BuyMug".into(),
             merchant_id: MerchantId::generate(),

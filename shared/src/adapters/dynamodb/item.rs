@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{
-    CATALOG_PARTITION, CATALOG_PK, DUE_AT, DUE_PARTITION, DUE_PK, LEDGER_AT, LEDGER_PK, PK, TTL,
+    CATALOG_PARTITION, CATALOG_PK, DUE_AT, DUE_PARTITION, DUE_PK, LEDGER_AT, LEDGER_PK,
+    MERCHANTS_PARTITION, PK, TTL,
 };
 use crate::domain::{
     Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord,
@@ -395,6 +396,7 @@ pub fn merchant_to_item(m: &Merchant) -> Item {
         ("commission_bps".to_owned(), n(m.commission.as_bps())),
         ("created_at".to_owned(), n(m.created_at.seconds())),
         ("webhook_version".to_owned(), n(m.webhook_version)),
+        (CATALOG_PK.to_owned(), s(MERCHANTS_PARTITION)),
     ]);
     if let Some(email) = &m.orders_email {
         item.insert("orders_email".into(), s(email.as_str()));

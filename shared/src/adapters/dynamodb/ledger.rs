@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::DynamoStore;
 use super::item::{ledger_from_item, n, s};
 use super::schema::{LEDGER_AT, LEDGER_INDEX, LEDGER_PK};
-use crate::domain::{LedgerEntry, MerchantId, Timestamp};
+use crate::domain::{EntryKind, LedgerEntry, MerchantId, PurchaseId, Timestamp};
 use crate::ports::{Ledger, PortResult};
 
 #[async_trait]
@@ -30,6 +30,21 @@ impl Ledger for DynamoStore {
             .expression_attribute_values(":last", n(to.seconds().saturating_sub(1)));
         let mut entries = self
             .query_all(query, "query ledger")
+            .await?
+            .iter()
+            .map(ledger_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        LedgerEntry::sort(&mut entries);
+        Ok(entries)
+    }
+
+    async fn for_purchases(&self, purchases: &[PurchaseId]) -> PortResult<Vec<LedgerEntry>> {
+        let keys = purchases
+            .iter()
+            .flat_map(|p| EntryKind::ALL.map(|kind| format!("LEDGER#{p}#{}", kind.as_str())))
+            .collect();
+        let mut entries = self
+            .batch_get(keys)
             .await?
             .iter()
             .map(ledger_from_item)

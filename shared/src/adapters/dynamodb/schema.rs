@@ -44,6 +44,9 @@ pub const DUE_PARTITION: &str = "DUE";
 pub const CATALOG_INDEX: &str = "by_catalog";
 pub const CATALOG_PK: &str = "catalog";
 pub const CATALOG_PARTITION: &str = "PRODUCT";
+/// Merchants are listed on the same index, under their own partition (few, rarely
+/// written): the operator's reconciliation reads every merchant's ledger.
+pub const MERCHANTS_PARTITION: &str = "MERCHANT";
 /// A merchant's ledger entries by time, for its sales report: sparse (only the entries
 /// of merchants' offers carry `ledger_merchant`), and written once, so projecting every
 /// attribute costs one index write per entry.

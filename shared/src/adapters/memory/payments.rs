@@ -4,7 +4,9 @@ use async_trait::async_trait;
 
 use super::lock;
 use crate::domain::{Money, PurchaseId};
-use crate::ports::{PaymentRequest, PaymentStatus, Payments, PortError, PortResult};
+use crate::ports::{
+    PaymentRequest, PaymentStatus, Payments, PortError, PortResult, ProcessorPayment,
+};
 use crate::settings::Secret;
 
 /// A payment as the card processor stand-in keeps it.
@@ -126,6 +128,19 @@ impl Payments for CardProcessor {
             PaymentStatus::Succeeded | PaymentStatus::Refunded => Ok(PaymentStatus::Refunded),
             _ => Err(PortError::new("card processor", "nothing to refund")),
         })
+    }
+
+    async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>> {
+        Ok(self
+            .payments()
+            .into_iter()
+            .map(|p| ProcessorPayment {
+                id: p.id,
+                purchase: Some(p.purchase),
+                amount: p.amount,
+                status: p.status,
+            })
+            .collect())
     }
 
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {

@@ -319,6 +319,18 @@ impl Ledger for MemoryStore {
         LedgerEntry::sort(&mut entries);
         Ok(entries)
     }
+
+    async fn for_purchases(&self, purchases: &[PurchaseId]) -> PortResult<Vec<LedgerEntry>> {
+        let t = lock(&self.0);
+        let mut entries: Vec<_> = t
+            .ledger
+            .iter()
+            .filter(|e| purchases.contains(&e.purchase))
+            .cloned()
+            .collect();
+        LedgerEntry::sort(&mut entries);
+        Ok(entries)
+    }
 }
 
 #[async_trait]
@@ -332,6 +344,12 @@ impl Merchants for MemoryStore {
 
     async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>> {
         Ok(lock(&self.0).merchants.get(id).cloned())
+    }
+
+    async fn merchants(&self) -> PortResult<Vec<Merchant>> {
+        let mut all: Vec<_> = lock(&self.0).merchants.values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
     }
 
     async fn put_key(&self, key: &KeyRecord) -> PortResult<()> {
