@@ -119,8 +119,8 @@ async fn last_reply_to(client: &Client, tweet_id: &str) -> Result<Value, DemoErr
         .ok_or_else(|| fail(format!("the brand never replied to post {tweet_id}")))
 }
 
-/// Plays the story against the stack at `client`; Ok only if the purchase shipped and the
-/// card was charged exactly once.
+/// Plays the story against the stack at `client`; Ok only if the gift card's code was
+/// delivered and the card was charged exactly once.
 pub async fn run(client: &Client) -> Result<(), DemoError> {
     let brand = client.brand().await?;
     let shopper = XUser {
@@ -132,13 +132,29 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
     let brand_shop = json!({"name": "Amex", "commission_bps": 1000});
     let (_, merchant) = client.post_json("/_local/merchants", &brand_shop).await?;
     let key = merchant["api_key"].as_str().unwrap_or_default().to_owned();
-    let offer = json!({"hashtag": PRODUCT, "name": "Amex gift card, $25", "price_cents": 1500, "list_price_cents": 2500, "currency": "USD", "stock": 10});
+    let offer = json!({"hashtag": PRODUCT, "name": "Amex gift card, $25", "price_cents": 1500, "list_price_cents": 2500, "currency": "USD", "fulfilment": "digital"});
     let (status, _) = client
         .merchant_call(&key, reqwest::Method::POST, "/offers", Some(&offer))
         .await?;
     if status != 201 {
         return Err(fail(format!(
             "the merchant API answered {status} to the offer"
+        )));
+    }
+    // A gift card is a code: the brand uploads ten, which are the offer's stock.
+    let codes: Vec<String> = (1..=10).map(|n| format!("AMEX-25-{n:04}")).collect();
+    let path = format!("/offers/{PRODUCT}/codes");
+    let (status, _) = client
+        .merchant_call(
+            &key,
+            reqwest::Method::POST,
+            &path,
+            Some(&json!({ "codes": codes })),
+        )
+        .await?;
+    if status != 201 {
+        return Err(fail(format!(
+            "the merchant API answered {status} to the codes"
         )));
     }
     settle(client).await?;
@@ -149,7 +165,7 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
         brand.screen_name, shopper.screen_name
     );
     println!(
-        "Amex (a merchant, 10% commission) sells #{PRODUCT} through the merchant API: a $25 gift card for $15, 10 in stock."
+        "Amex (a merchant, 10% commission) sells #{PRODUCT} through the merchant API: a $25 gift card for $15, ten codes uploaded (sealed), so 10 in stock."
     );
 
     let text = format!("Treating myself! #{PRODUCT}");
@@ -242,10 +258,12 @@ pub async fn run(client: &Client) -> Result<(), DemoError> {
             line["units_sold"], line["gross_cents"], line["commission_cents"], line["net_cents"]
         ),
     );
-    if state == "shipped" && succeeded == 1 && charges.len() == 1 {
+    if state == "delivered" && succeeded == 1 && charges.len() == 1 {
         Ok(())
     } else {
-        Err(fail("expected the purchase shipped and exactly one charge"))
+        Err(fail(
+            "expected the purchase delivered (its code in the receipt) and exactly one charge",
+        ))
     }
 }
 

@@ -89,6 +89,7 @@ impl World {
             screen_name: "ada".into(),
             email: parse(EmailAddress::parse("ada@example.com")),
             card: SavedCard::new("cus_test", "pm_card_visa"),
+            shipping_address: None,
         };
         parse(mem.store.link(&account).await);
         Self {

@@ -48,6 +48,18 @@ pub fn not_linked(screen_name: &str, tweet: &TweetId, base_url: &str) -> String 
     )
 }
 
+pub fn no_address(
+    screen_name: &str,
+    product_name: &str,
+    tweet: &TweetId,
+    base_url: &str,
+) -> String {
+    format!(
+        "@{screen_name} {} ships to you: add a shipping address to your account at {base_url} - then post the hashtag again. Nothing was charged. (ref {tweet})",
+        short(product_name)
+    )
+}
+
 pub fn unknown_product(screen_name: &str, hashtag: &str, tweet: &TweetId) -> String {
     format!(
         "@{screen_name} Sorry, #{} is not something we sell. Nothing was charged. (ref {tweet})",
@@ -232,9 +244,28 @@ pub fn tracking_email(to: &EmailAddress, p: &Purchase) -> Email {
     )
 }
 
-/// To the merchant: a paid order to ship. Names the buyer by their public X handle; the
-/// shopper's email address stays with hashbuy.
+/// To the merchant: a paid order to ship, and where. Names the buyer by their public X
+/// handle; the shopper's email address stays with hashbuy.
 pub fn order_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let ship_to = match &p.ship_to {
+        Some(a) => {
+            let lines = [
+                &a.name,
+                &a.line1,
+                &a.line2,
+                &a.postal_code,
+                &a.city,
+                &a.country,
+            ];
+            let lines: Vec<&str> = lines
+                .iter()
+                .map(|l| l.as_str())
+                .filter(|l| !l.is_empty())
+                .collect();
+            format!("Ship to: {}.", lines.join(", "))
+        }
+        None => "No shipping address was given.".into(),
+    };
     email(
         to,
         format!("New order: {}", short(&p.product_name)),
@@ -243,6 +274,7 @@ pub fn order_email(to: &EmailAddress, p: &Purchase) -> Email {
                 "@{} bought {} (#{}) for {}.",
                 p.buyer_screen_name, p.product_name, p.product, p.price
             ),
+            ship_to,
             format!(
                 "Order {}. When it ships, record the carrier and tracking: POST /merchant/v1/orders/{}/shipment.",
                 p.id, p.id
@@ -366,6 +398,7 @@ mod tests {
                 screen_name: screen_name.into(),
                 email: EmailAddress::parse("ada@example.com").expect("email"),
                 card: SavedCard::new("cus_test", "pm_card_visa"),
+                shipping_address: None,
             },
             screen_name.into(),
             &product,
@@ -388,6 +421,7 @@ mod tests {
             for post in [
                 confirm_prompt(&p, Duration::from_secs(900)),
                 not_linked(&p.buyer_screen_name, &tweet, url),
+                no_address(&p.buyer_screen_name, &p.product_name, &tweet, url),
                 unknown_product(&p.buyer_screen_name, &tag, &tweet),
                 sold_out(&p.buyer_screen_name, &p.product_name, &tweet),
                 already_waiting(&p.buyer_screen_name, &p.product_name, &tweet),

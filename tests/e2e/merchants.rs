@@ -203,6 +203,7 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
         (order["hashtag"].clone(), order["buyer"].clone()),
         (json!(OFFER), json!("@shopper1"))
     );
+    assert_eq!(order["ship_to"]["postal_code"], "12345", "{order}");
     let (_, to_ship) = call(
         &stack,
         &key,
@@ -405,4 +406,14 @@ async fn on_emulator_three_codes_go_to_three_of_five_shoppers_one_each() {
     )
     .await;
     assert_eq!(listed["stock"], 0, "{listed}");
+}
+
+/// The README's demo, against a stack of its own: it succeeds only if the gift card's
+/// code was delivered and the card charged exactly once.
+#[tokio::test]
+async fn the_demo_tells_its_story_to_the_end() {
+    let stack = Stack::spawn(Mode::Memory).await;
+    hashbuy_local::demo::run(&stack.client)
+        .await
+        .expect("the demo's story holds");
 }

@@ -236,7 +236,10 @@ impl Stack {
             id: (3_000_000 + n).to_string(),
             screen_name: format!("shopper{n}"),
         };
-        let mut account = json!({"x_user_id": user.id, "screen_name": user.screen_name, "email": format!("shopper{n}@example.com")});
+        let mut account = json!({"x_user_id": user.id, "screen_name": user.screen_name,
+            "email": format!("shopper{n}@example.com"),
+            "shipping_address": {"name": format!("Shopper {n}"), "line1": "1 Main Street",
+                "city": "Springfield", "postal_code": "12345", "country": "US"}});
         match test_card_number(card).filter(|_| self.on_localstripe) {
             Some(number) => account["card_number"] = json!(number),
             None => account["payment_method"] = json!(card),

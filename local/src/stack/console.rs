@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hashbuy::domain::{
-    Commission, Currency, EmailAddress, LinkedAccount, Money, Product, SavedCard, Terms, UserId,
+    Commission, Currency, EmailAddress, LinkedAccount, Money, Product, SavedCard, ShippingAddress,
+    Terms, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;
@@ -203,6 +204,9 @@ struct NewAccount {
     /// creates the customer and the payment method), as a shopper's sign-up would.
     #[serde(default)]
     card_number: Option<String>,
+    /// `{"name","line1","line2","city","postal_code","country"}`, for physical offers.
+    #[serde(default)]
+    shipping_address: Option<ShippingAddress>,
 }
 
 async fn add_account(
@@ -237,6 +241,11 @@ async fn add_account(
         screen_name: new.screen_name,
         email,
         card,
+        shipping_address: new
+            .shipping_address
+            .map(ShippingAddress::parse)
+            .transpose()
+            .map_err(bad_request)?,
     };
     local
         .app

@@ -155,6 +155,7 @@ mod tests {
             screen_name: "ada".into(),
             email: EmailAddress::parse("ada@example.com").expect("email"),
             card: SavedCard::new("cus_1", "pm_1"),
+            shipping_address: None,
         };
         let tweet = TweetId::parse("9").expect("id");
         Purchase::request(

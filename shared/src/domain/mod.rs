@@ -20,7 +20,7 @@ mod purchase;
 mod time;
 mod token;
 
-pub use account::{LinkedAccount, SavedCard};
+pub use account::{InvalidAddress, LinkedAccount, SavedCard, ShippingAddress};
 pub use delivery::{
     Fulfilment, GiftCode, InvalidDelivery, SealedCode, Shipment, UnknownFulfilment,
 };

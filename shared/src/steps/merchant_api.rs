@@ -490,6 +490,7 @@ async fn orders(
                 "buyer": format!("@{}", p.buyer_screen_name),
                 "state": p.state.to_string(),
                 "fulfilment": p.fulfilment.as_str(),
+                "ship_to": p.ship_to,
                 "carrier": p.shipment.as_ref().map(|s| &s.carrier),
                 "tracking": p.shipment.as_ref().map(|s| &s.tracking),
                 "ordered_at": p.created_at.rfc3339(),
@@ -1611,6 +1612,7 @@ mod tests {
         assert_eq!(order["type"], "order.placed");
         assert_eq!(order["order"]["purchase_id"], p.id.as_str());
         assert_eq!(order["order"]["buyer"], "@user3031");
+        assert_eq!(order["order"]["ship_to"]["city"], "Paris", "where to ship");
         assert!(
             !delivery.body.contains("example.com"),
             "no shopper email: {}",

@@ -112,6 +112,7 @@ pub fn order_json(p: &Purchase, now: Timestamp) -> String {
             "amount_cents": p.price.minor,
             "currency": p.price.currency.as_str(),
             "buyer": format!("@{}", p.buyer_screen_name),
+            "ship_to": p.ship_to,
             "ordered_at": p.created_at.rfc3339(),
             "paid_at": p.updated_at.rfc3339(),
         }

@@ -1,14 +1,16 @@
 //! A shopper posted a purchase hashtag: open a purchase, holding a unit for it, and ask
 //! for the retweet, or say plainly why not (no linked account, unknown product, not on
-//! sale now, sold out, over the offer's per-shopper limit, or one already waiting for
-//! them: a shopper holds at most one unit of a product at a time).
+//! sale now, no shipping address for a merchant's parcel, sold out, over the offer's
+//! per-shopper limit, or one already waiting for them: a shopper holds at most one unit
+//! of a product at a time).
 
 use super::effects::{RefusalSlot, may_refuse};
 use super::outbox::{self, Sent};
 use super::{StepError, notices, reply_once, traced};
 use crate::app::App;
 use crate::domain::{
-    Priority, Purchase, PurchaseId, PurchaseRequested, QueuedPost, Sale, State, Timestamp,
+    Fulfilment, LinkedAccount, Priority, Product, Purchase, PurchaseId, PurchaseRequested,
+    QueuedPost, Sale, State, Timestamp,
 };
 use crate::messages;
 use crate::ports::{Basis, Inserted};
@@ -20,6 +22,8 @@ pub enum Outcome {
     UnknownProduct,
     /// Outside the offer's dates, or paused by its merchant.
     NotOnSale(Sale),
+    /// A merchant's parcel, and the account has no shipping address.
+    NoAddress,
     SoldOut,
     /// The shopper has as many of this offer as its per-shopper limit allows.
     OverLimit,
@@ -50,6 +54,7 @@ async fn decide(app: &App, event: &PurchaseRequested) -> Result<Outcome, StepErr
     } = &basis
         && product.stock > 0
         && product.sale(now) == Sale::On
+        && !needs_address(account, product)
     {
         let purchase = Purchase::request(
             event.tweet_id.clone(),
@@ -164,6 +169,18 @@ async fn refuse(
         .await?;
         return Ok(Outcome::NotOnSale(sale));
     }
+    if let Some(account) = &basis.account
+        && needs_address(account, product)
+    {
+        answer(messages::no_address(
+            &event.screen_name,
+            &product.name,
+            &event.tweet_id,
+            &app.settings.base_url,
+        ))
+        .await?;
+        return Ok(Outcome::NoAddress);
+    }
     answer(messages::sold_out(
         &event.screen_name,
         &product.name,
@@ -171,6 +188,14 @@ async fn refuse(
     ))
     .await?;
     Ok(Outcome::SoldOut)
+}
+
+/// A merchant ships a physical offer, so it needs somewhere to ship it to (the
+/// operator's own products and digital offers do not).
+fn needs_address(account: &LinkedAccount, product: &Product) -> bool {
+    product.terms.merchant.is_some()
+        && product.terms.fulfilment == Fulfilment::Physical
+        && account.shipping_address.is_none()
 }
 
 /// A delivery that found the purchase already open: the prompt is out, or going out, or
@@ -247,6 +272,58 @@ mod tests {
             4,
             "the unit is held for the shopper who is asked to retweet"
         );
+    }
+
+    #[tokio::test]
+    async fn a_merchants_parcel_needs_a_shipping_address_and_copies_it() {
+        use crate::domain::{Fulfilment, MerchantId};
+        use crate::ports::{Accounts, Catalog};
+        let w = World::new();
+        w.product("BuyGift25", 5).await;
+        let tag = crate::steps::testing::tag("BuyGift25");
+        let offer = w.mem.store.product(&tag).await.expect("read");
+        let mut offer = offer.expect("offer");
+        offer.terms.merchant = Some(MerchantId::generate());
+        w.mem.store.put_product(&offer).await.expect("put");
+        let mut account = w.account(BUYER, "pm_card_visa").await;
+        let address = account.shipping_address.take();
+        w.mem.store.link(&account).await.expect("link");
+        let outcome = handle(&w.app, &w.request("500", BUYER, "BuyGift25")).await;
+        assert_eq!(outcome.expect("handled"), Outcome::NoAddress);
+        let posts = w.mem.x.posts();
+        assert!(
+            posts[0].text.contains("add a shipping address"),
+            "{}",
+            posts[0].text
+        );
+        assert_eq!(w.stock("BuyGift25").await, 5, "nothing held");
+        assert!(w.mem.store.purchases().is_empty());
+
+        account.shipping_address = address.clone();
+        w.mem.store.link(&account).await.expect("link");
+        let outcome = handle(&w.app, &w.request("501", BUYER, "BuyGift25")).await;
+        assert!(
+            matches!(outcome, Ok(Outcome::AwaitingRetweet(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            w.purchase("501").await.ship_to,
+            address,
+            "copied for the merchant"
+        );
+
+        // A digital offer needs no address, and copies none.
+        offer.terms.fulfilment = Fulfilment::Digital;
+        offer.hashtag = crate::steps::testing::tag("BuyCode");
+        w.mem.store.put_product(&offer).await.expect("put");
+        account.shipping_address = None;
+        w.mem.store.link(&account).await.expect("link");
+        let outcome = handle(&w.app, &w.request("502", BUYER, "BuyCode")).await;
+        assert!(
+            matches!(outcome, Ok(Outcome::AwaitingRetweet(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(w.purchase("502").await.ship_to, None);
     }
 
     #[tokio::test]

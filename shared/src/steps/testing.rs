@@ -7,8 +7,8 @@ use crate::adapters::memory::{InMemory, RecordingBus};
 use crate::app::App;
 use crate::domain::{
     Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
-    Purchase, PurchaseId, PurchaseRequested, SavedCard, Terms, Timestamp, TokenHash, TweetId,
-    UserId,
+    Purchase, PurchaseId, PurchaseRequested, SavedCard, ShippingAddress, Terms, Timestamp,
+    TokenHash, TweetId, UserId,
 };
 use crate::ports::{Accounts, Catalog, Purchases};
 use crate::settings::{Brand, Settings};
@@ -35,6 +35,18 @@ pub fn tweet(s: &str) -> TweetId {
 /// The hash of a fresh confirmation link, for transitions that issue one.
 pub fn link() -> TokenHash {
     ConfirmationToken::generate().hash()
+}
+
+/// Where `user`'s parcels go.
+pub fn address(user: &str) -> ShippingAddress {
+    ShippingAddress {
+        name: format!("User {user}"),
+        line1: "1 Rue de Rivoli".into(),
+        line2: String::new(),
+        city: "Paris".into(),
+        postal_code: "75001".into(),
+        country: "FR".into(),
+    }
 }
 
 pub fn tag(s: &str) -> Hashtag {
@@ -80,6 +92,7 @@ impl World {
             screen_name: format!("user{user}"),
             email: EmailAddress::parse(&format!("user{user}@example.com")).expect("email"),
             card: SavedCard::new("cus_test", card),
+            shipping_address: Some(address(user)),
         };
         self.mem.store.link(&account).await.expect("link");
         account

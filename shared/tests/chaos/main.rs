@@ -24,7 +24,8 @@ use hashbuy::app::App;
 use hashbuy::domain::{
     Clock, Commission, ConfirmationRetweeted, Currency, EmailAddress, EntryKind, Event, Fulfilment,
     GiftCode, Hashtag, LinkedAccount, MerchantId, Money, Product, Purchase, PurchaseId,
-    PurchaseRequested, SavedCard, Shipment, State, Terms, Timestamp, TweetId, UserId,
+    PurchaseRequested, SavedCard, Shipment, ShippingAddress, State, Terms, Timestamp, TweetId,
+    UserId,
 };
 use hashbuy::ports::{
     Accounts, Catalog, Codes, Ledger, PaymentStatus, Payments, PostQueue, Purchases, Vault,
@@ -370,6 +371,14 @@ async fn story(seed: u64) -> Run {
             screen_name: format!("shopper{n}"),
             email: EmailAddress::parse(&format!("shopper{n}@example.com")).expect("email"),
             card: SavedCard::new("cus_test", card),
+            shipping_address: Some(ShippingAddress {
+                name: format!("Shopper {n}"),
+                line1: "1 Main Street".into(),
+                line2: String::new(),
+                city: "Springfield".into(),
+                postal_code: "12345".into(),
+                country: "US".into(),
+            }),
         };
         story.mem.store.link(&account).await.expect("link");
         let tweet = story.fresh_id();

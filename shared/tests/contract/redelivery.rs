@@ -57,6 +57,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
         screen_name: "ada".into(),
         email: EmailAddress::parse("ada@example.com").expect("email"),
         card: SavedCard::new("cus_test", "pm_card_visa"),
+        shipping_address: None,
     };
     store.link(&account).await.expect("link");
 

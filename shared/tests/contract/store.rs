@@ -54,6 +54,7 @@ fn account() -> LinkedAccount {
         screen_name: "ada".into(),
         email: EmailAddress::parse("ada@example.com").expect("email"),
         card: SavedCard::new("cus_test", "pm_card_visa"),
+        shipping_address: None,
     }
 }
 

@@ -19,8 +19,8 @@ use super::schema::{
 use crate::domain::{
     Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord,
     LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId,
-    SavedCard, SealedCode, Shipment, Standing, State, Terms, Timestamp, TokenHash, TweetId, UserId,
-    WebhookUrl,
+    SavedCard, SealedCode, Shipment, ShippingAddress, Standing, State, Terms, Timestamp, TokenHash,
+    TweetId, UserId, WebhookUrl,
 };
 use crate::ports::PortError;
 
@@ -128,6 +128,9 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         item.insert("code_id".into(), s(&code.id));
         item.insert("code_sealed".into(), s(&code.sealed));
     }
+    if let Some(address) = &p.ship_to {
+        item.insert("ship_to".into(), s(address_json(address)));
+    }
     if let Some(shipment) = &p.shipment {
         item.insert("carrier".into(), s(&shipment.carrier));
         item.insert("tracking".into(), s(&shipment.tracking));
@@ -216,6 +219,7 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
             .transpose()?,
         per_shopper_limit: opt_n(item, "per_shopper_limit")?,
         fulfilment: fulfilment(item)?,
+        ship_to: ship_to(item)?,
         code: match (opt_s(item, "code_id"), opt_s(item, "code_sealed")) {
             (Some(id), Some(sealed)) => Some(SealedCode {
                 id: id.to_owned(),
@@ -333,7 +337,7 @@ pub fn product_from_item(item: &Item) -> Result<Product, PortError> {
 }
 
 pub fn account_to_item(a: &LinkedAccount) -> Item {
-    Item::from([
+    let mut item = Item::from([
         (PK.to_owned(), s(account_key(&a.x_user_id))),
         ("kind".to_owned(), s("account")),
         ("x_user_id".to_owned(), s(a.x_user_id.as_str())),
@@ -341,7 +345,22 @@ pub fn account_to_item(a: &LinkedAccount) -> Item {
         ("email".to_owned(), s(a.email.as_str())),
         ("customer".to_owned(), s(&a.card.customer)),
         ("payment_method".to_owned(), s(&a.card.payment_method)),
-    ])
+    ]);
+    if let Some(address) = &a.shipping_address {
+        item.insert("ship_to".into(), s(address_json(address)));
+    }
+    item
+}
+
+/// An address as one JSON string attribute: read and written whole, never queried.
+fn address_json(a: &ShippingAddress) -> String {
+    serde_json::to_string(a).unwrap_or_default()
+}
+
+fn ship_to(item: &Item) -> Result<Option<ShippingAddress>, PortError> {
+    opt_s(item, "ship_to")
+        .map(|json| serde_json::from_str(json).map_err(|_| bad("ship_to")))
+        .transpose()
 }
 
 fn saved_card(item: &Item) -> Result<SavedCard, PortError> {
@@ -357,6 +376,7 @@ pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
         screen_name: get_s(item, "screen_name")?.to_owned(),
         email: parsed(item, "email", EmailAddress::parse)?,
         card: saved_card(item)?,
+        shipping_address: ship_to(item)?,
     })
 }
 
@@ -515,6 +535,7 @@ mod tests {
                 screen_name: "ada".into(),
                 email: EmailAddress::parse("ada@example.com").expect("email"),
                 card: SavedCard::new("cus_1", "pm_card_visa"),
+                shipping_address: None,
             },
             "ada".into(),
             &product,

@@ -6,10 +6,11 @@
 //!
 //! | item | `pk` | holds | TTL |
 //! | --- | --- | --- | --- |
-//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price (and the offer's merchant, commission, list price and per-shopper limit when it was asked), reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent) | pending: deadline + 1 day; closed: 30 days; paid/shipped: none |
+//! | purchase | `PURCHASE#{purchase id}` | state, version, deadline, buyer (and the email and saved card's customer and payment method copied from their account), product, price (and the offer's merchant, commission, list price, per-shopper limit and fulfilment when it was asked), reply post, token hash, the processor's payment intent, `notice_sending` (while the state's message is claimed, not yet sent); once delivered, the code's id and sealed text (`code_id`, `code_sealed`); once shipped by a merchant, `carrier` and `tracking` | pending: deadline + 1 day; closed: 30 days; paid and after: none |
 //! | reply pointer | `REPLY#{brand post id}` | purchase id | none while the purchase lives |
-//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, `catalog` = `PRODUCT` (for `by_catalog`), and the offer's terms: merchant, commission, description, list price, dates, paused, per-shopper limit, revision | none |
-//! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created | none |
+//! | product | `PRODUCT#{folded hashtag}` | name, price, stock, `catalog` = `PRODUCT` (for `by_catalog`), and the offer's terms: merchant, commission, description, list price, dates, paused, per-shopper limit, `fulfilment` (physical, digital), revision | none |
+//! | code | `CODE#{folded hashtag}#{code id}` | a digital offer's code: `code_id` (a keyed hash of the code: the same code twice is one item), `code_sealed` (AES-256-GCM), `catalog` = `CODES#{folded hashtag}` while free (removed in the delivery's transaction), `assigned_to` (the purchase) once handed out | none |
+//! | merchant | `MERCHANT#{merchant id}` | name, commission (basis points), created, `orders_email`, `orders_webhook` and `webhook_version` (where paid orders go; the webhook's signing secret is derived, never stored), `catalog` = `MERCHANT` (listed for the reconciliation) | none |
 //! | ledger entry | `LEDGER#{purchase id}#{kind}` | kind (sale, commission, refund, commission_reversal), merchant, offer, amount, currency, at; `ledger_merchant` and `ledger_at` for the `by_merchant_ledger` index | none (accounting keeps it) |
 //! | limit count | `LIMIT#{x user id}#{folded hashtag}` | `count`: the buyer's purchases of an offer with a per-shopper limit, added to in the purchase's insert (only while under the limit) and taken from when one gives its unit back | none |
 //! | API key | `APIKEY#{key id}` | merchant, SHA-256 of the secret, created, revoked | none |
@@ -22,8 +23,10 @@
 //! product come in one batch); find a purchase by the brand's reply through its pointer,
 //! then by key, when a delivery names only that reply; list the catalog's keys on the
 //! `by_catalog` index (keys only; `catalog` = `PRODUCT` on every product), then read the
-//! products by key in batches (consistent); read a merchant's ledger entries for a period
-//! on `by_merchant_ledger`; list due purchases on the
+//! products by key in batches (consistent) — the same index lists a digital offer's free
+//! codes (`CODES#{offer}`, up to ten keys, then their items) and the merchants
+//! (`MERCHANT`); read a merchant's ledger entries for a period on `by_merchant_ledger`,
+//! and a purchase's entries by key; list due purchases on the
 //! `by_deadline` index (`due` = `DUE`; `due_at` = the deadline while pending, two minutes
 //! after confirming while unpaid, and when the message was claimed while an expired
 //! purchase's news is unsent). Every transition is a conditional write: on `version`

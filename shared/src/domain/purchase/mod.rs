@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use super::{
     Commission, EmailAddress, Fulfilment, Hashtag, LedgerEntry, LinkedAccount, MerchantId, Money,
-    Product, PurchaseId, SavedCard, SealedCode, Shipment, Timestamp, TokenHash, TweetId, UserId,
+    Product, PurchaseId, SavedCard, SealedCode, Shipment, ShippingAddress, Timestamp, TokenHash,
+    TweetId, UserId,
 };
 
 pub use link::LinkStatus;
@@ -54,6 +55,8 @@ pub struct Purchase {
     pub per_shopper_limit: Option<u32>,
     /// How the offer is delivered, as it was when the shopper asked.
     pub fulfilment: Fulfilment,
+    /// Where a physical offer ships, copied from the account when the shopper asked.
+    pub ship_to: Option<ShippingAddress>,
     /// A digital offer's code, sealed, once delivered: a redelivered receipt repeats it.
     pub code: Option<SealedCode>,
     /// What the merchant shipped a physical order with.
@@ -133,6 +136,10 @@ impl Purchase {
             list_price: product.terms.list_price,
             per_shopper_limit: product.terms.per_shopper_limit,
             fulfilment: product.terms.fulfilment,
+            ship_to: match product.terms.fulfilment {
+                Fulfilment::Physical => account.shipping_address.clone(),
+                Fulfilment::Digital => None,
+            },
             code: None,
             shipment: None,
             token_hash: None,
@@ -512,6 +519,7 @@ pub(super) mod tests {
             screen_name: "ada".into(),
             email: EmailAddress::parse("ada@example.com").expect("email"),
             card: SavedCard::new("cus_test", "pm_card_visa"),
+            shipping_address: None,
         }
     }
 
