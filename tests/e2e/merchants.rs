@@ -183,14 +183,7 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
     assert_eq!(status, 200, "{settings}");
     let secret = settings["webhook_secret"].as_str().expect("shown once");
     *receiver.secret.lock().expect("secret") = Some(secret.to_owned());
-    let link = stack.retweet_prompt(&ada, &request.id).await;
-    let (status, page) = stack
-        .client
-        .page(Method::POST, &link)
-        .await
-        .expect("confirm");
-    assert_eq!(status, 200, "{page}");
-    stack.settle().await;
+    stack.retweet_and_confirm(&ada, &request.id).await;
     assert_eq!(stack.states().await, ["awaiting_shipment"]);
     let orders = receiver.orders();
     assert_eq!(
@@ -373,14 +366,7 @@ async fn on_emulator_three_codes_go_to_three_of_five_shoppers_one_each() {
             );
             continue;
         }
-        let link = stack.retweet_prompt(&shopper, &request.id).await;
-        let (status, page) = stack
-            .client
-            .page(Method::POST, &link)
-            .await
-            .expect("confirm");
-        assert_eq!(status, 200, "{page}");
-        stack.settle().await;
+        stack.retweet_and_confirm(&shopper, &request.id).await;
     }
     assert_eq!(stack.states().await, ["delivered"; 3]);
     let emails = stack.json("/_local/emails").await;

@@ -11,6 +11,7 @@ use hashbuy::steps::payments_webhook;
 use hashbuy::x::signature::WebhookKey;
 use hashbuy_local::harness::logs::CapturedLogs;
 use hashbuy_local::simulators::shopper::{Client, Original, XUser, link_in};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -313,6 +314,19 @@ impl Stack {
         self.settle().await;
         let links = self.links().await;
         links.last().cloned().expect("a confirmation link")
+    }
+
+    /// The shopper retweets the prompt for `tweet_id`, presses Confirm on the emailed
+    /// link, and the bus settles: the page must answer 200.
+    pub async fn retweet_and_confirm(&self, shopper: &XUser, tweet_id: &str) {
+        let link = self.retweet_prompt(shopper, tweet_id).await;
+        let (status, page) = self
+            .client
+            .page(Method::POST, &link)
+            .await
+            .expect("confirm");
+        assert_eq!(status, 200, "{page}");
+        self.settle().await;
     }
 
     /// Shopper 1 (with `card`) asks for the product and retweets the prompt.

@@ -1019,29 +1019,8 @@ mod tests {
         bought_of(shop, "BuyMugNow", tweet, user).await
     }
 
-    /// `user`'s purchase of `offer` by post `tweet`, retweeted, confirmed and paid.
     async fn bought_of(shop: &Shop, offer: &str, tweet: &str, user: &str) -> Purchase {
-        use crate::ports::Purchases;
-        use crate::steps::testing::link;
-        use crate::steps::{charge_card, request_purchase};
-        let w = &shop.world;
-        w.account(user, "pm_card_visa").await;
-        request_purchase::handle(&w.app, &w.request(tweet, user, offer))
-            .await
-            .expect("request");
-        let p = w.purchase(tweet).await;
-        let now = w.app.ports.clock.now();
-        let held = p
-            .retweeted(&p.buyer, link(), now, w.app.settings.windows)
-            .expect("retweet");
-        w.mem.store.apply(&held).await.expect("apply");
-        let confirmed = held.after.confirm(now).expect("confirm");
-        w.mem.store.apply(&confirmed).await.expect("apply");
-        let outcome = charge_card::settle(&w.app, confirmed.after)
-            .await
-            .expect("charge");
-        assert_eq!(outcome, charge_card::Outcome::Paid);
-        w.purchase(tweet).await
+        shop.world.bought(tweet, user, offer).await
     }
 
     #[tokio::test]

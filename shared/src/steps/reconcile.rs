@@ -120,23 +120,13 @@ pub async fn reconcile(
 mod tests {
     use super::*;
     use crate::domain::PaymentSucceeded;
-    use crate::ports::Purchases;
-    use crate::steps::testing::{World, link};
+    use crate::steps::testing::{BUYER, World};
     use crate::steps::{charge_card, fulfil_order};
 
-    /// A paid purchase, as the steps leave it.
+    /// A paid purchase, as the steps leave it, shipped.
     async fn paid(w: &World) -> crate::domain::Purchase {
-        let p = w.requested(3, "pm_card_visa").await;
-        let now = w.app.ports.clock.now();
-        let held = p
-            .retweeted(&p.buyer, link(), now, w.app.settings.windows)
-            .expect("retweet");
-        w.mem.store.apply(&held).await.expect("apply");
-        let confirmed = held.after.confirm(now).expect("confirm");
-        w.mem.store.apply(&confirmed).await.expect("apply");
-        charge_card::settle(&w.app, confirmed.after)
-            .await
-            .expect("charge");
+        w.product("BuyGift25", 3).await;
+        let p = w.bought("500", BUYER, "BuyGift25").await;
         let event = PaymentSucceeded {
             purchase_id: p.id.clone(),
         };

@@ -116,6 +116,26 @@ impl World {
         opened
     }
 
+    /// `user`'s purchase of `offer` by post `tweet`, as the steps leave it once paid:
+    /// requested, retweeted, confirmed and charged (`pm_card_visa` is approved).
+    pub async fn bought(&self, tweet: &str, user: &str, offer: &str) -> Purchase {
+        self.account(user, "pm_card_visa").await;
+        request_purchase::handle(&self.app, &self.request(tweet, user, offer))
+            .await
+            .expect("request");
+        let p = self.purchase(tweet).await;
+        let now = self.app.ports.clock.now();
+        let held = p
+            .retweeted(&p.buyer, link(), now, self.app.settings.windows)
+            .expect("retweet");
+        self.mem.store.apply(&held).await.expect("apply");
+        let confirmed = held.after.confirm(now).expect("confirm");
+        self.mem.store.apply(&confirmed).await.expect("apply");
+        let outcome = charge_card::settle(&self.app, confirmed.after).await;
+        assert_eq!(outcome.expect("charge"), charge_card::Outcome::Paid);
+        self.purchase(tweet).await
+    }
+
     /// BuyGift25 with `stock` units, BUYER linked to `card`, and BUYER's request post 500
     /// handled by `request-purchase`: the purchase awaits the retweet, its prompt posted.
     pub async fn requested(&self, stock: u32, card: &str) -> Purchase {

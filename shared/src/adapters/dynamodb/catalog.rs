@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::item::{get_s, n, product_from_item, product_key, product_to_item, s};
-use super::schema::{CATALOG_INDEX, CATALOG_PARTITION, CATALOG_PK, PK};
+use super::item::{n, product_from_item, product_key, product_to_item};
+use super::schema::{CATALOG_PARTITION, PK};
 use super::{DynamoStore, err, written};
 use crate::domain::{Hashtag, Product};
 use crate::ports::{Catalog, PortResult};
@@ -30,24 +30,9 @@ impl Catalog for DynamoStore {
     }
 
     async fn products(&self) -> PortResult<Vec<Product>> {
-        // The index gives the keys (eventually consistent: a product created a moment ago
-        // may be missing); the products are then read by key, consistently.
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(CATALOG_INDEX)
-            .key_condition_expression("#catalog = :catalog")
-            .expression_attribute_names("#catalog", CATALOG_PK)
-            .expression_attribute_values(":catalog", s(CATALOG_PARTITION));
-        let keys = self
-            .query_all(query, "query catalog")
-            .await?
-            .iter()
-            .map(|item| get_s(item, PK).map(str::to_owned))
-            .collect::<Result<_, _>>()?;
+        // A product created a moment ago may be missing from the index's keys.
         let mut all: Vec<_> = self
-            .batch_get(keys)
+            .catalog_items(CATALOG_PARTITION, None)
             .await?
             .iter()
             .map(product_from_item)

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::item::{Item, get_s, n, product_key, s};
-use super::schema::{CATALOG_INDEX, CATALOG_PK, PK};
+use super::schema::{CATALOG_PK, PK};
 use super::{DynamoStore, err};
 use crate::domain::{Change, Hashtag, SealedCode};
 use crate::ports::{Applied, Codes, CodesAdded, PortError, PortResult};
@@ -71,26 +71,10 @@ impl Codes for DynamoStore {
     }
 
     async fn free_codes(&self, offer: &Hashtag, limit: usize) -> PortResult<Vec<SealedCode>> {
-        // Keys from the index (eventually consistent: a code just taken may still be
-        // listed, and the delivery's condition refuses it), then the codes by key.
-        let listed = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(CATALOG_INDEX)
-            .key_condition_expression("#catalog = :free")
-            .expression_attribute_names("#catalog", CATALOG_PK)
-            .expression_attribute_values(":free", s(free_partition(offer)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| err("query codes", e))?;
-        let keys = listed
-            .items()
-            .iter()
-            .map(|item| get_s(item, PK).map(str::to_owned))
-            .collect::<Result<_, _>>()?;
-        self.batch_get(keys)
+        // A code just taken may still be listed (the index lags): the item read by key
+        // says, and the delivery's condition refuses it anyway.
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        self.catalog_items(&free_partition(offer), Some(limit))
             .await?
             .iter()
             .filter(|item| item.contains_key(CATALOG_PK))

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 
 use super::item::{
-    api_key_key, get_s, key_from_item, key_to_item, merchant_from_item, merchant_key,
-    merchant_to_item, n, s,
+    api_key_key, key_from_item, key_to_item, merchant_from_item, merchant_key, merchant_to_item, n,
+    s,
 };
-use super::schema::{CATALOG_INDEX, CATALOG_PK, MERCHANTS_PARTITION, PK};
+use super::schema::{MERCHANTS_PARTITION, PK};
 use super::{DynamoStore, err, written};
 use crate::domain::{KeyId, KeyRecord, Merchant, MerchantId, Timestamp};
 use crate::ports::{Merchants, PortResult};
@@ -33,23 +33,8 @@ impl Merchants for DynamoStore {
     }
 
     async fn merchants(&self) -> PortResult<Vec<Merchant>> {
-        // Merchants are listed on the catalog index under their own partition.
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(CATALOG_INDEX)
-            .key_condition_expression("#catalog = :merchants")
-            .expression_attribute_names("#catalog", CATALOG_PK)
-            .expression_attribute_values(":merchants", s(MERCHANTS_PARTITION));
-        let keys = self
-            .query_all(query, "query merchants")
-            .await?
-            .iter()
-            .map(|item| get_s(item, PK).map(str::to_owned))
-            .collect::<Result<_, _>>()?;
         let mut all = self
-            .batch_get(keys)
+            .catalog_items(MERCHANTS_PARTITION, None)
             .await?
             .iter()
             .map(merchant_from_item)

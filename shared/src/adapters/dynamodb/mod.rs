@@ -153,6 +153,35 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// The items listed under `partition` on the catalog index (products, a digital
+    /// offer's free codes, merchants): keys from the index, eventually consistent, then
+    /// the items by key, consistently. With `limit`, only the first page, that long.
+    async fn catalog_items(&self, partition: &str, limit: Option<i32>) -> PortResult<Vec<Item>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::CATALOG_INDEX)
+            .key_condition_expression("#catalog = :partition")
+            .expression_attribute_names("#catalog", schema::CATALOG_PK)
+            .expression_attribute_values(":partition", s(partition));
+        let listed = match limit {
+            Some(n) => query
+                .limit(n)
+                .send()
+                .await
+                .map_err(|e| err("query catalog", e))?
+                .items
+                .unwrap_or_default(),
+            None => self.query_all(query, "query catalog").await?,
+        };
+        let keys = listed
+            .iter()
+            .map(|item| item::get_s(item, PK).map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+        self.batch_get(keys).await
+    }
+
     fn put(&self, item: Item) -> PortResult<Put> {
         Put::builder()
             .table_name(&self.table)
