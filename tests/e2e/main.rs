@@ -3,6 +3,7 @@
 
 mod merchants;
 mod payments;
+mod processor_faults;
 mod support;
 mod x_api;
 

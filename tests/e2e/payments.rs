@@ -30,7 +30,7 @@ async fn read_intent(payment: &str) -> Value {
 }
 
 /// Every PaymentIntent localstripe holds for `purchase`, read page by page.
-async fn intents_for(purchase: &str) -> Vec<Value> {
+pub(crate) async fn intents_for(purchase: &str) -> Vec<Value> {
     let http = reqwest::Client::new();
     let mut found = Vec::new();
     let mut after: Option<String> = None;
@@ -62,19 +62,19 @@ async fn intents_for(purchase: &str) -> Vec<Value> {
 }
 
 /// The one purchase's id, from the console.
-async fn purchase_id(stack: &Stack) -> String {
+pub(crate) async fn purchase_id(stack: &Stack) -> String {
     let purchases = stack.json("/_local/purchases").await;
     purchases[0]["id"].as_str().expect("a purchase").to_owned()
 }
 
-fn statuses(intents: &[Value]) -> Vec<String> {
+pub(crate) fn statuses(intents: &[Value]) -> Vec<String> {
     intents
         .iter()
         .map(|i| i["status"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
 
-async fn wait_for_state(stack: &Stack, state: &str) {
+pub(crate) async fn wait_for_state(stack: &Stack, state: &str) {
     for _ in 0..100 {
         if stack.states().await == [state] {
             return;

@@ -102,10 +102,14 @@ impl Stack {
 
     /// An in-memory stack charging through localstripe, told where to send its events.
     pub async fn on_localstripe() -> Self {
-        let base = stripe_endpoint();
+        Self::on_localstripe_at(&stripe_endpoint()).await
+    }
+
+    /// The same, calling localstripe at `base` (through a proxy that injects faults).
+    pub async fn on_localstripe_at(base: &str) -> Self {
         let args = [
             "--card-processor-base",
-            base.as_str(),
+            base,
             "--card-processor-key",
             STRIPE_KEY,
             "--card-processor-dialect",
@@ -314,6 +318,18 @@ impl Stack {
         self.settle().await;
         let links = self.links().await;
         links.last().cloned().expect("a confirmation link")
+    }
+
+    /// Moves the stack's clock on, running the expiry step at once.
+    pub async fn advance_clock(&self, seconds: u64) {
+        let advance = json!({ "advance_seconds": seconds });
+        let (status, _) = self
+            .client
+            .post_json("/_local/clock", &advance)
+            .await
+            .expect("clock");
+        assert_eq!(status, 200);
+        self.settle().await;
     }
 
     /// The shopper retweets the prompt for `tweet_id`, presses Confirm on the emailed
