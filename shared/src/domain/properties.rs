@@ -6,8 +6,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::{
-    ConfirmationToken, Currency, Hashtag, Language, LinkKey, Money, PurchaseId, TagKind, Timestamp,
-    TweetId, UserId,
+    ConfirmationToken, Currency, GiftCode, Hashtag, Language, LinkKey, Money, PurchaseId, Shipment,
+    TagKind, Timestamp, TweetId, UserId, WebhookUrl,
 };
 
 /// Reads an amount back from its English or French writing, as a person would.
@@ -88,5 +88,30 @@ proptest! {
     #[test]
     fn a_timestamp_moves_forward_by_what_is_added(t in 0i64..4_000_000_000, secs in 0u64..10_000_000) {
         prop_assert_eq!(Timestamp(t).plus(Duration::from_secs(secs)).seconds() - t, i64::try_from(secs).expect("small"));
+    }
+
+    #[test]
+    fn a_webhook_accepted_for_a_deployment_is_https_on_a_host_name(raw in "(https?://)?[a-z0-9.:@\\[\\]-]{0,30}(/[a-z0-9?=&]{0,10})?") {
+        if let Ok(url) = WebhookUrl::parse(&raw, false) {
+            let uri: http::Uri = url.as_str().parse().expect("it parsed once");
+            prop_assert_eq!(uri.scheme_str(), Some("https"));
+            let host = uri.host().unwrap_or_default();
+            prop_assert!(host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('['), "{}", raw);
+            prop_assert!(!url.as_str().contains('@') && host.contains('.'), "{}", raw);
+        }
+    }
+
+    #[test]
+    fn what_a_merchant_writes_is_kept_as_one_trimmed_line_or_refused(raw in "\\PC{0,70}|[ -~\n\t\r]{0,70}") {
+        for kept in [
+            GiftCode::parse(&raw).map(|c| c.expose().to_owned()).ok(),
+            Shipment::parse(&raw, "1Z 999").map(|s| s.carrier).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            prop_assert_eq!(kept.trim(), kept.as_str());
+            prop_assert!(!kept.is_empty() && !kept.chars().any(char::is_control), "{:?}", kept);
+        }
     }
 }
