@@ -842,6 +842,7 @@ async fn on_emulator_every_function_may_do_what_its_code_does() {
             "expire-purchases",
             "fulfil-order",
             "merchant-api",
+            "notify-merchant",
             "offers-page",
             "post-to-x",
             "request-purchase",

@@ -1,13 +1,15 @@
 //! A brand on the stack: the operator adds it, it puts an offer on sale through the
-//! merchant API, X's stream follows at once, a shopper buys by post, and the brand's
-//! pause is answered on X. On the emulator, so the DynamoDB adapter and the bus's
-//! `OfferChanged` route are the deployed ones.
+//! merchant API, X's stream follows at once, a shopper buys by post, the order reaches
+//! the brand's webhook (signed), the brand ships it and the shopper gets the tracking;
+//! a cancel is refunded and the ledger reconciles; a digital offer's codes go one per
+//! buyer; the brand's pause is answered on X. In memory and on the emulator (the
+//! DynamoDB adapter and the bus's routes as deployed).
 
 use std::sync::{Arc, Mutex};
 
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::adapters::webhooks::SIGNATURE_HEADER;
-use hashbuy::domain::{Clock, SystemClock};
+use hashbuy::domain::{Clock, SystemClock, Timestamp};
 use hashbuy::settings::Secret;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -29,6 +31,9 @@ struct Receiver {
     url: String,
     orders: Arc<Mutex<Vec<Value>>>,
     secret: Arc<Mutex<Option<String>>>,
+    /// How far the stack's clock is ahead of the machine's, in seconds: its signatures
+    /// carry its time.
+    skew: Arc<Mutex<i64>>,
 }
 
 impl Receiver {
@@ -36,18 +41,20 @@ impl Receiver {
         use axum::http::{HeaderMap, StatusCode};
         let orders = Arc::new(Mutex::new(Vec::new()));
         let secret: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let (kept, key) = (orders.clone(), secret.clone());
+        let skew = Arc::new(Mutex::new(0));
+        let (kept, key, ahead) = (orders.clone(), secret.clone(), skew.clone());
         let app = axum::Router::new().route(
             "/orders",
             axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-                let (kept, key) = (kept.clone(), key.clone());
+                let (kept, key, ahead) = (kept.clone(), key.clone(), ahead.clone());
                 async move {
                     let Some(secret) = key.lock().expect("secret").clone() else {
                         return StatusCode::SERVICE_UNAVAILABLE;
                     };
                     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
                     let endpoint = EndpointSecret::new(Secret::new(secret));
-                    if endpoint.verify(&body, header, SystemClock.now()).is_err() {
+                    let now = SystemClock.now().seconds() + *ahead.lock().expect("skew");
+                    if endpoint.verify(&body, header, Timestamp(now)).is_err() {
                         return StatusCode::UNAUTHORIZED;
                     }
                     match serde_json::from_slice::<Value>(&body) {
@@ -69,6 +76,7 @@ impl Receiver {
             url,
             orders,
             secret,
+            skew,
         }
     }
 
@@ -103,9 +111,62 @@ async fn merchant(stack: &Stack) -> String {
 }
 
 /// A merchant's every kind of call, for the policy test: add an offer, list, change it,
-/// and a key that opens nothing.
+/// and a key that opens nothing; a digital offer's codes, one sold (shopper 7); a parcel
+/// sold (shopper 8), posted to the merchant's webhook, shipped.
 pub async fn a_brand_lists_and_changes_its_offer(stack: &Stack) {
     let key = merchant(stack).await;
+    let receiver = Receiver::start().await;
+    let destinations =
+        json!({"orders_webhook_url": receiver.url, "orders_email": "orders@acme.example"});
+    let (status, settings) = call(stack, &key, Method::PATCH, "/settings", destinations).await;
+    assert_eq!(status, 200, "{settings}");
+    *receiver.secret.lock().expect("secret") =
+        settings["webhook_secret"].as_str().map(str::to_owned);
+    // The policy test has moved the stack's clock on.
+    let now = stack.json("/_local/health").await["now"]
+        .as_i64()
+        .expect("now");
+    *receiver.skew.lock().expect("skew") = now - SystemClock.now().seconds();
+    let code = json!({"hashtag": "BuyPolicyCode", "name": "Code", "price_cents": 500,
+        "currency": "USD", "fulfilment": "digital"});
+    assert_eq!(
+        call(stack, &key, Method::POST, "/offers", code).await.0,
+        201
+    );
+    let codes = json!({"codes": ["POLICY-1"]});
+    let path = "/offers/BuyPolicyCode/codes";
+    assert_eq!(call(stack, &key, Method::POST, path, codes).await.0, 201);
+    let parcel = json!({"hashtag": "BuyPolicyBox", "name": "Box", "price_cents": 700,
+        "currency": "USD", "stock": 2});
+    assert_eq!(
+        call(stack, &key, Method::POST, "/offers", parcel).await.0,
+        201
+    );
+    stack.settle().await;
+    for (n, tag) in [(7, "#BuyPolicyCode"), (8, "#BuyPolicyBox")] {
+        let shopper = stack.shopper(n, "pm_card_visa").await;
+        let request = stack.client.tweet(&shopper, tag).await.expect("tweet");
+        stack.settle().await;
+        stack.retweet_and_confirm(&shopper, &request.id).await;
+    }
+    assert_eq!(receiver.orders().len(), 1, "the parcel's order, signed");
+    let (_, to_ship) = call(
+        stack,
+        &key,
+        Method::GET,
+        "/orders?status=to_ship",
+        Value::Null,
+    )
+    .await;
+    let id = to_ship["orders"][0]["purchase_id"]
+        .as_str()
+        .expect("the parcel");
+    let shipment = json!({"carrier": "UPS", "tracking": "1Z 1"});
+    let path = format!("/orders/{id}/shipment");
+    assert_eq!(
+        call(stack, &key, Method::POST, &path, shipment).await.0,
+        200
+    );
     let offer = json!({"hashtag": "BuyPolicyCap", "name": "Cap", "price_cents": 900, "currency": "USD", "stock": 3});
     assert_eq!(
         call(stack, &key, Method::POST, "/offers", offer).await.0,
@@ -147,8 +208,17 @@ pub async fn a_brand_lists_and_changes_its_offer(stack: &Stack) {
 }
 
 #[tokio::test]
-async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post() {
-    let stack = Stack::spawn(Mode::Emulator).await;
+async fn in_memory_a_brand_sells_by_post_ships_and_is_told_by_signed_webhook() {
+    a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post(Mode::Memory).await;
+}
+
+#[tokio::test]
+async fn on_emulator_a_brand_sells_by_post_ships_and_is_told_by_signed_webhook() {
+    a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post(Mode::Emulator).await;
+}
+
+async fn a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post(mode: Mode) {
+    let stack = Stack::spawn(mode).await;
     let key = merchant(&stack).await;
     let offer = json!({
         "hashtag": OFFER, "name": "Acme mug", "price_cents": 1500, "list_price_cents": 2500,
@@ -332,8 +402,17 @@ async fn on_emulator_a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post
 /// five shoppers. Three get one distinct code each in their receipt, two are told it is
 /// sold out; the codes are the stock.
 #[tokio::test]
+async fn in_memory_three_codes_go_to_three_of_five_shoppers_one_each() {
+    three_codes_go_to_three_of_five_shoppers_one_each(Mode::Memory).await;
+}
+
+#[tokio::test]
 async fn on_emulator_three_codes_go_to_three_of_five_shoppers_one_each() {
-    let stack = Stack::spawn(Mode::Emulator).await;
+    three_codes_go_to_three_of_five_shoppers_one_each(Mode::Emulator).await;
+}
+
+async fn three_codes_go_to_three_of_five_shoppers_one_each(mode: Mode) {
+    let stack = Stack::spawn(mode).await;
     let key = merchant(&stack).await;
     let offer = json!({"hashtag": "BuyGiftCode", "name": "Gift card", "price_cents": 1500,
         "list_price_cents": 2500, "currency": "USD", "fulfilment": "digital"});
