@@ -285,6 +285,53 @@ mod tests {
         assert_eq!(w.event_names(), ["PurchaseShipped", "PurchaseShipped"]);
     }
 
+    /// A digital offer whose codes ran out under a paid purchase (the code store out of
+    /// step with the stock): refunded once at the processor, the shopper told once, with
+    /// an apology; nothing delivered.
+    #[tokio::test]
+    async fn a_paid_purchase_with_no_code_left_is_refunded_once_with_an_apology() {
+        use crate::domain::MerchantId;
+        use crate::ports::{Catalog, PaymentStatus};
+        use crate::steps::testing::{BUYER, tag};
+        let w = World::new();
+        w.product("BuyCode", 1).await;
+        let offer = w.mem.store.product(&tag("BuyCode")).await.expect("read");
+        let mut offer = offer.expect("offer");
+        offer.terms.merchant = Some(MerchantId::generate());
+        offer.terms.fulfilment = Fulfilment::Digital;
+        w.mem.store.put_product(&offer).await.expect("put");
+        let p = w.bought("700", BUYER, "BuyCode").await;
+        let event = PaymentSucceeded {
+            purchase_id: p.id.clone(),
+        };
+        for _ in 0..2 {
+            let outcome = handle(&w.app, &event).await.expect("handled");
+            assert!(
+                matches!(
+                    outcome,
+                    Outcome::Refunded | Outcome::NothingToDo(State::Refunded)
+                ),
+                "{outcome:?}"
+            );
+        }
+        let after = w.purchase("700").await;
+        assert_eq!((after.state, after.code), (State::Refunded, None));
+        let payment = after.payment_intent.expect("payment");
+        let status = w.app.ports.payments.status(&payment).await.expect("status");
+        assert_eq!(status, PaymentStatus::Refunded);
+        let sent = w.mem.outbox.sent();
+        let sorry: Vec<_> = sent
+            .iter()
+            .filter(|e| e.subject.starts_with("Sorry"))
+            .collect();
+        assert_eq!(sorry.len(), 1, "told once");
+        assert!(
+            sorry[0].text.contains("We refunded $25.00"),
+            "{}",
+            sorry[0].text
+        );
+    }
+
     #[tokio::test]
     async fn an_unpaid_purchase_is_not_shipped() {
         let w = World::new();
