@@ -469,7 +469,12 @@ pub fn key_from_item(item: &Item) -> Result<KeyRecord, PortError> {
 }
 
 pub fn ledger_key(e: &LedgerEntry) -> String {
-    format!("LEDGER#{}#{}", e.purchase, e.kind.as_str())
+    ledger_key_of(&e.purchase, e.kind)
+}
+
+/// Where a purchase's entry of `kind` is, whether or not it was written.
+pub fn ledger_key_of(purchase: &PurchaseId, kind: EntryKind) -> String {
+    format!("LEDGER#{purchase}#{}", kind.as_str())
 }
 
 pub fn ledger_to_item(e: &LedgerEntry) -> Item {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::DynamoStore;
-use super::item::{ledger_from_item, n, s};
+use super::item::{Item, ledger_from_item, ledger_key_of, n, s};
 use super::schema::{LEDGER_AT, LEDGER_INDEX, LEDGER_PK};
 use crate::domain::{EntryKind, LedgerEntry, MerchantId, PurchaseId, Timestamp};
 use crate::ports::{Ledger, PortResult};
@@ -28,28 +28,24 @@ impl Ledger for DynamoStore {
             .expression_attribute_values(":merchant", s(merchant.as_str()))
             .expression_attribute_values(":from", n(from.seconds()))
             .expression_attribute_values(":last", n(to.seconds().saturating_sub(1)));
-        let mut entries = self
-            .query_all(query, "query ledger")
-            .await?
-            .iter()
-            .map(ledger_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        LedgerEntry::sort(&mut entries);
-        Ok(entries)
+        sorted(&self.query_all(query, "query ledger").await?)
     }
 
     async fn for_purchases(&self, purchases: &[PurchaseId]) -> PortResult<Vec<LedgerEntry>> {
         let keys = purchases
             .iter()
-            .flat_map(|p| EntryKind::ALL.map(|kind| format!("LEDGER#{p}#{}", kind.as_str())))
+            .flat_map(|p| EntryKind::ALL.map(|kind| ledger_key_of(p, kind)))
             .collect();
-        let mut entries = self
-            .batch_get(keys)
-            .await?
-            .iter()
-            .map(ledger_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        LedgerEntry::sort(&mut entries);
-        Ok(entries)
+        sorted(&self.batch_get(keys).await?)
     }
+}
+
+/// Entries read back, in the ledger's order.
+fn sorted(items: &[Item]) -> PortResult<Vec<LedgerEntry>> {
+    let mut entries = items
+        .iter()
+        .map(ledger_from_item)
+        .collect::<Result<Vec<_>, _>>()?;
+    LedgerEntry::sort(&mut entries);
+    Ok(entries)
 }
