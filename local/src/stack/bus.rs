@@ -1,8 +1,9 @@
 //! The local stack's event bus: delivers each published event to the functions the
 //! routing table names, asynchronously and with retries, as EventBridge rules would.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,42 +20,111 @@ use tracing::Instrument;
 const ATTEMPTS: u32 = 6;
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
 
-/// Counts of events in the bus, for tests that wait until everything has settled.
+/// What the bus has yet to do, for tests that wait until everything has settled.
+///
+/// Deliveries waiting are kept by consumer and event, not as one number: EventBridge and
+/// SQS deliver at least once (an SDK retry after a lost answer publishes an event twice,
+/// a queue redelivers), and the end of a duplicate must not cancel the count of another
+/// delivery still to come. A single counter did, on a loaded CI machine: it read zero
+/// with ten confirmation emails still to send. A duplicate is counted while it runs.
 #[derive(Debug, Default)]
 pub struct BusStats {
-    in_flight: AtomicUsize,
+    counts: Mutex<Counts>,
     dead_lettered: AtomicUsize,
 }
 
+#[derive(Debug, Default)]
+struct Counts {
+    waiting: HashMap<(Function, String), usize>,
+    running: usize,
+}
+
+/// A delivery running, counted until it is dropped.
+pub struct Running<'a>(&'a BusStats);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.counts().running -= 1;
+    }
+}
+
 impl BusStats {
-    /// Deliveries (one per consumer of a published event) not finished yet. Downstream
-    /// events are counted before the delivery that published them finishes, so zero
-    /// means everything has settled.
+    /// Deliveries published and not done yet, plus those running (duplicates included).
+    /// Downstream events are counted before the delivery that published them ends, so
+    /// zero means everything has settled.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::SeqCst)
+        let counts = self.counts();
+        counts.waiting.values().sum::<usize>() + counts.running
     }
 
     pub fn dead_lettered(&self) -> usize {
         self.dead_lettered.load(Ordering::SeqCst)
     }
 
-    /// Counts `n` deliveries about to start.
-    pub fn start(&self, n: usize) {
-        self.in_flight.fetch_add(n, Ordering::SeqCst);
+    /// Counts the deliveries `event` is about to make, one per consumer.
+    pub fn published(&self, event: &Event) {
+        let mut counts = self.counts();
+        for function in routing::consumers(event) {
+            *counts.waiting.entry(delivery(function, event)).or_default() += 1;
+        }
     }
 
-    /// Takes back `n` deliveries counted by [`Self::start`] that will never happen.
-    pub fn cancel(&self, n: usize) {
-        self.in_flight.fetch_sub(n, Ordering::SeqCst);
+    /// Takes back the deliveries of an event whose publishing failed. (Had it gone out
+    /// after all, its deliveries find nothing waiting and take nothing away.)
+    pub fn unpublished(&self, event: &Event) {
+        let mut counts = self.counts();
+        for function in routing::consumers(event) {
+            counts.take(delivery(function, event));
+        }
     }
 
-    /// Counts one delivery done, for good or dead-lettered.
-    pub fn finish(&self, delivered: bool) {
+    /// Counts a delivery (or a post) as running until the guard is dropped.
+    pub fn running(&self) -> Running<'_> {
+        self.counts().running += 1;
+        Running(self)
+    }
+
+    /// A delivery is done, for good or dead-lettered: `event`'s delivery to `function`
+    /// is no longer waiting (nothing, when there is no event: an undecodable message, a
+    /// post).
+    pub fn finish(&self, delivery_of: Option<(Function, &Event)>, delivered: bool) {
         if !delivered {
             self.dead_lettered.fetch_add(1, Ordering::SeqCst);
         }
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Some((function, event)) = delivery_of
+            && !self.counts().take(delivery(function, event))
+        {
+            tracing::info!(
+                function = function.name(),
+                event = event.name(),
+                "a delivery nobody waited for: a duplicate, as at-least-once delivery allows"
+            );
+        }
     }
+
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Counts {
+    /// Takes one waiting delivery; false if none was waiting.
+    fn take(&mut self, key: (Function, String)) -> bool {
+        let Some(n) = self.waiting.get_mut(&key) else {
+            return false;
+        };
+        *n -= 1;
+        if *n == 0 {
+            self.waiting.remove(&key);
+        }
+        true
+    }
+}
+
+/// One delivery, as the bus tells it from the others: its consumer and the event's
+/// type and detail (equal events are one delivery each time they are published).
+fn delivery(function: Function, event: &Event) -> (Function, String) {
+    (function, format!("{} {}", event.name(), event.detail()))
 }
 
 pub struct LocalBus {
@@ -82,13 +152,12 @@ impl LocalBus {
 #[async_trait]
 impl EventBus for LocalBus {
     async fn publish(&self, event: &Event) -> PortResult<()> {
-        let deliveries = routing::consumers(event).count();
-        if deliveries == 0 {
+        if routing::consumers(event).next().is_none() {
             return Ok(());
         }
-        self.stats.start(deliveries);
+        self.stats.published(event);
         self.sender.send(event.clone()).map_err(|e| {
-            self.stats.cancel(deliveries);
+            self.stats.unpublished(event);
             PortError::new("local bus", e)
         })
     }
@@ -103,7 +172,9 @@ impl Router {
                 let stats = self.stats.clone();
                 tokio::spawn(async move {
                     for function in routing::consumers(&event) {
-                        stats.finish(deliver_with_retries(&app, function, &event).await);
+                        let _running = stats.running();
+                        let delivered = deliver_with_retries(&app, function, &event).await;
+                        stats.finish(Some((function, &event)), delivered);
                     }
                 });
             }
@@ -154,4 +225,73 @@ where
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use hashbuy::domain::{PurchaseConfirmed, PurchaseId, TweetId};
+
+    use super::*;
+
+    fn confirmed(tweet: &str) -> Event {
+        let tweet = TweetId::parse(tweet).expect("a tweet id");
+        Event::PurchaseConfirmed(PurchaseConfirmed {
+            purchase_id: PurchaseId::for_request(&tweet),
+        })
+    }
+
+    fn finish_all(stats: &BusStats, event: &Event) {
+        for function in routing::consumers(event) {
+            stats.finish(Some((function, event)), true);
+        }
+    }
+
+    #[test]
+    fn a_duplicate_delivery_does_not_hide_one_still_to_come() {
+        let stats = BusStats::default();
+        let (first, second) = (confirmed("101"), confirmed("102"));
+        let per_event = routing::consumers(&first).count();
+        assert!(per_event > 0, "a confirmed purchase has consumers");
+        stats.published(&first);
+        stats.published(&second);
+
+        finish_all(&stats, &first);
+        finish_all(&stats, &first);
+
+        assert_eq!(
+            stats.in_flight(),
+            per_event,
+            "the second event's deliveries"
+        );
+        finish_all(&stats, &second);
+        assert_eq!(stats.in_flight(), 0);
+    }
+
+    #[test]
+    fn an_event_published_twice_waits_for_two_deliveries() {
+        let stats = BusStats::default();
+        let event = confirmed("103");
+        stats.published(&event);
+        stats.published(&event);
+        finish_all(&stats, &event);
+        assert!(stats.in_flight() > 0, "one delivery per publishing");
+        finish_all(&stats, &event);
+        assert_eq!(stats.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_running_delivery_counts_until_it_ends_and_a_failed_publish_counts_nothing() {
+        let stats = BusStats::default();
+        let event = confirmed("104");
+        stats.published(&event);
+        stats.unpublished(&event);
+        assert_eq!(stats.in_flight(), 0);
+        {
+            let _running = stats.running();
+            assert_eq!(stats.in_flight(), 1);
+            stats.finish(None, false);
+        }
+        assert_eq!(stats.in_flight(), 0);
+        assert_eq!(stats.dead_lettered(), 1);
+    }
 }

@@ -80,7 +80,7 @@ async fn health(State(local): LocalState) -> Json<Value> {
         "brand": {"id": brand.user_id, "screen_name": brand.screen_name},
         "now": local.app.ports.clock.now().seconds(),
         "clock": clock(&local),
-        "bus": {"in_flight": local.bus.in_flight(), "dead_lettered": local.bus.dead_lettered()},
+        "bus": {"in_flight": local.in_flight(), "dead_lettered": local.bus.dead_lettered()},
         "posts_waiting": local.mem.posts.waiting().len(),
         "x_api": local.x_api.counts(),
     }))

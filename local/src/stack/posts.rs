@@ -17,9 +17,11 @@ use crate::metering;
 /// Posts what is due now; returns how many it took from the queue.
 pub async fn drain(local: &Local) -> usize {
     let _one_at_a_time = local.posting.lock().await;
+    // Counted from before they leave the queue until the last is posted, so the stack
+    // never looks settled with posts in hand.
+    let _running = local.bus.running();
     let due = local.mem.posts.take_due(local.mem.clock.now());
     for post in &due {
-        local.bus.start(1);
         let span = tracing::info_span!("delivery", function = Function::PostToX.name());
         let posted = with_retries(|| {
             metering::invocation(Function::PostToX, async {
@@ -28,7 +30,7 @@ pub async fn drain(local: &Local) -> usize {
         })
         .instrument(span)
         .await;
-        local.bus.finish(posted);
+        local.bus.finish(None, posted);
     }
     due.len()
 }

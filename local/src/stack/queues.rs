@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use hashbuy::app::App;
 use hashbuy::domain::Event;
 use hashbuy::ports::{EventBus, PortResult};
-use hashbuy::routing::{self, Route};
+use hashbuy::routing::Route;
 
 use super::bus::BusStats;
 use crate::harness::emulator::Resources;
@@ -28,11 +28,10 @@ pub struct CountingBus {
 #[async_trait]
 impl EventBus for CountingBus {
     async fn publish(&self, event: &Event) -> PortResult<()> {
-        let deliveries = routing::consumers(event).count();
-        self.stats.start(deliveries);
+        self.stats.published(event);
         let published = self.inner.publish(event).await;
         if published.is_err() {
-            self.stats.cancel(deliveries);
+            self.stats.unpublished(event);
         }
         published
     }
@@ -87,6 +86,7 @@ async fn handle_message(
     stats: &BusStats,
     message: aws_sdk_sqs::types::Message,
 ) {
+    let _running = stats.running();
     let receives: u32 = message
         .attributes()
         .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
@@ -98,8 +98,8 @@ async fn handle_message(
             let name = body["detail-type"].as_str().unwrap_or_default().to_owned();
             Event::from_parts(&name, body["detail"].clone()).map_err(|e| e.to_string())
         });
-    let done = match event {
-        Ok(event) => match crate::stack::bus::deliver(app, route.function, &event).await {
+    let done = match &event {
+        Ok(event) => match crate::stack::bus::deliver(app, route.function, event).await {
             Ok(()) => Some(true),
             Err(error) if receives >= MAX_RECEIVES => {
                 tracing::error!(error = %error, function = route.function.name(), "delivery failed for good; dead-lettered");
@@ -136,6 +136,6 @@ async fn handle_message(
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not delete a handled message; it will be redelivered");
             return;
         }
-        stats.finish(delivered);
+        stats.finish(event.as_ref().ok().map(|e| (route.function, e)), delivered);
     }
 }

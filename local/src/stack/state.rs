@@ -8,6 +8,7 @@ use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::stripe::StripeApi;
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::app::App;
+use hashbuy::domain::Clock;
 use hashbuy::x::signature::WebhookKey;
 
 use super::bus::BusStats;
@@ -31,6 +32,24 @@ pub struct Local {
     pub expiry: tokio::sync::Mutex<()>,
     /// Held by each drain of the post queue (see `posts`).
     pub posting: tokio::sync::Mutex<()>,
+}
+
+impl Local {
+    /// Work not done yet: deliveries waiting or running, and posts whose time has come
+    /// but that the post queue's drain has not taken yet. Zero means settled (posts
+    /// paced for later are not work yet). Posts are read first: the drain counts itself
+    /// running before it takes them, so no post is missed between the two reads.
+    pub fn in_flight(&self) -> usize {
+        let now = self.mem.clock.now();
+        let due = self
+            .mem
+            .posts
+            .waiting()
+            .iter()
+            .filter(|p| p.not_before <= now)
+            .count();
+        due + self.bus.in_flight()
+    }
 }
 
 /// The handlers' extractor for it.
