@@ -207,6 +207,9 @@ pub trait Ledger: Send + Sync {
 #[async_trait]
 pub trait Merchants: Send + Sync {
     async fn put_merchant(&self, merchant: &Merchant) -> PortResult<()>;
+    /// Replaces `before` by `after` if the stored merchant is still at `before`'s
+    /// revision; `false`, writing nothing, if another change came first.
+    async fn update_merchant(&self, before: &Merchant, after: &Merchant) -> PortResult<bool>;
     async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>>;
     /// Every merchant (the operator's reconciliation reads their ledgers).
     async fn merchants(&self) -> PortResult<Vec<Merchant>>;

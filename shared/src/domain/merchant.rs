@@ -115,6 +115,9 @@ pub struct Merchant {
     /// Bumped each time the webhook is set: its signing secret is derived from it, so a
     /// new address comes with a new secret.
     pub webhook_version: u32,
+    /// Bumped by every change of the settings: a change is written only over the
+    /// revision it read, so of two changes at once one wins and the other is told.
+    pub revision: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -651,9 +651,10 @@ fn text_or_null(field: &str, value: &Value) -> Result<Option<String>, Refusal> {
 
 async fn change_settings(
     app: &App,
-    mut merchant: Merchant,
+    read: Merchant,
     patch: SettingsPatch,
 ) -> Result<Response<String>, Refusal> {
+    let mut merchant = read.clone();
     if let Some(value) = &patch.orders_email {
         merchant.orders_email = text_or_null("orders_email", value)?
             .map(|raw| EmailAddress::parse(&raw).map_err(invalid))
@@ -670,7 +671,18 @@ async fn change_settings(
             merchant.webhook_version = merchant.webhook_version.saturating_add(1);
         }
     }
-    app.ports.merchants.put_merchant(&merchant).await?;
+    merchant.revision = merchant.revision.saturating_add(1);
+    if !app
+        .ports
+        .merchants
+        .update_merchant(&read, &merchant)
+        .await?
+    {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "the settings changed meanwhile; read them and send the change again",
+        ));
+    }
     tracing::info!(webhook = new_webhook, "merchant settings changed");
     let mut answer = settings_json(&merchant);
     if new_webhook {
@@ -751,6 +763,7 @@ pub async fn onboard(
         orders_email: None,
         orders_webhook: None,
         webhook_version: 0,
+        revision: 0,
     };
     let key = ApiKey::generate();
     merchants.put_merchant(&merchant).await?;
@@ -1663,5 +1676,47 @@ mod tests {
             .await;
         assert_eq!(cleared["orders_webhook_url"], Value::Null);
         assert!(cleared.get("webhook_secret").is_none());
+    }
+
+    #[tokio::test]
+    async fn of_two_settings_changes_from_one_read_the_second_is_refused_and_changes_nothing() {
+        let shop = shop().await;
+        let merchants = shop.world.app.ports.merchants.clone();
+        let read = merchants
+            .merchant(&shop.merchant)
+            .await
+            .expect("read")
+            .expect("merchant");
+        let patch = |body: Value| serde_json::from_value::<SettingsPatch>(body).expect("patch");
+        let first = json!({"orders_webhook_url": "https://orders.acme.example/first"});
+        let second = json!({"orders_webhook_url": "https://orders.acme.example/second"});
+
+        let won = change_settings(&shop.world.app, read.clone(), patch(first)).await;
+        let lost = change_settings(&shop.world.app, read, patch(second)).await;
+
+        let won = won.expect("the first change is written");
+        let Err(Refusal(status, message)) = lost else {
+            panic!("the second change, from the same read, is refused");
+        };
+        assert_eq!(status, StatusCode::CONFLICT, "{message}");
+        let (_, settings) = shop.call("GET", "/settings", Value::Null).await;
+        assert_eq!(
+            settings["orders_webhook_url"], "https://orders.acme.example/first",
+            "the first change stands"
+        );
+        let answered: Value = serde_json::from_str(won.body()).expect("json");
+        let stored = merchants
+            .merchant(&shop.merchant)
+            .await
+            .expect("read")
+            .expect("merchant");
+        let secret = super::super::notify_merchant::webhook_secret(&shop.world.app, &stored)
+            .await
+            .expect("secret");
+        assert_eq!(
+            answered["webhook_secret"],
+            secret.expose(),
+            "the secret shown is the one the stored address is signed with"
+        );
     }
 }

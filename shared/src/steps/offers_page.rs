@@ -315,6 +315,7 @@ mod tests {
             orders_email: None,
             orders_webhook: None,
             webhook_version: 0,
+            revision: 0,
         };
         world.mem.store.put_merchant(&acme).await.expect("merchant");
         let now = world.app.ports.clock.now().seconds();

@@ -966,6 +966,7 @@ async fn merchants_and_their_keys(store: Arc<dyn Store>) {
         orders_email: Some(EmailAddress::parse("orders@acme.example").expect("email")),
         orders_webhook: Some(WebhookUrl::parse("https://acme.example/hook", false).expect("url")),
         webhook_version: 2,
+        revision: 0,
     };
     store.put_merchant(&merchant).await.expect("put");
     assert_eq!(
@@ -980,6 +981,36 @@ async fn merchants_and_their_keys(store: Arc<dyn Store>) {
     assert_eq!(
         store.merchant(&MerchantId::generate()).await.expect("read"),
         None
+    );
+
+    let email = |a: &str| Some(EmailAddress::parse(a).expect("email"));
+    let first = Merchant {
+        orders_email: email("first@acme.example"),
+        revision: 1,
+        ..merchant.clone()
+    };
+    let second = Merchant {
+        orders_email: email("second@acme.example"),
+        revision: 1,
+        ..merchant.clone()
+    };
+    assert!(
+        store
+            .update_merchant(&merchant, &first)
+            .await
+            .expect("update")
+    );
+    assert!(
+        !store
+            .update_merchant(&merchant, &second)
+            .await
+            .expect("update"),
+        "a change from a read older than the first change writes nothing"
+    );
+    assert_eq!(
+        store.merchant(&merchant.id).await.expect("read"),
+        Some(first),
+        "the first change stands"
     );
 
     let key = ApiKey::generate();

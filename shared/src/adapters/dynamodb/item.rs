@@ -416,6 +416,7 @@ pub fn merchant_to_item(m: &Merchant) -> Item {
         ("commission_bps".to_owned(), n(m.commission.as_bps())),
         ("created_at".to_owned(), n(m.created_at.seconds())),
         ("webhook_version".to_owned(), n(m.webhook_version)),
+        ("revision".to_owned(), n(m.revision)),
         (CATALOG_PK.to_owned(), s(MERCHANTS_PARTITION)),
     ]);
     if let Some(email) = &m.orders_email {
@@ -440,6 +441,7 @@ pub fn merchant_from_item(item: &Item) -> Result<Merchant, PortError> {
             .map_err(|_| bad("orders_email"))?,
         orders_webhook: opt_s(item, "orders_webhook").map(|u| WebhookUrl::from_stored(u.into())),
         webhook_version: opt_n(item, "webhook_version")?.unwrap_or(0),
+        revision: opt_n(item, "revision")?.unwrap_or(0),
     })
 }
 
@@ -650,6 +652,7 @@ mod tests {
             orders_email: None,
             orders_webhook: None,
             webhook_version: 0,
+            revision: 0,
         };
         assert_eq!(
             merchant_from_item(&merchant_to_item(&merchant)).expect("parse"),
@@ -659,6 +662,7 @@ mod tests {
             orders_email: Some(EmailAddress::parse("orders@acme.example").expect("email")),
             orders_webhook: Some(WebhookUrl::parse("https://acme.example/h", false).expect("url")),
             webhook_version: 3,
+            revision: 4,
             ..merchant.clone()
         };
         assert_eq!(

@@ -24,6 +24,19 @@ impl Merchants for DynamoStore {
         Ok(())
     }
 
+    async fn update_merchant(&self, before: &Merchant, after: &Merchant) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(merchant_to_item(after)))
+            .condition_expression("revision = :revision")
+            .expression_attribute_values(":revision", n(before.revision))
+            .send()
+            .await;
+        written(result, "update merchant")
+    }
+
     async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>> {
         self.get_item(merchant_key(id))
             .await?

@@ -342,6 +342,17 @@ impl Merchants for MemoryStore {
         Ok(())
     }
 
+    async fn update_merchant(&self, before: &Merchant, after: &Merchant) -> PortResult<bool> {
+        let mut t = lock(&self.0);
+        match t.merchants.get_mut(&before.id) {
+            Some(stored) if stored.revision == before.revision => {
+                *stored = after.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn merchant(&self, id: &MerchantId) -> PortResult<Option<Merchant>> {
         Ok(lock(&self.0).merchants.get(id).cloned())
     }
