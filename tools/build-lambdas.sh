@@ -18,6 +18,7 @@ rustup target add aarch64-unknown-linux-gnu
 sam validate --lint --template-file infra/template.yaml
 
 start=$SECONDS
+built_after="$(mktemp)"
 # All the functions in one cargo invocation first: sam builds them one by one
 # (`cargo lambda build --release --arm64 --bin NAME`, in the workspace's target
 # directory), and each build's time is mostly its fat-LTO link, on one core. Built
@@ -30,5 +31,13 @@ CARGO_TARGET_DIR="$PWD/target" cargo lambda build --release --arm64 "${bins[@]}"
 echo "cargo lambda build of ${#functions[@]} functions took $((SECONDS - start)) s"
 sam build
 echo "sam build (all of it) took $((SECONDS - start)) s"
+
+# The deployed library must not carry the local stack's `harness` feature (see the
+# workspace's default-members): look at the fingerprints of what this build compiled.
+if find target/aarch64-unknown-linux-gnu/release/.fingerprint -name lib-hashbuy.json \
+  -newer "$built_after" -exec grep -l '"features":"\[\\"harness' {} + | grep -q .; then
+  echo "the functions were built with hashbuy's harness feature" >&2
+  exit 1
+fi
 
 python3 tools/sizes.py
