@@ -10,7 +10,7 @@ pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
     Change, EmailAddress, Event, GiftCode, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry,
-    LinkedAccount, Merchant, MerchantId, Money, Product, Purchase, PurchaseId, QueuedPost,
+    LinkedAccount, Merchant, MerchantId, Money, Product, Profile, Purchase, PurchaseId, QueuedPost,
     SavedCard, SealedCode, Timestamp, TweetId, UserId, WebhookUrl,
 };
 use crate::settings::Secret;
@@ -225,10 +225,19 @@ pub trait Merchants: Send + Sync {
     ) -> PortResult<bool>;
 }
 
+/// Who may buy by post ([`LinkedAccount`]), and the profiles shoppers build on the
+/// account pages, from which those are made.
 #[async_trait]
 pub trait Accounts: Send + Sync {
     async fn account(&self, user: &UserId) -> PortResult<Option<LinkedAccount>>;
     async fn link(&self, account: &LinkedAccount) -> PortResult<()>;
+    /// Buying by post stops at once; purchases in flight go on as they would.
+    async fn unlink(&self, user: &UserId) -> PortResult<()>;
+    async fn profile(&self, user: &UserId) -> PortResult<Option<Profile>>;
+    /// Writes `after` if the stored profile is still `before` (by revision; `None`: there
+    /// is none yet). False, and nothing written, when another save came first.
+    async fn save_profile(&self, before: Option<&Profile>, after: &Profile) -> PortResult<bool>;
+    async fn delete_profile(&self, user: &UserId) -> PortResult<()>;
 }
 
 /// The state of a side effect (a reply, an email) keyed by what it is for.

@@ -12,3 +12,4 @@ pub mod stripe_webhook;
 pub mod vault;
 pub mod webhooks;
 pub mod x_api;
+pub mod x_sign_in;

@@ -5,7 +5,7 @@ use super::{EmailAddress, UserId};
 /// A card saved at the card processor for charges made while the shopper is away (a
 /// SetupIntent with `usage=off_session`): the processor's customer and payment method
 /// ids. hashbuy never sees the card number; `Debug` hides even the ids.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavedCard {
     pub customer: String,
     pub payment_method: String,

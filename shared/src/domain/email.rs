@@ -5,8 +5,22 @@ use std::fmt;
 pub struct InvalidEmail;
 
 /// A shopper's email address. `Debug` hides it, so it cannot slip into a log line.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
+
+impl TryFrom<String> for EmailAddress {
+    type Error = InvalidEmail;
+    fn try_from(raw: String) -> Result<Self, InvalidEmail> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(e: EmailAddress) -> String {
+        e.0
+    }
+}
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {

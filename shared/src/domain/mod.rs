@@ -14,6 +14,7 @@ mod merchant;
 mod money;
 mod post;
 mod product;
+mod profile;
 #[cfg(test)]
 mod properties;
 mod purchase;
@@ -41,6 +42,7 @@ pub use merchant::{
 pub use money::{Currency, InLanguage, InvalidMoney, Money};
 pub use post::{Priority, QueuedPost};
 pub use product::{InvalidOffer, InvalidProductName, MAX_HASHTAG_WEIGHT, Product, Sale, Terms};
+pub use profile::{CardOnFile, EmailToken, NotVerified, Profile, ProfileEmail, VERIFY_EMAIL_FOR};
 pub use purchase::{
     CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
     StockEffect, UnknownState, Windows,

@@ -1,8 +1,9 @@
 //! What hashbuy knows of X: webhook deliveries (their signatures and payloads), OAuth 1.0a,
-//! the filtered stream's rules, and how X weighs a post's length.
+//! sign-in with OAuth 2.0, the filtered stream's rules, and how X weighs a post's length.
 
 pub mod activity;
 pub mod oauth1;
+pub mod oauth2;
 pub mod posts;
 pub mod rules;
 pub mod signature;

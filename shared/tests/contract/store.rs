@@ -9,8 +9,8 @@ use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
     ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, EntryKind, Fulfilment, Guarded,
     Hashtag, KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product,
-    Purchase, SavedCard, SealedCode, Shipment, State, Terms, Timestamp, TokenHash, TweetId, UserId,
-    WebhookUrl, Windows,
+    Profile, Purchase, SavedCard, SealedCode, Shipment, State, Terms, Timestamp, TokenHash,
+    TweetId, UserId, WebhookUrl, Windows,
 };
 use hashbuy::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Codes, CodesAdded, Effects, Inserted,
@@ -573,6 +573,45 @@ async fn accounts_and_products_round_trip(store: Arc<dyn Store>) {
     );
 }
 
+async fn profiles_are_saved_from_what_was_read_and_unlinking_stops_buying(store: Arc<dyn Store>) {
+    assert_eq!(store.profile(&buyer()).await.expect("read"), None);
+    let first = Profile::new(buyer(), "ada".into());
+    assert!(store.save_profile(None, &first).await.expect("create"));
+    assert!(
+        !store.save_profile(None, &first).await.expect("again"),
+        "a second sign-up finds the first"
+    );
+    let (with_email, _) =
+        first.with_email(EmailAddress::parse("ada@example.com").expect("email"), T0);
+    let next = Profile {
+        revision: 1,
+        ..with_email
+    };
+    assert!(store.save_profile(Some(&first), &next).await.expect("save"));
+    let stale = Profile {
+        screen_name: "other".into(),
+        ..next.clone()
+    };
+    assert!(
+        !store
+            .save_profile(Some(&first), &stale)
+            .await
+            .expect("stale"),
+        "a save from a stale read is refused"
+    );
+    assert_eq!(store.profile(&buyer()).await.expect("read"), Some(next));
+    store.delete_profile(&buyer()).await.expect("delete");
+    assert_eq!(store.profile(&buyer()).await.expect("read"), None);
+
+    store.link(&account()).await.expect("link");
+    store.unlink(&buyer()).await.expect("unlink");
+    assert_eq!(store.account(&buyer()).await.expect("read"), None);
+    store
+        .unlink(&buyer())
+        .await
+        .expect("unlinking twice is fine");
+}
+
 async fn the_basis_of_a_purchase_is_read_in_one_go(store: Arc<dyn Store>) {
     let other = Hashtag::parse("BuyOther").expect("tag");
     let read = |tag: Hashtag| {
@@ -1084,6 +1123,7 @@ contract!(
     effects_are_claimed_once_and_taken_over_after_the_lease,
     a_budget_gives_exactly_its_limit_even_to_racers,
     accounts_and_products_round_trip,
+    profiles_are_saved_from_what_was_read_and_unlinking_stops_buying,
     the_basis_of_a_purchase_is_read_in_one_go,
     offers_are_created_once_and_changed_from_what_was_read,
     merchants_and_their_keys,

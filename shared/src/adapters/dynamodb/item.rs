@@ -18,9 +18,9 @@ use super::schema::{
 };
 use crate::domain::{
     Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord,
-    LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Purchase, PurchaseId,
-    SavedCard, SealedCode, Shipment, ShippingAddress, Standing, State, Terms, Timestamp, TokenHash,
-    TweetId, UserId, WebhookUrl,
+    LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Profile, Purchase,
+    PurchaseId, SavedCard, SealedCode, Shipment, ShippingAddress, Standing, State, Terms,
+    Timestamp, TokenHash, TweetId, UserId, WebhookUrl,
 };
 use crate::ports::PortError;
 
@@ -48,6 +48,9 @@ pub fn product_key(tag: &Hashtag) -> String {
 }
 pub fn account_key(user: &UserId) -> String {
     format!("ACCOUNT#{user}")
+}
+pub fn profile_key(user: &UserId) -> String {
+    format!("PROFILE#{user}")
 }
 pub fn reply_key(tweet: &TweetId) -> String {
     format!("REPLY#{tweet}")
@@ -378,6 +381,22 @@ pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
         card: saved_card(item)?,
         shipping_address: ship_to(item)?,
     })
+}
+
+/// A profile as one JSON attribute (read and written whole, never queried) beside the
+/// revision its saves are conditioned on.
+pub fn profile_to_item(p: &Profile) -> Result<Item, PortError> {
+    let json = serde_json::to_string(p).map_err(|_| bad("profile"))?;
+    Ok(Item::from([
+        (PK.to_owned(), s(profile_key(&p.x_user_id))),
+        ("kind".to_owned(), s("profile")),
+        ("revision".to_owned(), n(p.revision)),
+        ("profile".to_owned(), s(json)),
+    ]))
+}
+
+pub fn profile_from_item(item: &Item) -> Result<Profile, PortError> {
+    serde_json::from_str(get_s(item, "profile")?).map_err(|_| bad("profile"))
 }
 
 /// A lookup item pointing at a purchase (by the brand's reply post).

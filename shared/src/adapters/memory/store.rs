@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use super::lock;
 use crate::domain::{
     Change, Fulfilment, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry, LinkedAccount, Merchant,
-    MerchantId, Product, Purchase, PurchaseId, SealedCode, StockEffect, Timestamp, TweetId, UserId,
+    MerchantId, Product, Profile, Purchase, PurchaseId, SealedCode, StockEffect, Timestamp,
+    TweetId, UserId,
 };
 use crate::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Codes, CodesAdded, Effects, Inserted,
@@ -26,6 +27,7 @@ struct Tables {
     purchases: HashMap<PurchaseId, Purchase>,
     products: HashMap<String, Product>,
     accounts: HashMap<UserId, LinkedAccount>,
+    profiles: HashMap<UserId, Profile>,
     merchants: HashMap<MerchantId, Merchant>,
     ledger: Vec<LedgerEntry>,
     keys: HashMap<KeyId, KeyRecord>,
@@ -401,6 +403,30 @@ impl Accounts for MemoryStore {
         lock(&self.0)
             .accounts
             .insert(account.x_user_id.clone(), account.clone());
+        Ok(())
+    }
+
+    async fn unlink(&self, user: &UserId) -> PortResult<()> {
+        lock(&self.0).accounts.remove(user);
+        Ok(())
+    }
+
+    async fn profile(&self, user: &UserId) -> PortResult<Option<Profile>> {
+        Ok(lock(&self.0).profiles.get(user).cloned())
+    }
+
+    async fn save_profile(&self, before: Option<&Profile>, after: &Profile) -> PortResult<bool> {
+        let mut t = lock(&self.0);
+        let current = t.profiles.get(&after.x_user_id).map(|p| p.revision);
+        if current != before.map(|p| p.revision) {
+            return Ok(false);
+        }
+        t.profiles.insert(after.x_user_id.clone(), after.clone());
+        Ok(true)
+    }
+
+    async fn delete_profile(&self, user: &UserId) -> PortResult<()> {
+        lock(&self.0).profiles.remove(user);
         Ok(())
     }
 }
