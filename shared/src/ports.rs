@@ -9,9 +9,9 @@ use async_trait::async_trait;
 pub use crate::x::rules::{Plan, StreamRule};
 
 use crate::domain::{
-    Change, EmailAddress, Event, GiftCode, Guarded, Hashtag, KeyId, KeyRecord, LedgerEntry,
-    LinkedAccount, Merchant, MerchantId, Money, Product, Profile, Purchase, PurchaseId, QueuedPost,
-    SavedCard, SealedCode, Timestamp, TweetId, UserId, WebhookUrl,
+    CardOnFile, Change, EmailAddress, Event, GiftCode, Guarded, Hashtag, KeyId, KeyRecord,
+    LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Product, Profile, Purchase,
+    PurchaseId, QueuedPost, SavedCard, SealedCode, Timestamp, TweetId, UserId, WebhookUrl,
 };
 use crate::settings::Secret;
 
@@ -391,6 +391,33 @@ pub trait Payments: Send + Sync {
     /// Every payment the processor holds for hashbuy, as it records it: what the
     /// reconciliation sums.
     async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>>;
+    /// A new customer at the processor for a shopper. `key` is Stripe's idempotency key;
+    /// the emulator ignores it, so the caller keeps the id it got.
+    async fn create_customer(&self, key: &str) -> PortResult<String>;
+    /// Starts saving a card for `customer`, for charges made while they are away (a
+    /// SetupIntent with `usage=off_session`): the shopper's browser confirms it with the
+    /// card, which hashbuy never sees.
+    async fn setup_card(&self, customer: &str) -> PortResult<CardSetup>;
+    /// What became of a setup of `customer`'s: a setup of anyone else's is `NotYours`.
+    async fn card_saved(&self, setup: &str, customer: &str) -> PortResult<CardSaved>;
+}
+
+/// A card being saved: the setup's id, and the secret the shopper's browser confirms it
+/// with (shown in the card page only, never logged).
+#[derive(Debug)]
+pub struct CardSetup {
+    pub id: String,
+    pub client_secret: Secret,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CardSaved {
+    Saved(CardOnFile),
+    /// Not confirmed yet, or the bank still wants the shopper.
+    NotYet,
+    /// The bank refused the card.
+    Refused,
+    NotYours,
 }
 
 /// One payment as the processor records it.

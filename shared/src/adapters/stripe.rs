@@ -7,9 +7,10 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::domain::{Currency, Money, PurchaseId, SavedCard};
+use crate::domain::{CardOnFile, Currency, Money, PurchaseId, SavedCard};
 use crate::ports::{
-    PaymentRequest, PaymentStatus, Payments, PortError, PortResult, ProcessorPayment,
+    CardSaved, CardSetup, PaymentRequest, PaymentStatus, Payments, PortError, PortResult,
+    ProcessorPayment,
 };
 use crate::settings::Secret;
 
@@ -195,10 +196,6 @@ impl StripeApi {
     /// for test mode and the emulator only (a live account takes card numbers from
     /// Stripe.js, never from a server). A card refused when saved is an error.
     pub async fn save_test_card(&self, number: &str) -> PortResult<SavedCard> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: String,
-        }
         let created = |request: reqwest::RequestBuilder| async move {
             match self.send(request).await? {
                 (status, body) if status.is_success() => serde_json::from_slice::<Created>(&body)
@@ -247,6 +244,35 @@ impl StripeApi {
         );
         match self.send(self.http.post(url).form(&form)).await? {
             (status, _) if status.is_success() => Ok(()),
+            (status, _) => Err(PortError::new("card processor", format!("HTTP {status}"))),
+        }
+    }
+
+    /// The shopper's browser confirms a card setup with a test card, as the emulator's
+    /// Stripe.js stand-in does. A card the bank refuses is not an error here.
+    pub async fn confirm_setup_on_emulator(
+        &self,
+        client_secret: &Secret,
+        number: &str,
+    ) -> PortResult<()> {
+        let setup = client_secret
+            .expose()
+            .split("_secret_")
+            .next()
+            .unwrap_or_default();
+        let body = serde_json::json!({
+            "key": "pk_test_hashbuy",
+            "client_secret": client_secret.expose(),
+            "payment_method_data": {"type": "card", "card": {
+                "number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}},
+        });
+        let url = format!(
+            "{}/v1/setup_intents/{}/confirm",
+            self.base_url,
+            path(setup)?
+        );
+        match self.send(self.http.post(url).json(&body)).await? {
+            (status, _) if status.is_success() || status.as_u16() == 402 => Ok(()),
             (status, _) => Err(PortError::new("card processor", format!("HTTP {status}"))),
         }
     }
@@ -303,6 +329,70 @@ impl Payments for StripeApi {
         secret
             .map(Secret::new)
             .ok_or_else(|| PortError::new("card processor", "no client secret"))
+    }
+
+    async fn create_customer(&self, key: &str) -> PortResult<String> {
+        let created: Created = self
+            .json(
+                self.post("/v1/customers")
+                    .header("Idempotency-Key", format!("hashbuy-customer-{key}")),
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    async fn setup_card(&self, customer: &str) -> PortResult<CardSetup> {
+        let form = [
+            ("customer", customer),
+            ("usage", "off_session"),
+            ("payment_method_types[]", "card"),
+        ];
+        let setup: SetupIntent = self
+            .json(self.post("/v1/setup_intents").form(&form))
+            .await?;
+        let secret = setup.client_secret.filter(|s| !s.is_empty());
+        Ok(CardSetup {
+            id: setup.id,
+            client_secret: Secret::new(
+                secret.ok_or_else(|| PortError::new("card processor", "no client secret"))?,
+            ),
+        })
+    }
+
+    async fn card_saved(&self, setup: &str, customer: &str) -> PortResult<CardSaved> {
+        let setup: SetupIntent = self
+            .get(&format!("/v1/setup_intents/{}", path(setup)?))
+            .await?;
+        if setup.customer.as_deref() != Some(customer) {
+            return Ok(CardSaved::NotYours);
+        }
+        let method = match (setup.status.as_str(), setup.payment_method) {
+            ("succeeded", Some(method)) => method,
+            ("canceled", _) => return Ok(CardSaved::Refused),
+            ("requires_payment_method", _) if setup.last_setup_error.is_some() => {
+                return Ok(CardSaved::Refused);
+            }
+            _ => return Ok(CardSaved::NotYet),
+        };
+        let pm: PaymentMethod = self
+            .get(&format!("/v1/payment_methods/{}", path(&method)?))
+            .await?;
+        // Stripe attaches the card to the setup's customer; the emulator leaves it to us.
+        match pm.customer.as_deref() {
+            Some(owner) if owner != customer => return Ok(CardSaved::NotYours),
+            Some(_) => {}
+            None => {
+                let attach = [("customer", customer)];
+                let path = format!("/v1/payment_methods/{}/attach", path(&method)?);
+                let _: Created = self.json(self.post(&path).form(&attach)).await?;
+            }
+        }
+        let card = pm.card.unwrap_or_default();
+        Ok(CardSaved::Saved(CardOnFile {
+            saved: SavedCard::new(customer, method),
+            brand: card.brand,
+            last4: card.last4,
+        }))
     }
 
     async fn recorded(&self) -> PortResult<Vec<ProcessorPayment>> {
@@ -396,6 +486,28 @@ impl StripeApi {
         }
     }
 
+    /// GETs `path` as a `T`.
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> PortResult<T> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(self.secret_key.expose())
+            .header("Stripe-Version", API_VERSION);
+        self.json(request).await
+    }
+
+    /// Sends a request whose answer is a `T`; anything else is an error.
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> PortResult<T> {
+        match self.send(request).await? {
+            (status, body) if status.is_success() => serde_json::from_slice(&body)
+                .map_err(|e| PortError::new("card processor response", e)),
+            (status, _) => Err(PortError::new("card processor", format!("HTTP {status}"))),
+        }
+    }
+
     async fn read(&self, payment: &str) -> PortResult<Intent> {
         let request = self
             .http
@@ -408,6 +520,42 @@ impl StripeApi {
             .header("Stripe-Version", API_VERSION);
         self.intent(request).await
     }
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct SetupIntent {
+    id: String,
+    status: String,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    customer: Option<String>,
+    #[serde(default)]
+    payment_method: Option<String>,
+    #[serde(default)]
+    last_setup_error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct PaymentMethod {
+    #[serde(default)]
+    customer: Option<String>,
+    #[serde(default)]
+    card: Option<CardDetails>,
+}
+
+/// What a shopper may be shown of their card.
+#[derive(Default, Deserialize)]
+struct CardDetails {
+    #[serde(default)]
+    brand: String,
+    #[serde(default)]
+    last4: String,
 }
 
 /// A payment id as a path segment: the processor's ids are letters, digits and `_`, and

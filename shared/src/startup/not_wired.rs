@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::domain::{GiftCode, Hashtag, QueuedPost, SealedCode, Timestamp, TweetId, WebhookUrl};
 use crate::ports::{
-    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, PostQueue, Posted,
-    ProcessorPayment, Social, StreamRule, StreamRules, Vault, Webhooks,
+    CardSaved, CardSetup, PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult,
+    PostQueue, Posted, ProcessorPayment, Social, StreamRule, StreamRules, Vault, Webhooks,
 };
 use crate::settings::Secret;
 
@@ -64,6 +64,15 @@ impl Payments for NotWired {
         Err(self.error())
     }
     async fn client_secret(&self, _: &str) -> PortResult<Secret> {
+        Err(self.error())
+    }
+    async fn create_customer(&self, _: &str) -> PortResult<String> {
+        Err(self.error())
+    }
+    async fn setup_card(&self, _: &str) -> PortResult<CardSetup> {
+        Err(self.error())
+    }
+    async fn card_saved(&self, _: &str, _: &str) -> PortResult<CardSaved> {
         Err(self.error())
     }
 }

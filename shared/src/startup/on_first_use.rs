@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 use super::StartupError;
 use crate::domain::{GiftCode, Hashtag, SealedCode, TweetId};
 use crate::ports::{
-    PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult, ProcessorPayment,
-    RateLimit, Social, StreamRule, StreamRules, Vault,
+    CardSaved, CardSetup, PaymentRequest, PaymentStatus, Payments, Plan, PortError, PortResult,
+    ProcessorPayment, RateLimit, Social, StreamRule, StreamRules, Vault,
 };
 use crate::settings::Secret;
 
@@ -102,6 +102,15 @@ impl Payments for OnFirstUse<dyn Payments> {
     }
     async fn client_secret(&self, payment: &str) -> PortResult<Secret> {
         self.get().await?.client_secret(payment).await
+    }
+    async fn create_customer(&self, key: &str) -> PortResult<String> {
+        self.get().await?.create_customer(key).await
+    }
+    async fn setup_card(&self, customer: &str) -> PortResult<CardSetup> {
+        self.get().await?.setup_card(customer).await
+    }
+    async fn card_saved(&self, setup: &str, customer: &str) -> PortResult<CardSaved> {
+        self.get().await?.card_saved(setup, customer).await
     }
 }
 

@@ -405,6 +405,15 @@ mod tests {
         async fn recorded(&self) -> PortResult<Vec<crate::ports::ProcessorPayment>> {
             Err(PortError::new("card processor", "timed out"))
         }
+        async fn create_customer(&self, _: &str) -> PortResult<String> {
+            Err(PortError::new("card processor", "timed out"))
+        }
+        async fn setup_card(&self, _: &str) -> PortResult<crate::ports::CardSetup> {
+            Err(PortError::new("card processor", "timed out"))
+        }
+        async fn card_saved(&self, _: &str, _: &str) -> PortResult<crate::ports::CardSaved> {
+            Err(PortError::new("card processor", "timed out"))
+        }
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 use hashbuy::adapters::memory::CardProcessor;
 use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::domain::{Currency, Money, PurchaseId, SavedCard, TweetId};
-use hashbuy::ports::{PaymentRequest, PaymentStatus, Payments};
+use hashbuy::ports::{CardSaved, PaymentRequest, PaymentStatus, Payments};
 use hashbuy::settings::Secret;
 
 use super::emulator::unique;
@@ -230,6 +230,109 @@ async fn the_in_memory_processor_keeps_the_payments_contract() {
         1,
         "the approved one (the visa was refunded)"
     );
+}
+
+/// Saving a card: a customer, a setup the shopper's browser confirms
+/// (`confirm(client secret, card number)`), and only its own customer sees the card.
+async fn keeps_the_saved_cards_contract<'a>(
+    payments: &dyn Payments,
+    confirm: &'a (dyn Fn(Secret, &'static str) -> futures::future::BoxFuture<'a, ()> + Sync),
+) {
+    let customer = payments
+        .create_customer(&unique("shopper"))
+        .await
+        .expect("customer");
+    let other = payments
+        .create_customer(&unique("other"))
+        .await
+        .expect("other");
+    assert_ne!(other, customer);
+
+    let setup = payments.setup_card(&customer).await.expect("setup");
+    assert_eq!(
+        payments
+            .card_saved(&setup.id, &customer)
+            .await
+            .expect("read"),
+        CardSaved::NotYet
+    );
+    confirm(setup.client_secret, "4242424242424242").await;
+    let CardSaved::Saved(card) = payments
+        .card_saved(&setup.id, &customer)
+        .await
+        .expect("read")
+    else {
+        panic!("the card was not saved");
+    };
+    assert_eq!(
+        (card.saved.customer.as_str(), card.last4.as_str()),
+        (customer.as_str(), "4242")
+    );
+    assert!(!card.brand.is_empty());
+    assert_eq!(
+        payments
+            .card_saved(&setup.id, &customer)
+            .await
+            .expect("again"),
+        CardSaved::Saved(card.clone()),
+        "reading twice saves nothing twice"
+    );
+    assert_eq!(
+        payments.card_saved(&setup.id, &other).await.expect("read"),
+        CardSaved::NotYours,
+        "another shopper cannot take this card"
+    );
+    let charged = payments
+        .create(&request(&card.saved))
+        .await
+        .expect("create");
+    assert_eq!(
+        payments.confirm(&charged).await.expect("confirm"),
+        PaymentStatus::Succeeded,
+        "a saved card is charged while the shopper is away"
+    );
+
+    let refused = payments.setup_card(&customer).await.expect("setup");
+    confirm(refused.client_secret, "4000000000000002").await;
+    assert_eq!(
+        payments
+            .card_saved(&refused.id, &customer)
+            .await
+            .expect("read"),
+        CardSaved::Refused
+    );
+}
+
+#[tokio::test]
+async fn the_in_memory_processor_saves_cards_as_stripe_does() {
+    let processor = CardProcessor::default();
+    let confirm = |secret: Secret, number: &'static str| -> futures::future::BoxFuture<'_, ()> {
+        let processor = &processor;
+        Box::pin(async move {
+            let setup = secret
+                .expose()
+                .split("_secret_")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            processor.confirm_setup(&setup, number).expect("confirm");
+        })
+    };
+    keeps_the_saved_cards_contract(&processor, &confirm).await;
+}
+
+#[tokio::test]
+async fn the_stripe_adapter_saves_cards_on_localstripe() {
+    let api = localstripe();
+    let confirm = |secret: Secret, number: &'static str| -> futures::future::BoxFuture<'_, ()> {
+        let api = &api;
+        Box::pin(async move {
+            api.confirm_setup_on_emulator(&secret, number)
+                .await
+                .expect("confirm");
+        })
+    };
+    keeps_the_saved_cards_contract(&api, &confirm).await;
 }
 
 pub fn localstripe() -> StripeApi {

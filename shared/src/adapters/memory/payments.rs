@@ -3,9 +3,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::lock;
-use crate::domain::{Money, PurchaseId};
+use crate::domain::{CardOnFile, Money, PurchaseId, SavedCard};
 use crate::ports::{
-    PaymentRequest, PaymentStatus, Payments, PortError, PortResult, ProcessorPayment,
+    CardSaved, CardSetup, PaymentRequest, PaymentStatus, Payments, PortError, PortResult,
+    ProcessorPayment,
 };
 use crate::settings::Secret;
 
@@ -27,6 +28,18 @@ pub struct RecordedPayment {
 #[derive(Debug, Default)]
 pub struct CardProcessor {
     payments: Mutex<Vec<(RecordedPayment, String)>>,
+    /// Customers made, by the key that made each (a new one every time, as on
+    /// localstripe: the profile keeps the first it got).
+    customers: Mutex<Vec<String>>,
+    setups: Mutex<Vec<Setup>>,
+}
+
+/// A card being saved, as the stand-in keeps it.
+#[derive(Clone, Debug)]
+struct Setup {
+    id: String,
+    customer: String,
+    outcome: CardSaved,
 }
 
 impl CardProcessor {
@@ -62,6 +75,32 @@ impl CardProcessor {
             }),
             _ => Err(PortError::new("card processor", "nothing to authenticate")),
         })
+    }
+
+    /// The shopper's browser confirms a setup with a test card (Stripe.js, in a real
+    /// deployment): `4000000000000002` is refused, every other number saved as a visa.
+    pub fn confirm_setup(&self, setup: &str, number: &str) -> PortResult<CardSaved> {
+        let mut setups = lock(&self.setups);
+        let Some(found) = setups.iter_mut().find(|s| s.id == setup) else {
+            return Err(PortError::new("card processor", "no such setup"));
+        };
+        found.outcome = if number == "4000000000000002" {
+            CardSaved::Refused
+        } else {
+            CardSaved::Saved(CardOnFile {
+                saved: SavedCard::new(&found.customer, format!("pm_{}", found.id)),
+                brand: "visa".into(),
+                last4: number
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect(),
+            })
+        };
+        Ok(found.outcome.clone())
     }
 
     fn update(
@@ -141,6 +180,34 @@ impl Payments for CardProcessor {
                 status: p.status,
             })
             .collect())
+    }
+
+    async fn create_customer(&self, key: &str) -> PortResult<String> {
+        let mut customers = lock(&self.customers);
+        customers.push(key.to_owned());
+        Ok(format!("cus_{}", customers.len()))
+    }
+
+    async fn setup_card(&self, customer: &str) -> PortResult<CardSetup> {
+        let mut setups = lock(&self.setups);
+        let id = format!("seti_{}", setups.len() + 1);
+        setups.push(Setup {
+            id: id.clone(),
+            customer: customer.to_owned(),
+            outcome: CardSaved::NotYet,
+        });
+        Ok(CardSetup {
+            client_secret: Secret::new(format!("{id}_secret_local")),
+            id,
+        })
+    }
+
+    async fn card_saved(&self, setup: &str, customer: &str) -> PortResult<CardSaved> {
+        let setups = lock(&self.setups);
+        match setups.iter().find(|s| s.id == setup) {
+            Some(s) if s.customer == customer => Ok(s.outcome.clone()),
+            _ => Ok(CardSaved::NotYours),
+        }
     }
 
     async fn cancel(&self, payment: &str) -> PortResult<PaymentStatus> {
