@@ -232,6 +232,25 @@ impl<P: Payments + ?Sized> Payments for Faulty<P> {
             .write("payments", self.inner.refund(payment, key))
             .await
     }
+    async fn create_customer(&self, key: &str) -> PortResult<String> {
+        self.faults
+            .write("payments", self.inner.create_customer(key))
+            .await
+    }
+    async fn setup_card(&self, customer: &str) -> PortResult<hashbuy::ports::CardSetup> {
+        self.faults
+            .write("payments", self.inner.setup_card(customer))
+            .await
+    }
+    async fn card_saved(
+        &self,
+        setup: &str,
+        customer: &str,
+    ) -> PortResult<hashbuy::ports::CardSaved> {
+        self.faults
+            .read("payments", self.inner.card_saved(setup, customer))
+            .await
+    }
 }
 
 /// SES has no lookup: an email whose answer was lost cannot be told from one never sent,
