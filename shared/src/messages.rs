@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use askama::Template;
 
-use crate::domain::{EmailAddress, GiftCode, Purchase, Sale, State, TweetId};
+use crate::domain::{EmailAddress, GiftCode, Language, Purchase, Sale, State, TweetId};
 use crate::ports::Email;
 use crate::x::text;
 
@@ -139,6 +139,28 @@ pub fn expired_reply(p: &Purchase) -> String {
         short(&p.product_name),
         p.id
     )
+}
+
+/// The link that proves an address is the shopper's, in their language.
+pub fn verify_email(to: &EmailAddress, language: Language, link: &str) -> Email {
+    let (subject, paragraphs) = match language {
+        Language::En => (
+            "Verify your email address for hashbuy",
+            [
+                "Someone (we hope you) asked hashbuy to send purchase confirmations for an X account to this address.",
+                "Open this link within 24 hours to verify it. If it was not you, ignore this email: nothing changes.",
+            ],
+        ),
+        Language::Fr => (
+            "Vérifiez votre adresse email pour hashbuy",
+            [
+                "Quelqu'un (vous, nous l'espérons) a demandé à hashbuy d'envoyer à cette adresse les confirmations d'achat d'un compte X.",
+                "Ouvrez ce lien dans les 24 heures pour la vérifier. Si ce n'était pas vous, ignorez cet email : rien ne change.",
+            ],
+        ),
+    };
+    let paragraphs = paragraphs.map(String::from);
+    email(to, subject.to_owned(), &paragraphs, Some(link))
 }
 
 /// An email's HTML part: `shared/templates/email.html`, which escapes every value.

@@ -3,6 +3,7 @@
 //! undone, and re-publishes what it would have published, so consumers downstream (which
 //! are idempotent too) catch up after a crash half way.
 
+pub mod account_pages;
 pub mod charge_card;
 pub mod confirm_page;
 pub mod confirm_retweet;
