@@ -29,15 +29,17 @@ pub enum Function {
     NotifyMerchant,
     MerchantApi,
     OffersPage,
+    AccountPages,
     PostToX,
     ExpirePurchases,
     SyncStreamRules,
 }
 
 impl Function {
-    /// Every function, in the order a purchase meets them (and the merchant API and the
-    /// offers page beside them, where what is bought comes from and is shown).
-    pub const ALL: [Function; 13] = [
+    /// Every function, in the order a purchase meets them (and the merchant API, the
+    /// offers page and the account pages beside them, where what is bought comes from,
+    /// is shown, and who may buy joins).
+    pub const ALL: [Function; 14] = [
         Function::XWebhook,
         Function::RequestPurchase,
         Function::ConfirmRetweet,
@@ -48,6 +50,7 @@ impl Function {
         Function::NotifyMerchant,
         Function::MerchantApi,
         Function::OffersPage,
+        Function::AccountPages,
         Function::PostToX,
         Function::ExpirePurchases,
         Function::SyncStreamRules,
@@ -66,6 +69,7 @@ impl Function {
             Function::NotifyMerchant => "notify-merchant",
             Function::MerchantApi => "merchant-api",
             Function::OffersPage => "offers-page",
+            Function::AccountPages => "account-pages",
             Function::PostToX => "post-to-x",
             Function::ExpirePurchases => "expire-purchases",
             Function::SyncStreamRules => "sync-stream-rules",
@@ -82,7 +86,8 @@ impl Function {
             | Function::ConfirmPage
             | Function::PaymentsWebhook
             | Function::MerchantApi
-            | Function::OffersPage => Trigger::Http,
+            | Function::OffersPage
+            | Function::AccountPages => Trigger::Http,
             Function::RequestPurchase
             | Function::ConfirmRetweet
             | Function::ChargeCard

@@ -43,6 +43,7 @@ pub struct Environment<'a> {
     pub resources: &'a Resources,
     pub x_secret_id: &'a str,
     pub card_secret_id: &'a str,
+    pub codes_secret_id: &'a str,
     pub x_api_base: &'a str,
 }
 
@@ -130,6 +131,10 @@ pub fn event(function: Function, n: u64) -> Option<Value> {
             let path = offers_page::PAGE;
             return Some(http_api_event("GET", path, path, ""));
         }
+        Function::AccountPages => {
+            // The welcome page, in English: the cookie key derived, no session found.
+            return Some(http_api_event("GET", "/account", "/account", ""));
+        }
         Function::MerchantApi => {
             // A well-formed key that was never issued: read from the table, refused.
             let path = format!("{}/offers", merchant_api::PREFIX);
@@ -199,8 +204,8 @@ async fn run(
     let extra = [
         ("X_SECRET_ID", env.x_secret_id),
         ("CARD_SECRET_ID", env.card_secret_id),
-        // Read only when a code is sealed or opened, which no invocation here does.
-        ("CODES_SECRET_ID", "hashbuy/codes"),
+        // Sealing and opening codes, and the account pages' cookie key.
+        ("CODES_SECRET_ID", env.codes_secret_id),
         ("X_API_BASE_URL", env.x_api_base),
         ("CARD_PROCESSOR_BASE_URL", "http://127.0.0.1:9"),
         ("PUBLIC_BASE_URL", "https://shop.example"),

@@ -215,11 +215,15 @@ async fn measure_functions(
         .map_err(|e| e.to_string())?;
     let card_key = json!({"secret_key": "sk_bench", "webhook_secret": functions::WEBHOOK_SECRET});
     let card_secret_id = (resources.secret("card", &card_key).await).map_err(|e| e.to_string())?;
+    let codes_key = json!({"key": "b".repeat(64)});
+    let codes_secret_id =
+        (resources.secret("codes", &codes_key).await).map_err(|e| e.to_string())?;
     let env = functions::Environment {
         endpoint,
         resources: &resources,
         x_secret_id: &x_secret_id,
         card_secret_id: &card_secret_id,
+        codes_secret_id: &codes_secret_id,
         x_api_base,
     };
     let mut figures = Vec::new();

@@ -102,6 +102,8 @@ pub struct Config {
     /// `stripe` (the default) or `localstripe`, the emulator the local stack can use.
     pub card_processor_dialect: Dialect,
     pub x_api_base: String,
+    /// Where browsers sign in with X (`X_AUTHORIZE_BASE_URL`, else `https://x.com`).
+    pub x_authorize_base: String,
 }
 
 impl Config {
@@ -150,7 +152,7 @@ impl Config {
             }),
             ..Settings::new(brand, base_url)
         };
-        let needs_x = needs.x_replies || needs.x_webhook || needs.x_stream_rules;
+        let needs_x = needs.x_replies || needs.x_webhook || needs.x_stream_rules || needs.x_sign_in;
         Ok(Self {
             settings,
             aws_endpoint: optional("HASHBUY_AWS_ENDPOINT"),
@@ -179,6 +181,8 @@ impl Config {
                 })?,
             },
             x_api_base: optional("X_API_BASE_URL").unwrap_or_else(|| "https://api.x.com".into()),
+            x_authorize_base: optional("X_AUTHORIZE_BASE_URL")
+                .unwrap_or_else(|| "https://x.com".into()),
         })
     }
 }

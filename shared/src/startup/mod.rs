@@ -26,6 +26,7 @@ use crate::adapters::stripe_webhook::EndpointSecret;
 use crate::adapters::vault::CodeKey;
 use crate::adapters::webhooks::HttpWebhooks;
 use crate::adapters::x_api::{XApi, XStreamRules};
+use crate::adapters::x_sign_in::XSignIn;
 use crate::adapters::{aws, https};
 use crate::app::{App, Ports, Store};
 use crate::domain::{Clock, SystemClock};
@@ -141,6 +142,8 @@ pub struct Needs {
     pub codes: bool,
     /// Posts orders to merchants' webhooks.
     pub merchant_webhooks: bool,
+    /// Signs shoppers in with X (needs the app's OAuth 2.0 client id and secret).
+    pub x_sign_in: bool,
     /// Writes links to hashbuy's pages into messages (needs `PUBLIC_BASE_URL`). The
     /// functions behind the HTTP API do not, which keeps the template free of a cycle.
     pub links: bool,
@@ -152,6 +155,7 @@ pub struct Started {
     pub app: App,
     webhook_key: Option<Arc<OnFirstUse<WebhookKey>>>,
     payments_webhook_secret: Option<Arc<OnFirstUse<EndpointSecret>>>,
+    sign_in: Option<Arc<OnFirstUse<XSignIn>>>,
 }
 
 impl Started {
@@ -160,6 +164,12 @@ impl Started {
     /// read (logged): never an empty key.
     pub async fn webhook_key(&self) -> Option<Arc<WebhookKey>> {
         self.webhook_key.as_ref()?.get().await.ok()
+    }
+
+    /// X's OAuth 2.0 client for the account pages, as [`Self::webhook_key`]: `None`
+    /// rather than a client without credentials.
+    pub async fn sign_in(&self) -> Option<Arc<XSignIn>> {
+        self.sign_in.as_ref()?.get().await.ok()
     }
 
     /// The secret the card processor signs webhook deliveries with, as
@@ -299,7 +309,7 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
             },
         ));
     }
-    let webhook_key = x_secret.filter(|_| needs.x_webhook).map(|x| {
+    let webhook_key = x_secret.clone().filter(|_| needs.x_webhook).map(|x| {
         Arc::new(OnFirstUse::new("X webhook key", move || {
             let x = x.clone();
             async move {
@@ -325,11 +335,31 @@ pub async fn build(config: Config, needs: Needs) -> Result<Started, StartupError
             }
         }))
     });
+    let (authorize, api) = (config.x_authorize_base, x_base);
+    let sign_in = x_secret.filter(|_| needs.x_sign_in).map(|x| {
+        Arc::new(OnFirstUse::new("X sign-in client", move || {
+            let (x, http, authorize, api) =
+                (x.clone(), http.clone(), authorize.clone(), api.clone());
+            async move {
+                let x = x.get().await.map_err(StartupError::from)?;
+                if x.oauth2_client_id.is_empty() || x.oauth2_client_secret.is_empty() {
+                    return Err(StartupError::Invalid {
+                        name: "the X secret's oauth2_client_id and oauth2_client_secret",
+                        reason: "missing or empty".into(),
+                    });
+                }
+                let secret = Secret::new(x.oauth2_client_secret.clone());
+                let client = XSignIn::new(http, &authorize, &api, &x.oauth2_client_id, secret);
+                Ok(Arc::new(client))
+            }
+        }))
+    });
     let backend = Backend::Aws(AwsServices::new(&sdk, config.names));
     Ok(Started {
         app: app(backend, outside, config.settings),
         webhook_key,
         payments_webhook_secret,
+        sign_in,
     })
 }
 

@@ -17,6 +17,11 @@ pub(super) struct XSecret {
     pub access_token_secret: String,
     #[serde(default)]
     pub bearer_token: String,
+    /// The app's OAuth 2.0 client, for sign-in with X on the account pages.
+    #[serde(default)]
+    pub oauth2_client_id: String,
+    #[serde(default)]
+    pub oauth2_client_secret: String,
 }
 
 /// The card processor's secret: the API key, and the signing secret of the webhook

@@ -30,6 +30,7 @@ use crate::ports::{CardSaved, PortResult};
 use crate::x::oauth2;
 
 pub const PREFIX: &str = "/account";
+const SIGN_IN: &str = "/account/signin";
 const CALLBACK: &str = "/account/callback";
 const VERIFY: &str = "/account/verify/";
 
@@ -59,6 +60,11 @@ pub async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// Whether the page at `path` needs X's OAuth client (whose secret is read on first use).
+pub fn signs_in(path: &str) -> bool {
+    path == SIGN_IN || path == CALLBACK
 }
 
 /// The path as logged: a verification link's token is never written anywhere.
@@ -136,7 +142,7 @@ impl<'a> Pages<'a> {
         let method = request.method();
         let result = match (method, path) {
             (&Method::GET, PREFIX) => self.home(request).await,
-            (&Method::GET, "/account/signin") => Ok(self.start_sign_in()),
+            (&Method::GET, SIGN_IN) => Ok(self.start_sign_in()),
             (&Method::GET, CALLBACK) => self.finish_sign_in(request).await,
             (&Method::GET, "/account/card") => self.card_page(request).await,
             (&Method::GET, p) if p.starts_with(VERIFY) => Ok(self.verify_page(p)),
@@ -196,9 +202,7 @@ impl<'a> Pages<'a> {
         for paragraph in w.welcome {
             view = view.paragraph(paragraph);
         }
-        let view = view
-            .link("/account/signin", w.sign_in)
-            .link("/offers", w.offers_link);
+        let view = view.link(SIGN_IN, w.sign_in).link("/offers", w.offers_link);
         render(StatusCode::OK, &view)
     }
 
