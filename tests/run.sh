@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hashbuy's test command. From a fresh clone it installs what the tests need (the AWS
-# and Stripe emulators, the template linter), starts the emulators on free loopback ports, checks
+# and Stripe emulators, the browser, the template linter), starts the emulators on free loopback ports, checks
 # formatting and lints, runs every test of the workspace, and stops the emulators on
 # every exit path. Exits non-zero on any failure.
 set -euo pipefail
@@ -16,6 +16,12 @@ moto_venv="$(ensure_venv moto tools/requirements-moto.txt)"
 
 step "installing the Stripe emulator (localstripe, pinned in tools/requirements-localstripe.txt)"
 stripe_venv="$(ensure_venv localstripe tools/requirements-localstripe.txt)"
+
+step "installing the browser (Debian's chromium) and playwright-core (pinned in tests/browser)"
+# shellcheck source=../tools/browser.sh
+source tools/browser.sh
+ensure_chromium
+ensure_playwright
 
 step "starting the emulators"
 mkdir -p target
@@ -53,6 +59,13 @@ if grep -q '"level":"ERROR"' target/test.log; then
   echo "tests passed but printed ERROR log lines (above): capture them in the test that causes them" >&2
   exit 1
 fi
+
+step "browser: the account story and its refusals in chromium, in memory and on the emulators"
+cargo build --locked -p hashbuy-local --bin hashbuy-local
+localstripe_args=(--card-processor-base "$HASHBUY_TEST_STRIPE_ENDPOINT" --card-processor-dialect localstripe)
+browser_story in-memory "${localstripe_args[@]}"
+browser_story emulator "${localstripe_args[@]}" --aws-endpoint "$HASHBUY_TEST_AWS_ENDPOINT"
+echo "screenshots: target/browser/"
 
 step "benchmarks, each step once as a smoke test (tools/bench.sh measures them)"
 cargo test --locked -p hashbuy --bench steps

@@ -11,6 +11,7 @@ use hashbuy::settings::{Brand, Secret, Settings};
 use hashbuy::x::oauth1::Credentials;
 use hashbuy_local::simulators::shopper::{Client, Format, Original, XUser};
 use hashbuy_local::simulators::x_api::{PostLimits, XKeys};
+use hashbuy_local::simulators::x_oauth::OAuthClient;
 use hashbuy_local::{demo, stack};
 
 #[derive(Parser)]
@@ -56,6 +57,9 @@ struct XArgs {
     /// The shopper's screen name, as linked with POST /_local/accounts.
     #[arg(long = "as")]
     screen_name: String,
+    /// The shopper's X user id, to post as someone who is not linked (or no longer).
+    #[arg(long)]
+    id: Option<String>,
     /// The running stack.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
@@ -113,6 +117,20 @@ struct StackArgs {
         hide_env_values = true
     )]
     card_webhook_secret: String,
+    /// The X app's OAuth 2.0 client id, with which shoppers sign in on /account.
+    #[arg(long, env = "X_OAUTH_CLIENT_ID", default_value = "local-oauth-client")]
+    x_oauth_client_id: String,
+    #[arg(
+        long,
+        env = "X_OAUTH_CLIENT_SECRET",
+        default_value = DEFAULT_OAUTH_CLIENT_SECRET,
+        hide_env_values = true
+    )]
+    x_oauth_client_secret: String,
+    /// Where browsers sign in with X (`https://x.com` for the real one); by default this
+    /// stack's own stand-in, at /i/oauth2/authorize.
+    #[arg(long, env = "X_OAUTH_AUTHORIZE_BASE")]
+    x_authorize_base: Option<String>,
     /// The brand account's access token.
     #[arg(long, env = "X_ACCESS_TOKEN", default_value = "local-access-token")]
     x_access_token: String,
@@ -181,6 +199,7 @@ struct StackArgs {
 const DEFAULT_CONSUMER_SECRET: &str = "local-consumer-secret";
 const DEFAULT_ACCESS_TOKEN_SECRET: &str = "local-access-token-secret";
 const DEFAULT_BEARER_TOKEN: &str = "local-bearer-token";
+const DEFAULT_OAUTH_CLIENT_SECRET: &str = "local-oauth-client-secret";
 const DEFAULT_CARD_WEBHOOK_SECRET: &str = "whsec_local";
 
 impl StackArgs {
@@ -212,6 +231,11 @@ impl StackArgs {
                 &self.x_bearer_token,
                 DEFAULT_BEARER_TOKEN,
                 "--x-bearer-token",
+            ),
+            (
+                &self.x_oauth_client_secret,
+                DEFAULT_OAUTH_CLIENT_SECRET,
+                "--x-oauth-client-secret",
             ),
             (
                 &self.card_webhook_secret,
@@ -267,6 +291,11 @@ impl StackArgs {
                 bearer_token: Secret::new(self.x_bearer_token.clone()),
             },
             x_api_base: self.x_api_base.clone(),
+            x_oauth: OAuthClient {
+                id: self.x_oauth_client_id.clone(),
+                secret: Secret::new(self.x_oauth_client_secret.clone()),
+            },
+            x_authorize_base: self.x_authorize_base.clone(),
             card_webhook_secret: Secret::new(self.card_webhook_secret.clone()),
             card_processor: match &self.card_processor_base {
                 None => None,
@@ -299,17 +328,26 @@ impl StackArgs {
 async fn simulate(x: &XArgs, retweet_of: Option<&str>, text: &str) -> Result<String, String> {
     let client = Client::new(&x.url, &x.x_consumer_secret);
     let fail = |e: reqwest::Error| format!("the stack at {} did not answer: {e}", x.url);
-    let accounts = client.get_json("/_local/accounts").await.map_err(fail)?;
     let name = x.screen_name.trim_start_matches('@');
-    let shopper = accounts
-        .as_array()
-        .and_then(|all| all.iter().find(|a| a["screen_name"] == name))
-        .and_then(|a| a["x_user_id"].as_str())
+    let id = match &x.id {
+        Some(id) => Some(id.clone()),
+        None => {
+            let accounts = client.get_json("/_local/accounts").await.map_err(fail)?;
+            accounts
+                .as_array()
+                .and_then(|all| all.iter().find(|a| a["screen_name"] == name))
+                .and_then(|a| a["x_user_id"].as_str())
+                .map(str::to_owned)
+        }
+    };
+    let shopper = id
         .map(|id| XUser {
-            id: id.to_owned(),
+            id,
             screen_name: name.to_owned(),
         })
-        .ok_or_else(|| format!("@{name} is not linked: POST /_local/accounts first"))?;
+        .ok_or_else(|| {
+            format!("@{name} is not linked: POST /_local/accounts first, or give --id")
+        })?;
     let delivered = match retweet_of {
         None => client
             .tweet_as(x.format, &shopper, text)

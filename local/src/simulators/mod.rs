@@ -5,4 +5,5 @@
 
 pub mod shopper;
 pub mod x_api;
+pub mod x_oauth;
 pub mod x_webhooks;

@@ -17,13 +17,16 @@ use hashbuy::adapters::stripe::{Dialect, StripeApi};
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::adapters::webhooks::HttpWebhooks;
 use hashbuy::adapters::x_api::{XApi, XStreamRules};
+use hashbuy::adapters::x_sign_in::XSignIn;
 use hashbuy::app::App;
 use hashbuy::domain::{Clock, ManualClock, SystemClock};
 use hashbuy::function::Function;
 use hashbuy::ports::Payments;
 use hashbuy::settings::{Brand, Secret, Settings, StripeJs};
 use hashbuy::startup::{self, Backend, Outside};
-use hashbuy::steps::{confirm_page, merchant_api, offers_page, payments_webhook, webhook};
+use hashbuy::steps::{
+    account_pages, confirm_page, merchant_api, offers_page, payments_webhook, webhook,
+};
 use hashbuy::x::signature::WebhookKey;
 use tokio::net::TcpListener;
 
@@ -43,6 +46,7 @@ use crate::harness::emulator as aws;
 
 use crate::metering::{self, CountedSocial, CountedStreamRules};
 use crate::simulators::x_api::{self, PostLimits, XKeys, XServer};
+use crate::simulators::x_oauth::{self, OAuthClient, XOAuth};
 
 /// How the stack is set up; the command line fills this in.
 #[derive(Clone, Debug)]
@@ -54,6 +58,11 @@ pub struct Config {
     pub x_keys: XKeys,
     /// Where the X adapters send requests; `None` is this stack's own X API.
     pub x_api_base: Option<String>,
+    /// The X app's OAuth 2.0 client, for sign-in with X on the account pages (the local
+    /// X stand-in accepts only it).
+    pub x_oauth: OAuthClient,
+    /// Where browsers sign in with X; `None` is this stack's own stand-in.
+    pub x_authorize_base: Option<String>,
     /// What the card processor signs `/payments/webhook` deliveries with.
     pub card_webhook_secret: Secret,
     /// Charge through Stripe's API at this address instead of the in-memory processor.
@@ -79,6 +88,11 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             x_keys,
             x_api_base: None,
+            x_oauth: OAuthClient {
+                id: "local-oauth-client".into(),
+                secret: Secret::new("local-oauth-client-secret"),
+            },
+            x_authorize_base: None,
             card_webhook_secret: Secret::new("whsec_local"),
             card_processor: None,
             settings: Settings::new(brand, ""),
@@ -183,6 +197,13 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
     let http = hashbuy::adapters::https::client().map_err(std::io::Error::other)?;
+    let sign_in = XSignIn::new(
+        http.clone(),
+        config.x_authorize_base.as_deref().unwrap_or(&base_url),
+        &x_base,
+        &config.x_oauth.id,
+        config.x_oauth.secret.clone(),
+    );
     let processor = config.card_processor.as_ref().map(|p| {
         Arc::new(StripeApi::new(
             http.clone(),
@@ -251,6 +272,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         config.x_post_limits.clone(),
         mem.clock.clone(),
     );
+    let x_oauth = XOAuth::new(config.x_oauth.clone(), mem.clock.clone());
     let local = Arc::new(Local {
         app,
         views,
@@ -259,6 +281,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         key: WebhookKey::new(config.x_keys.credentials.consumer_secret),
         payments_secret: EndpointSecret::new(config.card_webhook_secret.clone()),
         processor,
+        sign_in,
         bus: stats,
         expiry: tokio::sync::Mutex::new(()),
         posting: tokio::sync::Mutex::new(()),
@@ -280,9 +303,15 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         )
         .route(offers_page::PAGE, any(offers))
         .route(offers_page::JSON, any(offers))
+        .route(account_pages::PREFIX, any(account))
+        .route(
+            &format!("{}/{{*rest}}", account_pages::PREFIX),
+            any(account),
+        )
         .nest("/_local", console::routes())
         .with_state(local.clone())
-        .merge(x_api::routes(x_api));
+        .merge(x_api::routes(x_api))
+        .merge(x_oauth::routes(x_oauth));
     let server = tokio::spawn(async move { axum::serve(listener, routes).await });
     if let Some(p) = config.card_processor.as_ref()
         && p.dialect == Dialect::Localstripe
@@ -373,6 +402,22 @@ async fn offers(State(local): LocalState, request: Request) -> Response {
     metering::invocation(Function::OffersPage, async {
         match buffered(request, 1024).await {
             Ok(request) => plain(offers_page::handle(&local.app, request).await),
+            Err(response) => response,
+        }
+    })
+    .await
+}
+
+async fn account(State(local): LocalState, request: Request) -> Response {
+    metering::invocation(Function::AccountPages, async {
+        match buffered(request, 8 * 1024).await {
+            Ok(mut request) => {
+                // The stack serves plain HTTP, as API Gateway says HTTPS in this header.
+                request
+                    .headers_mut()
+                    .insert("x-forwarded-proto", http::HeaderValue::from_static("http"));
+                plain(account_pages::handle(&local.app, Some(&local.sign_in), request).await)
+            }
             Err(response) => response,
         }
     })

@@ -7,6 +7,7 @@ use axum::extract::State;
 use hashbuy::adapters::memory::InMemory;
 use hashbuy::adapters::stripe::StripeApi;
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
+use hashbuy::adapters::x_sign_in::XSignIn;
 use hashbuy::app::App;
 use hashbuy::domain::Clock;
 use hashbuy::x::signature::WebhookKey;
@@ -27,6 +28,8 @@ pub struct Local {
     pub payments_secret: EndpointSecret,
     /// The card processor over HTTP, when the stack charges through one.
     pub processor: Option<Arc<StripeApi>>,
+    /// Sign-in with X for the account pages, against the stand-in or the X named.
+    pub sign_in: XSignIn,
     pub bus: Arc<BusStats>,
     /// Held by each run of the expiry step (see `schedule`).
     pub expiry: tokio::sync::Mutex<()>,

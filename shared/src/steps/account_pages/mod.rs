@@ -251,40 +251,41 @@ impl<'a> Pages<'a> {
         let value =
             |f: fn(&ShippingAddress) -> &str| a.as_ref().map(f).unwrap_or_default().to_owned();
         let [name, line1, line2, city, postal, country] = w.address_fields;
-        let address = Section::new("address", w.address_heading)
-            .paragraph(if a.is_some() { "" } else { w.address_none })
-            .form(
-                Form::button("/account/address", csrf, w.address_button)
-                    .field(Field::text("name", name, &value(|a| &a.name), "name"))
-                    .field(Field::text(
-                        "line1",
-                        line1,
-                        &value(|a| &a.line1),
-                        "address-line1",
-                    ))
-                    .field(
-                        Field::text("line2", line2, &value(|a| &a.line2), "address-line2")
-                            .optional(),
-                    )
-                    .field(Field::text(
-                        "city",
-                        city,
-                        &value(|a| &a.city),
-                        "address-level2",
-                    ))
-                    .field(Field::text(
-                        "postal_code",
-                        postal,
-                        &value(|a| &a.postal_code),
-                        "postal-code",
-                    ))
-                    .field(Field::text(
-                        "country",
-                        country,
-                        &value(|a| &a.country),
-                        "country",
-                    )),
-            );
+        let mut address = Section::new("address", w.address_heading);
+        if a.is_none() {
+            address = address.paragraph(w.address_none);
+        }
+        let address = address.form(
+            Form::button("/account/address", csrf, w.address_button)
+                .field(Field::text("name", name, &value(|a| &a.name), "name"))
+                .field(Field::text(
+                    "line1",
+                    line1,
+                    &value(|a| &a.line1),
+                    "address-line1",
+                ))
+                .field(
+                    Field::text("line2", line2, &value(|a| &a.line2), "address-line2").optional(),
+                )
+                .field(Field::text(
+                    "city",
+                    city,
+                    &value(|a| &a.city),
+                    "address-level2",
+                ))
+                .field(Field::text(
+                    "postal_code",
+                    postal,
+                    &value(|a| &a.postal_code),
+                    "postal-code",
+                ))
+                .field(Field::text(
+                    "country",
+                    country,
+                    &value(|a| &a.country),
+                    "country",
+                )),
+        );
         let chosen = p.language.unwrap_or(self.language);
         let language = Section::new("language", w.language_heading).form(
             Form::button("/account/language", csrf, w.language_button).field(

@@ -1,0 +1,237 @@
+// The account story in a real browser (Debian's chromium, driven by playwright-core):
+// from "never heard of hashbuy" to a purchase charged once, then unlink and delete; and
+// the refusals (a tampered state, a reused code, a form without its CSRF token, a
+// tampered cookie), each a clear page that changes nothing. Run by tests/run.sh against
+// `hashbuy-local serve` on localstripe; screenshots of each page, in English and
+// French, go to $HASHBUY_ARTIFACTS.
+//
+//   HASHBUY_STACK_URL   the running stack (http://127.0.0.1:PORT)
+//   HASHBUY_LOCAL_BIN   the hashbuy-local binary, which posts as a shopper
+//   HASHBUY_ARTIFACTS   where screenshots go
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const stack = process.env.HASHBUY_STACK_URL;
+const localBin = process.env.HASHBUY_LOCAL_BIN;
+const artifacts = process.env.HASHBUY_ARTIFACTS ?? "target/browser";
+assert.ok(stack && localBin, "HASHBUY_STACK_URL and HASHBUY_LOCAL_BIN are needed");
+mkdirSync(artifacts, { recursive: true });
+
+const SHOPPER = { username: "ada_buys", id: "4242424242" };
+
+async function json(path, init) {
+  const response = await fetch(stack + path, init);
+  assert.ok(response.ok, `${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** Waits until every event and due post of the stack is handled. */
+async function settle() {
+  for (let i = 0; i < 200; i++) {
+    const health = await json("/_local/health");
+    if (health.bus.in_flight === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the stack did not settle");
+}
+
+/** Posts as the shopper (signed as X would); answers the post's id. */
+function post(args) {
+  const out = execFileSync(localBin, [...args, "--url", stack], { encoding: "utf8" });
+  const id = out.match(/delivered post (\d+)/)?.[1];
+  assert.ok(id, `no post id in: ${out}`);
+  return id;
+}
+
+async function replyTo(postId) {
+  await settle();
+  const tweets = await json("/_local/tweets");
+  const reply = tweets.findLast((t) => t.in_reply_to_tweet_id === postId);
+  assert.ok(reply, `the brand never replied to ${postId}`);
+  return reply;
+}
+
+/** The last email whose subject matches. */
+async function lastEmail(subject) {
+  await settle();
+  const emails = await json("/_local/emails");
+  const found = emails.findLast((e) => subject.test(e.subject));
+  assert.ok(found, `no email like ${subject} among ${emails.length}`);
+  return found;
+}
+
+/** The link in an email (SES on the emulator keeps only one of its parts). */
+function linkIn(email) {
+  const body = email.text ?? email.html ?? "";
+  const link = body.match(/https?:\/\/[^\s"<]+/)?.[0];
+  assert.ok(link, `no link in: ${body}`);
+  return link;
+}
+
+let shots = 0;
+async function shot(page, name) {
+  shots += 1;
+  await page.screenshot({ path: `${artifacts}/${String(shots).padStart(2, "0")}-${name}.png`, fullPage: true });
+}
+
+/** Signs in on the X stand-in's authorize page as `who`. */
+async function signIn(page, who = SHOPPER) {
+  await page.goto(`${stack}/account`);
+  await page.getByRole("link", { name: /Sign in with X|Se connecter avec X/ }).click();
+  await page.getByLabel("X username").fill(who.username);
+  await page.getByLabel("X user id").fill(who.id);
+  await page.getByRole("button", { name: "Authorize app" }).click();
+  await page.waitForURL(`${stack}/account`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  // As root on a machine whose network is closed: no sandbox, no background calls.
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+try {
+  // ---- The story, in English.
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(`${stack}/account`);
+  assert.equal(await page.locator("h1").textContent(), "Buy with a post on X");
+  await shot(page, "welcome-en");
+
+  await signIn(page);
+  await assert.doesNotReject(page.getByText("Signed in as @ada_buys").waitFor());
+  await shot(page, "account-new-en");
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "hb_session");
+  assert.ok(session?.httpOnly && session.sameSite === "Lax", "the session cookie is HttpOnly, Lax");
+
+  // The email, verified through the link the outbox holds.
+  await page.getByLabel("Email address").fill("ada@example.com");
+  await page.getByRole("button", { name: "Send the verification link" }).click();
+  await page.getByText("We sent a link to that address").waitFor();
+  const verification = await lastEmail(/Verify your email/);
+  assert.equal(verification.to, "ada@example.com");
+  await page.goto(linkIn(verification));
+  await shot(page, "verify-en");
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByText("Your email address is verified.").waitFor();
+  // The link works once.
+  await page.goto(linkIn(verification));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByText("not the latest one we sent, or it was already used").waitFor();
+
+  // The card, typed into the processor's form (the emulator's Stripe.js stand-in).
+  await page.goto(`${stack}/account/card`);
+  await page.locator("#card-element input").first().waitFor();
+  await shot(page, "card-en");
+  await page.getByPlaceholder("number").fill("4242424242424242");
+  await page.getByPlaceholder("exp_month").fill("12");
+  await page.getByPlaceholder("exp_year").fill("34");
+  await page.getByPlaceholder("cvc").fill("123");
+  await page.getByPlaceholder("postal_code").fill("75001");
+  await page.getByRole("button", { name: "Save this card" }).click();
+  await page.getByText("Your card is saved.").waitFor();
+  await page.getByText("You can buy with a post.").waitFor();
+  assert.ok(await page.getByText("visa •••• 4242").isVisible());
+  await shot(page, "account-ready-en");
+
+  // Buying with a post: the hashtag, the brand's reply retweeted, the emailed link, Confirm.
+  await json("/_local/products", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ hashtag: "BuyBrowserMug", name: "Browser mug", price_cents: 1500, currency: "USD", stock: 3 }),
+  });
+  const asked = post(["tweet", "--as", SHOPPER.username, "I want one #BuyBrowserMug"]);
+  const prompt = await replyTo(asked);
+  assert.match(prompt.text, /retweet this/);
+  post(["retweet", "--as", SHOPPER.username, prompt.id]);
+  const confirmation = await lastEmail(/Confirm your purchase of Browser mug/);
+  assert.equal(confirmation.to, "ada@example.com");
+  await page.goto(linkIn(confirmation));
+  await page.getByRole("button", { name: /Confirm and pay/ }).click();
+  await page.getByText("Thank you, your purchase is complete").waitFor();
+  await shot(page, "paid-en");
+  const charges = await json("/_local/charges");
+  assert.equal(charges.filter((c) => c.status === "succeeded").length, 1, "charged once");
+
+  // Unlink: a new post gets the "link your account" reply, and nothing is held.
+  await page.goto(`${stack}/account`);
+  await page.getByRole("button", { name: "Unlink my X account" }).click();
+  await page.getByText("Your X account is unlinked").waitFor();
+  const again = post(["tweet", "--as", SHOPPER.username, "--id", SHOPPER.id, "Another #BuyBrowserMug"]);
+  assert.match((await replyTo(again)).text, /first link your X account/);
+  await shot(page, "unlinked-en");
+
+  // Delete: the account page is gone, the shopper signed out.
+  await page.getByRole("button", { name: "Delete my data" }).click();
+  await page.getByRole("heading", { name: "Your data is deleted" }).waitFor();
+  await shot(page, "deleted-en");
+  await page.goto(`${stack}/account`);
+  assert.equal(await page.locator("h1").textContent(), "Buy with a post on X");
+  const linked = await json("/_local/accounts");
+  assert.ok(!linked.some((a) => a.x_user_id === SHOPPER.id), "no longer linked");
+  await context.close();
+
+  // ---- The same pages in French (the browser's language).
+  const fr = await browser.newContext({ locale: "fr-FR" });
+  const frPage = await fr.newPage();
+  await frPage.goto(`${stack}/account`);
+  assert.equal(await frPage.locator("h1").textContent(), "Acheter par un post sur X");
+  assert.equal(await frPage.locator("html").getAttribute("lang"), "fr");
+  await shot(frPage, "welcome-fr");
+  await signIn(frPage, { username: "zoe_achete", id: "5151515151" });
+  await frPage.getByText("Connecté en tant que @zoe_achete").waitFor();
+  await shot(frPage, "account-fr");
+  await frPage.goto(`${stack}/account/card`);
+  await frPage.locator("#card-element input").first().waitFor();
+  await shot(frPage, "card-fr");
+
+  // ---- Refusals, each a clear page, nothing changed.
+  // A tampered state: the sign-in cookie is set, X's answer carries another state.
+  const attacker = await browser.newContext({ locale: "en-US" });
+  const tab = await attacker.newPage();
+  await tab.goto(`${stack}/account/signin`);
+  const authorize = new URL(tab.url());
+  const forged = await tab.goto(`${stack}/account/callback?code=anything&state=${authorize.searchParams.get("state")}x`);
+  assert.equal(forged.status(), 400);
+  await tab.getByText("The sign-in with X did not complete. Nothing was saved.").waitFor();
+  await shot(tab, "refused-state-en");
+
+  // A reused code: the browser's own return, replayed after it was spent.
+  let callback;
+  tab.on("request", (r) => { if (r.url().includes("/account/callback?code=")) callback = r.url(); });
+  await signIn(tab, { username: "mallory", id: "6161616161" });
+  assert.ok(callback, "saw the return from X");
+  await tab.goto(`${stack}/account/signin`); // a fresh sign-in cookie, state unknown to the code
+  const replayed = await tab.goto(callback);
+  assert.equal(replayed.status(), 400, "a spent code signs nobody in");
+
+  // A form without the session's CSRF token (another site's POST would look like this).
+  // The session from mallory's sign-in above still holds.
+  await tab.goto(`${stack}/account`);
+  await tab.getByText("Signed in as @mallory").waitFor();
+  const noToken = await tab.request.post(`${stack}/account/unlink`, { form: { csrf: "guess" } });
+  assert.equal(noToken.status(), 403);
+  assert.match(await noToken.text(), /This form is out of date. Nothing changed./);
+
+  // A tampered session cookie: signed out, the form refused.
+  const [own] = (await attacker.cookies()).filter((c) => c.name === "hb_session");
+  const flipped = own.value.slice(0, -2) + (own.value.endsWith("AA") ? "BB" : "AA");
+  await attacker.addCookies([{ ...own, value: flipped }]);
+  const tampered = await tab.request.post(`${stack}/account/delete`, { form: { csrf: "x" } });
+  assert.equal(tampered.status(), 401);
+  await tab.goto(`${stack}/account`);
+  assert.equal(await tab.locator("h1").textContent(), "Buy with a post on X", "signed out");
+  await attacker.close();
+
+  console.log(`browser: the account story and ${4} refusals passed; ${shots} screenshots in ${artifacts}`);
+} finally {
+  await browser.close();
+}
