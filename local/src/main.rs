@@ -490,6 +490,7 @@ mod tests {
             ["--x-access-token-secret", "b"],
             ["--x-bearer-token", "c"],
             ["--card-webhook-secret", "d"],
+            ["--x-oauth-client-secret", "e"],
         ];
         for given in 0..own.len() {
             let args = [&public[..], &own[..given].concat()].concat();

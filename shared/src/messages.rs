@@ -44,7 +44,7 @@ pub fn confirm_prompt(p: &Purchase, window: Duration) -> String {
 
 pub fn not_linked(screen_name: &str, tweet: &TweetId, base_url: &str) -> String {
     format!(
-        "@{screen_name} To buy with a post, first link your X account and a card at {base_url} - then post the hashtag again. (ref {tweet})"
+        "@{screen_name} To buy with a post, first link your X account and a card at {base_url}/account - then post the hashtag again. (ref {tweet})"
     )
 }
 
@@ -55,7 +55,7 @@ pub fn no_address(
     base_url: &str,
 ) -> String {
     format!(
-        "@{screen_name} {} ships to you: add a shipping address to your account at {base_url} - then post the hashtag again. Nothing was charged. (ref {tweet})",
+        "@{screen_name} {} ships to you: add a shipping address to your account at {base_url}/account - then post the hashtag again. Nothing was charged. (ref {tweet})",
         short(product_name)
     )
 }

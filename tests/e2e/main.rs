@@ -1,6 +1,7 @@
 //! End-to-end: spawns the real `hashbuy-local serve` binary and drives it only through its
 //! HTTP routes, as X, a shopper's browser and an engineer's console would.
 
+mod accounts;
 mod merchants;
 mod payments;
 mod processor_faults;
