@@ -179,6 +179,38 @@ try {
   assert.ok(!linked.some((a) => a.x_user_id === SHOPPER.id), "no longer linked");
   await context.close();
 
+  // ---- A card whose bank wants the shopper (3-D Secure), when saved and when charged:
+  // the processor's own challenge in the page, answered by the shopper.
+  const bank = await browser.newContext({ locale: "en-US" });
+  const bobPage = await bank.newPage();
+  const bob = { username: "bob_buys", id: "7373737373" };
+  await signIn(bobPage, bob);
+  await bobPage.getByLabel("Email address").fill("bob@example.com");
+  await bobPage.getByRole("button", { name: "Send the verification link" }).click();
+  await bobPage.goto(linkIn(await lastEmail(/Verify your email/)));
+  await bobPage.getByRole("button", { name: "Verify" }).click();
+  await bobPage.goto(`${stack}/account/card`);
+  await bobPage.getByPlaceholder("number").fill("4000002500003155");
+  await bobPage.getByPlaceholder("exp_month").fill("12");
+  await bobPage.getByPlaceholder("exp_year").fill("34");
+  await bobPage.getByPlaceholder("cvc").fill("123");
+  await bobPage.getByRole("button", { name: "Save this card" }).click();
+  await bobPage.getByRole("button", { name: "Complete authentication" }).click();
+  await bobPage.getByText("Your card is saved.").waitFor();
+  const bobAsked = post(["tweet", "--as", bob.username, "#BuyBrowserMug for me"]);
+  post(["retweet", "--as", bob.username, (await replyTo(bobAsked)).id]);
+  await bobPage.goto(linkIn(await lastEmail(/Confirm your purchase of Browser mug/)));
+  await bobPage.getByRole("button", { name: /Confirm and pay/ }).click();
+  await bobPage.getByRole("heading", { name: "Your bank wants you to approve this payment" }).waitFor();
+  await shot(bobPage, "bank-en");
+  await bobPage.getByRole("button", { name: "Approve with my bank" }).click();
+  await bobPage.getByRole("button", { name: "Complete authentication" }).click();
+  await bobPage.getByText("Thank you, your purchase is complete").waitFor();
+  await shot(bobPage, "bank-approved-en");
+  const paid = (await json("/_local/charges")).filter((c) => c.status === "succeeded");
+  assert.equal(paid.length, 2, "ada's and bob's, each once");
+  await bank.close();
+
   // ---- The same pages in French (the browser's language).
   const fr = await browser.newContext({ locale: "fr-FR" });
   const frPage = await fr.newPage();
