@@ -106,6 +106,9 @@ pub trait Purchases: Send + Sync {
     /// the offer's per-shopper limit (counting those not expired or declined).
     async fn insert(&self, purchase: &Purchase) -> PortResult<Inserted>;
     async fn get(&self, id: &PurchaseId) -> PortResult<Option<Purchase>>;
+    /// A shopper's latest purchases, newest first: for their account page and the
+    /// erasure of their data.
+    async fn by_buyer(&self, buyer: &UserId, limit: usize) -> PortResult<Vec<Purchase>>;
     /// The purchases of `ids` that exist, in batches (a merchant's orders).
     async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>>;
     /// The purchase whose confirmation request the brand posted as `tweet`.

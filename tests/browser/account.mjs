@@ -160,6 +160,8 @@ try {
   await shot(page, "paid-en");
   const charges = await json("/_local/charges");
   assert.equal(charges.filter((c) => c.status === "succeeded").length, 1, "charged once");
+  await page.goto(`${stack}/account`);
+  await page.getByText(/Browser mug · \$15\.00 · shipped · \d{4}-\d\d-\d\d/).waitFor();
 
   // Unlink: a new post gets the "link your account" reply, and nothing is held.
   await page.goto(`${stack}/account`);
@@ -177,6 +179,8 @@ try {
   assert.equal(await page.locator("h1").textContent(), "Buy with a post on X");
   const linked = await json("/_local/accounts");
   assert.ok(!linked.some((a) => a.x_user_id === SHOPPER.id), "no longer linked");
+  const hers = (await json("/_local/purchases")).filter((p) => p.x_user_id === SHOPPER.id);
+  assert.ok(hers.length === 1 && hers[0].erased, "her shipped purchase keeps no email");
   await context.close();
 
   // ---- A card whose bank wants the shopper (3-D Secure), when saved and when charged:

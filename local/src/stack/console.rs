@@ -339,7 +339,7 @@ async fn purchases(State(local): LocalState) -> Result<Json<Value>, ConsoleError
     Ok(Json(
         all.iter()
             .map(|p| {
-                json!({"id": p.id, "x_user_id": p.buyer, "hashtag": p.product.as_str(), "state": p.state.as_str()})
+                json!({"id": p.id, "x_user_id": p.buyer, "hashtag": p.product.as_str(), "state": p.state.as_str(), "erased": p.is_erased()})
             })
             .collect(),
     ))

@@ -44,8 +44,8 @@ pub use post::{Priority, QueuedPost};
 pub use product::{InvalidOffer, InvalidProductName, MAX_HASHTAG_WEIGHT, Product, Sale, Terms};
 pub use profile::{CardOnFile, EmailToken, NotVerified, Profile, ProfileEmail, VERIFY_EMAIL_FOR};
 pub use purchase::{
-    CHARGE_GRACE, Change, LinkStatus, Notice, NoticeStatus, Purchase, Refusal, Standing, State,
-    StockEffect, UnknownState, Windows,
+    CHARGE_GRACE, Change, ERASED_EMAIL, LinkStatus, Notice, NoticeStatus, Purchase, Refusal,
+    Standing, State, StockEffect, UnknownState, Windows,
 };
 pub use time::{Clock, InvalidDate, ManualClock, SystemClock, Timestamp};
 pub use token::{ConfirmationToken, InvalidToken, LinkKey, TokenHash};

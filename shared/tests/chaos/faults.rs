@@ -127,6 +127,11 @@ impl<P: Purchases + ?Sized> Purchases for Faulty<P> {
     async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>> {
         self.faults.read("store", self.inner.get_many(ids)).await
     }
+    async fn by_buyer(&self, buyer: &UserId, limit: usize) -> PortResult<Vec<Purchase>> {
+        self.faults
+            .read("store", self.inner.by_buyer(buyer, limit))
+            .await
+    }
     async fn by_reply_tweet(&self, tweet: &TweetId) -> PortResult<Option<Purchase>> {
         self.faults
             .read("store", self.inner.by_reply_tweet(tweet))

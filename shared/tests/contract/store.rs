@@ -7,10 +7,10 @@ use hashbuy::adapters::dynamodb::DynamoStore;
 use hashbuy::adapters::dynamodb::schema::{PK, TTL};
 use hashbuy::adapters::memory::MemoryStore;
 use hashbuy::domain::{
-    ApiKey, Commission, ConfirmationToken, Currency, EmailAddress, EntryKind, Fulfilment, Guarded,
-    Hashtag, KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money, Notice, Product,
-    Profile, Purchase, SavedCard, SealedCode, Shipment, State, Terms, Timestamp, TokenHash,
-    TweetId, UserId, WebhookUrl, Windows,
+    ApiKey, Change, Commission, ConfirmationToken, Currency, ERASED_EMAIL, EmailAddress, EntryKind,
+    Fulfilment, Guarded, Hashtag, KeyRecord, LinkKey, LinkedAccount, Merchant, MerchantId, Money,
+    Notice, Product, Profile, Purchase, SavedCard, SealedCode, Shipment, State, StockEffect, Terms,
+    Timestamp, TokenHash, TweetId, UserId, WebhookUrl, Windows,
 };
 use hashbuy::ports::{
     Accounts, Applied, Basis, Catalog, Checked, Claim, Codes, CodesAdded, Effects, Inserted,
@@ -612,6 +612,60 @@ async fn profiles_are_saved_from_what_was_read_and_unlinking_stops_buying(store:
         .expect("unlinking twice is fine");
 }
 
+async fn a_shoppers_purchases_are_listed_newest_first_and_erased_once_over(store: Arc<dyn Store>) {
+    store.put_product(&product(5)).await.expect("product");
+    let ada = account();
+    let first = requested_by(41, &ada);
+    assert!(matches!(store.insert(&first).await, Ok(Inserted::New(_))));
+    // It expired, giving its unit back: Ada may ask again, later.
+    let expired = Change {
+        expected_version: first.version,
+        deadline_after: None,
+        stock: StockEffect::Release,
+        reply_recorded: false,
+        ledger: Vec::new(),
+        after: Purchase {
+            state: State::Expired,
+            notice: Notice::Sent,
+            version: first.version + 1,
+            ..first.clone()
+        },
+    };
+    assert_eq!(store.apply(&expired).await.expect("expire"), Applied::Done);
+    let second = Purchase {
+        created_at: at(60),
+        ..requested_by(42, &ada)
+    };
+    assert!(matches!(store.insert(&second).await, Ok(Inserted::New(_))));
+    store.insert(&requested(43)).await.expect("someone else's");
+
+    let theirs = store.by_buyer(&buyer(), 10).await.expect("list");
+    let ids: Vec<_> = theirs.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [second.id.clone(), first.id.clone()],
+        "Ada's, newest first"
+    );
+    assert_eq!(store.by_buyer(&buyer(), 1).await.expect("list").len(), 1);
+
+    assert_eq!(
+        theirs[0].erased(at(90)),
+        None,
+        "the open one keeps its data"
+    );
+    let erase = theirs[1].erased(at(90)).expect("the expired one is erased");
+    assert_eq!(store.apply(&erase).await.expect("erase"), Applied::Done);
+    assert_eq!(
+        store.apply(&erase).await.expect("again"),
+        Applied::Stale,
+        "erased once"
+    );
+    let erased = store.get(&first.id).await.expect("read").expect("kept");
+    assert_eq!(erased.email.as_str(), ERASED_EMAIL);
+    assert!(erased.buyer_screen_name.is_empty() && erased.ship_to.is_none());
+    assert_eq!((erased.price, erased.state), (first.price, State::Expired));
+}
+
 async fn the_basis_of_a_purchase_is_read_in_one_go(store: Arc<dyn Store>) {
     let other = Hashtag::parse("BuyOther").expect("tag");
     let read = |tag: Hashtag| {
@@ -1124,6 +1178,7 @@ contract!(
     a_budget_gives_exactly_its_limit_even_to_racers,
     accounts_and_products_round_trip,
     profiles_are_saved_from_what_was_read_and_unlinking_stops_buying,
+    a_shoppers_purchases_are_listed_newest_first_and_erased_once_over,
     the_basis_of_a_purchase_is_read_in_one_go,
     offers_are_created_once_and_changed_from_what_was_read,
     merchants_and_their_keys,

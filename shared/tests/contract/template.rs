@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use hashbuy::adapters::dynamodb::schema::{
-    CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, LEDGER_AT, LEDGER_INDEX, LEDGER_PK, PK,
-    TTL,
+    BUYER_AT, BUYER_INDEX, BUYER_PK, CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK,
+    LEDGER_AT, LEDGER_INDEX, LEDGER_PK, PK, TTL,
 };
 use hashbuy::adapters::eventbridge::EventBridgeBus;
 use hashbuy::domain::{
@@ -199,6 +199,11 @@ fn the_table_declares_the_attributes_the_code_uses() {
     assert_eq!(ledger["IndexName"], LEDGER_INDEX);
     assert_eq!(ledger["KeySchema"][0]["AttributeName"], LEDGER_PK);
     assert_eq!(ledger["KeySchema"][1]["AttributeName"], LEDGER_AT);
+    let buyer = &table["GlobalSecondaryIndexes"][3];
+    assert_eq!(buyer["IndexName"], BUYER_INDEX);
+    assert_eq!(buyer["KeySchema"][0]["AttributeName"], BUYER_PK);
+    assert_eq!(buyer["KeySchema"][1]["AttributeName"], BUYER_AT);
+    assert_eq!(buyer["Projection"]["ProjectionType"], "KEYS_ONLY");
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
     assert_eq!(
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::types::{
 
 use super::item::{Item, account_from_item, purchase_from_item, s};
 use super::schema::{
-    CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK, LEDGER_AT, LEDGER_INDEX, LEDGER_PK, PK,
-    TTL,
+    BUYER_AT, BUYER_INDEX, BUYER_PK, CATALOG_INDEX, CATALOG_PK, DUE_AT, DUE_INDEX, DUE_PK,
+    LEDGER_AT, LEDGER_INDEX, LEDGER_PK, PK, TTL,
 };
 use super::{DynamoStore, err};
 use crate::domain::{LinkedAccount, Purchase};
@@ -52,6 +52,8 @@ impl DynamoStore {
             (CATALOG_PK, ScalarAttributeType::S),
             (LEDGER_PK, ScalarAttributeType::S),
             (LEDGER_AT, ScalarAttributeType::N),
+            (BUYER_PK, ScalarAttributeType::S),
+            (BUYER_AT, ScalarAttributeType::N),
         ];
         let indexes = [
             index(DUE_INDEX, DUE_PK, Some(DUE_AT), ProjectionType::All)?,
@@ -61,6 +63,12 @@ impl DynamoStore {
                 LEDGER_PK,
                 Some(LEDGER_AT),
                 ProjectionType::All,
+            )?,
+            index(
+                BUYER_INDEX,
+                BUYER_PK,
+                Some(BUYER_AT),
+                ProjectionType::KeysOnly,
             )?,
         ];
         self.client

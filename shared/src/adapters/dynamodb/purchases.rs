@@ -14,7 +14,7 @@ use super::item::{
     pointer_item, product_from_item, product_key, purchase_from_item, purchase_key,
     purchase_to_item, reply_key, s, standing_attributes,
 };
-use super::schema::{DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK};
+use super::schema::{BUYER_INDEX, BUYER_PK, DUE_AT, DUE_INDEX, DUE_PARTITION, DUE_PK, PK};
 use super::{DynamoStore, err};
 use crate::domain::{
     Change, Guarded, Hashtag, Purchase, PurchaseId, StockEffect, Timestamp, TweetId, UserId,
@@ -279,6 +279,37 @@ impl Purchases for DynamoStore {
             .as_ref()
             .map(purchase_from_item)
             .transpose()
+    }
+
+    async fn by_buyer(&self, buyer: &UserId, limit: usize) -> PortResult<Vec<Purchase>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BUYER_INDEX)
+            .key_condition_expression("#buyer = :buyer")
+            .expression_attribute_names("#buyer", BUYER_PK)
+            .expression_attribute_values(":buyer", s(buyer.as_str()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| err("query by buyer", e))?;
+        // Only purchases carry both keys of the index; read each by key, newest first.
+        let keys: Vec<String> = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| get_s(item, PK).ok().map(str::to_owned))
+            .collect();
+        let mut theirs: Vec<Purchase> = self
+            .batch_get(keys)
+            .await?
+            .iter()
+            .map(purchase_from_item)
+            .collect::<Result<_, _>>()?;
+        theirs.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Ok(theirs)
     }
 
     async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>> {

@@ -15,6 +15,7 @@
 //! | limit count | `LIMIT#{x user id}#{folded hashtag}` | `count`: the buyer's purchases of an offer with a per-shopper limit, added to in the purchase's insert (only while under the limit) and taken from when one gives its unit back | none |
 //! | API key | `APIKEY#{key id}` | merchant, SHA-256 of the secret, created, revoked | none |
 //! | account | `ACCOUNT#{x user id}` | screen name, email, the processor's customer and payment method | none |
+//! | profile | `PROFILE#{x user id}` | `profile` (the account pages' JSON: handle, language, email and its token's hash, customer, card's ids with brand and last 4, address, linked), `revision` (a save is written over the one it read) | none |
 //! | effect | `EFFECT#{effect key}` | claimed_at, result | 30 days |
 //! | open purchase | `OPEN#{x user id}#{folded hashtag}` | the purchase id of the buyer's latest purchase of the product (it blocks another while that one holds a unit) | 30 days |
 //!
@@ -26,7 +27,8 @@
 //! products by key in batches (consistent) — the same index lists a digital offer's free
 //! codes (`CODES#{offer}`, up to ten keys, then their items) and the merchants
 //! (`MERCHANT`); read a merchant's ledger entries for a period on `by_merchant_ledger`,
-//! and a purchase's entries by key; list due purchases on the
+//! and a purchase's entries by key; list a shopper's purchases, newest first, on `by_buyer`
+//! (keys only: `buyer`, `created_at`), then read them by key; list due purchases on the
 //! `by_deadline` index (`due` = `DUE`; `due_at` = the deadline while pending, two minutes
 //! after confirming while unpaid, and when the message was claimed while an expired
 //! purchase's news is unsent). Every transition is a conditional write: on `version`
@@ -53,6 +55,12 @@ pub const MERCHANTS_PARTITION: &str = "MERCHANT";
 /// A merchant's ledger entries by time, for its sales report: sparse (only the entries
 /// of merchants' offers carry `ledger_merchant`), and written once, so projecting every
 /// attribute costs one index write per entry.
+/// A shopper's purchases, newest first, for their account page and the erasure of their
+/// data: keys only (the purchases are then read by key), on attributes every purchase
+/// has, so nothing is written to it beyond the insert.
+pub const BUYER_INDEX: &str = "by_buyer";
+pub const BUYER_PK: &str = "buyer";
+pub const BUYER_AT: &str = "created_at";
 pub const LEDGER_INDEX: &str = "by_merchant_ledger";
 pub const LEDGER_PK: &str = "ledger_merchant";
 pub const LEDGER_AT: &str = "ledger_at";

@@ -148,6 +148,19 @@ impl Purchases for MemoryStore {
         Ok(lock(&self.0).purchases.get(id).cloned())
     }
 
+    async fn by_buyer(&self, buyer: &UserId, limit: usize) -> PortResult<Vec<Purchase>> {
+        let t = lock(&self.0);
+        let mut theirs: Vec<Purchase> = t
+            .purchases
+            .values()
+            .filter(|p| p.buyer == *buyer)
+            .cloned()
+            .collect();
+        theirs.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        theirs.truncate(limit);
+        Ok(theirs)
+    }
+
     async fn get_many(&self, ids: &[PurchaseId]) -> PortResult<Vec<Purchase>> {
         let t = lock(&self.0);
         Ok(ids

@@ -4,6 +4,7 @@
 //! deadline matters, only if the deadline has not passed), so two racing handlers can
 //! never both win and a redelivered event finds nothing left to do.
 
+mod erasure;
 mod link;
 mod notice;
 mod state;
@@ -16,6 +17,7 @@ use super::{
     TweetId, UserId,
 };
 
+pub use erasure::ERASED_EMAIL;
 pub use link::LinkStatus;
 pub use notice::{CHARGE_GRACE, Notice, NoticeStatus, Standing};
 pub use state::{State, UnknownState, Windows};

@@ -30,6 +30,10 @@ use crate::ports::{CardSaved, PortResult};
 use crate::x::oauth2;
 
 pub const PREFIX: &str = "/account";
+/// The account page shows this many of the shopper's latest purchases.
+const PURCHASES_SHOWN: usize = 20;
+/// Deleting one's data erases up to this many purchases (run again for more).
+const ERASE_AT_MOST: usize = 500;
 const SIGN_IN: &str = "/account/signin";
 const CALLBACK: &str = "/account/callback";
 const VERIFY: &str = "/account/verify/";
@@ -190,10 +194,13 @@ impl<'a> Pages<'a> {
                 .map(|p| (session, p)),
             None => None,
         };
-        Ok(match signed_in {
-            Some((session, profile)) => self.account_page(StatusCode::OK, session, &profile, None),
-            None => self.welcome(),
-        })
+        match signed_in {
+            Some((session, profile)) => {
+                self.account_page(StatusCode::OK, session, &profile, None)
+                    .await
+            }
+            None => Ok(self.welcome()),
+        }
     }
 
     fn welcome(&self) -> Response<String> {
@@ -207,14 +214,38 @@ impl<'a> Pages<'a> {
     }
 
     /// The account page, renewing the session's idle time.
-    fn account_page(
+    async fn account_page(
         &self,
         status: StatusCode,
         session: Session,
         p: &Profile,
         notice: Option<&str>,
-    ) -> Response<String> {
+    ) -> PortResult<Response<String>> {
         let w = self.words(Some(p));
+        let language = p.language.unwrap_or(self.language);
+        let bought = self
+            .app
+            .ports
+            .purchases
+            .by_buyer(&p.x_user_id, PURCHASES_SHOWN)
+            .await?;
+        let mut purchases = Section::new("purchases", w.purchases_heading);
+        if bought.is_empty() {
+            purchases = purchases.paragraph(w.purchases_none);
+        }
+        for b in &bought {
+            let mut line = format!(
+                "{} · {} · {} · {}",
+                b.product_name,
+                b.price.in_language(language),
+                words::state(language, b.state),
+                &b.created_at.rfc3339()[..10]
+            );
+            if let Some(shipment) = &b.shipment {
+                line.push_str(&format!(" · {} {}", shipment.carrier, shipment.tracking));
+            }
+            purchases = purchases.paragraph(line);
+        }
         let csrf = session.csrf.as_str();
         let mut view = View::new(w, w.account_title)
             .paragraph(format!("{} @{}", w.signed_in_as, p.screen_name))
@@ -309,6 +340,7 @@ impl<'a> Pages<'a> {
             w.sign_out,
         ));
         let view = view
+            .section(purchases)
             .section(email)
             .section(card)
             .section(address)
@@ -319,7 +351,7 @@ impl<'a> Pages<'a> {
             .link("/offers", w.offers_link);
         let mut response = render(status, &view);
         self.set_session(&mut response, &session);
-        response
+        Ok(response)
     }
 
     fn set_session(&self, response: &mut Response<String>, session: &Session) {
@@ -544,12 +576,14 @@ impl<'a> Pages<'a> {
         let (after, notice) = match path {
             "/account/email" => {
                 let Ok(address) = EmailAddress::parse(field("email")) else {
-                    return Ok(self.account_page(
-                        StatusCode::BAD_REQUEST,
-                        session,
-                        &profile,
-                        Some(w.email_invalid),
-                    ));
+                    return self
+                        .account_page(
+                            StatusCode::BAD_REQUEST,
+                            session,
+                            &profile,
+                            Some(w.email_invalid),
+                        )
+                        .await;
                 };
                 let (after, token) = profile.with_email(address.clone(), self.now);
                 if !self.save(&profile, after.clone()).await? {
@@ -574,12 +608,14 @@ impl<'a> Pages<'a> {
                     country: field("country").into(),
                 };
                 let Ok(address) = ShippingAddress::parse(raw) else {
-                    return Ok(self.account_page(
-                        StatusCode::BAD_REQUEST,
-                        session,
-                        &profile,
-                        Some(w.address_invalid),
-                    ));
+                    return self
+                        .account_page(
+                            StatusCode::BAD_REQUEST,
+                            session,
+                            &profile,
+                            Some(w.address_invalid),
+                        )
+                        .await;
                 };
                 (
                     Profile {
@@ -639,7 +675,8 @@ impl<'a> Pages<'a> {
         let profile = self.app.ports.accounts.profile(&before.x_user_id).await?;
         let profile = profile.unwrap_or_else(|| before.clone());
         let notice = (!notice.is_empty()).then_some(notice);
-        Ok(self.account_page(StatusCode::OK, session, &profile, notice))
+        self.account_page(StatusCode::OK, session, &profile, notice)
+            .await
     }
 
     /// The card page: a setup for the shopper's customer (made on first use), confirmed
@@ -721,7 +758,8 @@ impl<'a> Pages<'a> {
                 self.after_change(session, profile, w.card_done).await
             }
             Ok(CardSaved::Refused | CardSaved::NotYet) => {
-                Ok(self.account_page(StatusCode::OK, session, profile, Some(w.card_refused)))
+                self.account_page(StatusCode::OK, session, profile, Some(w.card_refused))
+                    .await
             }
             Ok(CardSaved::NotYours) => {
                 tracing::warn!(x_user_id = %profile.x_user_id, "a card setup of another customer's refused");
@@ -729,12 +767,13 @@ impl<'a> Pages<'a> {
             }
             Err(error) => {
                 tracing::warn!(error = %error, "card not read from the processor");
-                Ok(self.account_page(
+                self.account_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     session,
                     profile,
                     Some(w.card_unavailable),
-                ))
+                )
+                .await
             }
         }
     }
@@ -784,16 +823,35 @@ impl<'a> Pages<'a> {
         Ok(render(StatusCode::OK, &view))
     }
 
-    /// Buying stops first, then the profile goes; run twice, the second finds nothing.
+    /// Buying stops first, then the personal fields of the purchases that are over are
+    /// erased, then the profile goes; run twice, the second finds nothing left to do. A
+    /// purchase still in flight finishes with what it holds (the page says so).
     async fn delete(&self, profile: &Profile) -> PortResult<Response<String>> {
         let accounts = &self.app.ports.accounts;
+        let purchases = &self.app.ports.purchases;
         accounts.unlink(&profile.x_user_id).await?;
+        let mut in_flight = 0;
+        for p in purchases
+            .by_buyer(&profile.x_user_id, ERASE_AT_MOST)
+            .await?
+        {
+            match p.erased(self.now) {
+                // A purchase that changed since it was read is erased by the next delete.
+                Some(change) => {
+                    purchases.apply(&change).await?;
+                }
+                None if !p.is_over() => in_flight += 1,
+                None => {}
+            }
+        }
         accounts.delete_profile(&profile.x_user_id).await?;
-        tracing::info!(x_user_id = %profile.x_user_id, "account deleted");
+        tracing::info!(x_user_id = %profile.x_user_id, in_flight, "account deleted");
         let w = self.words(Some(profile));
-        let view = View::new(w, w.deleted_title)
-            .paragraph(w.deleted)
-            .link("/offers", w.offers_link);
+        let mut view = View::new(w, w.deleted_title).paragraph(w.deleted);
+        if in_flight > 0 {
+            view = view.paragraph(w.deleted_in_flight);
+        }
+        let view = view.link("/offers", w.offers_link);
         let mut response = render(StatusCode::OK, &view);
         self.forget(&mut response, SESSION_COOKIE);
         Ok(response)

@@ -1,7 +1,7 @@
 //! What the account pages say, in English and French. One struct per language, so a
 //! message missing in one language does not compile.
 
-use crate::domain::Language;
+use crate::domain::{Language, State};
 
 pub(super) struct Words {
     pub lang: &'static str,
@@ -49,6 +49,9 @@ pub(super) struct Words {
     pub delete_button: &'static str,
     pub deleted_title: &'static str,
     pub deleted: &'static str,
+    pub deleted_in_flight: &'static str,
+    pub purchases_heading: &'static str,
+    pub purchases_none: &'static str,
     pub verify_title: &'static str,
     pub verify_intro: &'static str,
     pub verify_button: &'static str,
@@ -127,6 +130,9 @@ const EN: Words = Words {
     delete_button: "Delete my data",
     deleted_title: "Your data is deleted",
     deleted: "Your hashbuy account is gone. Posts buy nothing until you sign in again.",
+    deleted_in_flight: "A purchase still in progress keeps your details until it is done; delete your data again afterwards to erase them there too.",
+    purchases_heading: "Your purchases",
+    purchases_none: "No purchases yet.",
     verify_title: "Verify your email address",
     verify_intro: "Press the button to verify this address for your hashbuy account.",
     verify_button: "Verify",
@@ -198,6 +204,9 @@ const FR: Words = Words {
     delete_button: "Supprimer mes données",
     deleted_title: "Vos données sont supprimées",
     deleted: "Votre compte hashbuy n'existe plus. Vos posts n'achètent rien tant que vous ne vous reconnectez pas.",
+    deleted_in_flight: "Un achat encore en cours garde vos coordonnées jusqu'à ce qu'il soit terminé ; supprimez à nouveau vos données ensuite pour les y effacer aussi.",
+    purchases_heading: "Vos achats",
+    purchases_none: "Pas encore d'achat.",
     verify_title: "Vérifiez votre adresse email",
     verify_intro: "Appuyez sur le bouton pour vérifier cette adresse pour votre compte hashbuy.",
     verify_button: "Vérifier",
@@ -211,3 +220,30 @@ const FR: Words = Words {
     busy: "Un problème est survenu de notre côté. Rien n'a changé. Veuillez réessayer.",
     back: "Retour à votre compte",
 };
+
+/// A purchase's state as its shopper reads it.
+pub(super) fn state(language: Language, state: State) -> &'static str {
+    let (en, fr) = match state {
+        State::AwaitingRetweet => ("waiting for your retweet", "en attente de votre retweet"),
+        State::AwaitingEmailConfirmation => (
+            "waiting for your confirmation by email",
+            "en attente de votre confirmation par email",
+        ),
+        State::Confirmed => ("confirmed, being charged", "confirmé, paiement en cours"),
+        State::AwaitingAuthentication => (
+            "waiting for your bank's approval",
+            "en attente de l'accord de votre banque",
+        ),
+        State::Paid => ("paid", "payé"),
+        State::AwaitingShipment => ("paid, to be shipped", "payé, à expédier"),
+        State::Shipped => ("shipped", "expédié"),
+        State::Delivered => ("delivered", "livré"),
+        State::Refunded => ("refunded", "remboursé"),
+        State::Expired => ("expired, nothing charged", "expiré, rien débité"),
+        State::Declined => ("declined, nothing charged", "refusé, rien débité"),
+    };
+    match language {
+        Language::En => en,
+        Language::Fr => fr,
+    }
+}
