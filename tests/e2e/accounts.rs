@@ -240,6 +240,26 @@ async fn on_emulator_the_account_pages_may_do_what_their_code_does() {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Your email address is verified."), "{page}");
 
+    // What a signed-in stranger can make hashbuy send is bounded: three emails a day to
+    // one address (from every account), five an hour from one account.
+    let mut statuses = Vec::new();
+    for to in [
+        "ada@example.com",
+        "ada@example.com",
+        "ada@example.com",
+        "b@example.com",
+        "c@example.com",
+    ] {
+        let (status, _, _) = browser
+            .post("/account/email", &[("csrf", &token), ("email", to)])
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 200, 429], "then nothing is sent");
+    stack.settle().await;
+    let sent = stack.json("/_local/emails").await;
+    assert_eq!(sent.as_array().map(Vec::len), Some(4), "{sent}");
+
     let address = [
         ("csrf", token.as_str()),
         ("name", "Ada Lovelace"),

@@ -34,6 +34,13 @@ pub const PREFIX: &str = "/account";
 const PURCHASES_SHOWN: usize = 20;
 /// Deleting one's data erases up to this many purchases (run again for more).
 const ERASE_AT_MOST: usize = 500;
+/// What a signed-in stranger could make hashbuy spend on someone else, bounded: each
+/// verification email lands in an inbox that may not be theirs (per account an hour, and
+/// per address a day from every account together), and each card page opens a setup at
+/// the processor (per account an hour).
+const EMAILS_PER_ACCOUNT_HOUR: u64 = 5;
+const EMAILS_PER_ADDRESS_DAY: u64 = 3;
+const CARD_SETUPS_PER_ACCOUNT_HOUR: u64 = 10;
 const SIGN_IN: &str = "/account/signin";
 const CALLBACK: &str = "/account/callback";
 const VERIFY: &str = "/account/verify/";
@@ -585,6 +592,13 @@ impl<'a> Pages<'a> {
                         )
                         .await;
                 };
+                if !self.within_email_budget(&profile, &address).await? {
+                    return Ok(self.refused(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        Some(&profile),
+                        w.too_many,
+                    ));
+                }
                 let (after, token) = profile.with_email(address.clone(), self.now);
                 if !self.save(&profile, after.clone()).await? {
                     return Ok(self.refused(StatusCode::CONFLICT, Some(&profile), w.form_refused));
@@ -713,6 +727,15 @@ impl<'a> Pages<'a> {
                 customer
             }
         };
+        let hour = self.now.seconds() / 3600;
+        let budget = format!("card-setups:{}:{hour}", profile.x_user_id);
+        let effects = &self.app.ports.effects;
+        if !effects
+            .spend(&budget, CARD_SETUPS_PER_ACCOUNT_HOUR, self.now)
+            .await?
+        {
+            return Ok(self.refused(StatusCode::TOO_MANY_REQUESTS, Some(&profile), w.too_many));
+        }
         let setup = payments.setup_card(&customer).await?;
         let view = View {
             card: Some(CardForm {
@@ -776,6 +799,36 @@ impl<'a> Pages<'a> {
                 .await
             }
         }
+    }
+
+    /// Whether one more verification email may go: within the account's hourly budget and
+    /// the address's daily one (the address hashed in the key, never stored plain there).
+    async fn within_email_budget(&self, profile: &Profile, to: &EmailAddress) -> PortResult<bool> {
+        use sha2::{Digest, Sha256};
+        let effects = &self.app.ports.effects;
+        let (hour, day) = (self.now.seconds() / 3600, self.now.seconds() / 86_400);
+        let account = format!("verify-emails:{}:{hour}", profile.x_user_id);
+        if !effects
+            .spend(&account, EMAILS_PER_ACCOUNT_HOUR, self.now)
+            .await?
+        {
+            tracing::info!(x_user_id = %profile.x_user_id, "verification emails: the account's budget is spent");
+            return Ok(false);
+        }
+        let address = to.as_str().to_ascii_lowercase();
+        let hashed: String = Sha256::digest(address.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let inbox = format!("verify-emails-to:{hashed}:{day}");
+        let open = effects
+            .spend(&inbox, EMAILS_PER_ADDRESS_DAY, self.now)
+            .await?;
+        if !open {
+            tracing::info!(x_user_id = %profile.x_user_id, "verification emails: the address's budget is spent");
+        }
+        Ok(open)
     }
 
     /// The emailed link opens a page whose button verifies: a mail scanner that follows

@@ -63,6 +63,7 @@ pub(super) struct Words {
     pub link_unknown: &'static str,
     pub link_expired: &'static str,
     pub busy: &'static str,
+    pub too_many: &'static str,
     pub back: &'static str,
 }
 
@@ -144,6 +145,7 @@ const EN: Words = Words {
     link_unknown: "This link is not the latest one we sent, or it was already used.",
     link_expired: "This link has expired. Send a new one from your account page.",
     busy: "Something went wrong on our side. Nothing changed. Please try again.",
+    too_many: "That was asked too often. Nothing was sent. Please try again later.",
     back: "Back to your account",
 };
 
@@ -218,6 +220,7 @@ const FR: Words = Words {
     link_unknown: "Ce lien n'est pas le dernier que nous avons envoyé, ou il a déjà servi.",
     link_expired: "Ce lien a expiré. Demandez-en un nouveau depuis votre compte.",
     busy: "Un problème est survenu de notre côté. Rien n'a changé. Veuillez réessayer.",
+    too_many: "Cela a été demandé trop souvent. Rien n'a été envoyé. Réessayez plus tard.",
     back: "Retour à votre compte",
 };
 
