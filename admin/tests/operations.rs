@@ -45,6 +45,7 @@ async fn opened(resources: &Resources, tweet: &str, at: Timestamp) -> Purchase {
         email: EmailAddress::parse("shopper@example.com").expect("email"),
         card: SavedCard::new("cus_test", "pm_card_visa"),
         shipping_address: None,
+        language: Default::default(),
     };
     let tweet = TweetId::parse(tweet).expect("tweet");
     let purchase = Purchase::request(

@@ -90,6 +90,7 @@ impl World {
             email: parse(EmailAddress::parse("ada@example.com")),
             card: SavedCard::new("cus_test", "pm_card_visa"),
             shipping_address: None,
+            language: Default::default(),
         };
         parse(mem.store.link(&account).await);
         Self {

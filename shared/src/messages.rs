@@ -191,23 +191,63 @@ fn email(to: &EmailAddress, subject: String, paragraphs: &[String], link: Option
     }
 }
 
+/// The price as the shopper reads it, with the usual one beside it when discounted.
+fn price_in(p: &Purchase) -> String {
+    let l = p.language;
+    match p.list_price {
+        Some(list) if list.minor > p.price.minor => match l {
+            Language::En => format!(
+                "{} (usually {})",
+                p.price.in_language(l),
+                list.in_language(l)
+            ),
+            Language::Fr => format!(
+                "{} (au lieu de {})",
+                p.price.in_language(l),
+                list.in_language(l)
+            ),
+        },
+        _ => p.price.in_language(l).to_string(),
+    }
+}
+
+/// One of two texts, by the purchase's language.
+fn en_fr(p: &Purchase, en: String, fr: String) -> String {
+    match p.language {
+        Language::En => en,
+        Language::Fr => fr,
+    }
+}
+
 pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: Duration) -> Email {
+    let (name, m, price) = (&p.product_name, minutes(window), price_in(p));
     email(
         to,
-        format!(
-            "Confirm your purchase of {} within {} minutes",
-            short(&p.product_name),
-            minutes(window)
-        ),
-        &[
+        en_fr(
+            p,
             format!(
-                "You asked to buy {} for {} with a post on X.",
-                p.product_name,
-                p.price_shown()
+                "Confirm your purchase of {} within {m} minutes",
+                short(name)
             ),
             format!(
-                "Open the link below and press Confirm within {} minutes. Your card is charged only after you confirm. If this was not you, ignore this email and nothing happens.",
-                minutes(window)
+                "Confirmez votre achat de {} dans les {m} minutes",
+                short(name)
+            ),
+        ),
+        &[
+            en_fr(
+                p,
+                format!("You asked to buy {name} for {price} with a post on X."),
+                format!("Vous avez demandé à acheter {name} pour {price} par un post sur X."),
+            ),
+            en_fr(
+                p,
+                format!(
+                    "Open the link below and press Confirm within {m} minutes. Your card is charged only after you confirm. If this was not you, ignore this email and nothing happens."
+                ),
+                format!(
+                    "Ouvrez le lien ci-dessous et appuyez sur Confirmer dans les {m} minutes. Votre carte n'est débitée qu'après votre confirmation. Si ce n'était pas vous, ignorez cet email : rien ne se passera."
+                ),
             ),
         ],
         Some(link),
@@ -217,50 +257,74 @@ pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: D
 /// The receipt, saying what happens next: the code itself for a digital offer (this
 /// email is the one place it is shown), tracking to come for a merchant's parcel.
 pub fn receipt_email(to: &EmailAddress, p: &Purchase, code: Option<&GiftCode>) -> Email {
+    let (name, price, id) = (&p.product_name, price_in(p), &p.id);
+    let payment = p.payment_intent.as_deref().unwrap_or("-");
     let mut paragraphs = vec![
-        format!(
-            "Thank you! We charged {} for {}.",
-            p.price_shown(),
-            p.product_name
+        en_fr(
+            p,
+            format!("Thank you! We charged {price} for {name}."),
+            format!("Merci ! Nous avons débité {price} pour {name}."),
         ),
-        format!(
-            "Purchase {}, payment {}.",
-            p.id,
-            p.payment_intent.as_deref().unwrap_or("-")
+        en_fr(
+            p,
+            format!("Purchase {id}, payment {payment}."),
+            format!("Achat {id}, paiement {payment}."),
         ),
     ];
     paragraphs.push(match (p.state, code) {
-        (_, Some(code)) => format!(
-            "Your code: {}. Keep this email: it is the only place we show the code.",
-            code.expose()
+        (_, Some(code)) => en_fr(
+            p,
+            format!("Your code: {}. Keep this email: it is the only place we show the code.", code.expose()),
+            format!("Votre code : {}. Gardez cet email : c'est le seul endroit où nous montrons le code.", code.expose()),
         ),
-        (State::AwaitingShipment, None) => {
-            "The brand is preparing your order; we will email you the tracking when it ships."
-                .into()
-        }
-        _ => "Your order is on its way.".into(),
+        (State::AwaitingShipment, None) => en_fr(
+            p,
+            "The brand is preparing your order; we will email you the tracking when it ships.".into(),
+            "La marque prépare votre commande ; nous vous enverrons le suivi par email à l'expédition.".into(),
+        ),
+        _ => en_fr(p, "Your order is on its way.".into(), "Votre commande est en route.".into()),
     });
-    email(
-        to,
-        format!("Receipt: {}", short(&p.product_name)),
-        &paragraphs,
-        None,
-    )
+    let subject = en_fr(
+        p,
+        format!("Receipt: {}", short(name)),
+        format!("Reçu : {}", short(name)),
+    );
+    email(to, subject, &paragraphs, None)
 }
 
 /// The merchant shipped it: the carrier and tracking they gave.
 pub fn tracking_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let (name, id) = (&p.product_name, &p.id);
     let tracking = match &p.shipment {
-        Some(s) => format!("Carrier: {}. Tracking number: {}.", s.carrier, s.tracking),
-        None => "The brand gave no tracking.".into(),
+        Some(s) => en_fr(
+            p,
+            format!("Carrier: {}. Tracking number: {}.", s.carrier, s.tracking),
+            format!(
+                "Transporteur : {}. Numéro de suivi : {}.",
+                s.carrier, s.tracking
+            ),
+        ),
+        None => en_fr(
+            p,
+            "The brand gave no tracking.".into(),
+            "La marque n'a pas donné de suivi.".into(),
+        ),
     };
     email(
         to,
-        format!("Shipped: {}", short(&p.product_name)),
+        en_fr(
+            p,
+            format!("Shipped: {}", short(name)),
+            format!("Expédié : {}", short(name)),
+        ),
         &[
-            format!("{} is on its way.", p.product_name),
+            en_fr(
+                p,
+                format!("{name} is on its way."),
+                format!("{name} est en route."),
+            ),
             tracking,
-            format!("Purchase {}.", p.id),
+            en_fr(p, format!("Purchase {id}."), format!("Achat {id}.")),
         ],
         None,
     )
@@ -308,34 +372,57 @@ pub fn order_email(to: &EmailAddress, p: &Purchase) -> Email {
 
 /// A digital offer ran out of codes between the charge and the delivery: refunded.
 pub fn no_code_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let (name, price, id) = (&p.product_name, p.price.in_language(p.language), &p.id);
     email(
         to,
-        format!("Sorry: no code left for {}", short(&p.product_name)),
+        en_fr(
+            p,
+            format!("Sorry: no code left for {}", short(name)),
+            format!("Désolés : plus de code pour {}", short(name)),
+        ),
         &[
-            format!(
-                "We are sorry: the last code of {} went before yours could be given.",
-                p.product_name
+            en_fr(
+                p,
+                format!("We are sorry: the last code of {name} went before yours could be given."),
+                format!(
+                    "Nous sommes désolés : le dernier code de {name} est parti avant que le vôtre puisse être donné."
+                ),
             ),
-            format!(
-                "We refunded {} to your card. Banks take a few days to show it.",
-                p.price
+            en_fr(
+                p,
+                format!("We refunded {price} to your card. Banks take a few days to show it."),
+                format!(
+                    "Nous avons remboursé {price} sur votre carte. Les banques mettent quelques jours à l'afficher."
+                ),
             ),
-            format!("Purchase {}.", p.id),
+            en_fr(p, format!("Purchase {id}."), format!("Achat {id}.")),
         ],
         None,
     )
 }
 
 pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let (name, price) = (&p.product_name, p.price.in_language(p.language));
     email(
         to,
-        format!("Your card was declined for {}", short(&p.product_name)),
+        en_fr(
+            p,
+            format!("Your card was declined for {}", short(name)),
+            format!("Votre carte a été refusée pour {}", short(name)),
+        ),
         &[
-            format!(
-                "We could not charge your card {} for {}, so nothing was bought.",
-                p.price, p.product_name
+            en_fr(
+                p,
+                format!("We could not charge your card {price} for {name}, so nothing was bought."),
+                format!(
+                    "Nous n'avons pas pu débiter votre carte de {price} pour {name} : rien n'a été acheté."
+                ),
             ),
-            "Please check the card linked to your account, then post the hashtag again.".into(),
+            en_fr(
+                p,
+                "Please check the card linked to your account, then post the hashtag again.".into(),
+                "Vérifiez la carte liée à votre compte, puis postez à nouveau le hashtag.".into(),
+            ),
         ],
         None,
     )
@@ -344,17 +431,36 @@ pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
 /// The bank wants the shopper: the confirmation link they already have now leads to
 /// their bank's check (only its hash is stored, so no new link can be made for it).
 pub fn authentication_email(to: &EmailAddress, p: &Purchase, window: Duration) -> Email {
+    let (name, price, m) = (
+        &p.product_name,
+        p.price.in_language(p.language),
+        minutes(window),
+    );
     email(
         to,
-        format!("Your bank asks you to approve {}", short(&p.product_name)),
+        en_fr(
+            p,
+            format!("Your bank asks you to approve {}", short(name)),
+            format!("Votre banque vous demande d'approuver {}", short(name)),
+        ),
         &[
-            format!(
-                "Your bank wants you to approve the payment of {} for {} before we can charge it.",
-                p.price, p.product_name
+            en_fr(
+                p,
+                format!(
+                    "Your bank wants you to approve the payment of {price} for {name} before we can charge it."
+                ),
+                format!(
+                    "Votre banque veut que vous approuviez le paiement de {price} pour {name} avant que nous puissions le débiter."
+                ),
             ),
-            format!(
-                "Open the confirmation link from our earlier email again within {} minutes: it now leads to your bank's check. Until then nothing is charged, and your item is kept for you.",
-                minutes(window)
+            en_fr(
+                p,
+                format!(
+                    "Open the confirmation link from our earlier email again within {m} minutes: it now leads to your bank's check. Until then nothing is charged, and your item is kept for you."
+                ),
+                format!(
+                    "Ouvrez à nouveau le lien de confirmation de notre email précédent dans les {m} minutes : il mène maintenant à la vérification de votre banque. D'ici là rien n'est débité, et votre article vous est réservé."
+                ),
             ),
         ],
         None,
@@ -362,30 +468,50 @@ pub fn authentication_email(to: &EmailAddress, p: &Purchase, window: Duration) -
 }
 
 pub fn refunded_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let (name, price, id) = (&p.product_name, p.price.in_language(p.language), &p.id);
     email(
         to,
-        format!("Refunded: {}", short(&p.product_name)),
+        en_fr(
+            p,
+            format!("Refunded: {}", short(name)),
+            format!("Remboursé : {}", short(name)),
+        ),
         &[
-            format!(
-                "We refunded {} for {} to your card. Banks take a few days to show it.",
-                p.price, p.product_name
+            en_fr(
+                p,
+                format!(
+                    "We refunded {price} for {name} to your card. Banks take a few days to show it."
+                ),
+                format!(
+                    "Nous avons remboursé {price} pour {name} sur votre carte. Les banques mettent quelques jours à l'afficher."
+                ),
             ),
-            format!("Purchase {}.", p.id),
+            en_fr(p, format!("Purchase {id}."), format!("Achat {id}.")),
         ],
         None,
     )
 }
 
 pub fn expired_email(to: &EmailAddress, p: &Purchase) -> Email {
+    let name = &p.product_name;
     email(
         to,
-        format!("Your purchase of {} has expired", short(&p.product_name)),
+        en_fr(
+            p,
+            format!("Your purchase of {} has expired", short(name)),
+            format!("Votre achat de {} a expiré", short(name)),
+        ),
         &[
-            format!(
-                "The time to confirm {} has passed, so nothing was charged.",
-                p.product_name
+            en_fr(
+                p,
+                format!("The time to confirm {name} has passed, so nothing was charged."),
+                format!("Le délai pour confirmer {name} est passé : rien n'a été débité."),
             ),
-            "Post the hashtag again to start over.".into(),
+            en_fr(
+                p,
+                "Post the hashtag again to start over.".into(),
+                "Postez à nouveau le hashtag pour recommencer.".into(),
+            ),
         ],
         None,
     )
@@ -398,6 +524,56 @@ mod tests {
         Currency, Hashtag, LinkedAccount, Money, Product, SavedCard, Terms, Timestamp, UserId,
         Windows,
     };
+
+    #[test]
+    fn a_shoppers_emails_speak_their_language() {
+        let to = EmailAddress::parse("zoe@example.com").expect("email");
+        let english = purchase("Mug", "zoe");
+        let french = Purchase {
+            language: Language::Fr,
+            ..english.clone()
+        };
+        let window = Duration::from_secs(900);
+        let en = confirmation_email(&to, &english, "https://x.test/c", window);
+        let fr = confirmation_email(&to, &french, "https://x.test/c", window);
+        assert!(
+            en.subject.starts_with("Confirm your purchase of Mug"),
+            "{}",
+            en.subject
+        );
+        assert!(
+            fr.subject
+                .starts_with("Confirmez votre achat de Mug dans les 15 minutes"),
+            "{}",
+            fr.subject
+        );
+        // French writes money its own way, and the usual price too.
+        assert!(
+            fr.text
+                .contains("9\u{202f}999\u{202f}999,99\u{a0}$US (au lieu de"),
+            "{}",
+            fr.text
+        );
+        assert!(en.text.contains("$9,999,999.99 (usually"), "{}", en.text);
+        for (en, fr) in [
+            (
+                receipt_email(&to, &english, None),
+                receipt_email(&to, &french, None),
+            ),
+            (declined_email(&to, &english), declined_email(&to, &french)),
+            (expired_email(&to, &english), expired_email(&to, &french)),
+            (refunded_email(&to, &english), refunded_email(&to, &french)),
+            (tracking_email(&to, &english), tracking_email(&to, &french)),
+            (no_code_email(&to, &english), no_code_email(&to, &french)),
+            (
+                authentication_email(&to, &english, window),
+                authentication_email(&to, &french, window),
+            ),
+        ] {
+            assert_ne!(en.subject, fr.subject);
+            assert_ne!(en.text, fr.text);
+        }
+    }
 
     fn purchase(name: &str, screen_name: &str) -> Purchase {
         let product = Product {
@@ -421,6 +597,7 @@ mod tests {
                 email: EmailAddress::parse("ada@example.com").expect("email"),
                 card: SavedCard::new("cus_test", "pm_card_visa"),
                 shipping_address: None,
+                language: Default::default(),
             },
             screen_name.into(),
             &product,

@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hashbuy::domain::{
-    Commission, Currency, EmailAddress, LinkedAccount, Money, Product, SavedCard, ShippingAddress,
-    Terms, UserId,
+    Commission, Currency, EmailAddress, Language, LinkedAccount, Money, Product, SavedCard,
+    ShippingAddress, Terms, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;
@@ -207,6 +207,9 @@ struct NewAccount {
     /// `{"name","line1","line2","city","postal_code","country"}`, for physical offers.
     #[serde(default)]
     shipping_address: Option<ShippingAddress>,
+    /// `en` (the default) or `fr`: the shopper's emails and confirmation page.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 async fn add_account(
@@ -246,6 +249,13 @@ async fn add_account(
             .map(ShippingAddress::parse)
             .transpose()
             .map_err(bad_request)?,
+        language: new
+            .language
+            .as_deref()
+            .map(Language::parse)
+            .transpose()
+            .map_err(bad_request)?
+            .unwrap_or_default(),
     };
     local
         .app

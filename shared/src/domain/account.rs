@@ -1,6 +1,6 @@
 use std::fmt;
 
-use super::{EmailAddress, UserId};
+use super::{EmailAddress, Language, UserId};
 
 /// A card saved at the card processor for charges made while the shopper is away (a
 /// SetupIntent with `usage=off_session`): the processor's customer and payment method
@@ -35,6 +35,8 @@ pub struct LinkedAccount {
     pub card: SavedCard,
     /// Needed to buy a physical offer.
     pub shipping_address: Option<ShippingAddress>,
+    /// What the shopper's emails and confirmation page are written in.
+    pub language: Language,
 }
 
 /// Where a shopper's parcels go, from their account; copied onto each purchase of a

@@ -156,6 +156,7 @@ mod tests {
             email: EmailAddress::parse("ada@example.com").expect("email"),
             card: SavedCard::new("cus_1", "pm_1"),
             shipping_address: None,
+            language: Default::default(),
         };
         let tweet = TweetId::parse("9").expect("id");
         Purchase::request(

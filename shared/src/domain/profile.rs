@@ -138,6 +138,7 @@ impl Profile {
             email: email.address.clone(),
             card: card.saved.clone(),
             shipping_address: self.shipping_address.clone(),
+            language: self.language.unwrap_or_default(),
         })
     }
 

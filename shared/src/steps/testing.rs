@@ -93,6 +93,7 @@ impl World {
             email: EmailAddress::parse(&format!("user{user}@example.com")).expect("email"),
             card: SavedCard::new("cus_test", card),
             shipping_address: Some(address(user)),
+            language: Default::default(),
         };
         self.mem.store.link(&account).await.expect("link");
         account

@@ -379,6 +379,7 @@ async fn story(seed: u64) -> Run {
                 postal_code: "12345".into(),
                 country: "US".into(),
             }),
+            language: Default::default(),
         };
         story.mem.store.link(&account).await.expect("link");
         let tweet = story.fresh_id();

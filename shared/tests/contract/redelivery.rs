@@ -58,6 +58,7 @@ async fn a_second_delivery_of_every_event_changes_nothing() {
         email: EmailAddress::parse("ada@example.com").expect("email"),
         card: SavedCard::new("cus_test", "pm_card_visa"),
         shipping_address: None,
+        language: Default::default(),
     };
     store.link(&account).await.expect("link");
 

@@ -55,6 +55,7 @@ fn account() -> LinkedAccount {
         email: EmailAddress::parse("ada@example.com").expect("email"),
         card: SavedCard::new("cus_test", "pm_card_visa"),
         shipping_address: None,
+        language: Default::default(),
     }
 }
 

@@ -17,7 +17,7 @@ use super::schema::{
     MERCHANTS_PARTITION, PK, TTL,
 };
 use crate::domain::{
-    Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord,
+    Commission, Currency, EmailAddress, EntryKind, Fulfilment, Hashtag, KeyId, KeyRecord, Language,
     LedgerEntry, LinkedAccount, Merchant, MerchantId, Money, Notice, Product, Profile, Purchase,
     PurchaseId, SavedCard, SealedCode, Shipment, ShippingAddress, Standing, State, Terms,
     Timestamp, TokenHash, TweetId, UserId, WebhookUrl,
@@ -116,6 +116,7 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
         ("buyer".to_owned(), s(p.buyer.as_str())),
         ("buyer_screen_name".to_owned(), s(&p.buyer_screen_name)),
         ("email".to_owned(), s(p.email.as_str())),
+        ("language".to_owned(), s(p.language.code())),
         ("customer".to_owned(), s(&p.card.customer)),
         ("payment_method".to_owned(), s(&p.card.payment_method)),
         ("request_tweet".to_owned(), s(p.request_tweet.as_str())),
@@ -204,6 +205,11 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
             .then(|| get_n(item, "deadline").map(Timestamp))
             .transpose()?,
         buyer: parsed(item, "buyer", UserId::parse)?,
+        language: opt_s(item, "language")
+            .map(Language::parse)
+            .transpose()
+            .map_err(|_| bad("language"))?
+            .unwrap_or_default(),
         buyer_screen_name: get_s(item, "buyer_screen_name")?.to_owned(),
         email: parsed(item, "email", EmailAddress::parse)?,
         card: saved_card(item)?,
@@ -348,6 +354,7 @@ pub fn account_to_item(a: &LinkedAccount) -> Item {
         ("email".to_owned(), s(a.email.as_str())),
         ("customer".to_owned(), s(&a.card.customer)),
         ("payment_method".to_owned(), s(&a.card.payment_method)),
+        ("language".to_owned(), s(a.language.code())),
     ]);
     if let Some(address) = &a.shipping_address {
         item.insert("ship_to".into(), s(address_json(address)));
@@ -380,6 +387,11 @@ pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
         email: parsed(item, "email", EmailAddress::parse)?,
         card: saved_card(item)?,
         shipping_address: ship_to(item)?,
+        language: opt_s(item, "language")
+            .map(Language::parse)
+            .transpose()
+            .map_err(|_| bad("language"))?
+            .unwrap_or_default(),
     })
 }
 
@@ -562,6 +574,7 @@ mod tests {
                 email: EmailAddress::parse("ada@example.com").expect("email"),
                 card: SavedCard::new("cus_1", "pm_card_visa"),
                 shipping_address: None,
+                language: Default::default(),
             },
             "ada".into(),
             &product,

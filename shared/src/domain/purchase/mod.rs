@@ -12,9 +12,9 @@ mod state;
 use std::time::Duration;
 
 use super::{
-    Commission, EmailAddress, Fulfilment, Hashtag, LedgerEntry, LinkedAccount, MerchantId, Money,
-    Product, PurchaseId, SavedCard, SealedCode, Shipment, ShippingAddress, Timestamp, TokenHash,
-    TweetId, UserId,
+    Commission, EmailAddress, Fulfilment, Hashtag, Language, LedgerEntry, LinkedAccount,
+    MerchantId, Money, Product, PurchaseId, SavedCard, SealedCode, Shipment, ShippingAddress,
+    Timestamp, TokenHash, TweetId, UserId,
 };
 
 pub use erasure::ERASED_EMAIL;
@@ -38,6 +38,8 @@ pub struct Purchase {
     /// later step reads the account again. `Debug` hides both.
     pub email: EmailAddress,
     pub card: SavedCard,
+    /// The shopper's language when they asked: their emails and confirmation page.
+    pub language: Language,
     pub request_tweet: TweetId,
     /// The brand's reply asking for the retweet; a retweet of it confirms.
     pub reply_tweet: Option<TweetId>,
@@ -128,6 +130,7 @@ impl Purchase {
             buyer_screen_name,
             email: account.email.clone(),
             card: account.card.clone(),
+            language: account.language,
             request_tweet,
             reply_tweet: None,
             product: product.hashtag.clone(),
@@ -522,6 +525,7 @@ pub(super) mod tests {
             email: EmailAddress::parse("ada@example.com").expect("email"),
             card: SavedCard::new("cus_test", "pm_card_visa"),
             shipping_address: None,
+            language: Default::default(),
         }
     }
 

@@ -476,7 +476,11 @@ impl<'a> Pages<'a> {
         let accounts = &self.app.ports.accounts;
         match accounts.profile(&user.id).await? {
             None => {
-                let profile = Profile::new(user.id.clone(), user.username);
+                // The browser's language until the shopper chooses one.
+                let profile = Profile {
+                    language: Some(self.language),
+                    ..Profile::new(user.id.clone(), user.username)
+                };
                 // A second sign-in racing this one made the same profile: either is fine.
                 accounts.save_profile(None, &profile).await?;
             }
