@@ -34,6 +34,7 @@ browser_story() {
   shift
   local port
   port="$(free_port)"
+  rm -rf "target/browser/$name"
   target/debug/hashbuy-local serve --addr "127.0.0.1:$port" "$@" > "target/browser-$name-stack.log" 2>&1 &
   local stack_pid=$!
   if ! wait_for_http "http://127.0.0.1:$port/_local/health" 60; then

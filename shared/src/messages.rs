@@ -213,10 +213,7 @@ fn price_in(p: &Purchase) -> String {
 
 /// One of two texts, by the purchase's language.
 fn en_fr(p: &Purchase, en: String, fr: String) -> String {
-    match p.language {
-        Language::En => en,
-        Language::Fr => fr,
-    }
+    p.language.pick(en, fr)
 }
 
 pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: Duration) -> Email {

@@ -225,9 +225,34 @@ try {
   await signIn(frPage, { username: "zoe_achete", id: "5151515151" });
   await frPage.getByText("Connecté en tant que @zoe_achete").waitFor();
   await shot(frPage, "account-fr");
+  await frPage.getByLabel("Adresse email").fill("zoe@example.com");
+  await frPage.getByRole("button", { name: "Envoyer le lien de vérification" }).click();
+  const frVerification = await lastEmail(/Vérifiez votre adresse email/);
+  await frPage.goto(linkIn(frVerification));
+  await shot(frPage, "verify-fr");
+  await frPage.getByRole("button", { name: "Vérifier" }).click();
+  await frPage.getByText("Votre adresse email est vérifiée.").waitFor();
   await frPage.goto(`${stack}/account/card`);
   await frPage.locator("#card-element input").first().waitFor();
   await shot(frPage, "card-fr");
+  await frPage.getByPlaceholder("number").fill("4242424242424242");
+  await frPage.getByPlaceholder("exp_month").fill("12");
+  await frPage.getByPlaceholder("exp_year").fill("34");
+  await frPage.getByPlaceholder("cvc").fill("123");
+  await frPage.getByRole("button", { name: "Enregistrer cette carte" }).click();
+  await frPage.getByText("Vous pouvez acheter par un post.").waitFor();
+  // Her purchase speaks French too: the email, the confirmation page, the money.
+  const zoeAsked = post(["tweet", "--as", "zoe_achete", "#BuyBrowserMug"]);
+  post(["retweet", "--as", "zoe_achete", (await replyTo(zoeAsked)).id]);
+  await frPage.goto(linkIn(await lastEmail(/Confirmez votre achat de Browser mug/)));
+  assert.equal(await frPage.locator("html").getAttribute("lang"), "fr");
+  await shot(frPage, "confirm-fr");
+  await frPage.getByRole("button", { name: /Confirmer et payer 15,00/ }).click();
+  await frPage.getByText("Merci, votre achat est terminé").waitFor();
+  await shot(frPage, "paid-fr");
+  await frPage.goto(`${stack}/account`);
+  await frPage.getByText(/Browser mug · 15,00.\$US · expédié/).waitFor();
+  await shot(frPage, "account-bought-fr");
 
   // ---- Refusals, each a clear page, nothing changed.
   // A tampered state: the sign-in cookie is set, X's answer carries another state.

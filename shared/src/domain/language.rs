@@ -51,6 +51,14 @@ impl Language {
         best.map_or(Self::En, |(language, _)| language)
     }
 
+    /// The text of this language among its English and French versions.
+    pub fn pick<T>(self, en: T, fr: T) -> T {
+        match self {
+            Self::En => en,
+            Self::Fr => fr,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::En => "en",

@@ -11,8 +11,8 @@ use super::charge_card::{self, Outcome as Charged};
 use super::pages::{BankCheck, Body, page, paragraph};
 use crate::app::App;
 use crate::domain::{
-    Event, Fulfilment, Guarded, LinkKey, LinkStatus, Purchase, PurchaseConfirmed, Refusal, State,
-    Timestamp,
+    Event, Fulfilment, Guarded, Language, LinkKey, LinkStatus, Purchase, PurchaseConfirmed,
+    Refusal, State, Timestamp,
 };
 use crate::ports::{Checked, PortError};
 
@@ -29,10 +29,15 @@ pub async fn handle(app: &App, request: Request<Bytes>) -> Response<String> {
             }
             Err(error) => {
                 tracing::error!(error = %error, "confirmation page failed");
+                let l = browser_language(&request);
                 page(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Please try again",
-                    &paragraph("Something went wrong on our side. Please try again in a moment: you are never charged twice."),
+                    l.pick("Please try again", "Veuillez réessayer"),
+                    &paragraph(l.pick(
+                        "Something went wrong on our side. Please try again in a moment: you are never charged twice.",
+                        "Un problème est survenu de notre côté. Réessayez dans un instant : vous n'êtes jamais débité deux fois.",
+                    ))
+                    .in_language(l),
                 )
             }
         }
@@ -41,11 +46,24 @@ pub async fn handle(app: &App, request: Request<Bytes>) -> Response<String> {
     .await
 }
 
-fn invalid_link() -> Response<String> {
+/// The language of a page whose purchase is not known: the browser's.
+fn browser_language(request: &Request<Bytes>) -> Language {
+    request
+        .headers()
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Language::En, Language::from_accept_language)
+}
+
+fn invalid_link(l: Language) -> Response<String> {
     page(
         StatusCode::NOT_FOUND,
-        "This link is not valid",
-        &paragraph("Check that you opened the whole link from the email. Nothing was charged."),
+        l.pick("This link is not valid", "Ce lien n'est pas valable"),
+        &paragraph(l.pick(
+            "Check that you opened the whole link from the email. Nothing was charged.",
+            "Vérifiez que vous avez ouvert le lien entier de l'email. Rien n'a été débité.",
+        ))
+        .in_language(l),
     )
 }
 
@@ -56,14 +74,14 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         .strip_prefix(PATH_PREFIX)
         .unwrap_or_default();
     let Ok(key) = LinkKey::parse(raw.trim_end_matches('/')) else {
-        return Ok(invalid_link());
+        return Ok(invalid_link(browser_language(request)));
     };
     if *request.method() == Method::POST {
-        return confirm(app, &key).await;
+        return confirm(app, &key, browser_language(request)).await;
     }
     let purchase = app.ports.purchases.get(&key.purchase).await?;
     let Some(purchase) = purchase.filter(|p| p.issued(&key.token)) else {
-        return Ok(invalid_link());
+        return Ok(invalid_link(browser_language(request)));
     };
     record_purchase(&purchase);
     match *request.method() {
@@ -92,19 +110,43 @@ async fn show(app: &App, p: &Purchase) -> Response<String> {
     match p.link_status(now) {
         LinkStatus::Authenticate { deadline } => bank_page(app, p, deadline, now).await,
         LinkStatus::Open { deadline } => {
-            let minutes = minutes_until(deadline, now);
-            let body = paragraph(format!(
-                "You asked to buy {} for {}.",
-                p.product_name,
-                p.price_shown()
+            let (l, minutes, name) = (p.language, minutes_until(deadline, now), &p.product_name);
+            let (shown, price) = (price_shown(p), p.price.in_language(l));
+            let body = paragraph(l.pick(
+                format!("You asked to buy {name} for {shown}."),
+                format!("Vous avez demandé à acheter {name} pour {shown}."),
             ))
-            .then(format!(
-                "This link works for {minutes} more minute(s). Your card is charged only when you press Confirm."
+            .then(l.pick(
+                format!("This link works for {minutes} more minute(s). Your card is charged only when you press Confirm."),
+                format!("Ce lien fonctionne encore {minutes} minute(s). Votre carte n'est débitée que lorsque vous appuyez sur Confirmer."),
             ))
-            .with_button(format!("Confirm and pay {}", p.price));
-            page(StatusCode::OK, "Confirm your purchase", &body)
+            .with_button(l.pick(
+                format!("Confirm and pay {price}"),
+                format!("Confirmer et payer {price}"),
+            ))
+            .in_language(l);
+            page(
+                StatusCode::OK,
+                l.pick("Confirm your purchase", "Confirmez votre achat"),
+                &body,
+            )
         }
         status => closed(status, p, now),
+    }
+}
+
+/// The price in the shopper's language, with the usual one when discounted.
+fn price_shown(p: &Purchase) -> String {
+    let l = p.language;
+    match p.list_price {
+        Some(list) if list.minor > p.price.minor => {
+            let (price, list) = (p.price.in_language(l), list.in_language(l));
+            l.pick(
+                format!("{price} (usually {list})"),
+                format!("{price} (au lieu de {list})"),
+            )
+        }
+        _ => p.price.in_language(l).to_string(),
     }
 }
 
@@ -127,7 +169,12 @@ async fn bank_page(
 ) -> Response<String> {
     let check = match (&app.settings.stripe_js, &p.payment_intent) {
         (Some(js), Some(payment)) => match app.ports.payments.client_secret(payment).await {
-            Ok(secret) => Some(BankCheck::new(js.clone(), &secret, &p.card.payment_method)),
+            Ok(secret) => Some(BankCheck::new(
+                js.clone(),
+                &secret,
+                &p.card.payment_method,
+                p.language,
+            )),
             Err(error) => {
                 tracing::warn!(error = %error, "could not read the payment's client secret; the page falls back to the bank's app");
                 None
@@ -140,70 +187,100 @@ async fn bank_page(
         Some(check) => body.with_bank_check(check),
         None => body,
     };
+    let l = p.language;
     page(
         StatusCode::OK,
-        "Your bank wants you to approve this payment",
-        &body.with_button("I approved it: check again"),
+        l.pick(
+            "Your bank wants you to approve this payment",
+            "Votre banque veut que vous approuviez ce paiement",
+        ),
+        &body.with_button(check_again(l)),
+    )
+}
+
+fn check_again(l: Language) -> &'static str {
+    l.pick(
+        "I approved it: check again",
+        "Je l'ai approuvé : vérifier à nouveau",
     )
 }
 
 fn bank_body(p: &Purchase, deadline: Timestamp, now: Timestamp) -> Body {
-    paragraph(format!(
-        "Your bank asks you to approve the payment of {} for {} before it is charged.",
-        p.price, p.product_name
+    let (l, name) = (p.language, &p.product_name);
+    let (price, minutes) = (p.price.in_language(l), minutes_until(deadline, now));
+    paragraph(l.pick(
+        format!("Your bank asks you to approve the payment of {price} for {name} before it is charged."),
+        format!("Votre banque vous demande d'approuver le paiement de {price} pour {name} avant qu'il soit débité."),
     ))
-    .then(format!(
-        "Approve it within {} minute(s), then press the button below. Until then nothing is charged and your item is kept for you.",
-        minutes_until(deadline, now)
+    .then(l.pick(
+        format!("Approve it within {minutes} minute(s), then press the button below. Until then nothing is charged and your item is kept for you."),
+        format!("Approuvez-le dans les {minutes} minute(s), puis appuyez sur le bouton ci-dessous. D'ici là rien n'est débité et votre article vous est réservé."),
     ))
+    .in_language(l)
 }
 
 fn closed(status: LinkStatus, p: &Purchase, now: Timestamp) -> Response<String> {
+    let (l, name, price) = (p.language, &p.product_name, p.price.in_language(p.language));
+    let said = |text: String| paragraph(text).in_language(l);
     match status {
         LinkStatus::Authenticate { deadline } => page(
             StatusCode::OK,
-            "Your bank wants you to approve this payment",
-            &bank_body(p, deadline, now).with_button("I approved it: check again"),
+            l.pick(
+                "Your bank wants you to approve this payment",
+                "Votre banque veut que vous approuviez ce paiement",
+            ),
+            &bank_body(p, deadline, now).with_button(check_again(l)),
         ),
         LinkStatus::AlreadyConfirmed => page(
             StatusCode::OK,
-            "Already confirmed",
-            &paragraph(format!(
-                "Your purchase of {} is confirmed. You are charged once, whatever you press.",
-                p.product_name
+            l.pick("Already confirmed", "Déjà confirmé"),
+            &said(l.pick(
+                format!("Your purchase of {name} is confirmed. You are charged once, whatever you press."),
+                format!("Votre achat de {name} est confirmé. Vous n'êtes débité qu'une fois, quoi que vous pressiez."),
             )),
         ),
         LinkStatus::Expired => page(
             StatusCode::GONE,
-            "This link has expired",
-            &paragraph(
+            l.pick("This link has expired", "Ce lien a expiré"),
+            &said(l.pick(
                 "The time to confirm has passed, so nothing was charged. Post the hashtag again to start over.",
-            ),
+                "Le délai pour confirmer est passé : rien n'a été débité. Postez à nouveau le hashtag pour recommencer.",
+            ).to_owned()),
         ),
         LinkStatus::Closed(State::Refunded) => page(
             StatusCode::GONE,
-            "This purchase was refunded",
-            &paragraph(format!(
-                "We refunded {} for {} to your card.",
-                p.price, p.product_name
+            l.pick("This purchase was refunded", "Cet achat a été remboursé"),
+            &said(l.pick(
+                format!("We refunded {price} for {name} to your card."),
+                format!("Nous avons remboursé {price} pour {name} sur votre carte."),
             )),
         ),
         LinkStatus::Closed(State::Declined) => page(
             StatusCode::GONE,
-            "This purchase was declined",
-            &paragraph("Your card was declined, so nothing was charged."),
+            l.pick("This purchase was declined", "Cet achat a été refusé"),
+            &said(l.pick(
+                "Your card was declined, so nothing was charged.",
+                "Votre carte a été refusée : rien n'a été débité.",
+            ).to_owned()),
         ),
         LinkStatus::Closed(_) | LinkStatus::Open { .. } => page(
             StatusCode::GONE,
-            "This link is no longer valid",
-            &paragraph("This purchase was closed and nothing was charged."),
+            l.pick("This link is no longer valid", "Ce lien n'est plus valable"),
+            &said(l.pick(
+                "This purchase was closed and nothing was charged.",
+                "Cet achat a été clos et rien n'a été débité.",
+            ).to_owned()),
         ),
     }
 }
 
 /// Confirms in one conditional write, without reading the purchase first; when the write
 /// is refused, the purchase as the write found it says why.
-async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError> {
+async fn confirm(
+    app: &App,
+    key: &LinkKey,
+    language: Language,
+) -> Result<Response<String>, StepError> {
     let now = app.ports.clock.now();
     let confirm = Guarded::confirm(key, now);
     let p = match app.ports.purchases.apply_guarded(&confirm).await? {
@@ -226,23 +303,34 @@ async fn confirm(app: &App, key: &LinkKey) -> Result<Response<String>, StepError
                 }
             }
         }
-        Checked::Refused(_) => return Ok(invalid_link()),
+        Checked::Refused(_) => return Ok(invalid_link(language)),
     };
     charge(app, p).await
 }
 
 fn complete(p: &Purchase) -> Response<String> {
+    let (l, name, price) = (p.language, &p.product_name, p.price.in_language(p.language));
     let next = match p.fulfilment {
-        Fulfilment::Digital => "Your code follows by email, with the receipt.",
-        Fulfilment::Physical => "It ships soon, and a receipt follows by email.",
+        Fulfilment::Digital => l.pick(
+            "Your code follows by email, with the receipt.",
+            "Votre code suit par email, avec le reçu.",
+        ),
+        Fulfilment::Physical => l.pick(
+            "It ships soon, and a receipt follows by email.",
+            "Il sera bientôt expédié, et un reçu suit par email.",
+        ),
     };
     page(
         StatusCode::OK,
-        "Thank you, your purchase is complete",
-        &paragraph(format!(
-            "We charged {} for {}, once. {next}",
-            p.price, p.product_name
-        )),
+        l.pick(
+            "Thank you, your purchase is complete",
+            "Merci, votre achat est terminé",
+        ),
+        &paragraph(l.pick(
+            format!("We charged {price} for {name}, once. {next}"),
+            format!("Nous avons débité {price} pour {name}, une fois. {next}"),
+        ))
+        .in_language(l),
     )
 }
 
@@ -252,13 +340,18 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
     match charge_card::settle(app, p.clone()).await {
         Ok(Charged::Paid) => Ok(complete(&p)),
         Ok(Charged::NothingToDo(state)) if state.is_paid_for() => Ok(complete(&p)),
-        Ok(Charged::Declined | Charged::NothingToDo(State::Declined)) => Ok(page(
-            StatusCode::PAYMENT_REQUIRED,
-            "Your card was declined",
-            &paragraph(
-                "Nothing was charged. Check the card linked to your account, then post the hashtag again.",
-            ),
-        )),
+        Ok(Charged::Declined | Charged::NothingToDo(State::Declined)) => {
+            let l = p.language;
+            Ok(page(
+                StatusCode::PAYMENT_REQUIRED,
+                l.pick("Your card was declined", "Votre carte a été refusée"),
+                &paragraph(l.pick(
+                    "Nothing was charged. Check the card linked to your account, then post the hashtag again.",
+                    "Rien n'a été débité. Vérifiez la carte liée à votre compte, puis postez à nouveau le hashtag.",
+                ))
+                .in_language(l),
+            ))
+        }
         Ok(Charged::AwaitingShopper) => {
             let asked = app.ports.purchases.get(&p.id).await?.unwrap_or(p);
             Ok(show(app, &asked).await)
@@ -273,13 +366,21 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
                 purchase_id: p.id.clone(),
             });
             app.ports.bus.publish(&event).await?;
+            let (l, name) = (p.language, &p.product_name);
+            let price = p.price.in_language(l);
             Ok(page(
                 StatusCode::OK,
-                "Thank you, your purchase is confirmed",
-                &paragraph(format!(
-                    "We are charging {} for {}, once. A receipt follows by email.",
-                    p.price, p.product_name
-                )),
+                l.pick(
+                    "Thank you, your purchase is confirmed",
+                    "Merci, votre achat est confirmé",
+                ),
+                &paragraph(l.pick(
+                    format!(
+                        "We are charging {price} for {name}, once. A receipt follows by email."
+                    ),
+                    format!("Nous débitons {price} pour {name}, une fois. Un reçu suit par email."),
+                ))
+                .in_language(l),
             ))
         }
     }
@@ -320,6 +421,35 @@ mod tests {
             .uri(path)
             .body(Bytes::new())
             .expect("request")
+    }
+
+    #[tokio::test]
+    async fn the_page_speaks_the_shoppers_language_else_the_browsers() {
+        let w = World::new();
+        let p = Purchase {
+            language: Language::Fr,
+            ..w.requested(2, "pm_card_visa").await
+        };
+        let html = complete(&p).into_body();
+        assert!(html.contains("<html lang=\"fr\">"), "{html}");
+        assert!(html.contains("Merci, votre achat est terminé"), "{html}");
+        assert!(html.contains("25,00\u{a0}$US"), "French money: {html}");
+        let now = w.app.ports.clock.now();
+        let html = closed(LinkStatus::Expired, &p, now).into_body();
+        assert!(html.contains("Ce lien a expiré"), "{html}");
+        let english = complete(&Purchase {
+            language: Language::En,
+            ..p
+        });
+        assert!(english.into_body().contains("<html lang=\"en\">"));
+
+        let unknown = Request::builder()
+            .uri("/confirm/nope")
+            .header(http::header::ACCEPT_LANGUAGE, "fr-CA,fr;q=0.9")
+            .body(Bytes::new())
+            .expect("request");
+        let html = handle(&w.app, unknown).await.into_body();
+        assert!(html.contains("Ce lien n&#39;est pas valable"), "{html}");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
+use crate::domain::Language;
 use crate::settings::{Secret, StripeJs};
 use http::{Response, StatusCode, header};
 
@@ -20,6 +21,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; base-uri 'none'; \
 /// back to the page, if it has one.
 #[derive(Debug, Default)]
 pub(crate) struct Body {
+    language: Language,
     paragraphs: Vec<String>,
     button: Option<String>,
     bank: Option<BankCheck>,
@@ -34,10 +36,17 @@ pub(crate) struct BankCheck {
     client_secret: String,
     payment_method: String,
     nonce: String,
+    /// The button, and what the page says while and after the bank answers.
+    labels: [&'static str; 4],
 }
 
 impl BankCheck {
-    pub(crate) fn new(js: StripeJs, client_secret: &Secret, payment_method: &str) -> Self {
+    pub(crate) fn new(
+        js: StripeJs,
+        client_secret: &Secret,
+        payment_method: &str,
+        language: Language,
+    ) -> Self {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
         Self {
@@ -45,6 +54,20 @@ impl BankCheck {
             client_secret: client_secret.expose().to_owned(),
             payment_method: payment_method.to_owned(),
             nonce: URL_SAFE_NO_PAD.encode(bytes),
+            labels: language.pick(
+                [
+                    "Approve with my bank",
+                    "Waiting for your bank...",
+                    "Your bank did not approve it.",
+                    "Approved. Checking...",
+                ],
+                [
+                    "Approuver avec ma banque",
+                    "En attente de votre banque...",
+                    "Votre banque ne l'a pas approuvé.",
+                    "Approuvé. Vérification...",
+                ],
+            ),
         }
     }
 
@@ -67,6 +90,12 @@ pub(crate) fn paragraph(text: impl Into<String>) -> Body {
 }
 
 impl Body {
+    /// This body, said in `language` (the page's `lang`).
+    pub(crate) fn in_language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
+    }
+
     /// This body with one more paragraph.
     pub(crate) fn then(mut self, text: impl Into<String>) -> Self {
         self.paragraphs.push(text.into());
