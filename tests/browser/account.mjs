@@ -78,6 +78,16 @@ async function shot(page, name) {
   await page.screenshot({ path: `${artifacts}/${String(shots).padStart(2, "0")}-${name}.png`, fullPage: true });
 }
 
+/** Types a test card into the processor's form (the emulator's Stripe.js stand-in). */
+async function typeCard(page, number) {
+  await page.locator("#card-element input").first().waitFor();
+  await page.getByPlaceholder("number").fill(number);
+  await page.getByPlaceholder("exp_month").fill("12");
+  await page.getByPlaceholder("exp_year").fill("34");
+  await page.getByPlaceholder("cvc").fill("123");
+  await page.getByPlaceholder("postal_code").fill("75001");
+}
+
 /** Signs in on the X stand-in's authorize page as `who`. */
 async function signIn(page, who = SHOPPER) {
   await page.goto(`${stack}/account`);
@@ -129,13 +139,8 @@ try {
 
   // The card, typed into the processor's form (the emulator's Stripe.js stand-in).
   await page.goto(`${stack}/account/card`);
-  await page.locator("#card-element input").first().waitFor();
+  await typeCard(page, "4242424242424242");
   await shot(page, "card-en");
-  await page.getByPlaceholder("number").fill("4242424242424242");
-  await page.getByPlaceholder("exp_month").fill("12");
-  await page.getByPlaceholder("exp_year").fill("34");
-  await page.getByPlaceholder("cvc").fill("123");
-  await page.getByPlaceholder("postal_code").fill("75001");
   await page.getByRole("button", { name: "Save this card" }).click();
   await page.getByText("Your card is saved.").waitFor();
   await page.getByText("You can buy with a post.").waitFor();
@@ -194,10 +199,7 @@ try {
   await bobPage.goto(linkIn(await lastEmail(/Verify your email/)));
   await bobPage.getByRole("button", { name: "Verify" }).click();
   await bobPage.goto(`${stack}/account/card`);
-  await bobPage.getByPlaceholder("number").fill("4000002500003155");
-  await bobPage.getByPlaceholder("exp_month").fill("12");
-  await bobPage.getByPlaceholder("exp_year").fill("34");
-  await bobPage.getByPlaceholder("cvc").fill("123");
+  await typeCard(bobPage, "4000002500003155");
   await bobPage.getByRole("button", { name: "Save this card" }).click();
   await bobPage.getByRole("button", { name: "Complete authentication" }).click();
   await bobPage.getByText("Your card is saved.").waitFor();
@@ -233,12 +235,8 @@ try {
   await frPage.getByRole("button", { name: "Vérifier" }).click();
   await frPage.getByText("Votre adresse email est vérifiée.").waitFor();
   await frPage.goto(`${stack}/account/card`);
-  await frPage.locator("#card-element input").first().waitFor();
+  await typeCard(frPage, "4242424242424242");
   await shot(frPage, "card-fr");
-  await frPage.getByPlaceholder("number").fill("4242424242424242");
-  await frPage.getByPlaceholder("exp_month").fill("12");
-  await frPage.getByPlaceholder("exp_year").fill("34");
-  await frPage.getByPlaceholder("cvc").fill("123");
   await frPage.getByRole("button", { name: "Enregistrer cette carte" }).click();
   await frPage.getByText("Vous pouvez acheter par un post.").waitFor();
   // Her purchase speaks French too: the email, the confirmation page, the money.
