@@ -251,6 +251,10 @@ try {
   await frPage.goto(`${stack}/account`);
   await frPage.getByText(/Browser mug · 15,00.\$US · expédié/).waitFor();
   await shot(frPage, "account-bought-fr");
+  const frRefused = await frPage.goto(`${stack}/account/callback?code=x&state=y`);
+  assert.equal(frRefused.status(), 400);
+  await frPage.getByText("La connexion avec X n'a pas abouti.").waitFor();
+  await shot(frPage, "refused-fr");
 
   // ---- Refusals, each a clear page, nothing changed.
   // A tampered state: the sign-in cookie is set, X's answer carries another state.
@@ -262,6 +266,19 @@ try {
   assert.equal(forged.status(), 400);
   await tab.getByText("The sign-in with X did not complete. Nothing was saved.").waitFor();
   await shot(tab, "refused-state-en");
+
+  // A wrong verifier: the authorize request's challenge swapped on the way to X, so the
+  // code X issues answers another verifier than the one hashbuy kept.
+  await tab.goto(`${stack}/account/signin`);
+  const swapped = new URL(tab.url());
+  swapped.searchParams.set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  await tab.goto(swapped.toString());
+  await tab.getByLabel("X username").fill("mallory");
+  await tab.getByLabel("X user id").fill("6161616161");
+  await tab.getByRole("button", { name: "Authorize app" }).click();
+  await tab.getByText("The sign-in with X did not complete. Nothing was saved.").waitFor();
+  assert.ok(!(await attacker.cookies()).some((c) => c.name === "hb_session"), "not signed in");
+  await shot(tab, "refused-verifier-en");
 
   // A reused code: the browser's own return, replayed after it was spent.
   let callback;
@@ -290,7 +307,7 @@ try {
   assert.equal(await tab.locator("h1").textContent(), "Buy with a post on X", "signed out");
   await attacker.close();
 
-  console.log(`browser: the account story and ${4} refusals passed; ${shots} screenshots in ${artifacts}`);
+  console.log(`browser: the account story and 5 refusals passed; ${shots} screenshots in ${artifacts}`);
 } finally {
   await browser.close();
 }
