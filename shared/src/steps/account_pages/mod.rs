@@ -18,7 +18,7 @@ use tracing::Instrument;
 use self::session::{
     IDLE_FOR, SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_FOR, Sealer, Session, SignIn, set_cookie,
 };
-use self::view::{CardForm, Field, Form, Section, View, nonce, render};
+use self::view::{CardForm, Field, Form, Section, View, Writes, nonce, render};
 use self::words::{Words, words};
 use crate::adapters::x_sign_in::{SignInError, XSignIn};
 use crate::app::App;

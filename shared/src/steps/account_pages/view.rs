@@ -16,18 +16,55 @@ pub(super) struct View {
     pub lang: &'static str,
     pub title: String,
     pub notice: Option<String>,
-    pub paragraphs: Vec<String>,
+    /// Paragraphs under the title; links at the foot of the page.
+    pub texts: Texts,
     pub sections: Vec<Section>,
     pub card: Option<CardForm>,
-    pub links: Vec<Link>,
 }
 
 pub(super) struct Section {
     pub id: &'static str,
     pub heading: String,
-    pub paragraphs: Vec<String>,
+    pub texts: Texts,
     pub forms: Vec<Form>,
+}
+
+/// Paragraphs and links: what a page and each of its sections say.
+#[derive(Default)]
+pub(super) struct Texts {
+    pub paragraphs: Vec<String>,
     pub links: Vec<Link>,
+}
+
+/// Adds paragraphs and links to a page or a section, builder style.
+pub(super) trait Writes: Sized {
+    fn texts(&mut self) -> &mut Texts;
+
+    fn paragraph(mut self, text: impl Into<String>) -> Self {
+        self.texts().paragraphs.push(text.into());
+        self
+    }
+
+    fn link(mut self, href: impl Into<String>, text: impl Into<String>) -> Self {
+        let link = Link {
+            href: href.into(),
+            text: text.into(),
+        };
+        self.texts().links.push(link);
+        self
+    }
+}
+
+impl Writes for View {
+    fn texts(&mut self) -> &mut Texts {
+        &mut self.texts
+    }
+}
+
+impl Writes for Section {
+    fn texts(&mut self) -> &mut Texts {
+        &mut self.texts
+    }
 }
 
 pub(super) struct Form {
@@ -81,19 +118,6 @@ impl View {
         self
     }
 
-    pub fn paragraph(mut self, text: impl Into<String>) -> Self {
-        self.paragraphs.push(text.into());
-        self
-    }
-
-    pub fn link(mut self, href: impl Into<String>, text: impl Into<String>) -> Self {
-        self.links.push(Link {
-            href: href.into(),
-            text: text.into(),
-        });
-        self
-    }
-
     pub fn section(mut self, section: Section) -> Self {
         self.sections.push(section);
         self
@@ -105,27 +129,13 @@ impl Section {
         Self {
             id,
             heading: heading.to_owned(),
-            paragraphs: Vec::new(),
+            texts: Texts::default(),
             forms: Vec::new(),
-            links: Vec::new(),
         }
-    }
-
-    pub fn paragraph(mut self, text: impl Into<String>) -> Self {
-        self.paragraphs.push(text.into());
-        self
     }
 
     pub fn form(mut self, form: Form) -> Self {
         self.forms.push(form);
-        self
-    }
-
-    pub fn link(mut self, href: impl Into<String>, text: impl Into<String>) -> Self {
-        self.links.push(Link {
-            href: href.into(),
-            text: text.into(),
-        });
         self
     }
 }
