@@ -138,6 +138,11 @@ try {
   await page.getByText("not the latest one we sent, or it was already used").waitFor();
 
   // The card, typed into the processor's form (the emulator's Stripe.js stand-in).
+  // Sent with no card typed: nothing saved, and the page says so.
+  await page.goto(`${stack}/account/card`);
+  await page.locator("#card-element input").first().waitFor();
+  await page.getByRole("button", { name: "Save this card" }).click();
+  await page.getByText("The card was not saved").waitFor();
   await page.goto(`${stack}/account/card`);
   await typeCard(page, "4242424242424242");
   await shot(page, "card-en");

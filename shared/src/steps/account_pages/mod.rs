@@ -784,8 +784,14 @@ impl<'a> Pages<'a> {
                 tracing::info!(x_user_id = %profile.x_user_id, "card saved");
                 self.after_change(session, profile, w.card_done).await
             }
-            Ok(CardSaved::Refused | CardSaved::NotYet) => {
+            Ok(CardSaved::Refused) => {
                 self.account_page(StatusCode::OK, session, profile, Some(w.card_refused))
+                    .await
+            }
+            // The form was sent before the processor had the card (incomplete, or the
+            // bank's challenge abandoned): nothing saved, nothing refused.
+            Ok(CardSaved::NotYet) => {
+                self.account_page(StatusCode::OK, session, profile, Some(w.card_not_saved))
                     .await
             }
             Ok(CardSaved::NotYours) => {
