@@ -143,6 +143,11 @@ try {
   await page.locator("#card-element input").first().waitFor();
   await page.getByRole("button", { name: "Save this card" }).click();
   await page.getByText("The card was not saved").waitFor();
+  // A card the bank refuses when it is saved (Stripe's test card): said plainly.
+  await page.goto(`${stack}/account/card`);
+  await typeCard(page, "4000000000000002");
+  await page.getByRole("button", { name: "Save this card" }).click();
+  await page.getByText("Your bank refused this card. Try another one.").waitFor();
   await page.goto(`${stack}/account/card`);
   await typeCard(page, "4242424242424242");
   await shot(page, "card-en");
