@@ -61,7 +61,9 @@ if grep -q '"level":"ERROR"' target/test.log; then
 fi
 
 step "browser: the account story and its refusals in chromium, in memory and on the emulators"
-cargo build --locked -p hashbuy-local --bin hashbuy-local
+# The stack binary the end-to-end tests just built (a `cargo build -p` here would resolve
+# features apart from the workspace's and build everything a second time).
+[[ -x target/debug/hashbuy-local ]] || { echo "target/debug/hashbuy-local is missing" >&2; exit 1; }
 localstripe_args=(--card-processor-base "$HASHBUY_TEST_STRIPE_ENDPOINT" --card-processor-dialect localstripe)
 browser_story in-memory "${localstripe_args[@]}"
 browser_story emulator "${localstripe_args[@]}" --aws-endpoint "$HASHBUY_TEST_AWS_ENDPOINT"
