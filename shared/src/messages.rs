@@ -191,33 +191,17 @@ fn email(to: &EmailAddress, subject: String, paragraphs: &[String], link: Option
     }
 }
 
-/// The price as the shopper reads it, with the usual one beside it when discounted.
-fn price_in(p: &Purchase) -> String {
-    let l = p.language;
-    match p.list_price {
-        Some(list) if list.minor > p.price.minor => match l {
-            Language::En => format!(
-                "{} (usually {})",
-                p.price.in_language(l),
-                list.in_language(l)
-            ),
-            Language::Fr => format!(
-                "{} (au lieu de {})",
-                p.price.in_language(l),
-                list.in_language(l)
-            ),
-        },
-        _ => p.price.in_language(l).to_string(),
-    }
-}
-
 /// One of two texts, by the purchase's language.
 fn en_fr(p: &Purchase, en: String, fr: String) -> String {
     p.language.pick(en, fr)
 }
 
 pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: Duration) -> Email {
-    let (name, m, price) = (&p.product_name, minutes(window), price_in(p));
+    let (name, m, price) = (
+        &p.product_name,
+        minutes(window),
+        p.price_shown_in(p.language),
+    );
     email(
         to,
         en_fr(
@@ -254,7 +238,7 @@ pub fn confirmation_email(to: &EmailAddress, p: &Purchase, link: &str, window: D
 /// The receipt, saying what happens next: the code itself for a digital offer (this
 /// email is the one place it is shown), tracking to come for a merchant's parcel.
 pub fn receipt_email(to: &EmailAddress, p: &Purchase, code: Option<&GiftCode>) -> Email {
-    let (name, price, id) = (&p.product_name, price_in(p), &p.id);
+    let (name, price, id) = (&p.product_name, p.price_shown_in(p.language), &p.id);
     let payment = p.payment_intent.as_deref().unwrap_or("-");
     let mut paragraphs = vec![
         en_fr(

@@ -74,6 +74,33 @@ fn hmac_hex(key: &[u8; 32], parts: &[&str]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// AES-256-GCM under `key` with a random nonce and `context` as associated data (what is
+/// sealed for one use opens for no other), the nonce kept before the text, all in URL-safe
+/// base64: what the codes and the account pages' cookies are sealed with.
+pub(crate) fn seal(key: &RandomizedNonceKey, context: &[u8], mut text: Vec<u8>) -> Option<String> {
+    let nonce = key
+        .seal_in_place_append_tag(Aad::from(context), &mut text)
+        .ok()?;
+    let mut sealed = nonce.as_ref().to_vec();
+    sealed.extend(text);
+    Some(URL_SAFE_NO_PAD.encode(sealed))
+}
+
+/// What [`seal`] sealed under `key` for `context`; `None` for anything else.
+pub(crate) fn open(key: &RandomizedNonceKey, context: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if bytes.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, text) = bytes.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut text = text.to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(context), &mut text)
+        .ok()?;
+    Some(plain.to_vec())
+}
+
 fn broken() -> PortError {
     PortError::new("vault", "a sealed code does not open with this key")
 }
@@ -81,34 +108,18 @@ fn broken() -> PortError {
 #[async_trait]
 impl Vault for CodeKey {
     async fn seal(&self, offer: &Hashtag, code: &GiftCode) -> PortResult<SealedCode> {
-        let mut text = code.expose().as_bytes().to_vec();
-        let nonce = self
-            .seal
-            .seal_in_place_append_tag(Aad::from(offer.key().as_bytes()), &mut text)
-            .map_err(|_| PortError::new("vault", "sealing failed"))?;
-        let mut stored = nonce.as_ref().to_vec();
-        stored.extend(text);
+        let text = code.expose().as_bytes().to_vec();
+        let sealed = seal(&self.seal, offer.key().as_bytes(), text)
+            .ok_or_else(|| PortError::new("vault", "sealing failed"))?;
         Ok(SealedCode {
             id: self.code_id(offer, code),
-            sealed: URL_SAFE_NO_PAD.encode(stored),
+            sealed,
         })
     }
 
     async fn open(&self, offer: &Hashtag, sealed: &SealedCode) -> PortResult<GiftCode> {
-        let stored = URL_SAFE_NO_PAD
-            .decode(&sealed.sealed)
-            .map_err(|_| broken())?;
-        if stored.len() < NONCE_LEN {
-            return Err(broken());
-        }
-        let (nonce, text) = stored.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| broken())?;
-        let mut text = text.to_vec();
-        let plain = self
-            .seal
-            .open_in_place(nonce, Aad::from(offer.key().as_bytes()), &mut text)
-            .map_err(|_| broken())?;
-        let plain = std::str::from_utf8(plain).map_err(|_| broken())?;
+        let plain = open(&self.seal, offer.key().as_bytes(), &sealed.sealed).ok_or_else(broken)?;
+        let plain = std::str::from_utf8(&plain).map_err(|_| broken())?;
         GiftCode::parse(plain).map_err(|_| broken())
     }
 

@@ -2,17 +2,15 @@
 //! email address verified and a card saved. Only a complete profile the shopper has not
 //! unlinked becomes the [`LinkedAccount`] that buying by post reads.
 
-use std::fmt;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{EmailAddress, Language, LinkedAccount, SavedCard, ShippingAddress, Timestamp, UserId};
+use super::{
+    ConfirmationToken, EmailAddress, Language, LinkedAccount, SavedCard, ShippingAddress,
+    Timestamp, TokenHash, UserId,
+};
 
 /// How long an email's verification link works.
 pub const VERIFY_EMAIL_FOR: Duration = Duration::from_secs(24 * 3600);
@@ -46,7 +44,7 @@ pub struct ProfileEmail {
     pub address: EmailAddress,
     pub verified: bool,
     #[serde(default)]
-    pub token_hash: Option<String>,
+    pub token_hash: Option<TokenHash>,
     #[serde(default)]
     pub token_expires: Option<Timestamp>,
 }
@@ -59,46 +57,40 @@ pub struct CardOnFile {
     pub last4: String,
 }
 
-/// The secret in an email's verification link: the profile it is for, then 32 random
-/// bytes. `Debug` hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EmailToken(String);
-
-impl fmt::Debug for EmailToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EmailToken(<redacted>)")
-    }
+/// What an email's verification link ends with: `{x user id}.{token}`, as a confirmation
+/// link names its purchase ([`super::LinkKey`]): the profile is read by key, the token
+/// (the same kind, kept only as its hash) proves the holder got the email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailToken {
+    user: UserId,
+    secret: ConfirmationToken,
 }
 
 impl EmailToken {
     fn generate(user: &UserId) -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(format!("{user}.{}", URL_SAFE_NO_PAD.encode(bytes)))
+        Self {
+            user: user.clone(),
+            secret: ConfirmationToken::generate(),
+        }
     }
 
     /// A token from a link, if it has the shape of one: no other text reaches a lookup.
     pub fn parse(raw: &str) -> Option<Self> {
         let (user, secret) = raw.split_once('.')?;
-        UserId::parse(user).ok()?;
-        let decoded = URL_SAFE_NO_PAD.decode(secret).ok()?;
-        (decoded.len() == 32).then(|| Self(raw.to_owned()))
+        Some(Self {
+            user: UserId::parse(user).ok()?,
+            secret: ConfirmationToken::parse(secret).ok()?,
+        })
     }
 
     /// The profile the token was made for.
-    pub fn user(&self) -> Option<UserId> {
-        UserId::parse(self.0.split_once('.')?.0).ok()
+    pub fn user(&self) -> &UserId {
+        &self.user
     }
 
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    fn hash(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    /// The text that goes into the link (see [`ConfirmationToken::expose`]).
+    pub fn expose(&self) -> String {
+        format!("{}.{}", self.user, self.secret.expose())
     }
 }
 
@@ -150,7 +142,7 @@ impl Profile {
             email: Some(ProfileEmail {
                 address,
                 verified: false,
-                token_hash: Some(token.hash()),
+                token_hash: Some(token.secret.hash()),
                 token_expires: Some(now.plus(VERIFY_EMAIL_FOR)),
             }),
             ..self.clone()
@@ -161,8 +153,14 @@ impl Profile {
     /// This profile with its email verified by `token`, which then stops working.
     pub fn verified(&self, token: &EmailToken, now: Timestamp) -> Result<Self, NotVerified> {
         let email = self.email.as_ref().ok_or(NotVerified::Unknown)?;
-        let expected = email.token_hash.as_deref().ok_or(NotVerified::Unknown)?;
-        if !bool::from(expected.as_bytes().ct_eq(token.hash().as_bytes())) {
+        let expected = email.token_hash.as_ref().ok_or(NotVerified::Unknown)?;
+        let given = token.secret.hash();
+        if !bool::from(
+            expected
+                .as_str()
+                .as_bytes()
+                .ct_eq(given.as_str().as_bytes()),
+        ) {
             return Err(NotVerified::Unknown);
         }
         if email.token_expires.is_none_or(|t| now > t) {
@@ -238,7 +236,7 @@ mod tests {
         let done = second.verified(&token, at).expect("verified");
         assert_eq!(done.email.as_ref().map(|e| e.verified), Some(true));
         assert_eq!(done.verified(&token, at), Err(NotVerified::Unknown), "used");
-        assert!(!format!("{token:?}").contains(token.expose()));
+        assert!(!format!("{token:?}").contains(&token.expose()));
     }
 
     #[test]
@@ -247,8 +245,8 @@ mod tests {
             EmailAddress::parse("a@example.com").expect("e"),
             Timestamp(0),
         );
-        let parsed = EmailToken::parse(token.expose()).expect("parses");
-        assert_eq!(parsed.user(), Some(user()));
+        let parsed = EmailToken::parse(&token.expose()).expect("parses");
+        assert_eq!(parsed.user(), &user());
         for bad in ["", "4242", "4242.", "x.abc", "4242.c2hvcnQ", "4242.!!!!"] {
             assert_eq!(EmailToken::parse(bad), None, "{bad:?}");
         }

@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::StepError;
 use super::charge_card::{self, Outcome as Charged};
-use super::pages::{BankCheck, Body, page, paragraph};
+use super::pages::{BankCheck, Body, browser_language, page, paragraph};
 use crate::app::App;
 use crate::domain::{
     Event, Fulfilment, Guarded, Language, LinkKey, LinkStatus, Purchase, PurchaseConfirmed,
@@ -44,15 +44,6 @@ pub async fn handle(app: &App, request: Request<Bytes>) -> Response<String> {
     }
     .instrument(span)
     .await
-}
-
-/// The language of a page whose purchase is not known: the browser's.
-fn browser_language(request: &Request<Bytes>) -> Language {
-    request
-        .headers()
-        .get(http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Language::En, Language::from_accept_language)
 }
 
 fn invalid_link(l: Language) -> Response<String> {
@@ -111,7 +102,7 @@ async fn show(app: &App, p: &Purchase) -> Response<String> {
         LinkStatus::Authenticate { deadline } => bank_page(app, p, deadline, now).await,
         LinkStatus::Open { deadline } => {
             let (l, minutes, name) = (p.language, minutes_until(deadline, now), &p.product_name);
-            let (shown, price) = (price_shown(p), p.price.in_language(l));
+            let (shown, price) = (p.price_shown_in(l), p.price.in_language(l));
             let body = paragraph(l.pick(
                 format!("You asked to buy {name} for {shown}."),
                 format!("Vous avez demandé à acheter {name} pour {shown}."),
@@ -132,21 +123,6 @@ async fn show(app: &App, p: &Purchase) -> Response<String> {
             )
         }
         status => closed(status, p, now),
-    }
-}
-
-/// The price in the shopper's language, with the usual one when discounted.
-fn price_shown(p: &Purchase) -> String {
-    let l = p.language;
-    match p.list_price {
-        Some(list) if list.minor > p.price.minor => {
-            let (price, list) = (p.price.in_language(l), list.in_language(l));
-            l.pick(
-                format!("{price} (usually {list})"),
-                format!("{price} (au lieu de {list})"),
-            )
-        }
-        _ => p.price.in_language(l).to_string(),
     }
 }
 

@@ -12,7 +12,7 @@ use http::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::pages::hardened;
+use super::pages::{browser_language, hardened};
 use super::webhook::reply;
 use crate::app::App;
 use crate::domain::{Language, MerchantId, Product, Sale, Timestamp};
@@ -67,11 +67,7 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Response<String> {
         );
         return response;
     }
-    let language = request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Language::En, Language::from_accept_language);
+    let language = browser_language(request);
     let mut response = hardened(StatusCode::OK, render(app, &offers, language), CACHE);
     response.headers_mut().insert(
         header::VARY,

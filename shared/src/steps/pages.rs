@@ -139,6 +139,15 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &Body) -> Response<Str
     response
 }
 
+/// The language a browser asks for (`Accept-Language`) among hashbuy's; English without.
+pub(crate) fn browser_language<B>(request: &http::Request<B>) -> Language {
+    request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Language::En, Language::from_accept_language)
+}
+
 /// An HTML response with the headers every hashbuy page carries, and `cache` as its
 /// `Cache-Control`.
 pub(crate) fn hardened(status: StatusCode, html: String, cache: &'static str) -> Response<String> {

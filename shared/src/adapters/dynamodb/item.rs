@@ -205,11 +205,7 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
             .then(|| get_n(item, "deadline").map(Timestamp))
             .transpose()?,
         buyer: parsed(item, "buyer", UserId::parse)?,
-        language: opt_s(item, "language")
-            .map(Language::parse)
-            .transpose()
-            .map_err(|_| bad("language"))?
-            .unwrap_or_default(),
+        language: language(item)?,
         buyer_screen_name: get_s(item, "buyer_screen_name")?.to_owned(),
         email: parsed(item, "email", EmailAddress::parse)?,
         card: saved_card(item)?,
@@ -387,12 +383,18 @@ pub fn account_from_item(item: &Item) -> Result<LinkedAccount, PortError> {
         email: parsed(item, "email", EmailAddress::parse)?,
         card: saved_card(item)?,
         shipping_address: ship_to(item)?,
-        language: opt_s(item, "language")
-            .map(Language::parse)
-            .transpose()
-            .map_err(|_| bad("language"))?
-            .unwrap_or_default(),
+        language: language(item)?,
     })
+}
+
+/// The shopper's language on an account or a purchase; English on items written before
+/// it was kept.
+fn language(item: &Item) -> Result<Language, PortError> {
+    opt_s(item, "language")
+        .map(Language::parse)
+        .transpose()
+        .map_err(|_| bad("language"))
+        .map(Option::unwrap_or_default)
 }
 
 /// A profile as one JSON attribute (read and written whole, never queried) beside the

@@ -156,14 +156,25 @@ impl Purchase {
         }
     }
 
-    /// The price as a shopper reads it: "$15.00", or "$15.00 (usually $25.00)" when the
-    /// offer was discounted.
+    /// The price as a shopper reads it in English: "$15.00", or "$15.00 (usually $25.00)"
+    /// when the offer was discounted (a reply on X).
     pub fn price_shown(&self) -> String {
+        self.price_shown_in(Language::En)
+    }
+
+    /// The same in `language`: "15,00 $US (au lieu de 25,00 $US)" in French (the
+    /// shopper's emails and confirmation page).
+    pub fn price_shown_in(&self, language: Language) -> String {
+        let price = self.price.in_language(language);
         match self.list_price {
             Some(list) if list.minor > self.price.minor => {
-                format!("{} (usually {list})", self.price)
+                let list = list.in_language(language);
+                language.pick(
+                    format!("{price} (usually {list})"),
+                    format!("{price} (au lieu de {list})"),
+                )
             }
-            _ => self.price.to_string(),
+            _ => price.to_string(),
         }
     }
 

@@ -27,6 +27,7 @@ use crate::domain::{
 };
 use crate::messages;
 use crate::ports::{CardSaved, PortResult};
+use crate::steps::pages::browser_language;
 use crate::x::oauth2;
 
 pub const PREFIX: &str = "/account";
@@ -85,14 +86,6 @@ fn route_name(path: &str) -> &str {
     } else {
         path
     }
-}
-
-fn browser_language(request: &Request<Bytes>) -> Language {
-    request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Language::En, Language::from_accept_language)
 }
 
 /// One request's view of the pages: the app, X, the cookie key, the time, and where
@@ -859,11 +852,11 @@ impl<'a> Pages<'a> {
 
     async fn verify(&self, path: &str) -> PortResult<Response<String>> {
         let w = self.words(None);
-        let token = EmailToken::parse(&path[VERIFY.len()..]);
-        let Some((token, user)) = token.and_then(|t| t.user().map(|u| (t, u))) else {
+        let Some(token) = EmailToken::parse(&path[VERIFY.len()..]) else {
             return Ok(self.refused(StatusCode::NOT_FOUND, None, w.link_unknown));
         };
-        let Some(profile) = self.app.ports.accounts.profile(&user).await? else {
+        let user = token.user();
+        let Some(profile) = self.app.ports.accounts.profile(user).await? else {
             return Ok(self.refused(StatusCode::NOT_FOUND, None, w.link_unknown));
         };
         let w = self.words(Some(&profile));

@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::aead::{AES_256_GCM, RandomizedNonceKey};
 use http::HeaderMap;
 use http::header::COOKIE;
 use serde::de::DeserializeOwned;
@@ -16,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::adapters::vault;
 use crate::domain::{Timestamp, UserId};
 use crate::settings::Secret;
 
@@ -68,30 +67,12 @@ impl Sealer {
     }
 
     pub fn seal<T: Serialize>(&self, name: &str, value: &T) -> Option<String> {
-        let mut text = serde_json::to_vec(value).ok()?;
-        let nonce = self
-            .0
-            .seal_in_place_append_tag(Aad::from(name.as_bytes()), &mut text)
-            .ok()?;
-        let mut sealed = nonce.as_ref().to_vec();
-        sealed.extend(text);
-        Some(URL_SAFE_NO_PAD.encode(sealed))
+        vault::seal(&self.0, name.as_bytes(), serde_json::to_vec(value).ok()?)
     }
 
     /// The value in cookie `name`, if it opens with this key under this name.
     pub fn open<T: DeserializeOwned>(&self, name: &str, sealed: &str) -> Option<T> {
-        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if bytes.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, text) = bytes.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut text = text.to_vec();
-        let plain = self
-            .0
-            .open_in_place(nonce, Aad::from(name.as_bytes()), &mut text)
-            .ok()?;
-        serde_json::from_slice(plain).ok()
+        serde_json::from_slice(&vault::open(&self.0, name.as_bytes(), sealed)?).ok()
     }
 
     /// The live session in the request's cookies, if any.
@@ -132,6 +113,9 @@ pub(super) fn set_cookie(name: &str, value: &str, lifetime: Duration, secure: bo
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn sealer() -> Sealer {
