@@ -409,9 +409,14 @@ pub fn declined_email(to: &EmailAddress, p: &Purchase) -> Email {
     )
 }
 
-/// The bank wants the shopper: the confirmation link they already have now leads to
-/// their bank's check (only its hash is stored, so no new link can be made for it).
-pub fn authentication_email(to: &EmailAddress, p: &Purchase, window: Duration) -> Email {
+/// The bank wants the shopper: a link to the page where they answer it (the confirmation
+/// link they already have leads there too).
+pub fn authentication_email(
+    to: &EmailAddress,
+    p: &Purchase,
+    link: &str,
+    window: Duration,
+) -> Email {
     let (name, price, m) = (
         &p.product_name,
         p.price.in_language(p.language),
@@ -437,14 +442,14 @@ pub fn authentication_email(to: &EmailAddress, p: &Purchase, window: Duration) -
             en_fr(
                 p,
                 format!(
-                    "Open the confirmation link from our earlier email again within {m} minutes: it now leads to your bank's check. Until then nothing is charged, and your item is kept for you."
+                    "Open the link below within {m} minutes and approve the payment there. Until then nothing is charged, and your item is kept for you."
                 ),
                 format!(
-                    "Ouvrez à nouveau le lien de confirmation de notre email précédent dans les {m} minutes : il mène maintenant à la vérification de votre banque. D'ici là rien n'est débité, et votre article vous est réservé."
+                    "Ouvrez le lien ci-dessous dans les {m} minutes et approuvez-y le paiement. D'ici là rien n'est débité, et votre article vous est réservé."
                 ),
             ),
         ],
-        None,
+        Some(link),
     )
 }
 
@@ -547,8 +552,8 @@ mod tests {
             (tracking_email(&to, &english), tracking_email(&to, &french)),
             (no_code_email(&to, &english), no_code_email(&to, &french)),
             (
-                authentication_email(&to, &english, window),
-                authentication_email(&to, &french, window),
+                authentication_email(&to, &english, "https://x/confirm/1", window),
+                authentication_email(&to, &french, "https://x/confirm/1", window),
             ),
         ] {
             assert_ne!(en.subject, fr.subject);

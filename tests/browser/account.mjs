@@ -219,6 +219,9 @@ try {
   await bobPage.getByRole("button", { name: /Confirm and pay/ }).click();
   await bobPage.getByRole("heading", { name: "Your bank wants you to approve this payment" }).waitFor();
   await shot(bobPage, "bank-en");
+  // He closes the page and answers from the bank's email, whose link is its own.
+  await bobPage.goto(linkIn(await lastEmail(/Your bank asks you to approve Browser mug/)));
+  await bobPage.getByRole("heading", { name: "Your bank wants you to approve this payment" }).waitFor();
   await bobPage.getByRole("button", { name: "Approve with my bank" }).click();
   await bobPage.getByRole("button", { name: "Complete authentication" }).click();
   await bobPage.getByText("Thank you, your purchase is complete").waitFor();

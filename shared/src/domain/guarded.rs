@@ -148,8 +148,9 @@ mod tests {
         T0.plus(Duration::from_secs(minutes * 60))
     }
 
-    /// A purchase in every state the story reaches, emailed the link of `token`.
-    fn every_state(token: &ConfirmationToken) -> Vec<Purchase> {
+    /// A purchase in every state the story reaches, emailed the link of `token` (and,
+    /// when the bank asks, that of `bank`).
+    fn every_state(token: &ConfirmationToken, bank: &ConfirmationToken) -> Vec<Purchase> {
         let windows = Windows::default();
         let after = |step: Result<Change, Refusal>| step.expect("step").after;
         let requested = requested();
@@ -162,7 +163,7 @@ mod tests {
         let confirmed = after(held.confirm(at(2)));
         let recorded = after(confirmed.record_payment("pi_1".into(), at(3)));
         let paid = after(recorded.pay(at(3)));
-        let asked = after(recorded.ask_authentication(at(3), windows));
+        let asked = after(recorded.ask_authentication(bank.hash(), at(3), windows));
         let shipped = after(paid.ship(at(4)));
         let declined = after(recorded.decline(at(3)));
         let refunded = after(shipped.refunded(at(5)));
@@ -174,15 +175,15 @@ mod tests {
     }
 
     /// Holds a guarded change to the rule it restates: over every state, with the link
-    /// that was emailed and another, at instants before and after the windows close, it
+    /// that was emailed, the bank's and another, at instants before and after the windows close, it
     /// writes exactly what the rule decides, and nothing where the rule refuses.
     fn agrees(
         guarded: impl Fn(&ConfirmationToken, Timestamp) -> Guarded,
         rule: impl Fn(&Purchase, &ConfirmationToken, Timestamp) -> Result<Change, Refusal>,
     ) {
-        let (emailed, other) = (ConfirmationToken::generate(), ConfirmationToken::generate());
-        for p in every_state(&emailed) {
-            for token in [&emailed, &other] {
+        let [emailed, bank, other] = [(); 3].map(|()| ConfirmationToken::generate());
+        for p in every_state(&emailed, &bank) {
+            for token in [&emailed, &bank, &other] {
                 for now in [at(1), at(5), at(16), at(40)] {
                     let decided = rule(&p, token, now).ok().map(|c| c.after);
                     assert_eq!(

@@ -9,7 +9,8 @@
 use super::{StepError, Transition, notices, traced, transition};
 use crate::app::App;
 use crate::domain::{
-    Event, PaymentDeclined, PaymentSucceeded, Priority, Purchase, PurchaseConfirmed, State,
+    ConfirmationToken, Event, LinkKey, PaymentDeclined, PaymentSucceeded, Priority, Purchase,
+    PurchaseConfirmed, State,
 };
 use crate::messages;
 use crate::ports::{PaymentRequest, PaymentStatus};
@@ -115,12 +116,16 @@ pub(crate) async fn record(
     purchase: Purchase,
     status: PaymentStatus,
 ) -> Result<Outcome, StepError> {
-    let now = app.ports.clock.now();
+    let (now, lease) = (app.ports.clock.now(), app.settings.effect_lease);
+    // The bank's link is made before the write that stores its hash (as the
+    // confirmation link is).
+    let bank = ConfirmationToken::generate();
+    let bank_hash = bank.hash();
     let decide = |p: &Purchase| match &status {
         // Refunded since: it was charged; the refund's own event records that.
         PaymentStatus::Succeeded | PaymentStatus::Refunded => p.pay(now),
         PaymentStatus::Declined { .. } | PaymentStatus::Canceled => p.decline(now),
-        _ => p.ask_authentication(now, app.settings.windows),
+        _ => p.ask_authentication(bank_hash.clone(), now, app.settings.windows),
     };
     match &status {
         // Cancelled while the bank waited: the expiry run cancelled it at the window's
@@ -133,7 +138,15 @@ pub(crate) async fn record(
         | PaymentStatus::Declined { .. }
         | PaymentStatus::Canceled => {}
         PaymentStatus::NeedsAuthentication if purchase.state == State::Confirmed => {}
-        PaymentStatus::NeedsAuthentication => return Ok(Outcome::AwaitingShopper),
+        // Asked already: the bank's email is out, going out (then this fails, to be
+        // retried), or abandoned, and then sent again with a new link.
+        PaymentStatus::NeedsAuthentication => {
+            let retake = |p: &Purchase| p.issue_bank_token(bank_hash.clone(), now, lease);
+            if let Some(p) = notices::resume(app, purchase, retake).await? {
+                ask_shopper(app, p, bank).await?;
+            }
+            return Ok(Outcome::AwaitingShopper);
+        }
         PaymentStatus::Unconfirmed | PaymentStatus::Processing => {
             tracing::info!(status = ?status, "payment not settled yet");
             return Ok(Outcome::Pending);
@@ -158,7 +171,7 @@ pub(crate) async fn record(
         }
         PaymentStatus::NeedsAuthentication => {
             tracing::info!("the bank wants the shopper to authenticate");
-            ask_shopper(app, applied, true).await?;
+            ask_shopper(app, applied, bank).await?;
             Ok(Outcome::AwaitingShopper)
         }
         status => {
@@ -269,12 +282,17 @@ pub async fn refund_undelivered(
     .await
 }
 
-/// Emails the link to the page where the shopper answers their bank (once; `claimed`
-/// when this delivery asked).
-async fn ask_shopper(app: &App, p: Purchase, claimed: bool) -> Result<(), StepError> {
-    let window = app.settings.windows.email;
-    let email = |p: &Purchase| Some(messages::authentication_email(&p.email, p, window));
-    notices::tell(app, p, claimed, Priority::Notice, |_| None, email).await
+/// Emails the link to the page where the shopper answers their bank: the link whose
+/// hash the purchase holds (this delivery's write claimed the email).
+async fn ask_shopper(app: &App, p: Purchase, token: ConfirmationToken) -> Result<(), StepError> {
+    let link = app.settings.confirmation_link(&LinkKey {
+        purchase: p.id.clone(),
+        token,
+    });
+    let now = app.ports.clock.now();
+    let window = p.time_left(now).unwrap_or(app.settings.windows.email);
+    let email = |p: &Purchase| Some(messages::authentication_email(&p.email, p, &link, window));
+    notices::tell(app, p, true, Priority::Notice, |_| None, email).await
 }
 
 async fn succeeded(app: &App, p: &Purchase) -> Result<(), StepError> {
@@ -472,11 +490,48 @@ mod tests {
         assert_eq!(asked.len(), 1, "asked once");
         assert!(w.mem.cards.charges().is_empty(), "nothing charged yet");
 
+        assert!(
+            w.emailed_link("bank")
+                .is_some_and(|l| l.starts_with("/confirm/pur_500.")),
+            "the bank's email links to the purchase's page"
+        );
+
         let payment = p.payment_intent.expect("recorded");
         w.mem.cards.authenticate(&payment, true).expect("approve");
         assert_eq!(handle(&w.app, &event).await.expect("settle"), Outcome::Paid);
         assert_eq!(w.purchase("500").await.state, State::Paid);
         assert_eq!(w.mem.cards.charges().len(), 1);
         assert_eq!(w.event_names(), ["PaymentSucceeded"]);
+    }
+
+    #[tokio::test]
+    async fn a_bank_email_that_failed_is_sent_by_the_retry_with_a_new_link_of_its_own() {
+        let w = World::new();
+        let id = confirmed(&w, "pm_card_authenticationRequired").await;
+        let app = w.mailer_failing_once();
+        let event = PurchaseConfirmed { purchase_id: id };
+        assert!(handle(&app, &event).await.is_err(), "the email failed");
+        let failed = w.purchase("500").await;
+        assert_eq!(failed.state, State::AwaitingAuthentication);
+        let unsent = failed.bank_token_hash.clone();
+        assert!(unsent.is_some());
+        // Handed back at once: the retry takes it over with a new link.
+        assert_eq!(
+            handle(&app, &event).await.expect("retry"),
+            Outcome::AwaitingShopper
+        );
+        let p = w.purchase("500").await;
+        assert_ne!(p.bank_token_hash, unsent, "the unsent link is dead");
+        let path = w.emailed_link("bank").expect("a link");
+        let key = LinkKey::parse(path.trim_start_matches("/confirm/")).expect("key");
+        assert!(p.opened_by(&key.token) && !p.issued(&key.token));
+        assert_eq!(p.notice, crate::domain::Notice::Sent);
+        handle(&app, &event).await.expect("redelivery");
+        let asked = w.mem.outbox.sent();
+        assert_eq!(
+            asked.iter().filter(|m| m.subject.contains("bank")).count(),
+            1
+        );
+        assert!(w.mem.cards.charges().is_empty());
     }
 }

@@ -71,7 +71,7 @@ async fn respond(app: &App, request: &Request<Bytes>) -> Result<Response<String>
         return confirm(app, &key, browser_language(request)).await;
     }
     let purchase = app.ports.purchases.get(&key.purchase).await?;
-    let Some(purchase) = purchase.filter(|p| p.issued(&key.token)) else {
+    let Some(purchase) = purchase.filter(|p| p.opened_by(&key.token)) else {
         return Ok(invalid_link(browser_language(request)));
     };
     record_purchase(&purchase);
@@ -265,7 +265,9 @@ async fn confirm(
             tracing::info!("purchase confirmed");
             p
         }
-        Checked::Refused(Some(p)) if p.issued(&key.token) => {
+        // The bank's link too: its write never matches (only the confirmation link's
+        // hash is in it), and a purchase that has one is confirmed already.
+        Checked::Refused(Some(p)) if p.opened_by(&key.token) => {
             record_purchase(&p);
             match p.confirm(now) {
                 Err(Refusal::AlreadyDone) => p,
@@ -328,7 +330,9 @@ async fn charge(app: &App, p: Purchase) -> Result<Response<String>, StepError> {
                 .in_language(l),
             ))
         }
-        Ok(Charged::AwaitingShopper) => {
+        // The bank's email is still going out (charge-card sends it): the page shows
+        // its check all the same.
+        Ok(Charged::AwaitingShopper) | Err(StepError::InFlight(_)) => {
             let asked = app.ports.purchases.get(&p.id).await?.unwrap_or(p);
             Ok(show(app, &asked).await)
         }
@@ -669,5 +673,37 @@ mod tests {
         let done = handle(&with_js, req(Method::POST, &path)).await;
         assert!(done.body().contains("We charged"), "{}", done.body());
         assert_eq!(w.mem.cards.charges().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_bank_email_links_to_the_same_page_and_the_confirmation_link_still_works() {
+        let w = World::new();
+        let path = emailed(&w, "pm_card_authenticationRequired").await;
+        let asked = handle(&w.app, req(Method::POST, &path)).await;
+        assert!(asked.body().contains("Your bank wants you to approve"));
+        let bank = w.emailed_link("bank").expect("the bank's email has a link");
+        assert_ne!(bank, path, "a link of its own");
+        for link in [&bank, &path] {
+            let shown = handle(&w.app, req(Method::GET, link)).await;
+            assert_eq!(shown.status(), StatusCode::OK, "{link}");
+            assert!(shown.body().contains("Your bank wants you to approve"));
+        }
+        // A bank link for another purchase, or altered, opens nothing.
+        let other = bank.replacen("/confirm/pur_500.", "/confirm/pur_501.", 1);
+        let last = if bank.ends_with('A') { "E" } else { "A" };
+        let altered = format!("{}{last}", &bank[..bank.len() - 1]);
+        for link in [other, altered] {
+            let refused = handle(&w.app, req(Method::POST, &link)).await;
+            assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{link}");
+        }
+        assert!(w.mem.cards.charges().is_empty());
+
+        let payment = w.purchase("500").await.payment_intent.expect("recorded");
+        w.mem.cards.authenticate(&payment, true).expect("approve");
+        let done = handle(&w.app, req(Method::POST, &bank)).await;
+        assert!(done.body().contains("We charged"), "{}", done.body());
+        let again = handle(&w.app, req(Method::POST, &path)).await;
+        assert!(again.body().contains("We charged"), "{}", again.body());
+        assert_eq!(w.mem.cards.charges().len(), 1, "charged once");
     }
 }

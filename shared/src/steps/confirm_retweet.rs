@@ -117,9 +117,7 @@ async fn send_confirmation(
 ) -> Result<(), StepError> {
     let now = app.ports.clock.now();
     let send = |p: Purchase, _retried| async move {
-        let window = p.deadline.map_or(app.settings.windows.email, |d| {
-            Duration::from_secs(u64::try_from(d.seconds() - now.seconds()).unwrap_or(0))
-        });
+        let window = p.time_left(now).unwrap_or(app.settings.windows.email);
         let link = app.settings.confirmation_link(&LinkKey {
             purchase: p.id.clone(),
             token,
@@ -138,13 +136,6 @@ mod tests {
     use super::*;
     use crate::domain::{ConfirmationRetweeted, TweetId};
     use crate::steps::testing::{BUYER, STRANGER, World, id, tweet};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use async_trait::async_trait;
-
-    use crate::adapters::memory::Outbox;
-    use crate::ports::{Email, Mailer, PortResult};
 
     async fn requested(w: &World, stock: u32) -> TweetId {
         let p = w.requested(stock, "pm_card_visa").await;
@@ -247,31 +238,11 @@ mod tests {
         assert_eq!(w.mem.outbox.sent().len(), 1);
     }
 
-    /// A mailer that fails its first send.
-    struct FailsOnce {
-        outbox: Arc<Outbox>,
-        failed: AtomicBool,
-    }
-
-    #[async_trait]
-    impl Mailer for FailsOnce {
-        async fn send(&self, email: &Email) -> PortResult<()> {
-            if !self.failed.swap(true, Ordering::SeqCst) {
-                return Err(PortError::new("ses", "throttled"));
-            }
-            self.outbox.send(email).await
-        }
-    }
-
     #[tokio::test]
     async fn a_failed_email_is_sent_by_the_retry_with_a_new_link_and_only_that_link_works() {
         let w = World::new();
         let reply = requested(&w, 2).await;
-        let mut app = w.app.clone();
-        app.ports.mailer = Arc::new(FailsOnce {
-            outbox: w.mem.outbox.clone(),
-            failed: AtomicBool::new(false),
-        });
+        let app = w.mailer_failing_once();
         let event = retweet(BUYER, &reply);
         assert!(handle(&app, &event).await.is_err());
         assert!(w.mem.outbox.sent().is_empty());

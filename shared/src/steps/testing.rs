@@ -1,16 +1,19 @@
 //! A whole in-memory world for the steps' unit tests.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::adapters::memory::{InMemory, RecordingBus};
+use async_trait::async_trait;
+
+use crate::adapters::memory::{InMemory, Outbox, RecordingBus};
 use crate::app::App;
 use crate::domain::{
     Clock, ConfirmationToken, Currency, EmailAddress, Hashtag, LinkedAccount, Money, Product,
     Purchase, PurchaseId, PurchaseRequested, SavedCard, ShippingAddress, Terms, Timestamp,
     TokenHash, TweetId, UserId,
 };
-use crate::ports::{Accounts, Catalog, Purchases};
+use crate::ports::{Accounts, Catalog, Email, Mailer, PortError, PortResult, Purchases};
 use crate::settings::{Brand, Settings};
 use crate::steps::{charge_card, request_purchase};
 
@@ -53,7 +56,41 @@ pub fn tag(s: &str) -> Hashtag {
     Hashtag::parse(s).expect("hashtag")
 }
 
+/// A mailer that fails its first send, then mails into the world's outbox.
+struct FailsOnce {
+    outbox: Arc<Outbox>,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl Mailer for FailsOnce {
+    async fn send(&self, email: &Email) -> PortResult<()> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(PortError::new("ses", "throttled"));
+        }
+        self.outbox.send(email).await
+    }
+}
+
 impl World {
+    /// The world's app, with a mailer whose first send fails.
+    pub fn mailer_failing_once(&self) -> App {
+        let mut app = self.app.clone();
+        app.ports.mailer = Arc::new(FailsOnce {
+            outbox: self.mem.outbox.clone(),
+            failed: AtomicBool::new(false),
+        });
+        app
+    }
+
+    /// The link path (`/confirm/…`) in the last email whose subject contains `subject`.
+    pub fn emailed_link(&self, subject: &str) -> Option<String> {
+        let mail = self.mem.outbox.sent();
+        let email = mail.iter().rev().find(|m| m.subject.contains(subject))?;
+        let line = email.text.lines().find(|l| l.contains("/confirm/"))?;
+        Some(line.trim_start_matches("https://shop.example").to_owned())
+    }
+
     pub fn new() -> Self {
         let mem = InMemory::new(id(BRAND), Timestamp(1_800_000_000));
         let bus = Arc::new(RecordingBus::default());

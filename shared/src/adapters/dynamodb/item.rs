@@ -159,6 +159,9 @@ pub fn purchase_to_item(p: &Purchase) -> Item {
     if let Some(hash) = &p.token_hash {
         item.insert("token_hash".into(), s(hash.as_str()));
     }
+    if let Some(hash) = &p.bank_token_hash {
+        item.insert("bank_token_hash".into(), s(hash.as_str()));
+    }
     if let Some(intent) = &p.payment_intent {
         item.insert("payment_intent".into(), s(intent));
     }
@@ -240,6 +243,8 @@ pub fn purchase_from_item(item: &Item) -> Result<Purchase, PortError> {
             _ => None,
         },
         token_hash: opt_s(item, "token_hash").map(|h| TokenHash::from_stored(h.to_owned())),
+        bank_token_hash: opt_s(item, "bank_token_hash")
+            .map(|h| TokenHash::from_stored(h.to_owned())),
         payment_intent: opt_s(item, "payment_intent").map(str::to_owned),
         notice: match item.contains_key("notice_sending") {
             true => Notice::Sending(Timestamp(get_n(item, "notice_sending")?)),
@@ -591,6 +596,7 @@ mod tests {
         assert_eq!(purchase_from_item(&purchase_to_item(&p)).expect("parse"), p);
         p.reply_tweet = Some(TweetId::parse("10").expect("id"));
         p.token_hash = Some(ConfirmationToken::generate().hash());
+        p.bank_token_hash = Some(ConfirmationToken::generate().hash());
         p.payment_intent = Some("pi_1".into());
         p.merchant = Some(MerchantId::generate());
         p.commission = Commission::basis_points(300).expect("3%");

@@ -25,6 +25,13 @@ impl Purchase {
         self.token_hash.as_ref() == Some(&token.hash())
     }
 
+    /// Whether a link opens this purchase's page: the confirmation link, or the link in
+    /// the bank's email, which leads to the same page once the purchase is confirmed
+    /// (and never confirms: only the confirmation link's hash is in that write).
+    pub fn opened_by(&self, token: &ConfirmationToken) -> bool {
+        self.issued(token) || self.bank_token_hash.as_ref() == Some(&token.hash())
+    }
+
     /// What the confirmation page should say.
     pub fn link_status(&self, now: Timestamp) -> LinkStatus {
         match (self.state, self.deadline) {

@@ -66,6 +66,9 @@ pub struct Purchase {
     /// What the merchant shipped a physical order with.
     pub shipment: Option<Shipment>,
     pub token_hash: Option<TokenHash>,
+    /// The link in the bank's email ([`Purchase::ask_authentication`]): a second link, so
+    /// that the page the shopper may have open on the first keeps working.
+    pub bank_token_hash: Option<TokenHash>,
     /// The processor's payment for this purchase, recorded before it is confirmed, so
     /// that a retried charge confirms or reads that one and never creates another.
     pub payment_intent: Option<String>,
@@ -148,6 +151,7 @@ impl Purchase {
             code: None,
             shipment: None,
             token_hash: None,
+            bank_token_hash: None,
             payment_intent: None,
             // The request's write claims the prompt.
             notice: Notice::Sending(now),
@@ -198,6 +202,13 @@ impl Purchase {
 
     fn open(&self, now: Timestamp) -> bool {
         self.deadline.is_some_and(|d| d > now)
+    }
+
+    /// What is left of the current window (`None` outside pending states): what an
+    /// email carrying a link says it works for.
+    pub fn time_left(&self, now: Timestamp) -> Option<Duration> {
+        self.deadline
+            .map(|d| Duration::from_secs(u64::try_from(d.seconds() - now.seconds()).unwrap_or(0)))
     }
 
     /// Whether a prompt posted now would still serve: the purchase waits for its retweet,
@@ -355,12 +366,35 @@ impl Purchase {
     }
 
     /// The bank wants the shopper: they have the email window again to authenticate,
-    /// the unit held meanwhile; claims the email that links to the page where they do.
-    pub fn ask_authentication(&self, now: Timestamp, windows: Windows) -> Result<Change, Refusal> {
+    /// the unit held meanwhile; stores the hash of the link to the page where they do,
+    /// and claims the email that carries it.
+    pub fn ask_authentication(
+        &self,
+        link: TokenHash,
+        now: Timestamp,
+        windows: Windows,
+    ) -> Result<Change, Refusal> {
         self.expect(State::Confirmed)?;
         Ok(self.change(now, StockEffect::None, |p| {
             p.state = State::AwaitingAuthentication;
             p.deadline = Some(now.plus(windows.email));
+            p.bank_token_hash = Some(link);
+            p.notice = Notice::Sending(now);
+        }))
+    }
+
+    /// Takes over an abandoned bank email with a new link, replacing the unsent one (the
+    /// confirmation link keeps working).
+    pub fn issue_bank_token(
+        &self,
+        hash: TokenHash,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Change, Refusal> {
+        self.expect(State::AwaitingAuthentication)?;
+        self.check_abandoned(now, lease)?;
+        Ok(self.change(now, StockEffect::None, |p| {
+            p.bank_token_hash = Some(hash);
             p.notice = Notice::Sending(now);
         }))
     }
@@ -907,13 +941,54 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn the_banks_email_has_a_link_of_its_own_and_is_taken_over_only_with_a_new_one() {
+        let confirmed = recorded(&apply(
+            awaiting_email().confirm(at(2 * MIN)).expect("confirm"),
+        ));
+        let first = ConfirmationToken::generate();
+        let asked = apply(
+            confirmed
+                .ask_authentication(first.hash(), at(3 * MIN), Windows::default())
+                .expect("ask"),
+        );
+        assert!(asked.opened_by(&first) && !asked.issued(&first));
+        assert_eq!(
+            asked.token_hash, confirmed.token_hash,
+            "the first link stays"
+        );
+        let second = ConfirmationToken::generate();
+        assert_eq!(
+            asked.issue_bank_token(second.hash(), at(3 * MIN + 59), LEASE),
+            Err(Refusal::WrongState(State::AwaitingAuthentication)),
+            "not while its sender may still be at it"
+        );
+        let later = at(3 * MIN + 60);
+        assert_eq!(
+            asked.retake_notice(later, LEASE),
+            Err(Refusal::WrongState(State::AwaitingAuthentication)),
+            "a link whose token is gone is not sent again"
+        );
+        let retaken = apply(
+            asked
+                .issue_bank_token(second.hash(), later, LEASE)
+                .expect("take over"),
+        );
+        assert!(retaken.opened_by(&second) && !retaken.opened_by(&first));
+        assert_eq!(retaken.notice, Notice::Sending(later));
+        assert_eq!(
+            confirmed.issue_bank_token(second.hash(), later, LEASE),
+            Err(Refusal::WrongState(State::Confirmed))
+        );
+    }
+
+    #[test]
     fn a_bank_that_wants_the_shopper_holds_the_unit_for_one_more_window() {
         let confirmed = recorded(&apply(
             awaiting_email().confirm(at(2 * MIN)).expect("confirm"),
         ));
         let asked = apply(
             confirmed
-                .ask_authentication(at(3 * MIN), Windows::default())
+                .ask_authentication(link(), at(3 * MIN), Windows::default())
                 .expect("ask"),
         );
         assert_eq!(asked.state, State::AwaitingAuthentication);
@@ -955,7 +1030,7 @@ pub(super) mod tests {
         );
         let asked = apply(
             recorded(&confirmed)
-                .ask_authentication(at(3 * MIN), Windows::default())
+                .ask_authentication(link(), at(3 * MIN), Windows::default())
                 .expect("ask"),
         );
         assert_eq!(

@@ -74,7 +74,11 @@ impl Purchase {
     /// taken over by [`Self::issue_token`], which also replaces the link.)
     pub fn retake_notice(&self, now: Timestamp, lease: Duration) -> Result<Change, Refusal> {
         self.check_abandoned(now, lease)?;
-        if self.state == State::AwaitingEmailConfirmation {
+        // Their emails carry a link, which a taker-over issues anew.
+        if matches!(
+            self.state,
+            State::AwaitingEmailConfirmation | State::AwaitingAuthentication
+        ) {
             return Err(Refusal::WrongState(self.state));
         }
         Ok(self.quiet_change(now, Notice::Sending(now)))
