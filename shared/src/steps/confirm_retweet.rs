@@ -1,8 +1,6 @@
 //! Someone retweeted one of the brand's confirmation requests. If it is the buyer, in
 //! time, open the email window and email the 15-minute confirmation link.
 
-use std::time::Duration;
-
 use super::{StepError, notices, traced};
 use crate::app::App;
 use crate::domain::{
