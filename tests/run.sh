@@ -47,9 +47,13 @@ echo "localstripe (pid $stripe_pid) on $HASHBUY_TEST_STRIPE_ENDPOINT"
 
 step "formatting"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The fuzz targets are their own workspace (fuzz/Cargo.toml), checked into their own
+# directory: the instrumented build in target/fuzz would be rebuilt after a plain one.
+cargo clippy --manifest-path fuzz/Cargo.toml --locked --target-dir target/fuzz-lint -- -D warnings
 
 step "tests: unit, contract (in memory and on the emulator), end to end"
 cargo test --workspace --locked 2>&1 | tee target/test.log
@@ -71,6 +75,9 @@ echo "screenshots: target/browser/"
 
 step "benchmarks, each step once as a smoke test (tools/bench.sh measures them)"
 cargo test --locked -p hashbuy --bench steps
+
+step "fuzzing: each target 20 s from its seeds (tools/fuzz.sh installs cargo-fuzz)"
+tools/fuzz.sh 20
 
 if [[ -x tools/lint-template.sh ]]; then
   step "infrastructure template"

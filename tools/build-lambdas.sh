@@ -32,9 +32,10 @@ echo "cargo lambda build of ${#functions[@]} functions took $((SECONDS - start))
 sam build
 echo "sam build (all of it) took $((SECONDS - start)) s"
 
-# The deployed library must not carry the local stack's `harness` feature (see the
-# workspace's default-members): look at the fingerprints of what this build compiled.
-if find target/aarch64-unknown-linux-gnu/release/.fingerprint -name lib-hashbuy.json \
+# The deployed libraries (hashbuy, hashbuy-core) must not carry the local stack's
+# `harness` feature (see the workspace's default-members): look at the fingerprints of
+# what this build compiled.
+if find target/aarch64-unknown-linux-gnu/release/.fingerprint -name 'lib-hashbuy*.json' \
   -newer "$built_after" -exec grep -l '"features":"\[\\"harness' {} + | grep -q .; then
   echo "the functions were built with hashbuy's harness feature" >&2
   exit 1

@@ -6,7 +6,6 @@
 
 pub mod adapters;
 pub mod app;
-pub mod domain;
 pub mod function;
 pub mod lambda;
 pub mod messages;
@@ -16,4 +15,6 @@ pub mod settings;
 pub mod startup;
 pub mod steps;
 pub mod telemetry;
-pub mod x;
+
+// The pure part lives in its own crate (see its docs); its paths stay the same here.
+pub use hashbuy_core::{domain, x};

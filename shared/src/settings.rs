@@ -1,38 +1,16 @@
 //! Configuration shared by the steps, kept apart from how it is loaded (environment in
 //! Lambda, flags in the local stack).
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::domain::{LinkKey, UserId, Windows};
+pub use hashbuy_core::Secret;
 
 /// The brand account hashbuy speaks as on X.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Brand {
     pub user_id: UserId,
     pub screen_name: String,
-}
-
-/// A secret string (a key, a token): never shown in `Debug` output, and zeroed in memory
-/// when dropped (`secrecy` does the keeping; this names the one way to read it).
-#[derive(Clone)]
-pub struct Secret(secrecy::SecretString);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(secrecy::SecretString::from(s.into()))
-    }
-
-    pub fn expose(&self) -> &str {
-        use secrecy::ExposeSecret;
-        self.0.expose_secret()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 #[derive(Clone, Debug)]

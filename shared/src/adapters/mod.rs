@@ -8,7 +8,7 @@ pub mod memory;
 pub mod ses;
 pub mod sqs;
 pub mod stripe;
-pub mod stripe_webhook;
+pub use hashbuy_core::stripe_webhook;
 pub mod vault;
 pub mod webhooks;
 pub mod x_api;

@@ -33,11 +33,12 @@ use super::webhook::reply;
 mod delivery;
 use crate::app::App;
 use crate::domain::{
-    ApiKey, Commission, Currency, EmailAddress, EntryKind, Event, Fulfilment, InvalidMerchantName,
-    KeyId, KeyRecord, Merchant, MerchantId, Money, OfferChanged, Product, Purchase, PurchaseId,
-    Sale, SalesLine, State, Terms, Timestamp, WebhookUrl,
+    ApiKey, Commission, EmailAddress, EntryKind, Event, InvalidMerchantName, KeyId, KeyRecord,
+    Merchant, MerchantId, OfferChanged, Product, Purchase, PurchaseId, Sale, SalesLine, State,
+    Timestamp, WebhookUrl,
 };
 use crate::ports::{Merchants, PortError};
+use hashbuy_core::offers::{self, NewOffer, OfferPatch, OfferRefused};
 
 /// Why a merchant was not added.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +86,15 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
 
 fn invalid(message: impl std::fmt::Display) -> Refusal {
     refuse(StatusCode::UNPROCESSABLE_ENTITY, message.to_string())
+}
+
+impl From<OfferRefused> for Refusal {
+    fn from(refused: OfferRefused) -> Self {
+        match refused {
+            OfferRefused::Invalid(message) => invalid(message),
+            OfferRefused::Ended => refuse(StatusCode::CONFLICT, "this offer has ended"),
+        }
+    }
 }
 
 impl From<PortError> for Refusal {
@@ -181,108 +191,12 @@ fn body<T: serde::de::DeserializeOwned>(request: &Request<Bytes>) -> Result<T, R
         .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))
 }
 
-/// A new offer, as the merchant writes it. Amounts are in minor units (cents); dates are
-/// RFC 3339. Unknown fields are refused, so a misspelt one is not silently ignored.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewOffer {
-    hashtag: String,
-    name: String,
-    #[serde(default)]
-    description: String,
-    price_cents: i64,
-    list_price_cents: Option<i64>,
-    currency: String,
-    /// Required for a physical offer; a digital one's stock is its codes.
-    stock: Option<i64>,
-    starts_at: Option<String>,
-    ends_at: Option<String>,
-    per_shopper_limit: Option<i64>,
-    /// `physical` (the default) or `digital`.
-    fulfilment: Option<String>,
-}
-
-/// A change to an offer: only the fields given change. `action` pauses, resumes or ends
-/// the sale (ending is final). A new price applies to purchases opened after it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OfferPatch {
-    name: Option<String>,
-    description: Option<String>,
-    price_cents: Option<i64>,
-    list_price_cents: Option<i64>,
-    stock: Option<i64>,
-    starts_at: Option<String>,
-    ends_at: Option<String>,
-    per_shopper_limit: Option<i64>,
-    action: Option<String>,
-}
-
-fn amount(field: &str, cents: i64, currency: Currency) -> Result<Money, Refusal> {
-    u64::try_from(cents)
-        .ok()
-        .and_then(|minor| Money::price(minor, currency).ok())
-        .ok_or_else(|| invalid(format!("{field} must be above 0")))
-}
-
-fn stock(units: i64) -> Result<u32, Refusal> {
-    u32::try_from(units).map_err(|_| invalid("stock must be between 0 and 4294967295"))
-}
-
-fn limit(units: i64) -> Result<u32, Refusal> {
-    u32::try_from(units)
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| invalid("per_shopper_limit must be at least 1"))
-}
-
-fn date(field: &str, raw: &str) -> Result<Timestamp, Refusal> {
-    Timestamp::parse_rfc3339(raw).map_err(|e| invalid(format!("{field}: {e}")))
-}
-
 async fn create_offer(
     app: &App,
     merchant: &Merchant,
     new: NewOffer,
 ) -> Result<Response<String>, Refusal> {
-    let hashtag = Product::parse_hashtag(&new.hashtag).map_err(invalid)?;
-    let currency = Currency::parse(&new.currency).map_err(invalid)?;
-    let fulfilment = match &new.fulfilment {
-        Some(f) => f.parse::<Fulfilment>().map_err(invalid)?,
-        None => Fulfilment::Physical,
-    };
-    let stock = match (fulfilment, new.stock) {
-        (Fulfilment::Physical, Some(units)) => stock(units)?,
-        (Fulfilment::Physical, None) => return Err(invalid("a physical offer needs its stock")),
-        (Fulfilment::Digital, None | Some(0)) => 0,
-        (Fulfilment::Digital, Some(_)) => {
-            return Err(invalid(
-                "a digital offer's stock is its codes: leave stock out and add codes",
-            ));
-        }
-    };
-    let offer = Product {
-        hashtag,
-        name: Product::parse_name(&new.name).map_err(invalid)?,
-        price: amount("price_cents", new.price_cents, currency)?,
-        stock,
-        terms: Terms {
-            merchant: Some(merchant.id.clone()),
-            commission: merchant.commission,
-            description: new.description.trim().to_owned(),
-            list_price: new
-                .list_price_cents
-                .map(|cents| amount("list_price_cents", cents, currency))
-                .transpose()?,
-            starts_at: new.starts_at.map(|d| date("starts_at", &d)).transpose()?,
-            ends_at: new.ends_at.map(|d| date("ends_at", &d)).transpose()?,
-            paused: false,
-            per_shopper_limit: new.per_shopper_limit.map(limit).transpose()?,
-            fulfilment,
-            revision: 1,
-        },
-    };
-    offer.check_terms().map_err(invalid)?;
+    let offer = new.offer(merchant)?;
     if !app.ports.catalog.create_product(&offer).await? {
         return Err(refuse(
             StatusCode::CONFLICT,
@@ -330,7 +244,7 @@ async fn change_offer(
     for _ in 0..ATTEMPTS {
         let before = owned_offer(app, merchant, tag).await?;
         let now = app.ports.clock.now();
-        let mut after = patched(&before, &patch, now)?;
+        let mut after = patch.applied_to(&before, now)?;
         // Purchases opened from now on pay the merchant's current rate.
         after.terms.commission = merchant.commission;
         if app.ports.catalog.update_product(&before, &after).await? {
@@ -347,58 +261,6 @@ async fn change_offer(
         StatusCode::CONFLICT,
         "the offer kept changing (units being bought); try again",
     ))
-}
-
-/// The offer with `patch` applied, checked as a new one would be.
-fn patched(before: &Product, patch: &OfferPatch, now: Timestamp) -> Result<Product, Refusal> {
-    if before.sale(now) == Sale::Ended {
-        return Err(refuse(StatusCode::CONFLICT, "this offer has ended"));
-    }
-    let currency = before.price.currency;
-    let mut after = before.clone();
-    if let Some(name) = &patch.name {
-        after.name = Product::parse_name(name).map_err(invalid)?;
-    }
-    if let Some(description) = &patch.description {
-        after.terms.description = description.trim().to_owned();
-    }
-    if let Some(cents) = patch.price_cents {
-        after.price = amount("price_cents", cents, currency)?;
-    }
-    if let Some(cents) = patch.list_price_cents {
-        after.terms.list_price = Some(amount("list_price_cents", cents, currency)?);
-    }
-    if let Some(units) = patch.stock {
-        if before.terms.fulfilment == Fulfilment::Digital {
-            return Err(invalid(
-                "a digital offer's stock is its codes: add codes instead",
-            ));
-        }
-        after.stock = stock(units)?;
-    }
-    if let Some(units) = patch.per_shopper_limit {
-        after.terms.per_shopper_limit = Some(limit(units)?);
-    }
-    if let Some(d) = &patch.starts_at {
-        after.terms.starts_at = Some(date("starts_at", d)?);
-    }
-    if let Some(d) = &patch.ends_at {
-        after.terms.ends_at = Some(date("ends_at", d)?);
-    }
-    match patch.action.as_deref() {
-        None => {}
-        Some("pause") => after.terms.paused = true,
-        Some("resume") => after.terms.paused = false,
-        Some("end") => after.terms.ends_at = Some(now),
-        Some(other) => {
-            return Err(invalid(format!(
-                "action {other:?} is not one of pause, resume, end"
-            )));
-        }
-    }
-    after.check_terms().map_err(invalid)?;
-    after.terms.revision = before.terms.revision.saturating_add(1);
-    Ok(after)
 }
 
 /// Publishes the change, so that X's stream rules follow at once. The offer is saved
@@ -434,8 +296,8 @@ fn listing(app: &App, request: &Request<Bytes>, orders: bool) -> Result<Listing,
     let query = request.uri().query().unwrap_or_default();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match (name.as_ref(), value.as_ref()) {
-            ("from", v) => l.from = date("from", v)?,
-            ("to", v) => l.to = date("to", v)?,
+            ("from", v) => l.from = offers::date("from", v)?,
+            ("to", v) => l.to = offers::date("to", v)?,
             ("status", "to_ship") if orders => l.to_ship = true,
             ("status", other) if orders => {
                 return Err(invalid(format!("status {other:?} is not to_ship")));

@@ -8,9 +8,9 @@ use tracing::Instrument;
 
 use crate::app::App;
 use crate::domain::Event;
-use crate::x::posts::{Seen, classify};
+use crate::x::delivery::posts;
+use crate::x::posts::classify;
 use crate::x::signature::{CrcToken, HEADER, WebhookKey};
-use crate::x::{activity, stream};
 
 /// Deliveries larger than this are refused before any parsing.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -50,49 +50,6 @@ pub(crate) fn reply(status: StatusCode, body: serde_json::Value) -> Response<Str
         header::HeaderValue::from_static("application/json"),
     );
     response
-}
-
-/// The posts of a delivery, in either format X sends to the same URL: the Account
-/// Activity API's `tweet_create_events` (other event kinds are accepted and ignored), or
-/// the filtered stream webhooks' single post under `data`.
-fn posts(body: &[u8]) -> Result<Posts, serde_json::Error> {
-    let value: serde_json::Value = serde_json::from_slice(body)?;
-    if !value.is_object() {
-        return Err(serde::de::Error::custom("a delivery is a JSON object"));
-    }
-    if value.get("data").is_some() {
-        let delivery: stream::Delivery = serde_json::from_value(value)?;
-        let unexpanded = delivery.unexpanded_retweet();
-        if let Some(original) = unexpanded {
-            tracing::warn!(
-                misconfigured = "stream_link_without_expansions",
-                post_id = %delivery.data.id,
-                original,
-                "a retweet arrived without its original, so it cannot count as a confirmation: link the filtered stream with expansions=referenced_tweets.id (hashbuy-admin connect-x does)"
-            );
-        }
-        return Ok(Posts {
-            seen: vec![delivery.seen()],
-            unexpanded_retweets: usize::from(unexpanded.is_some()),
-        });
-    }
-    let delivery: activity::Delivery = serde_json::from_value(value)?;
-    Ok(Posts {
-        seen: delivery
-            .tweet_create_events
-            .iter()
-            .map(activity::Post::seen)
-            .collect(),
-        unexpanded_retweets: 0,
-    })
-}
-
-/// What a delivery holds.
-struct Posts {
-    seen: Vec<Seen>,
-    /// Retweets that arrived without their original (see [`stream::LINK_PARAMETERS`]),
-    /// counted in the answer and logged with `misconfigured`.
-    unexpanded_retweets: usize,
 }
 
 /// Answers X's CRC challenge, only for tokens shaped as X makes them: the answer is an
@@ -161,6 +118,14 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
             );
         }
     };
+    if let Some(unexpanded) = &posts.unexpanded_retweet {
+        tracing::warn!(
+            misconfigured = "stream_link_without_expansions",
+            post_id = %unexpanded.post,
+            original = %unexpanded.original,
+            "a retweet arrived without its original, so it cannot count as a confirmation: link the filtered stream with expansions=referenced_tweets.id (hashbuy-admin connect-x does)"
+        );
+    }
     let brand = &app.settings.brand.user_id;
     let now = app.ports.clock.now();
     let mut published = 0;
@@ -191,7 +156,7 @@ async fn deliver(app: &App, key: &WebhookKey, request: &Request<Bytes>) -> Respo
     }
     reply(
         StatusCode::OK,
-        json!({"published": published, "unexpanded_retweets": posts.unexpanded_retweets}),
+        json!({"published": published, "unexpanded_retweets": usize::from(posts.unexpanded_retweet.is_some())}),
     )
 }
 

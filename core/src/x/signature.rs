@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::settings::Secret;
+use crate::Secret;
 
 /// The header X puts the body's signature in.
 pub const HEADER: &str = "x-twitter-webhooks-signature";

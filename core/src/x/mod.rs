@@ -2,6 +2,7 @@
 //! sign-in with OAuth 2.0, the filtered stream's rules, and how X weighs a post's length.
 
 pub mod activity;
+pub mod delivery;
 pub mod oauth1;
 pub mod oauth2;
 pub mod posts;

@@ -9,8 +9,8 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
+use crate::Secret;
 use crate::domain::{PurchaseId, Timestamp};
-use crate::settings::Secret;
 
 /// The header Stripe signs deliveries in.
 pub const HEADER: &str = "stripe-signature";

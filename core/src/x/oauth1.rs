@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha1::Sha1;
 
-use crate::settings::Secret;
+use crate::Secret;
 
 /// The four credentials of an app acting as one user.
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! Sign in with X: OAuth 2.0 Authorization Code with PKCE (RFC 7636, S256), only to learn
 //! who the shopper is (`tweet.read users.read`, no `offline.access`). The pure parts —
 //! the verifier, its challenge, the state, the authorize address — live here; the two
-//! calls to X are [`crate::adapters::x_sign_in`].
+//! calls to X are in the `hashbuy` crate (`adapters::x_sign_in`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
