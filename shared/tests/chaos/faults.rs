@@ -1,17 +1,19 @@
 //! Fault layers over the ports: each call may fail before it does anything, or do its
 //! work and then lose its answer (the write landed, the post went out, the charge was
-//! made, and the caller saw an error). Seeded, so a run can be replayed.
+//! made, the event was published, and the caller saw an error). Or, in a run with a crash
+//! point, the process dies right after one chosen write: that invocation's every later
+//! call fails, until the harness starts the next one. Seeded, so a run can be replayed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hashbuy::domain::{Change, Guarded, PurchaseId, Timestamp, TweetId, UserId};
+use hashbuy::domain::{Change, Event, Guarded, PurchaseId, Timestamp, TweetId, UserId};
 use hashbuy::domain::{Hashtag, Purchase, SealedCode};
 use hashbuy::ports::{
-    Applied, Basis, Checked, Claim, Codes, CodesAdded, Effects, Email, Inserted, Mailer,
+    Applied, Basis, Checked, Claim, Codes, CodesAdded, Effects, Email, EventBus, Inserted, Mailer,
     PaymentRequest, PaymentStatus, Payments, PortError, PortResult, Purchases, RateLimit, Social,
 };
 use rand::rngs::StdRng;
@@ -24,6 +26,8 @@ pub enum Fault {
     Fails,
     /// Done, then the answer was lost.
     LosesAnswer,
+    /// Done, then the process died.
+    Crash,
 }
 
 /// The dice, and what they decided so far, by port and kind.
@@ -32,6 +36,13 @@ pub struct Faults {
     /// Chance of a fault per call, in percent.
     percent: AtomicU32,
     pub injected: Mutex<BTreeMap<(&'static str, Fault), u64>>,
+    /// The write (counted from 1 over every port) after which the process dies; 0: none.
+    crash_at: AtomicU64,
+    writes: AtomicU64,
+    /// The invocation that made the crash write is dead.
+    dead: AtomicBool,
+    /// The writes made before [`Faults::stop`].
+    pub writes_before_stop: AtomicU64,
 }
 
 impl Faults {
@@ -40,12 +51,47 @@ impl Faults {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             percent: AtomicU32::new(percent),
             injected: Mutex::new(BTreeMap::new()),
+            crash_at: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            dead: AtomicBool::new(false),
+            writes_before_stop: AtomicU64::new(0),
         })
+    }
+
+    /// No fault but one: the process dies right after write number `write` (from 1).
+    pub fn crashing_at(seed: u64, write: u64) -> Arc<Self> {
+        let faults = Self::new(seed, 0);
+        faults.crash_at.store(write, Ordering::SeqCst);
+        faults
     }
 
     /// No more faults from now on: the cause was fixed.
     pub fn stop(&self) {
         self.percent.store(0, Ordering::SeqCst);
+        self.crash_at.store(0, Ordering::SeqCst);
+        let writes = self.writes.load(Ordering::SeqCst);
+        self.writes_before_stop.store(writes, Ordering::SeqCst);
+    }
+
+    /// A new invocation starts (a new process, for one that died).
+    pub fn restart(&self) {
+        self.dead.store(false, Ordering::SeqCst);
+    }
+
+    fn count(&self, port: &'static str, fault: Fault) {
+        *self
+            .injected
+            .lock()
+            .expect("counts")
+            .entry((port, fault))
+            .or_default() += 1;
+    }
+
+    fn died(&self, port: &'static str) -> PortResult<()> {
+        match self.dead.load(Ordering::SeqCst) {
+            true => Err(PortError::new(port, "injected: the process died")),
+            false => Ok(()),
+        }
     }
 
     /// A number below `n`, from the run's dice.
@@ -67,12 +113,7 @@ impl Faults {
         } else {
             Fault::Fails
         };
-        *self
-            .injected
-            .lock()
-            .expect("counts")
-            .entry((port, fault))
-            .or_default() += 1;
+        self.count(port, fault);
         Some(fault)
     }
 
@@ -81,6 +122,15 @@ impl Faults {
     where
         F: std::future::Future<Output = PortResult<T>>,
     {
+        self.died(port)?;
+        let write = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if write == self.crash_at.load(Ordering::SeqCst) {
+            // Whatever the write answered, its caller never hears it.
+            let _ = call.await;
+            self.dead.store(true, Ordering::SeqCst);
+            self.count(port, Fault::Crash);
+            return Err(PortError::new(port, "injected: died after this write"));
+        }
         match self.roll(port, true) {
             Some(Fault::Fails) => Err(PortError::new(port, "injected: refused")),
             Some(Fault::LosesAnswer) => {
@@ -96,6 +146,7 @@ impl Faults {
     where
         F: std::future::Future<Output = PortResult<T>>,
     {
+        self.died(port)?;
         match self.roll(port, false) {
             Some(_) => Err(PortError::new(port, "injected: refused")),
             None => call.await,
@@ -264,5 +315,14 @@ impl<P: Payments + ?Sized> Payments for Faulty<P> {
 impl<P: Mailer + ?Sized> Mailer for Faulty<P> {
     async fn send(&self, email: &Email) -> PortResult<()> {
         self.faults.read("mailer", self.inner.send(email)).await
+    }
+}
+
+/// EventBridge answers `PutEvents`: an event may be refused, or published with the answer
+/// lost (then the step fails, its trigger retries it, and the event goes out twice).
+#[async_trait]
+impl<P: EventBus + ?Sized> EventBus for Faulty<P> {
+    async fn publish(&self, event: &Event) -> PortResult<()> {
+        self.faults.write("bus", self.inner.publish(event)).await
     }
 }
