@@ -64,9 +64,10 @@ target/release/hashbuy-bench --aws-endpoint "$endpoint" --functions target/relea
   --sizes target/bench/sizes.json --flash-sale-shoppers 1000 --flash-sale-units 300 \
   --json target/bench/report.json || status=$?
 
-step "chaos: 5,000 random stories under injected faults (shared/tests/chaos)"
-HASHBUY_CHAOS_STORIES=5000 cargo test --locked -q -p hashbuy --test chaos -- --nocapture \
-  | grep '^chaos:' || status=1
+step "chaos: 5,000 random stories under injected faults, and a crash after every write of 100 (shared/tests/chaos)"
+HASHBUY_CHAOS_STORIES=5000 HASHBUY_CHAOS_CRASH_STORIES=100 \
+  cargo test --locked -q -p hashbuy --test chaos -- --nocapture \
+  | grep -E '^(chaos|crash points):' || status=1
 
 step "handler CPU per step (criterion)"
 cargo bench --locked -p hashbuy --bench steps

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hashbuy::domain::{Change, Event, Guarded, PurchaseId, Timestamp, TweetId, UserId};
+use hashbuy::domain::{Change, Clock, Event, Guarded, PurchaseId, Timestamp, TweetId, UserId};
 use hashbuy::domain::{Hashtag, Purchase, SealedCode};
 use hashbuy::ports::{
     Applied, Basis, Checked, Claim, Codes, CodesAdded, Effects, Email, EventBus, Inserted, Mailer,
@@ -28,6 +28,8 @@ pub enum Fault {
     LosesAnswer,
     /// Done, then the process died.
     Crash,
+    /// A clock read off by a few seconds, as another machine's clock is.
+    Skewed,
 }
 
 /// The dice, and what they decided so far, by port and kind.
@@ -87,6 +89,16 @@ impl Faults {
             .or_default() += 1;
     }
 
+    /// How far off this clock reading is, in seconds (up to 3 either way).
+    fn skew(&self) -> i64 {
+        if !self.chance(self.percent.load(Ordering::SeqCst)) {
+            return 0;
+        }
+        self.count("clock", Fault::Skewed);
+        let seconds = 1 + self.below(3) as i64;
+        if self.chance(50) { seconds } else { -seconds }
+    }
+
     fn died(&self, port: &'static str) -> PortResult<()> {
         match self.dead.load(Ordering::SeqCst) {
             true => Err(PortError::new(port, "injected: the process died")),
@@ -132,10 +144,13 @@ impl Faults {
             return Err(PortError::new(port, "injected: died after this write"));
         }
         match self.roll(port, true) {
-            Some(Fault::Fails) => Err(PortError::new(port, "injected: refused")),
             Some(Fault::LosesAnswer) => {
                 call.await?;
                 Err(PortError::new(port, "injected: answer lost"))
+            }
+            // The dice roll only this or the above.
+            Some(Fault::Fails | Fault::Crash | Fault::Skewed) => {
+                Err(PortError::new(port, "injected: refused"))
             }
             None => call.await,
         }
@@ -324,5 +339,14 @@ impl<P: Mailer + ?Sized> Mailer for Faulty<P> {
 impl<P: EventBus + ?Sized> EventBus for Faulty<P> {
     async fn publish(&self, event: &Event) -> PortResult<()> {
         self.faults.write("bus", self.inner.publish(event)).await
+    }
+}
+
+/// Every function reads its own machine's clock: a reading may be a few seconds off the
+/// story's.
+impl<P: Clock + ?Sized> Clock for Faulty<P> {
+    fn now(&self) -> Timestamp {
+        let now = self.inner.now();
+        Timestamp(now.seconds() + self.faults.skew())
     }
 }

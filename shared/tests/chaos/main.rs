@@ -331,6 +331,10 @@ async fn story(faults: Arc<Faults>) -> Run {
         inner: bus.clone(),
         faults: faults.clone(),
     });
+    app.ports.clock = Arc::new(Faulty {
+        inner: mem.clock.clone(),
+        faults: faults.clone(),
+    });
 
     let units = 2 + faults.below(5) as u32;
     let digital = faults.chance(50);
@@ -665,13 +669,13 @@ async fn random_stories_under_faults_keep_every_invariant() {
 /// that invocation happens, and its trigger retries it as AWS would): for a few stories
 /// without other faults, every write the story makes is the crash point of one run.
 /// `HASHBUY_CHAOS_SEED=s HASHBUY_CHAOS_CRASH_AT=k` replays one run;
-/// `HASHBUY_CHAOS_CRASH_STORIES=n` covers more stories (the quick run here is 2).
+/// `HASHBUY_CHAOS_CRASH_STORIES=n` covers more stories (the quick run here is 5).
 #[tokio::test]
 async fn a_crash_right_after_any_write_of_a_story_breaks_nothing() {
     let var = |name| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let stories: Vec<u64> = match var("HASHBUY_CHAOS_SEED") {
         Some(seed) => vec![seed],
-        None => (1..=var("HASHBUY_CHAOS_CRASH_STORIES").unwrap_or(2)).collect(),
+        None => (1..=var("HASHBUY_CHAOS_CRASH_STORIES").unwrap_or(5)).collect(),
     };
     let mut crashed: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut runs, mut failures) = (0, Vec::new());
