@@ -19,6 +19,9 @@ use hashbuy::ports::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+/// How far a skewed clock reading is off, at most.
+pub const MAX_SKEW_SECS: i64 = 3;
+
 /// What a call meets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -89,13 +92,13 @@ impl Faults {
             .or_default() += 1;
     }
 
-    /// How far off this clock reading is, in seconds (up to 3 either way).
+    /// How far off this clock reading is, in seconds (up to [`MAX_SKEW_SECS`] either way).
     fn skew(&self) -> i64 {
         if !self.chance(self.percent.load(Ordering::SeqCst)) {
             return 0;
         }
         self.count("clock", Fault::Skewed);
-        let seconds = 1 + self.below(3) as i64;
+        let seconds = 1 + self.below(MAX_SKEW_SECS as usize) as i64;
         if self.chance(50) { seconds } else { -seconds }
     }
 
