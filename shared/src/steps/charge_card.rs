@@ -141,7 +141,7 @@ pub(crate) async fn record(
         // Asked already: the bank's email is out, going out (then this fails, to be
         // retried), or abandoned, and then sent again with a new link.
         PaymentStatus::NeedsAuthentication => {
-            let retake = |p: &Purchase| p.issue_bank_token(bank_hash.clone(), now, lease);
+            let retake = |p: &Purchase| p.issue_token(bank_hash.clone(), now, lease);
             if let Some(p) = notices::resume(app, purchase, retake).await? {
                 ask_shopper(app, p, bank).await?;
             }

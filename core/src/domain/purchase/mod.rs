@@ -302,18 +302,27 @@ impl Purchase {
         }))
     }
 
-    /// Takes over an abandoned confirmation email with a new link, replacing the old one:
-    /// only the link's hash is stored, so the old link cannot be sent again.
+    /// Takes over an abandoned email that carries a link — the confirmation email, or the
+    /// bank's — with a new link, replacing the one that email had: only a link's hash is
+    /// stored, so the old link cannot be sent again. (The confirmation link stays when the
+    /// bank's is replaced.)
     pub fn issue_token(
         &self,
         hash: TokenHash,
         now: Timestamp,
         lease: Duration,
     ) -> Result<Change, Refusal> {
-        self.expect(State::AwaitingEmailConfirmation)?;
+        let bank = match self.state {
+            State::AwaitingEmailConfirmation => false,
+            State::AwaitingAuthentication => true,
+            other => return Err(Refusal::WrongState(other)),
+        };
         self.check_abandoned(now, lease)?;
         Ok(self.change(now, StockEffect::None, |p| {
-            p.token_hash = Some(hash);
+            match bank {
+                true => p.bank_token_hash = Some(hash),
+                false => p.token_hash = Some(hash),
+            }
             p.notice = Notice::Sending(now);
         }))
     }
@@ -379,22 +388,6 @@ impl Purchase {
             p.state = State::AwaitingAuthentication;
             p.deadline = Some(now.plus(windows.email));
             p.bank_token_hash = Some(link);
-            p.notice = Notice::Sending(now);
-        }))
-    }
-
-    /// Takes over an abandoned bank email with a new link, replacing the unsent one (the
-    /// confirmation link keeps working).
-    pub fn issue_bank_token(
-        &self,
-        hash: TokenHash,
-        now: Timestamp,
-        lease: Duration,
-    ) -> Result<Change, Refusal> {
-        self.expect(State::AwaitingAuthentication)?;
-        self.check_abandoned(now, lease)?;
-        Ok(self.change(now, StockEffect::None, |p| {
-            p.bank_token_hash = Some(hash);
             p.notice = Notice::Sending(now);
         }))
     }
@@ -958,7 +951,7 @@ pub(super) mod tests {
         );
         let second = ConfirmationToken::generate();
         assert_eq!(
-            asked.issue_bank_token(second.hash(), at(3 * MIN + 59), LEASE),
+            asked.issue_token(second.hash(), at(3 * MIN + 59), LEASE),
             Err(Refusal::WrongState(State::AwaitingAuthentication)),
             "not while its sender may still be at it"
         );
@@ -970,13 +963,13 @@ pub(super) mod tests {
         );
         let retaken = apply(
             asked
-                .issue_bank_token(second.hash(), later, LEASE)
+                .issue_token(second.hash(), later, LEASE)
                 .expect("take over"),
         );
         assert!(retaken.opened_by(&second) && !retaken.opened_by(&first));
         assert_eq!(retaken.notice, Notice::Sending(later));
         assert_eq!(
-            confirmed.issue_bank_token(second.hash(), later, LEASE),
+            confirmed.issue_token(second.hash(), later, LEASE),
             Err(Refusal::WrongState(State::Confirmed))
         );
     }

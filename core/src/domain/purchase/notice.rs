@@ -70,8 +70,8 @@ impl Purchase {
         }
     }
 
-    /// Takes over an abandoned message: the caller sends it. (The confirmation email is
-    /// taken over by [`Self::issue_token`], which also replaces the link.)
+    /// Takes over an abandoned message: the caller sends it. (The emails that carry a link
+    /// are taken over by [`Self::issue_token`], which also replaces the link.)
     pub fn retake_notice(&self, now: Timestamp, lease: Duration) -> Result<Change, Refusal> {
         self.check_abandoned(now, lease)?;
         // Their emails carry a link, which a taker-over issues anew.
