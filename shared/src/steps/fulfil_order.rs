@@ -144,16 +144,33 @@ async fn hand_over_code(app: &App, mut purchase: Purchase) -> Result<Handed, Ste
     Err(StepError::Contention(purchase.id))
 }
 
-/// The receipt (with the code, opened for this email only) and, when turned on, the
+/// The receipt (with the code, opened for this email only, and only by the delivery that
+/// sends it: a redelivery whose receipt is out opens nothing) and, when turned on, the
 /// thank-you reply; once, whoever claimed them.
 async fn tell(app: &App, purchase: Purchase, claimed: bool) -> Result<(), StepError> {
-    let code = match &purchase.code {
-        Some(sealed) => Some(app.ports.vault.open(&purchase.product, sealed).await?),
+    let Some(claim) = notices::claim(app, purchase, claimed).await? else {
+        return Ok(());
+    };
+    let code = match claim.purchase().code.clone() {
+        Some(sealed) => {
+            let opened = app
+                .ports
+                .vault
+                .open(&claim.purchase().product, &sealed)
+                .await;
+            match opened {
+                Ok(code) => Some(code),
+                Err(error) => {
+                    claim.hand_back(app).await;
+                    return Err(error.into());
+                }
+            }
+        }
         None => None,
     };
     let receipt = |p: &Purchase| Some(messages::receipt_email(&p.email, p, code.as_ref()));
     let thanks = |p: &Purchase| app.settings.thank_you_replies.then(|| messages::shipped(p));
-    notices::tell(app, purchase, claimed, Priority::ThankYou, thanks, receipt).await
+    notices::deliver(app, claim, Priority::ThankYou, thanks, receipt).await
 }
 
 /// What became of a shipment the merchant told.
@@ -189,8 +206,12 @@ pub async fn record_shipment(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
-    use crate::ports::Purchases;
+    use crate::domain::{GiftCode, Hashtag, SealedCode};
+    use crate::ports::{PortResult, Purchases, Vault};
     use crate::steps::testing::{World, link};
 
     async fn paid(w: &World) -> PaymentSucceeded {
@@ -330,6 +351,91 @@ mod tests {
             "{}",
             sorry[0].text
         );
+    }
+
+    /// Counts the codes it opens.
+    struct Counting {
+        inner: Arc<dyn Vault>,
+        opened: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Vault for Counting {
+        async fn seal(&self, offer: &Hashtag, code: &GiftCode) -> PortResult<SealedCode> {
+            self.inner.seal(offer, code).await
+        }
+        async fn open(&self, offer: &Hashtag, sealed: &SealedCode) -> PortResult<GiftCode> {
+            self.opened.fetch_add(1, Ordering::SeqCst);
+            self.inner.open(offer, sealed).await
+        }
+        async fn derive(&self, context: &str) -> PortResult<crate::settings::Secret> {
+            self.inner.derive(context).await
+        }
+    }
+
+    /// The code is opened for the receipt that carries it: by the delivery that sends it
+    /// (the first, or the one that takes over a receipt that failed), never by one that
+    /// finds the receipt sent.
+    #[tokio::test]
+    async fn a_code_is_opened_only_by_the_delivery_that_sends_its_receipt() {
+        use crate::domain::MerchantId;
+        use crate::ports::{Catalog, Codes};
+        use crate::steps::testing::{BUYER, tag};
+        let w = World::new();
+        w.product("BuyCode", 0).await;
+        let mut offer = w
+            .mem
+            .store
+            .product(&tag("BuyCode"))
+            .await
+            .expect("read")
+            .expect("offer");
+        offer.terms.merchant = Some(MerchantId::generate());
+        offer.terms.fulfilment = Fulfilment::Digital;
+        w.mem.store.put_product(&offer).await.expect("put");
+        let code = GiftCode::parse("GIFT-1234-5678").expect("code");
+        let sealed = w.mem.vault.seal(&offer.hashtag, &code).await.expect("seal");
+        w.mem
+            .store
+            .add_codes(&offer.hashtag, &[sealed])
+            .await
+            .expect("add");
+        let p = w.bought("700", BUYER, "BuyCode").await;
+        let event = PaymentSucceeded { purchase_id: p.id };
+        let counting = Arc::new(Counting {
+            inner: w.mem.vault.clone(),
+            opened: AtomicUsize::new(0),
+        });
+        let mut app = w.mailer_failing_once();
+        app.ports.vault = counting.clone();
+        assert!(handle(&app, &event).await.is_err(), "the receipt failed");
+        assert_eq!(w.purchase("700").await.state, State::Delivered);
+        assert_eq!(counting.opened.load(Ordering::SeqCst), 1);
+        // Handed back at once: the redelivery takes it over and opens the code for it.
+        assert_eq!(
+            handle(&app, &event).await.expect("retry"),
+            Outcome::Delivered
+        );
+        assert_eq!(counting.opened.load(Ordering::SeqCst), 2);
+        let receipts = w.mem.outbox.sent();
+        assert_eq!(receipts.len(), 1);
+        assert!(
+            receipts[0].text.contains("GIFT-1234-5678"),
+            "{}",
+            receipts[0].text
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                handle(&app, &event).await.expect("again"),
+                Outcome::Delivered
+            );
+        }
+        assert_eq!(
+            counting.opened.load(Ordering::SeqCst),
+            2,
+            "opened for nothing"
+        );
+        assert_eq!(w.mem.outbox.sent().len(), 1);
     }
 
     #[tokio::test]

@@ -42,6 +42,15 @@ pub(crate) async fn resume(
     }
 }
 
+/// Hands back a claimed message this delivery could not send, so that the retry need not
+/// wait for the lease.
+async fn hand_back(app: &App, purchase: Purchase) {
+    let now = app.ports.clock.now();
+    if let Err(release) = transition(app, purchase, |p| p.release_notice(now)).await {
+        tracing::warn!(error = %release, "could not hand back a failed message; it frees itself after the lease");
+    }
+}
+
 /// Attempts at recording that a message went out, before the step fails.
 const RECORD_ATTEMPTS: usize = 5;
 
@@ -62,10 +71,7 @@ where
     let sent = match send(purchase.clone(), retried).await {
         Ok(sent) => sent,
         Err(error) => {
-            let now = app.ports.clock.now();
-            if let Err(release) = transition(app, purchase, |p| p.release_notice(now)).await {
-                tracing::warn!(error = %release, "could not hand back a failed message; it frees itself after the lease");
-            }
+            hand_back(app, purchase).await;
             return Err(error);
         }
     };
@@ -95,16 +101,61 @@ pub(crate) async fn tell(
     reply: impl FnOnce(&Purchase) -> Option<String>,
     email: impl FnOnce(&Purchase) -> Option<Email>,
 ) -> Result<(), StepError> {
+    match claim(app, purchase, claimed).await? {
+        Some(claim) => deliver(app, claim, priority, reply, email).await,
+        None => Ok(()),
+    }
+}
+
+/// The message a delivery now has to send itself: its purchase, and whether an earlier
+/// sender may have reached the world.
+pub(crate) struct Claimed {
+    purchase: Purchase,
+    retried: bool,
+}
+
+impl Claimed {
+    pub(crate) fn purchase(&self) -> &Purchase {
+        &self.purchase
+    }
+
+    /// Gives the message up: what it needed could not be made now.
+    pub(crate) async fn hand_back(self, app: &App) {
+        hand_back(app, self.purchase).await;
+    }
+}
+
+/// The first half of [`tell`], for a message that costs something to make (a code to
+/// open): what this delivery must send, or `None` when it is sent or another has it.
+pub(crate) async fn claim(
+    app: &App,
+    purchase: Purchase,
+    claimed: bool,
+) -> Result<Option<Claimed>, StepError> {
+    if claimed {
+        return Ok(Some(Claimed {
+            purchase,
+            retried: false,
+        }));
+    }
+    let (now, lease) = (app.ports.clock.now(), app.settings.effect_lease);
+    let resumed = resume(app, purchase, |p| p.retake_notice(now, lease)).await?;
+    Ok(resumed.map(|purchase| Claimed {
+        purchase,
+        retried: true,
+    }))
+}
+
+/// The second half of [`tell`]: sends a claimed message, and records that it went.
+pub(crate) async fn deliver(
+    app: &App,
+    claim: Claimed,
+    priority: Priority,
+    reply: impl FnOnce(&Purchase) -> Option<String>,
+    email: impl FnOnce(&Purchase) -> Option<Email>,
+) -> Result<(), StepError> {
+    let Claimed { purchase, retried } = claim;
     let now = app.ports.clock.now();
-    let (purchase, retried) = if claimed {
-        (purchase, false)
-    } else {
-        let lease = app.settings.effect_lease;
-        match resume(app, purchase, |p| p.retake_notice(now, lease)).await? {
-            Some(p) => (p, true),
-            None => return Ok(()),
-        }
-    };
     // The reply goes first: a retry can look it up on X, while SES has no lookup.
     let deliver = |p: Purchase, retried| async move {
         if let Some(text) = reply(&p) {
