@@ -387,12 +387,7 @@ mod tests {
             request_tweet_id: None,
         };
         confirm_retweet::handle(&w.app, &rt).await.expect("retweet");
-        let text = &w.mem.outbox.sent()[0].text;
-        let link = text
-            .lines()
-            .find(|l| l.contains("/confirm/"))
-            .expect("link");
-        link.trim_start_matches("https://shop.example").to_owned()
+        w.emailed_link("Confirm your purchase").expect("link")
     }
 
     fn req(method: Method, path: &str) -> Request<Bytes> {

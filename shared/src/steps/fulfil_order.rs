@@ -234,6 +234,15 @@ mod tests {
         PaymentSucceeded { purchase_id: p.id }
     }
 
+    /// A merchant's gift cards, delivered as codes.
+    fn digital() -> crate::domain::Terms {
+        crate::domain::Terms {
+            merchant: Some(crate::domain::MerchantId::generate()),
+            fulfilment: Fulfilment::Digital,
+            ..Default::default()
+        }
+    }
+
     fn thanks(w: &World) -> usize {
         let posts = w.mem.x.posts();
         posts
@@ -311,16 +320,10 @@ mod tests {
     /// an apology; nothing delivered.
     #[tokio::test]
     async fn a_paid_purchase_with_no_code_left_is_refunded_once_with_an_apology() {
-        use crate::domain::MerchantId;
-        use crate::ports::{Catalog, PaymentStatus};
-        use crate::steps::testing::{BUYER, tag};
+        use crate::ports::PaymentStatus;
+        use crate::steps::testing::BUYER;
         let w = World::new();
-        w.product("BuyCode", 1).await;
-        let offer = w.mem.store.product(&tag("BuyCode")).await.expect("read");
-        let mut offer = offer.expect("offer");
-        offer.terms.merchant = Some(MerchantId::generate());
-        offer.terms.fulfilment = Fulfilment::Digital;
-        w.mem.store.put_product(&offer).await.expect("put");
+        w.offer("BuyCode", 1, digital()).await;
         let p = w.bought("700", BUYER, "BuyCode").await;
         let event = PaymentSucceeded {
             purchase_id: p.id.clone(),
@@ -378,21 +381,10 @@ mod tests {
     /// finds the receipt sent.
     #[tokio::test]
     async fn a_code_is_opened_only_by_the_delivery_that_sends_its_receipt() {
-        use crate::domain::MerchantId;
-        use crate::ports::{Catalog, Codes};
-        use crate::steps::testing::{BUYER, tag};
+        use crate::ports::Codes;
+        use crate::steps::testing::BUYER;
         let w = World::new();
-        w.product("BuyCode", 0).await;
-        let mut offer = w
-            .mem
-            .store
-            .product(&tag("BuyCode"))
-            .await
-            .expect("read")
-            .expect("offer");
-        offer.terms.merchant = Some(MerchantId::generate());
-        offer.terms.fulfilment = Fulfilment::Digital;
-        w.mem.store.put_product(&offer).await.expect("put");
+        let offer = w.offer("BuyCode", 0, digital()).await;
         let code = GiftCode::parse("GIFT-1234-5678").expect("code");
         let sealed = w.mem.vault.seal(&offer.hashtag, &code).await.expect("seal");
         w.mem

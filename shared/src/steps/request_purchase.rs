@@ -276,15 +276,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_merchants_parcel_needs_a_shipping_address_and_copies_it() {
-        use crate::domain::{Fulfilment, MerchantId};
+        use crate::domain::{Fulfilment, MerchantId, Terms};
         use crate::ports::{Accounts, Catalog};
         let w = World::new();
-        w.product("BuyGift25", 5).await;
-        let tag = crate::steps::testing::tag("BuyGift25");
-        let offer = w.mem.store.product(&tag).await.expect("read");
-        let mut offer = offer.expect("offer");
-        offer.terms.merchant = Some(MerchantId::generate());
-        w.mem.store.put_product(&offer).await.expect("put");
+        let parcel = Terms {
+            merchant: Some(MerchantId::generate()),
+            ..Terms::default()
+        };
+        let mut offer = w.offer("BuyGift25", 5, parcel).await;
         let mut account = w.account(BUYER, "pm_card_visa").await;
         let address = account.shipping_address.take();
         w.mem.store.link(&account).await.expect("link");
@@ -565,23 +564,17 @@ mod tests {
 
     #[tokio::test]
     async fn outside_its_dates_or_paused_an_offer_is_not_sold_and_the_reply_says_when() {
-        use crate::domain::Timestamp;
+        use crate::domain::{Terms, Timestamp};
         use crate::ports::Catalog;
-        use crate::steps::testing::tag;
         let w = World::new();
-        w.product("BuySoon", 5).await;
         w.account(BUYER, "pm_card_visa").await;
         let now = w.app.ports.clock.now();
-        let mut soon = w
-            .mem
-            .store
-            .product(&tag("BuySoon"))
-            .await
-            .expect("read")
-            .expect("product");
-        soon.terms.starts_at = Some(Timestamp(now.seconds() + 86_400));
-        soon.terms.ends_at = Some(Timestamp(now.seconds() + 2 * 86_400));
-        w.mem.store.put_product(&soon).await.expect("put");
+        let dates = Terms {
+            starts_at: Some(Timestamp(now.seconds() + 86_400)),
+            ends_at: Some(Timestamp(now.seconds() + 2 * 86_400)),
+            ..Terms::default()
+        };
+        let soon = w.offer("BuySoon", 5, dates).await;
 
         let ask = |post: &'static str| {
             let w = &w;
@@ -618,19 +611,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_shopper_at_the_offers_limit_is_told_and_holds_nothing() {
-        use crate::ports::{Catalog, Purchases};
-        use crate::steps::testing::tag;
+        use crate::domain::Terms;
+        use crate::ports::Purchases;
         let w = World::new();
-        w.product("BuyOnce", 5).await;
-        let mut once = w
-            .mem
-            .store
-            .product(&tag("BuyOnce"))
-            .await
-            .expect("read")
-            .expect("product");
-        once.terms.per_shopper_limit = Some(1);
-        w.mem.store.put_product(&once).await.expect("put");
+        let once = Terms {
+            per_shopper_limit: Some(1),
+            ..Terms::default()
+        };
+        w.offer("BuyOnce", 5, once).await;
         w.account(BUYER, "pm_card_visa").await;
         let first = handle(&w.app, &w.request("700", BUYER, "BuyOnce"))
             .await

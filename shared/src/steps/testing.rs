@@ -104,18 +104,24 @@ impl World {
     }
 
     pub async fn product(&self, hashtag: &str, stock: u32) {
+        self.offer(hashtag, stock, Terms::default()).await;
+    }
+
+    /// A $25 gift card on sale under `terms` (a merchant's, digital, dated, limited…).
+    pub async fn offer(&self, hashtag: &str, stock: u32, terms: Terms) -> Product {
         let product = Product {
             hashtag: tag(hashtag),
             name: "Gift card".into(),
             price: Money::price(2500, Currency::parse("USD").expect("cur")).expect("price"),
             stock,
-            terms: Terms::default(),
+            terms,
         };
         self.mem
             .store
             .put_product(&product)
             .await
             .expect("put product");
+        product
     }
 
     pub async fn stock(&self, hashtag: &str) -> u32 {

@@ -157,13 +157,12 @@ impl Story {
         }
         let path = &links[self.faults.below(links.len())];
         let key = path.trim_start_matches(confirm_page::PATH_PREFIX);
-        if let Some(p) = LinkKey::parse(key).ok().and_then(|key| {
-            self.mem
-                .store
-                .purchases()
-                .into_iter()
-                .find(|p| p.id == key.purchase)
-        }) {
+        let key = LinkKey::parse(key).ok();
+        let read = match &key {
+            Some(key) => self.mem.store.get(&key.purchase).await.ok().flatten(),
+            None => None,
+        };
+        if let Some(p) = read {
             let now = self.mem.clock.now().seconds();
             if p.state == State::AwaitingEmailConfirmation
                 && p.deadline
