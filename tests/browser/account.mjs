@@ -88,6 +88,37 @@ async function typeCard(page, number) {
   await page.getByPlaceholder("postal_code").fill("75001");
 }
 
+/** Saves a shipping address on the account page; `labels` are the form's, in its language. */
+async function saveAddress(page, [name, line1, city, postal, country, button, saved], address) {
+  await page.getByLabel(name, { exact: true }).fill(address.name);
+  await page.getByLabel(line1, { exact: true }).fill(address.line1);
+  await page.getByLabel(city, { exact: true }).fill(address.city);
+  await page.getByLabel(postal, { exact: true }).fill(address.postal);
+  await page.getByLabel(country, { exact: true }).fill(address.country);
+  await page.getByRole("button", { name: button }).click();
+  await page.getByText(saved).waitFor();
+  assert.equal(await page.getByLabel(city, { exact: true }).inputValue(), address.city);
+}
+const EN_ADDRESS = ["Name", "Address", "City", "Postal code", "Country (two letters)", "Save the address", "Your address is saved."];
+const FR_ADDRESS = ["Nom", "Adresse", "Ville", "Code postal", "Pays (deux lettres)", "Enregistrer l'adresse", "Votre adresse est enregistrée."];
+
+/** The local shop ships every order it has to ship, through the merchant API as a
+ * brand does; answers their purchase ids. */
+async function shipOrders() {
+  const shop = await json("/_local/shop");
+  const auth = { authorization: `Bearer ${shop.api_key}`, "content-type": "application/json" };
+  const { orders } = await json("/merchant/v1/orders?status=to_ship", { headers: auth });
+  for (const order of orders) {
+    await json(`/merchant/v1/orders/${order.purchase_id}/shipment`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ carrier: "UPS", tracking: "1Z999AA10123456784" }),
+    });
+  }
+  await settle();
+  return orders.map((o) => o.purchase_id);
+}
+
 /** Signs in on the X stand-in's authorize page as `who`. */
 async function signIn(page, who = SHOPPER) {
   await page.goto(`${stack}/account`);
@@ -155,9 +186,14 @@ try {
   await page.getByText("Your card is saved.").waitFor();
   await page.getByText("You can buy with a post.").waitFor();
   assert.ok(await page.getByText("visa •••• 4242").isVisible());
+  // Where the shop sends her parcel.
+  await page.getByText("No address yet (needed for physical goods).").waitFor();
+  await saveAddress(page, EN_ADDRESS, { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postal: "SW1Y 4JH", country: "GB" });
+  assert.equal(await page.getByText("No address yet").count(), 0);
   await shot(page, "account-ready-en");
 
   // Buying with a post: the hashtag, the brand's reply retweeted, the emailed link, Confirm.
+  // The mug is the local shop's offer (a merchant like any other: it ships it).
   await json("/_local/products", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -176,7 +212,19 @@ try {
   const charges = await json("/_local/charges");
   assert.equal(charges.filter((c) => c.status === "succeeded").length, 1, "charged once");
   await page.goto(`${stack}/account`);
-  await page.getByText(/Browser mug · \$15\.00 · shipped · \d{4}-\d\d-\d\d/).waitFor();
+  await page.getByText(/Browser mug · \$15\.00 · paid, to be shipped · \d{4}-\d\d-\d\d$/).waitFor();
+  // The shop sees her order with her address, ships it, and she gets the tracking.
+  const shop = await json("/_local/shop");
+  const { orders } = await json("/merchant/v1/orders?status=to_ship", { headers: { authorization: `Bearer ${shop.api_key}` } });
+  assert.equal(orders.length, 1);
+  assert.equal(orders[0].ship_to?.city, "London", JSON.stringify(orders[0]));
+  assert.deepEqual(await shipOrders(), [orders[0].purchase_id]);
+  const tracking = await lastEmail(/^Shipped: Browser mug/);
+  assert.equal(tracking.to, "ada@example.com");
+  assert.match(tracking.text ?? tracking.html ?? "", /1Z999AA10123456784/);
+  await page.goto(`${stack}/account`);
+  await page.getByText(/Browser mug · \$15\.00 · shipped · \d{4}-\d\d-\d\d · UPS 1Z999AA10123456784/).waitFor();
+  await shot(page, "account-shipped-en");
 
   // Unlink: a new post gets the "link your account" reply, and nothing is held.
   await page.goto(`${stack}/account`);
@@ -213,6 +261,7 @@ try {
   await bobPage.getByRole("button", { name: "Save this card" }).click();
   await bobPage.getByRole("button", { name: "Complete authentication" }).click();
   await bobPage.getByText("Your card is saved.").waitFor();
+  await saveAddress(bobPage, EN_ADDRESS, { name: "Bob Marley", line1: "56 Hope Road", city: "Kingston", postal: "JMAKN06", country: "JM" });
   const bobAsked = post(["tweet", "--as", bob.username, "#BuyBrowserMug for me"]);
   post(["retweet", "--as", bob.username, (await replyTo(bobAsked)).id]);
   await bobPage.goto(linkIn(await lastEmail(/Confirm your purchase of Browser mug/)));
@@ -252,6 +301,7 @@ try {
   await shot(frPage, "card-fr");
   await frPage.getByRole("button", { name: "Enregistrer cette carte" }).click();
   await frPage.getByText("Vous pouvez acheter par un post.").waitFor();
+  await saveAddress(frPage, FR_ADDRESS, { name: "Zoé Martin", line1: "8 rue de Rivoli", city: "Paris", postal: "75004", country: "FR" });
   // Her purchase speaks French too: the email, the confirmation page, the money.
   const zoeAsked = post(["tweet", "--as", "zoe_achete", "#BuyBrowserMug"]);
   post(["retweet", "--as", "zoe_achete", (await replyTo(zoeAsked)).id]);
@@ -262,8 +312,18 @@ try {
   await frPage.getByText("Merci, votre achat est terminé").waitFor();
   await shot(frPage, "paid-fr");
   await frPage.goto(`${stack}/account`);
-  await frPage.getByText(/Browser mug · 15,00.\$US · expédié/).waitFor();
+  await frPage.getByText(/Browser mug · 15,00.\$US · payé, à expédier/).waitFor();
+  await shipOrders();
+  await frPage.goto(`${stack}/account`);
+  await frPage.getByText(/Browser mug · 15,00.\$US · expédié · .* · UPS 1Z999AA10123456784/).waitFor();
   await shot(frPage, "account-bought-fr");
+  // Unlinked, then deleted, in French too.
+  await frPage.getByRole("button", { name: "Délier mon compte X" }).click();
+  await frPage.getByText("Votre compte X est délié").waitFor();
+  await shot(frPage, "unlinked-fr");
+  await frPage.getByRole("button", { name: "Supprimer mes données" }).click();
+  await frPage.getByRole("heading", { name: "Vos données sont supprimées" }).waitFor();
+  await shot(frPage, "deleted-fr");
   const frRefused = await frPage.goto(`${stack}/account/callback?code=x&state=y`);
   assert.equal(frRefused.status(), 400);
   await frPage.getByText("La connexion avec X n'a pas abouti.").waitFor();

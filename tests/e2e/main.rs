@@ -43,11 +43,17 @@ pub(crate) async fn happy_path_ships_and_charges_once(stack: &Stack) {
     assert_eq!(charges[0]["status"], "succeeded");
     assert_eq!(charges[0]["amount_cents"], 2500);
     assert_eq!(charges[0]["currency"], "USD");
-    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
     assert_eq!(stack.stock().await, 9);
     let subjects = stack.email_subjects().await;
     assert_eq!(subjects.len(), 2);
     assert!(subjects[1].starts_with("Receipt"));
+    // The shop ships it through the merchant API; the shopper gets the tracking.
+    assert_eq!(stack.ship_orders().await.len(), 1);
+    assert_eq!(stack.states().await, ["shipped"]);
+    let subjects = stack.email_subjects().await;
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(subjects[2].starts_with("Shipped:"), "{subjects:?}");
     // One brand post per purchase: the prompt. The receipt went by email.
     let replies = stack.replies_to(&request.id).await;
     assert_eq!(replies.len(), 1, "{replies:?}");
@@ -184,7 +190,7 @@ async fn two_confirmations_charge_once(stack: &Stack) {
         statuses.iter().all(|s| s == "succeeded" || s == "canceled"),
         "{statuses:?}"
     );
-    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
     assert_eq!(
         stack
             .email_subjects()
@@ -272,7 +278,7 @@ async fn malformed_json_is_400_and_the_stack_keeps_serving(stack: &Stack) {
         )
         .await
         .expect("console");
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
     let request = stack
         .client
         .tweet(&ada, &format!("#{PRODUCT}"))
@@ -344,7 +350,7 @@ async fn the_bank_asks_the_shopper_and_the_processors_signed_event_settles_it(st
         "a duplicate is acknowledged"
     );
     stack.settle().await;
-    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
     let payments = stack.json("/_local/charges").await;
     assert_eq!(payments.as_array().map(Vec::len), Some(1));
     assert_eq!(payments[0]["status"], "succeeded");
@@ -413,7 +419,7 @@ async fn retweet_all(stack: &Stack, prompted: &[Prompted<'_>]) {
 /// `shoppers` shoppers ask at once for a product with `units` in stock: the first `units`
 /// to be handled are asked to retweet, each with a unit held, and the others hear it sold
 /// out. All who were asked retweet at once and confirm at once: exactly `units` are
-/// charged and shipped.
+/// charged, and their orders wait at the shop.
 async fn race(stack: &Stack, shoppers: u64, units: u32) {
     stack.seed(units).await;
     let buyers =
@@ -450,7 +456,7 @@ async fn race(stack: &Stack, shoppers: u64, units: u32) {
     assert_eq!(charges.as_array().map(Vec::len), Some(units as usize));
     assert_eq!(stack.stock().await, 0);
     let states = stack.states().await;
-    assert_eq!(states, vec!["shipped"; units as usize]);
+    assert_eq!(states, vec!["awaiting_shipment"; units as usize]);
 }
 
 async fn the_simulator_in_v2_format_drives_the_same_story(stack: &Stack) {
@@ -497,7 +503,7 @@ async fn the_simulator_in_v2_format_drives_the_same_story(stack: &Stack) {
         200
     );
     stack.settle().await;
-    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
     // A second run of the simulator posts a new post (ids are snowflakes of the time,
     // never reused), so the same shopper buys again instead of being taken for a
     // redelivery; each run prints the id it used.
@@ -517,7 +523,7 @@ async fn the_simulator_in_v2_format_drives_the_same_story(stack: &Stack) {
     stack.settle().await;
     let mut states = stack.states().await;
     states.sort();
-    assert_eq!(states, ["awaiting_retweet", "shipped"]);
+    assert_eq!(states, ["awaiting_retweet", "awaiting_shipment"]);
     let unlinked = std::process::Command::new(env!("CARGO_BIN_EXE_hashbuy-local"))
         .args([
             "tweet",
@@ -648,15 +654,11 @@ async fn a_flash_sale_within_x_limits_conserves_stock_and_charges_once(mode: Mod
     );
     assert_eq!(charged.len(), sold, "no purchase charged twice");
     let states = stack.states().await;
-    let shipped = states.iter().filter(|s| *s == "shipped").count();
+    let paid = states.iter().filter(|s| *s == "awaiting_shipment").count();
     let expired = states.iter().filter(|s| *s == "expired").count();
+    assert_eq!((paid, expired), (sold, units as usize - sold), "{states:?}");
     assert_eq!(
-        (shipped, expired),
-        (sold, units as usize - sold),
-        "{states:?}"
-    );
-    assert_eq!(
-        shipped as u64 + stack.stock().await,
+        paid as u64 + stack.stock().await,
         u64::from(units),
         "stock conserved: sold plus back on sale"
     );
@@ -767,7 +769,7 @@ async fn on_emulator_200_buyers_for_20_units_get_exactly_20_charges() {
 }
 
 /// The deployed policies allow what the code does: every function is driven on the
-/// emulator (a purchase shipped, a card declined, a processor down, a refusal, an expiry,
+/// emulator (a purchase paid and shipped, a card declined, a processor down, a refusal, an expiry,
 /// a rules sync), and the IAM actions each one needed, recorded by the adapters, are held
 /// to its policy in `infra/template.yaml`.
 #[tokio::test]

@@ -398,6 +398,94 @@ async fn a_brand_puts_an_offer_on_sale_and_a_shopper_buys_it_by_post(mode: Mode)
     assert_eq!(status, 401);
 }
 
+/// An offer's terms over the whole stack: a shopper who reached the offer's per-shopper
+/// limit is told so on X and holds nothing; a post before an offer starts is told when it
+/// goes on sale. The offers are the local shop's, made through the merchant API.
+#[tokio::test]
+async fn in_memory_an_offers_limit_and_window_hold() {
+    an_offers_limit_and_window_hold(Mode::Memory).await;
+}
+
+#[tokio::test]
+async fn on_emulator_an_offers_limit_and_window_hold() {
+    an_offers_limit_and_window_hold(Mode::Emulator).await;
+}
+
+async fn an_offers_limit_and_window_hold(mode: Mode) {
+    let stack = Stack::spawn(mode).await;
+    let key = stack.shop_key().await;
+    let once = json!({"hashtag": "BuyOnceMug", "name": "Once mug", "price_cents": 900,
+        "currency": "USD", "stock": 5, "per_shopper_limit": 1});
+    let soon = json!({"hashtag": "BuySoonMug", "name": "Soon mug", "price_cents": 900,
+        "currency": "USD", "stock": 5, "starts_at": "2099-01-01T08:00:00Z"});
+    for offer in [once, soon] {
+        let (status, created) = call(&stack, &key, Method::POST, "/offers", offer).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    stack.settle().await;
+
+    let ada = stack.shopper(1, "pm_card_visa").await;
+    let first = stack
+        .client
+        .tweet(&ada, "#BuyOnceMug")
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let link = stack.retweet_prompt(&ada, &first.id).await;
+    let (status, page) = stack
+        .client
+        .page(Method::POST, &link)
+        .await
+        .expect("confirm");
+    assert_eq!(status, 200, "{page}");
+    stack.settle().await;
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
+
+    let again = stack
+        .client
+        .tweet(&ada, "#BuyOnceMug again")
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let replies = stack.replies_to(&again.id).await;
+    assert!(
+        replies.len() == 1 && replies[0].contains("limited to 1 per shopper"),
+        "{replies:?}"
+    );
+    // Another shopper (one refusal per author within the throttle), too early.
+    let bob = stack.shopper(2, "pm_card_visa").await;
+    let early = stack
+        .client
+        .tweet(&bob, "#BuySoonMug")
+        .await
+        .expect("tweet");
+    stack.settle().await;
+    let replies = stack.replies_to(&early.id).await;
+    assert!(
+        replies.len() == 1 && replies[0].contains("goes on sale on 2099-01-01 08:00 UTC"),
+        "{replies:?}"
+    );
+    assert_eq!(
+        stack.states().await,
+        ["awaiting_shipment"],
+        "nothing else opened"
+    );
+    let (_, listed) = call(&stack, &key, Method::GET, "/offers", Value::Null).await;
+    let stock: Vec<(String, i64)> = listed["offers"]
+        .as_array()
+        .expect("offers")
+        .iter()
+        .map(|o| {
+            let tag = o["hashtag"].as_str().unwrap_or_default().to_owned();
+            (tag, o["stock"].as_i64().unwrap_or(-1))
+        })
+        .collect();
+    assert!(
+        stock.contains(&("BuyOnceMug".into(), 4)) && stock.contains(&("BuySoonMug".into(), 5)),
+        "one unit sold, none held for the refused: {stock:?}"
+    );
+}
+
 /// A gift card sold as codes, on the emulator (the DynamoDB codes adapter): three codes,
 /// five shoppers. Three get one distinct code each in their receipt, two are told it is
 /// sold out; the codes are the stock.

@@ -131,7 +131,7 @@ async fn pressed_confirm(stack: &Stack, card: &str) -> (u16, String) {
 async fn a_refund_at_the_processor_is_recorded_once() {
     let stack = Stack::on_localstripe().await;
     assert_eq!(pressed_confirm(&stack, "pm_card_visa").await.0, 200);
-    assert_eq!(stack.states().await, ["shipped"]);
+    assert_eq!(stack.states().await, ["awaiting_shipment"]);
     let purchase = purchase_id(&stack).await;
     let payment = intents_for(&purchase).await[0]["id"]
         .as_str()
@@ -229,7 +229,7 @@ async fn the_bank_asks_the_shopper_who_approves_and_the_processors_webhook_settl
     let payment = intents[0]["id"].as_str().expect("id").to_owned();
     authenticate(&stack, &payment, true).await;
     // localstripe posts payment_intent.succeeded, signed, to the stack's webhook.
-    wait_for_state(&stack, "shipped").await;
+    wait_for_state(&stack, "awaiting_shipment").await;
     assert_eq!(statuses(&intents_for(&purchase).await), ["succeeded"]);
 }
 

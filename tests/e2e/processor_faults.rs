@@ -2,8 +2,8 @@
 //! proxy that forwards every call, and on cue answers the next one to a path with a 500
 //! (nothing done), a 409 `idempotency_key_in_use` (nothing done), or forwards it and then
 //! loses the answer (504: the charge was made, the stack cannot know). Each purchase must
-//! end with exactly one succeeded PaymentIntent at the processor and be shipped, or with
-//! none.
+//! end with exactly one succeeded PaymentIntent at the processor and its order at the
+//! shop, or with none.
 
 use std::sync::{Arc, Mutex};
 
@@ -110,7 +110,8 @@ async fn forward(
 
 /// A shopper buys through the proxy with `faults` armed; once everything has settled
 /// (the expiry run hands an unpaid confirmation to charge-card after two minutes), the
-/// processor holds exactly one succeeded payment for the purchase, and it shipped.
+/// processor holds exactly one succeeded payment for the purchase, and its order waits at
+/// the shop.
 async fn one_charge_despite(faults: &[(Method, &'static str, Fault)]) {
     let proxy = Proxy::start().await;
     let stack = Stack::on_localstripe_at(&proxy.url).await;
@@ -130,10 +131,10 @@ async fn one_charge_despite(faults: &[(Method, &'static str, Fault)]) {
         proxy.armed.0.lock().expect("armed").is_empty(),
         "every fault met its call: {faults:?}"
     );
-    if stack.states().await != ["shipped"] {
+    if stack.states().await != ["awaiting_shipment"] {
         stack.advance_clock(180).await;
     }
-    wait_for_state(&stack, "shipped").await;
+    wait_for_state(&stack, "awaiting_shipment").await;
     let intents = intents_for(&purchase_id(&stack).await).await;
     let statuses = statuses(&intents);
     assert_eq!(

@@ -224,14 +224,28 @@ impl Stack {
         );
     }
 
+    /// Puts `stock` units of the product on sale as the local shop, through the merchant
+    /// API; X's stream follows once the stack has settled.
     pub async fn seed(&self, stock: u32) {
         let product = json!({"hashtag": PRODUCT, "name": "Amex gift card", "price_cents": 2500, "currency": "USD", "stock": stock});
-        let (status, _) = self
+        let (status, offer) = self
             .client
-            .post_json("/_local/products", &product)
+            .merchant_call(
+                &self.shop_key().await,
+                Method::POST,
+                "/offers",
+                Some(&product),
+            )
             .await
             .expect("seed");
-        assert_eq!(status, 201);
+        assert_eq!(status, 201, "{offer}");
+        self.settle().await;
+    }
+
+    /// The API key of the local shop, the merchant `/_local/products` sells for.
+    pub async fn shop_key(&self) -> String {
+        let shop = self.json("/_local/shop").await;
+        shop["api_key"].as_str().expect("the shop's key").to_owned()
     }
 
     /// A linked shopper whose card is one of Stripe's test payment methods: as it is on
@@ -387,6 +401,34 @@ impl Stack {
             .iter()
             .map(|p| p["state"].as_str().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    /// Ships every order waiting at the local shop (the merchant `/_local/products` sells
+    /// for) through the merchant API, as the shop would; answers their purchase ids.
+    pub async fn ship_orders(&self) -> Vec<String> {
+        let key = &self.shop_key().await;
+        let call = |method, path: String, body: Option<Value>| async move {
+            self.client
+                .merchant_call(key, method, &path, body.as_ref())
+                .await
+                .expect("merchant API")
+        };
+        let (status, to_ship) = call(Method::GET, "/orders?status=to_ship".into(), None).await;
+        assert_eq!(status, 200, "{to_ship}");
+        let mut shipped = Vec::new();
+        for order in to_ship["orders"].as_array().expect("orders") {
+            let id = order["purchase_id"]
+                .as_str()
+                .expect("purchase id")
+                .to_owned();
+            let shipment = json!({"carrier": "UPS", "tracking": "1Z999AA10123456784"});
+            let path = format!("/orders/{id}/shipment");
+            let (status, answer) = call(Method::POST, path, Some(shipment)).await;
+            assert_eq!(status, 200, "{answer}");
+            shipped.push(id);
+        }
+        self.settle().await;
+        shipped
     }
 
     pub async fn stock(&self) -> u64 {

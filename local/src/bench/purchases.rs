@@ -41,6 +41,8 @@ pub struct Bench {
     running: Running,
     client: Client,
     brand: XUser,
+    /// The local shop's API key: the shop ships each order as it is paid.
+    shop_key: String,
     /// How often to look for an email: reading the emulator's record is slow.
     email_poll: Duration,
     shoppers: u64,
@@ -53,11 +55,17 @@ impl Bench {
         // once would spend the brand's 15 minutes of posts in one run.
         let (running, client) = start_stack(aws_endpoint, PostLimits(Vec::new()), 100_000).await?;
         let brand = client.brand().await.map_err(|e| e.to_string())?;
+        let shop = client
+            .get_json("/_local/shop")
+            .await
+            .map_err(|e| e.to_string())?;
+        let shop_key = shop["api_key"].as_str().unwrap_or_default().to_owned();
         let email_poll = Duration::from_millis(if aws_endpoint.is_some() { 25 } else { 2 });
         Ok(Self {
             running,
             client,
             brand,
+            shop_key,
             email_poll,
             shoppers: 0,
         })
@@ -156,7 +164,10 @@ pub(super) async fn link_shopper(client: &Client, n: u64) -> Result<XUser, Strin
         id: (5_000_000 + n).to_string(),
         screen_name: format!("bench{n}"),
     };
-    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name, "email": format!("bench{n}@example.com"), "payment_method": "pm_card_visa"});
+    let account = json!({"x_user_id": shopper.id, "screen_name": shopper.screen_name,
+        "email": format!("bench{n}@example.com"), "payment_method": "pm_card_visa",
+        "shipping_address": {"name": format!("Bench {n}"), "line1": "1 Main Street",
+            "city": "Springfield", "postal_code": "12345", "country": "US"}});
     client
         .post_json("/_local/accounts", &account)
         .await
@@ -178,7 +189,20 @@ pub(super) async fn page(
     }
 }
 
-/// One shopper's whole purchase, through the stack's HTTP routes.
+/// Waits for an email to `to` whose subject starts with `subject`.
+async fn email(bench: &Bench, to: &str, subject: &str) -> Result<(), String> {
+    until(subject, bench.email_poll, || async {
+        let emails = bench.running.local.views.emails().await.ok()?;
+        emails
+            .iter()
+            .any(|e| e.to == to && e.subject.starts_with(subject))
+            .then_some(())
+    })
+    .await
+}
+
+/// One shopper's whole purchase, through the stack's HTTP routes, until the shop has
+/// shipped it (through the merchant API, as soon as it is paid).
 async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     let Bench {
         running,
@@ -225,14 +249,30 @@ async fn journey(bench: &Bench, shopper: &XUser) -> Result<Journey, String> {
     page(client, reqwest::Method::GET, &link).await?;
     let confirmed = Instant::now();
     page(client, reqwest::Method::POST, &link).await?;
-    until("the receipt", bench.email_poll, || async {
-        let emails = running.local.views.emails().await.ok()?;
-        emails
-            .iter()
-            .any(|e| e.to == email_to && e.subject.starts_with("Receipt"))
-            .then_some(())
-    })
-    .await?;
+    email(bench, &email_to, "Receipt").await?;
+    // The link is `/confirm/{purchase id}.{token}`.
+    let purchase = link
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.split_once('.'))
+        .map(|(id, _)| id)
+        .ok_or_else(|| format!("no purchase id in {link}"))?;
+    let shipment = json!({"carrier": "UPS", "tracking": "1Z999AA10123456784"});
+    let path = format!("/orders/{purchase}/shipment");
+    match client
+        .merchant_call(
+            &bench.shop_key,
+            reqwest::Method::POST,
+            &path,
+            Some(&shipment),
+        )
+        .await
+    {
+        Ok((200, _)) => {}
+        Ok((status, body)) => return Err(format!("the shipment answered {status}: {body}")),
+        Err(e) => return Err(e.to_string()),
+    }
+    email(bench, &email_to, "Shipped:").await?;
     Ok(Journey {
         tweet_to_reply,
         confirm_to_shipped: confirmed.elapsed(),

@@ -113,6 +113,9 @@ pub struct XServer {
     rate_limited: AtomicU64,
     /// Webhooks, the stream's links and subscriptions (see `x_webhooks`).
     pub(super) webhooks: Mutex<Registry>,
+    /// Held by each change of the stream rules, so that two at once cannot both add one
+    /// value (X checks for a duplicate and adds as one step).
+    rules: tokio::sync::Mutex<()>,
 }
 
 type Shared = State<Arc<XServer>>;
@@ -136,6 +139,7 @@ impl XServer {
             refused: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             webhooks: Mutex::new(Registry::default()),
+            rules: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -391,6 +395,7 @@ async fn change_rules(_: AppOnly, State(server): Shared, body: Bytes) -> Respons
         Ok(change) => change,
         Err(e) => return invalid(e),
     };
+    let _changing = server.rules.lock().await;
     let existing = match server.x.list().await {
         Ok(rules) => rules,
         Err(e) => return internal(e),

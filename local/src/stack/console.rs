@@ -10,13 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::Bytes;
 use hashbuy::domain::{
-    Commission, Currency, EmailAddress, Language, LinkedAccount, Money, Product, SavedCard,
-    ShippingAddress, Terms, UserId,
+    Commission, EmailAddress, Language, LinkedAccount, Product, SavedCard, ShippingAddress, UserId,
 };
 use hashbuy::function::Function;
 use hashbuy::ports::StreamRules;
 use hashbuy::steps::{merchant_api, reconcile, sync_stream_rules};
+use http::header::AUTHORIZATION;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,6 +31,7 @@ pub fn routes() -> Router<Arc<Local>> {
         .route("/products", get(products).post(add_product))
         .route("/accounts", get(accounts).post(add_account))
         .route("/merchants", post(add_merchant))
+        .route("/shop", get(shop))
         .route("/tweets", get(tweets))
         .route("/emails", get(emails))
         .route("/charges", get(charges))
@@ -86,15 +88,6 @@ async fn health(State(local): LocalState) -> Json<Value> {
     }))
 }
 
-#[derive(Deserialize)]
-struct NewProduct {
-    hashtag: String,
-    name: String,
-    price_cents: u64,
-    currency: String,
-    stock: u32,
-}
-
 fn product_json(p: &Product) -> Value {
     json!({
         "hashtag": p.hashtag.as_str(),
@@ -110,38 +103,38 @@ async fn products(State(local): LocalState) -> Result<Json<Value>, ConsoleError>
     Ok(Json(products.iter().map(product_json).collect()))
 }
 
-async fn add_product(
-    State(local): LocalState,
-    body: axum::body::Bytes,
-) -> Result<Response, ConsoleError> {
-    let new: NewProduct = parse(&body)?;
-    let hashtag = Product::parse_hashtag(&new.hashtag).map_err(bad_request)?;
-    let price = Currency::parse(&new.currency)
-        .and_then(|c| Money::price(new.price_cents, c))
-        .map_err(bad_request)?;
-    let name = Product::parse_name(&new.name).map_err(bad_request)?;
-    let product = Product {
-        hashtag,
-        name,
-        price,
-        stock: new.stock,
-        terms: Terms::default(),
-    };
-    local
-        .app
-        .ports
-        .catalog
-        .put_product(&product)
-        .await
+/// Puts an offer on sale for the local shop through the merchant API, as a brand does:
+/// the body is the API's (`{"hashtag","name","price_cents","currency","stock"}` at
+/// least), and so are the status and the refusals.
+async fn add_product(State(local): LocalState, body: Bytes) -> Result<Response, ConsoleError> {
+    let shop = local.shop().await.map_err(internal)?;
+    let request = http::Request::post(format!("{}/offers", merchant_api::PREFIX))
+        .header(AUTHORIZATION, format!("Bearer {}", shop.key.expose()))
+        .body(body)
         .map_err(internal)?;
-    // A catalog change: the stream must now deliver this product's hashtags. The product
-    // is saved either way; the answer says whether X took the rules.
-    let mut body = product_json(&product);
-    body["stream_rules"] = match sync_stream_rules::handle(&local.app).await {
-        Ok(_) => json!("synced"),
-        Err(e) => json!(format!("not synced: {e}")),
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let answer = merchant_api::handle(&local.app, request).await;
+    let status = answer.status();
+    let mut body: Value = serde_json::from_str(answer.body()).map_err(internal)?;
+    if status == StatusCode::CREATED {
+        // The offer is saved either way; the answer says whether X took the rules.
+        body["stream_rules"] = match sync_stream_rules::handle(&local.app).await {
+            Ok(_) => json!("synced"),
+            Err(e) => json!(format!("not synced: {e}")),
+        };
+    }
+    Ok((status, Json(body)).into_response())
+}
+
+/// The local shop and its API key, for acting as the shop on the merchant API (its
+/// orders to ship, its sales). A deployment shows a key once; the local console keeps it.
+async fn shop(State(local): LocalState) -> Result<Json<Value>, ConsoleError> {
+    let shop = local.shop().await.map_err(internal)?;
+    Ok(Json(json!({
+        "merchant_id": shop.merchant.id.as_str(),
+        "name": shop.merchant.name,
+        "commission_bps": shop.merchant.commission.as_bps(),
+        "api_key": shop.key.expose(),
+    })))
 }
 
 /// The ledger summed against the processor the stack charges through, as

@@ -285,6 +285,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         bus: stats,
         expiry: tokio::sync::Mutex::new(()),
         posting: tokio::sync::Mutex::new(()),
+        shop: tokio::sync::OnceCell::new(),
     });
     // The post queue is drained on real time whatever the clock: a post waits for X's
     // reset on the stack's clock, which a skip ahead (the console) also reaches.

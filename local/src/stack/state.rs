@@ -9,7 +9,8 @@ use hashbuy::adapters::stripe::StripeApi;
 use hashbuy::adapters::stripe_webhook::EndpointSecret;
 use hashbuy::adapters::x_sign_in::XSignIn;
 use hashbuy::app::App;
-use hashbuy::domain::Clock;
+use hashbuy::domain::{ApiKey, Clock, Commission, Merchant};
+use hashbuy::steps::merchant_api::{self, OnboardError};
 use hashbuy::x::signature::WebhookKey;
 
 use super::bus::BusStats;
@@ -35,7 +36,23 @@ pub struct Local {
     pub expiry: tokio::sync::Mutex<()>,
     /// Held by each drain of the post queue (see `posts`).
     pub posting: tokio::sync::Mutex<()>,
+    /// The merchant `/_local/products` sells for, added on first use.
+    pub shop: tokio::sync::OnceCell<Shop>,
 }
+
+/// The local shop: a merchant like any other (a commission, offers, orders to ship
+/// through the merchant API), whose key the console keeps so that the demo and the
+/// tests can act for it.
+pub struct Shop {
+    pub merchant: Merchant,
+    pub key: ApiKey,
+}
+
+/// Its name on the offers page and in the shoppers' emails.
+pub const SHOP_NAME: &str = "Local shop";
+
+/// The platform's cut of the local shop's sales: 10%.
+const SHOP_COMMISSION_BPS: u32 = 1_000;
 
 impl Local {
     /// Work not done yet: deliveries waiting or running, and posts whose time has come
@@ -52,6 +69,24 @@ impl Local {
             .filter(|p| p.not_before <= now)
             .count();
         due + self.bus.in_flight()
+    }
+}
+
+impl Local {
+    /// The local shop, added (as `hashbuy-admin add-merchant` adds a merchant) the first
+    /// time it is needed.
+    pub async fn shop(&self) -> Result<&Shop, OnboardError> {
+        self.shop
+            .get_or_try_init(|| async {
+                let commission =
+                    Commission::basis_points(SHOP_COMMISSION_BPS).expect("a commission below 100%");
+                let now = self.app.ports.clock.now();
+                let merchants = self.app.ports.merchants.as_ref();
+                let (merchant, key) =
+                    merchant_api::onboard(merchants, SHOP_NAME, commission, now).await?;
+                Ok(Shop { merchant, key })
+            })
+            .await
     }
 }
 

@@ -17,6 +17,8 @@ use crate::x::oauth1::{Credentials, Stamp, authorization};
 /// How many of the brand's latest posts are searched for an earlier reply: retries come
 /// within minutes, and 100 is the most one page holds.
 const RECENT_POSTS: &str = "100";
+/// The title of X's error for a rule whose value is in the rule set already.
+const DUPLICATE_RULE: &str = "DuplicateRule";
 
 pub struct XApi {
     http: reqwest::Client,
@@ -237,10 +239,17 @@ impl XStreamRules {
             .send()
             .await;
         let answer: serde_json::Value = json("x rules", answered("x rules", sent).await?).await?;
-        // X answers 200 with `errors` when it refused some of the rules.
-        match answer.get("errors") {
-            Some(errors) => Err(PortError::new("x rules", errors)),
-            None => Ok(()),
+        // X answers 200 with `errors` when it refused some of the rules. A rule refused
+        // as a duplicate is there already (another sync added it first): what was wanted.
+        let errors: Vec<&serde_json::Value> = answer
+            .get("errors")
+            .and_then(|e| e.as_array())
+            .map(|e| e.iter().filter(|e| e["title"] != DUPLICATE_RULE).collect())
+            .unwrap_or_default();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PortError::new("x rules", json!(errors)))
         }
     }
 }

@@ -150,15 +150,29 @@ async fn change_rules(
     if let Some(ids) = body["delete"]["ids"].as_array() {
         rules.retain(|r| !ids.iter().any(|id| id == r.id.as_str()));
     }
+    // As X does: a value in the rule set already is not added again, and is reported.
+    let mut duplicates = Vec::new();
     for new in body["add"].as_array().into_iter().flatten() {
+        let value = new["value"].as_str().unwrap_or_default();
+        if let Some(there) = rules.iter().find(|r| r.value == value) {
+            duplicates.push(
+                json!({"value": value, "id": there.id, "title": "DuplicateRule",
+                "type": "https://api.twitter.com/2/problems/duplicate-rules"}),
+            );
+            continue;
+        }
         let id = format!("{}", 7_000 + rules.len());
         rules.push(StreamRule {
             id,
-            value: new["value"].as_str().unwrap_or_default().into(),
+            value: value.into(),
             tag: new["tag"].as_str().map(str::to_owned),
         });
     }
-    Json(json!({"meta": {"summary": {}}})).into_response()
+    let mut answer = json!({"meta": {"summary": {"not_created": duplicates.len()}}});
+    if !duplicates.is_empty() {
+        answer["errors"] = json!(duplicates);
+    }
+    Json(answer).into_response()
 }
 
 async fn serve(router: Router) -> String {
@@ -241,6 +255,18 @@ async fn rules_follow_plans(rules: &dyn StreamRules) {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].value, mug.value);
     assert_eq!(listed[0].tag.as_deref(), Some(mug.tag.as_str()));
+    // Two syncs at once plan the same rule: the second finds it added, which is what it
+    // wanted, and the rule is there once.
+    let again = Plan {
+        add: vec![mug.clone()],
+        delete: vec![],
+    };
+    rules
+        .apply(&again)
+        .await
+        .expect("a rule there already is done");
+    let listed = rules.list().await.expect("list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
 }
 
 #[tokio::test]

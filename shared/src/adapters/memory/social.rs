@@ -81,7 +81,11 @@ impl StreamRules for XStandIn {
     async fn apply(&self, plan: &Plan) -> PortResult<()> {
         let mut rules = lock(&self.rules);
         rules.retain(|r| !plan.delete.contains(&r.id));
+        // As X does, a value in the rule set already is not added twice.
         for new in &plan.add {
+            if rules.iter().any(|r| r.value == new.value) {
+                continue;
+            }
             rules.push(StreamRule {
                 id: self.next_id(),
                 value: new.value.clone(),

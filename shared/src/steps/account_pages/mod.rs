@@ -633,7 +633,7 @@ impl<'a> Pages<'a> {
                         shipping_address: Some(address),
                         ..profile.clone()
                     },
-                    "",
+                    w.address_saved,
                 )
             }
             "/account/language" => {
