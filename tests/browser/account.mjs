@@ -144,6 +144,9 @@ try {
   const page = await context.newPage();
   await page.goto(`${stack}/account`);
   assert.equal(await page.locator("h1").textContent(), "Buy with a post on X");
+  // The stylesheet applies: the page's policy lets it in by its hash, and only it.
+  const width = await page.locator("main").evaluate((m) => getComputedStyle(m).maxWidth);
+  assert.equal(width, "640px", "the inlined stylesheet was blocked");
   await shot(page, "welcome-en");
 
   await signIn(page);
@@ -191,6 +194,12 @@ try {
   await saveAddress(page, EN_ADDRESS, { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postal: "SW1Y 4JH", country: "GB" });
   assert.equal(await page.getByText("No address yet").count(), 0);
   await shot(page, "account-ready-en");
+  // On a phone: the page fits the screen's width, nothing to scroll sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the account page is ${overflow}px wider than a phone`);
+  await shot(page, "account-phone-en");
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // Buying with a post: the hashtag, the brand's reply retweeted, the emailed link, Confirm.
   // The mug is the local shop's offer (a merchant like any other: it ships it).

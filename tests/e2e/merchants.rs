@@ -431,14 +431,7 @@ async fn an_offers_limit_and_window_hold(mode: Mode) {
         .await
         .expect("tweet");
     stack.settle().await;
-    let link = stack.retweet_prompt(&ada, &first.id).await;
-    let (status, page) = stack
-        .client
-        .page(Method::POST, &link)
-        .await
-        .expect("confirm");
-    assert_eq!(status, 200, "{page}");
-    stack.settle().await;
+    stack.retweet_and_confirm(&ada, &first.id).await;
     assert_eq!(stack.states().await, ["awaiting_shipment"]);
 
     let again = stack

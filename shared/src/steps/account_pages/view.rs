@@ -9,7 +9,7 @@ use http::{Response, StatusCode, header};
 use rand::RngCore;
 
 use super::words::Words;
-use crate::steps::pages::hardened;
+use crate::steps::pages::{CONTENT_SECURITY_POLICY, hardened};
 
 #[derive(Default)]
 pub(super) struct View {
@@ -210,9 +210,9 @@ pub(super) fn render(status: StatusCode, view: &View) -> Response<String> {
     if let Some(card) = &view.card {
         let origin = &card.js_origin;
         let policy = format!(
-            "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
-             script-src 'nonce-{}' {origin}; frame-src {origin} https://js.stripe.com \
-             https://hooks.stripe.com; connect-src {origin} https://api.stripe.com",
+            "{CONTENT_SECURITY_POLICY}; script-src 'nonce-{}' {origin}; \
+             frame-src {origin} https://js.stripe.com https://hooks.stripe.com; \
+             connect-src {origin} https://api.stripe.com",
             card.nonce
         );
         if let Ok(policy) = header::HeaderValue::from_str(&policy) {
