@@ -208,6 +208,11 @@ try {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ hashtag: "BuyBrowserMug", name: "Browser mug", price_cents: 1500, currency: "USD", stock: 3 }),
   });
+  // The public offers page lists it, with the shop's name and how to buy by post.
+  await page.goto(`${stack}/offers`);
+  await page.getByRole("heading", { name: "Browser mug" }).waitFor();
+  await page.getByText("Local shop").waitFor();
+  await shot(page, "offers-en");
   const asked = post(["tweet", "--as", SHOPPER.username, "I want one #BuyBrowserMug"]);
   const prompt = await replyTo(asked);
   assert.match(prompt.text, /retweet this/);
@@ -305,6 +310,10 @@ try {
   await shot(frPage, "verify-fr");
   await frPage.getByRole("button", { name: "Vérifier" }).click();
   await frPage.getByText("Votre adresse email est vérifiée.").waitFor();
+  await frPage.goto(`${stack}/offers`);
+  await frPage.getByRole("heading", { name: "Browser mug" }).waitFor();
+  assert.equal(await frPage.locator("html").getAttribute("lang"), "fr");
+  await shot(frPage, "offers-fr");
   await frPage.goto(`${stack}/account/card`);
   await typeCard(frPage, "4242424242424242");
   await shot(frPage, "card-fr");

@@ -41,8 +41,8 @@ pub struct Local {
 }
 
 /// The local shop: a merchant like any other (a commission, offers, orders to ship
-/// through the merchant API), whose key the console keeps so that the demo and the
-/// tests can act for it.
+/// through the merchant API), whose key the console keeps so that the tests, the
+/// browser story and someone trying the stack can act for it.
 pub struct Shop {
     pub merchant: Merchant,
     pub key: ApiKey,

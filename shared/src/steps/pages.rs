@@ -22,7 +22,7 @@ pub(crate) const STYLE: &str = include_str!("../../templates/style.css");
 /// add to it.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'; \
-     style-src 'sha256-so0z4KGuGJONyq07s1LfOnbUROoRiZ+JkcM+THmqU9k='";
+     style-src 'sha256-Yz8nlzMyRv7DjUMlE+B8Fck06jzh7rPydPMZyLAY2Jc='";
 
 /// What a page says under its title: paragraphs of plain text, and a button that posts
 /// back to the page, if it has one.
